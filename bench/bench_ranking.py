@@ -1,0 +1,350 @@
+"""Ranking benchmark: 100,000 generated subscribers against 2,000 papers, cut to each digest.
+
+    .venv/bin/python bench/bench_ranking.py [--subscribers 100000] [--papers 2000]
+                                            [--svm-sample 200] [--seed 7]
+
+Papers are the shared corpus's real titles and abstracts, replicated with variations
+(sentences rotated and one sentence borrowed from another paper) to reach the count, with
+the synthetic listing of bench/relevance/corpus.py. Subscribers are generated with varied
+interests: keywords and phrases (some excluded), categories, followed authors, free-text
+descriptions, feedback, papers already sent, limits from 5 to 20.
+
+Beside it, the arxiv-sanity-lite approach: one LinearSVC (C=0.01, class_weight="balanced")
+per subscriber on the papers' TF-IDF features, as arxiv-sanity-lite fits one per tag, its
+positives the subscriber's liked papers; timed on a sample and extrapolated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import resource
+import sys
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "relevance")]
+
+import corpus  # noqa: E402
+
+from digest.ranking import PaperDoc, Profile, Ranker  # noqa: E402
+
+TODAY = date(2026, 11, 20)
+
+KEYWORDS = [
+    "distillation",
+    "knowledge distillation",
+    "transfer learning",
+    "cross-lingual",
+    "multilingual",
+    "style transfer",
+    "reinforcement learning",
+    "RL",
+    "robot",
+    "manipulation",
+    "speech recognition",
+    "audio",
+    "continual learning",
+    "catastrophic forgetting",
+    "adapter",
+    "LoRA",
+    "prompt tuning",
+    "parameter-efficient",
+    "diffusion",
+    "diffusion models",
+    "large language model",
+    "LLM",
+    "vision transformer",
+    "segmentation",
+    "object detection",
+    "contrastive learning",
+    "self-supervised",
+    "zero-shot",
+    "few-shot",
+    "mixture of experts",
+    "quantization",
+    "pruning",
+    "compression",
+    "retrieval",
+    "dense retrieval",
+    "question answering",
+    "machine translation",
+    "low-resource",
+    "benchmark",
+    "dataset",
+    "alignment",
+    "RLHF",
+    "reward model",
+    "reasoning",
+    "chain-of-thought",
+    "agents",
+    "multimodal",
+    "video",
+    "3D",
+    "point cloud",
+    "medical",
+    "protein",
+    "graph neural network",
+    "federated learning",
+    "privacy",
+    "adversarial",
+    "robustness",
+    "domain adaptation",
+    "meta-learning",
+    "curriculum",
+    "co-training",
+    "semi-supervised",
+    "sentence embeddings",
+    "BERT",
+    "T5",
+    "CLIP",
+    "instruction tuning",
+    "hallucination",
+    "scaling laws",
+    "optimizer",
+    "sim-to-real",
+    "imitation learning",
+    "locomotion",
+    "music",
+    "text-to-image",
+    "image editing",
+]
+EXCLUDES = ["-survey", "-benchmark", "-dataset", "-medical", "-video", "-speech"]
+CATEGORIES = ["cs.CL", "cs.CV", "cs.LG", "cs.AI", "cs.RO", "eess.AS", "cs", "cs.*"]
+DESCRIPTION_WORDS = [
+    "I",
+    "want",
+    "papers",
+    "on",
+    "making",
+    "models",
+    "smaller",
+    "faster",
+    "cheaper",
+    "robust",
+    "multilingual",
+    "speech",
+    "audio",
+    "robots",
+    "learning",
+    "from",
+    "humans",
+    "continual",
+    "lifelong",
+    "forgetting",
+    "adapters",
+    "tuning",
+    "frozen",
+    "pretrained",
+    "retrieval",
+    "search",
+    "ranking",
+    "images",
+    "video",
+    "generation",
+    "editing",
+    "style",
+    "reasoning",
+    "math",
+    "agents",
+    "tools",
+    "planning",
+    "alignment",
+    "safety",
+    "reward",
+    "feedback",
+    "data",
+    "efficient",
+    "training",
+    "transfer",
+    "languages",
+    "translation",
+    "low",
+    "resource",
+    "knowledge",
+    "teacher",
+    "student",
+    "distill",
+    "compress",
+    "prune",
+    "quantize",
+]
+
+
+def make_papers(n: int, rng: random.Random) -> list[PaperDoc]:
+    papers = corpus.load()
+    planted = json.loads((ROOT / "bench/relevance/synthetic.json").read_text())["planted_authors"]
+    base = corpus.to_docs(papers, planted, TODAY)
+    docs = []
+    for i in range(n):
+        src = base[i % len(base)]
+        if i >= len(base):
+            sentences = src.abstract.split(". ")
+            k = rng.randrange(len(sentences))
+            other = base[rng.randrange(len(base))].abstract.split(". ")
+            abstract = ". ".join(sentences[k:] + sentences[:k] + [rng.choice(other)])
+            src = replace(src, title=f"{src.title} (variant {i // len(base)})", abstract=abstract)
+        upvotes = int(rng.paretovariate(1.2)) - 1
+        docs.append(
+            replace(
+                src,
+                id=i + 1,
+                arxiv_id=f"2611.{i + 1:05d}",
+                upvotes=upvotes,
+                upvote_growth=rng.randint(0, max(upvotes, 0)),
+            )
+        )
+    return docs
+
+
+def make_profiles(n: int, papers: list[PaperDoc], rng: random.Random) -> list[Profile]:
+    authors = sorted({a for p in papers for a in p.authors})
+    older = [
+        PaperDoc(10_000_000 + j, f"old.{j}", p.title, p.abstract)
+        for j, p in enumerate(rng.sample(papers, 300))
+    ]
+    profiles = []
+    for sid in range(1, n + 1):
+        kind = rng.random()
+        keywords, categories, followed, description = [], [], [], ""
+        if kind < 0.40 or kind >= 0.75:  # keywords, alone or with more
+            keywords = rng.sample(KEYWORDS, rng.randint(1, 4))
+            if rng.random() < 0.15:
+                keywords.append(rng.choice(EXCLUDES))
+        if 0.40 <= kind < 0.60 or kind >= 0.85:
+            categories = rng.sample(CATEGORIES, rng.randint(1, 2))
+        if 0.60 <= kind < 0.75:
+            description = " ".join(rng.sample(DESCRIPTION_WORDS, rng.randint(6, 14)))
+        if kind >= 0.90 or rng.random() < 0.08:
+            followed = rng.sample(authors, rng.randint(1, 3))
+        liked, disliked = (), ()
+        if rng.random() < 0.2:
+            liked = tuple(rng.sample(papers, rng.randint(1, 3)) + rng.sample(older, 1))
+            if rng.random() < 0.5:
+                disliked = tuple(rng.sample(older, rng.randint(1, 2)))
+        sent = frozenset(rng.sample(range(1, len(papers) + 1), rng.randint(0, 40)))
+        profiles.append(
+            Profile(
+                subscriber_id=sid,
+                categories=tuple(categories),
+                keywords=tuple(keywords),
+                authors=tuple(followed),
+                description=description,
+                limit=rng.choice([5, 10, 10, 10, 15, 20]),
+                already_sent=sent,
+                liked=liked,
+                disliked=disliked,
+            )
+        )
+    return profiles
+
+
+def max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def svm_sample(papers, profiles, sample: int, rng: random.Random) -> tuple[float, int]:
+    """arxiv-sanity-lite's way: TF-IDF features, one LinearSVC per subscriber (per tag)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    start = time.perf_counter()
+    # arxiv-sanity-lite's compute.py settings.
+    vectorizer = TfidfVectorizer(
+        input="content",
+        encoding="utf-8",
+        decode_error="replace",
+        strip_accents="unicode",
+        lowercase=True,
+        analyzer="word",
+        stop_words="english",
+        token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+        ngram_range=(1, 2),
+        max_features=20000,
+        norm="l2",
+        use_idf=True,
+        smooth_idf=True,
+        sublinear_tf=True,
+        max_df=0.10,
+        min_df=5,
+    )
+    x = vectorizer.fit_transform([f"{p.title}. {p.abstract}" for p in papers])
+    fit_seconds = time.perf_counter() - start
+    position = {p.id: i for i, p in enumerate(papers)}
+    chosen = rng.sample([p for p in profiles if p.liked], sample)
+    start = time.perf_counter()
+    for profile in chosen:
+        y = np.zeros(x.shape[0], dtype=np.int8)
+        for doc in profile.liked:
+            if doc.id in position:
+                y[position[doc.id]] = 1
+        if y.sum() == 0:
+            y[rng.randrange(len(y))] = 1
+        clf = LinearSVC(class_weight="balanced", verbose=False, max_iter=10000, tol=1e-6, C=0.01)
+        clf.fit(x, y)
+        scores = clf.decision_function(x)
+        sent = [position[i] for i in profile.already_sent if i in position]
+        scores[sent] = -np.inf
+        top = np.argpartition(-scores, profile.limit)[: profile.limit]
+        top[np.argsort(-scores[top])]
+    return fit_seconds, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--papers", type=int, default=2_000)
+    parser.add_argument("--svm-sample", type=int, default=200)
+    parser.add_argument("--chunk", type=int, default=2048)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+
+    papers = make_papers(args.papers, rng)
+    profiles = make_profiles(args.subscribers, papers, rng)
+    gc.collect()
+    rss_before = max_rss_mb()
+    print(
+        f"{len(papers)} papers, {len(profiles)} subscribers (inputs built, RSS {rss_before:.0f} MB)"
+    )
+
+    load = os.getloadavg()[0]
+    cpu_start = time.process_time()
+    start = time.perf_counter()
+    ranker = Ranker.fit(papers)
+    fitted = time.perf_counter()
+    result = ranker.rank(profiles, chunk_size=args.chunk)
+    done = time.perf_counter()
+    cpu = time.process_time() - cpu_start
+    rss_after = max_rss_mb()
+    picks = sum(len(v) for v in result.values())
+    empty = sum(1 for v in result.values() if not v)
+    print(
+        f"paperboy: fit {fitted - start:.2f} s + rank {done - fitted:.2f} s "
+        f"= {done - start:.2f} s wall ({cpu:.2f} s CPU; host load average {load:.1f} "
+        f"on {os.cpu_count()} cores); {picks} picks, {empty} empty digests; "
+        f"peak RSS {rss_after:.0f} MB (+{rss_after - rss_before:.0f} MB over the inputs)"
+    )
+
+    fit_svm, svm_seconds = svm_sample(papers, profiles, args.svm_sample, rng)
+    per = svm_seconds / args.svm_sample
+    projected = fit_svm + per * args.subscribers
+    ours = done - start
+    print(
+        f"arxiv-sanity-lite style: tf-idf {fit_svm:.2f} s, {args.svm_sample} LinearSVCs in "
+        f"{svm_seconds:.2f} s = {per * 1000:.1f} ms each -> {projected:.0f} s "
+        f"({projected / 3600:.2f} h) for {args.subscribers} subscribers"
+    )
+    print(f"ratio: {projected / ours:.0f}x")
+
+
+if __name__ == "__main__":
+    main()

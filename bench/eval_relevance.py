@@ -1,0 +1,168 @@
+"""Relevance evaluation of the personal ranking on the shared corpus and the judged profiles.
+
+    .venv/bin/python bench/eval_relevance.py [--corpus /work/shared/corpus] [--json out.json]
+
+Reports precision@5, precision@10 and nDCG@10 per profile and overall for the final
+method, and for the description-only profiles compares it with the plain TF-IDF baseline
+(scikit-learn's default TfidfVectorizer over the same papers) and with other variants.
+Each profile gets its top 10; empty slots (the relevance floor cut the list short) count
+as misses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "relevance")]
+
+import corpus  # noqa: E402
+
+from digest.ranking import Profile, Ranker  # noqa: E402
+from digest.ranking_text import TextConfig, TextModel  # noqa: E402
+
+HERE = ROOT / "bench" / "relevance"
+TODAY = date(2026, 11, 20)
+K = 10
+
+METHODS = {
+    "tfidf-baseline": TextConfig.baseline(),
+    "tfidf-sublinear-bigrams": TextConfig(lsa_components=0, lsa_weight=0.0),
+    "tfidf+stemming+lsa": TextConfig(stemmed=True),
+    "tfidf+lsa+prf": TextConfig(prf_docs=5, prf_weight=0.5),
+    "final (tfidf+lsa)": TextConfig(),
+}
+
+
+def precision(ranked: list[int], relevant: set[int], k: int) -> float:
+    return sum(1 for p in ranked[:k] if p in relevant) / k
+
+
+def ndcg(ranked: list[int], relevant: set[int], k: int) -> float:
+    dcg = sum(1 / math.log2(i + 2) for i, p in enumerate(ranked[:k]) if p in relevant)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(k, len(relevant))))
+    return dcg / ideal if ideal else 0.0
+
+
+def load(corpus_dir: Path):
+    papers = corpus.load(corpus_dir)
+    planted = json.loads((HERE / "synthetic.json").read_text())["planted_authors"]
+    docs = corpus.to_docs(papers, planted, TODAY)
+    by_key = {p.key: d.id for p, d in zip(papers, docs, strict=True)}
+    spec = json.loads((HERE / "profiles.json").read_text())["profiles"]
+    profiles, judged = [], {}
+    for entry in spec:
+        interest = entry["interest"]
+        profiles.append(
+            Profile(
+                subscriber_id=entry["id"],
+                categories=tuple(interest.get("categories", ())),
+                keywords=tuple(interest.get("keywords", ())),
+                authors=tuple(interest.get("authors", ())),
+                description=interest.get("description", ""),
+                limit=K,
+            )
+        )
+        judged[entry["id"]] = {by_key[k] for k in entry["relevant"]}
+    return docs, profiles, judged, spec
+
+
+def evaluate(docs, profiles, judged, config: TextConfig, **options) -> dict[int, dict]:
+    ranked = Ranker.fit(docs, text=config, **options).rank(profiles)
+    scores = {}
+    for profile in profiles:
+        ids = [p.paper_id for p in ranked[profile.subscriber_id]]
+        rel = judged[profile.subscriber_id]
+        scores[profile.subscriber_id] = {
+            "p@5": precision(ids, rel, 5),
+            "p@10": precision(ids, rel, 10),
+            "ndcg@10": ndcg(ids, rel, 10),
+            "returned": len(ids),
+        }
+    return scores
+
+
+def mean(rows: list[dict], key: str) -> float:
+    return sum(r[key] for r in rows) / len(rows) if rows else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=corpus.CORPUS)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    docs, profiles, judged, spec = load(args.corpus)
+    kinds = {e["id"]: e["kind"] for e in spec}
+    names = {e["id"]: e["name"] for e in spec}
+    print(f"{len(docs)} papers, {len(profiles)} profiles, top {K} each\n")
+
+    final = evaluate(docs, profiles, judged, TextConfig())
+    print(f"{'profile':32} {'kind':12} {'rel':>4} {'ret':>4} {'P@5':>5} {'P@10':>5} {'nDCG@10':>8}")
+    for p in profiles:
+        r = final[p.subscriber_id]
+        print(
+            f"{names[p.subscriber_id]:32} {kinds[p.subscriber_id]:12} "
+            f"{len(judged[p.subscriber_id]):4d} {r['returned']:4d} "
+            f"{r['p@5']:5.2f} {r['p@10']:5.2f} {r['ndcg@10']:8.3f}"
+        )
+    summary = {}
+    for kind in ("keyword", "description", "mixed", "all"):
+        rows = [r for sid, r in final.items() if kind == "all" or kinds[sid] == kind]
+        summary[kind] = {k: mean(rows, k) for k in ("p@5", "p@10", "ndcg@10")}
+        s = summary[kind]
+        print(f"{'mean ' + kind:45} {'':4} {s['p@5']:5.2f} {s['p@10']:5.2f} {s['ndcg@10']:8.3f}")
+
+    print(
+        "\nDescription-only profiles ranked by text similarity alone (no floor, no trending),"
+        "\nso that methods with different similarity scales compare fairly:"
+    )
+    comparison = {}
+    described = [p for p in profiles if p.description]
+    for method, config in METHODS.items():
+        model = TextModel(config).fit(
+            [TextModel(config).document(d.title, d.abstract) for d in docs]
+        )
+        with threadpool_limits(limits=1, user_api="blas"):  # the same sums, so the same ties
+            sims = model.similarity(model.transform([p.description for p in described]))
+        sims = np.round(sims, 6)
+        rows = []
+        for profile, row in zip(described, sims, strict=True):
+            ids = [docs[i].id for i in np.argsort(-row, kind="stable")[:K]]
+            rel = judged[profile.subscriber_id]
+            rows.append(
+                {
+                    "p@5": precision(ids, rel, 5),
+                    "p@10": precision(ids, rel, 10),
+                    "ndcg@10": ndcg(ids, rel, 10),
+                }
+            )
+        comparison[method] = {k: mean(rows, k) for k in ("p@5", "p@10", "ndcg@10")}
+        c = comparison[method]
+        per = " ".join(f"{r['p@10']:.1f}" for r in rows)
+        print(
+            f"  {method:26} P@5 {c['p@5']:.2f}  P@10 {c['p@10']:.2f}  nDCG@10 {c['ndcg@10']:.3f}"
+            f"   (P@10 per profile: {per})"
+        )
+    gap = summary["keyword"]["p@10"] - summary["description"]["p@10"]
+    print(f"\nkeyword minus description P@10: {gap:+.2f} (goal <= 0.10)")
+    print(f"overall P@10: {summary['all']['p@10']:.2f} (goal >= 0.80)")
+    if args.json:
+        out = {
+            "per_profile": {names[s]: r for s, r in final.items()},
+            "summary": summary,
+            "description_methods": comparison,
+        }
+        args.json.write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The staff console: papers, sources and their runs, deliveries."""
+
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .models import Delivery, DeliveryItem, FetchRun, Paper, PaperSighting, Source, UpvoteSnapshot
+
+
+class SightingInline(admin.TabularInline):
+    model = PaperSighting
+    extra = 0
+    readonly_fields = ("kind", "source", "first_seen_at")
+    can_delete = False
+
+
+class UpvoteInline(admin.TabularInline):
+    model = UpvoteSnapshot
+    extra = 0
+    readonly_fields = ("taken_at", "upvotes")
+    can_delete = False
+    max_num = 0
+
+
+@admin.register(Paper)
+class PaperAdmin(admin.ModelAdmin):
+    list_display = ("arxiv_id", "title_text", "primary_category", "announced_on", "upvotes")
+    list_filter = ("announced_on", "primary_category", "announce_type", "sightings__kind")
+    search_fields = ("arxiv_id", "title", "title_text", "authors", "organization")
+    date_hierarchy = "announced_on"
+    readonly_fields = ("first_seen_at", "last_seen_at")
+    inlines = [SightingInline, UpvoteInline]
+    list_per_page = 50
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "url", "enabled", "last_run")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name", "url")
+    list_editable = ("enabled",)
+    readonly_fields = ("etag", "last_modified", "created_at")
+    actions = ["run_now"]
+
+    @admin.display(description="last run")
+    def last_run(self, source):
+        run = source.runs.order_by("-started_at").first()
+        if run is None:
+            return "never"
+        return f"{run.get_status_display()} · {run.started_at:%Y-%m-%d %H:%M} · +{run.new_count}"
+
+    @admin.action(description="Run the selected sources now")
+    def run_now(self, request, queryset):
+        from .ingest import ingest_source
+
+        for source in queryset:
+            run = ingest_source(source)
+            level = messages.ERROR if run.status == FetchRun.Status.FAILED else messages.SUCCESS
+            self.message_user(
+                request,
+                f"{source.name}: {run.get_status_display()} — {run.new_count} new, "
+                f"{run.updated_count} updated, {run.skipped_count} skipped"
+                + (f" — {run.error}" if run.error else ""),
+                level,
+            )
+
+
+@admin.register(FetchRun)
+class FetchRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "started_at",
+        "source",
+        "kind",
+        "status",
+        "http_status",
+        "new_count",
+        "updated_count",
+        "skipped_count",
+        "short_error",
+    )
+    list_filter = ("status", "kind", "source")
+    search_fields = ("url", "error")
+    date_hierarchy = "started_at"
+    readonly_fields = [f.name for f in FetchRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="error")
+    def short_error(self, run):
+        return run.error[:80]
+
+
+class DeliveryItemInline(admin.TabularInline):
+    model = DeliveryItem
+    extra = 0
+    fields = ("rank", "paper", "score", "reason")
+    readonly_fields = fields
+    can_delete = False
+    max_num = 0
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "digest_date",
+        "subscriber",
+        "status",
+        "paper_count",
+        "attempts",
+        "sent_at",
+        "preview",
+    )
+    list_filter = ("status", "digest_date")
+    search_fields = ("subscriber__email", "message_id")
+    date_hierarchy = "digest_date"
+    list_select_related = ("subscriber",)
+    readonly_fields = (
+        "public_id",
+        "subscriber",
+        "digest_date",
+        "created_at",
+        "claimed_at",
+        "claim_token",
+        "sent_at",
+        "attempts",
+        "message_id",
+        "subject",
+        "error",
+    )
+    inlines = [DeliveryItemInline]
+    actions = ["resend"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_papers=Count("items"))
+
+    @admin.display(description="papers", ordering="_papers")
+    def paper_count(self, delivery):
+        return delivery._papers
+
+    @admin.display(description="email")
+    def preview(self, delivery):
+        url = reverse("digest:admin_preview", args=[delivery.public_id])
+        return format_html('<a href="{}" target="_blank" rel="noopener">view</a>', url)
+
+    @admin.action(description="Resend the selected deliveries (same papers) on the next tick")
+    def resend(self, request, queryset):
+        count = queryset.exclude(status=Delivery.Status.SENDING).update(
+            status=Delivery.Status.PENDING, claim_token="", claimed_at=None, error=""
+        )
+        self.message_user(request, f"{count} deliveries queued to be sent again.")

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class DigestConfig(AppConfig):
+    name = "digest"
+    verbose_name = "Papers and digests"
+
+    def ready(self) -> None:
+        from .schedule import ensure_default_schedule
+
+        post_migrate.connect(ensure_default_schedule, sender=self)

@@ -1,0 +1,246 @@
+"""The one HTTP client of ingestion: polite, bounded and honest about what went wrong.
+
+Every listing is fetched here: our User-Agent, connect/read/total timeouts, retries with
+exponential backoff on timeouts, 429 and 5xx (honouring Retry-After), conditional GET,
+a size cap applied while streaming, and a content-type check. Parsers get bytes, never a
+URL, so nothing else in the project opens a connection.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+from django.conf import settings
+from django.core.cache import cache
+
+from digest.sources.base import IngestError
+
+logger = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# How far ahead a caller may book an arXiv slot before giving up for this run.
+MAX_SLOT_WAIT_SECONDS = 600.0
+
+
+@dataclass
+class Response:
+    """A completed GET: 200 with its body, or 304 with none."""
+
+    status: int
+    content: bytes
+    url: str
+    content_type: str = ""
+    etag: str = ""
+    last_modified: str = ""
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def wait_for_slot(key: str, interval: float) -> None:
+    """Block until this process owns the next free request slot for `key`.
+
+    Slots start at multiples of `interval` on the wall clock, and each is handed out
+    once through `cache.add` (atomic in Redis, Memcached and the database cache), so
+    requests from every worker on every machine sharing the cache are at least
+    `interval` seconds apart. Machines need synchronised clocks (NTP), and the cache
+    must be shared: with locmem each process only throttles itself.
+    """
+    if interval <= 0:
+        return
+    now = time.time()
+    first = math.ceil(now / interval)
+    last = first + math.ceil(MAX_SLOT_WAIT_SECONDS / interval)
+    for index in range(first, last + 1):
+        start = index * interval
+        ttl = math.ceil(start - now + interval) + 1
+        if cache.add(f"paperboy:slot:{key}:{index}", 1, timeout=ttl):
+            delay = start - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            return
+    raise IngestError(
+        f"no free {key} request slot in the next {MAX_SLOT_WAIT_SECONDS:.0f} s", permanent=False
+    )
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds the server asked us to wait: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _read_capped(response: httpx.Response, *, limit: int, deadline: float) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise IngestError(f"response of {declared} bytes is over the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise IngestError(f"response is over the {limit}-byte limit")
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("total download time exceeded", request=response.request)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _client() -> httpx.Client:
+    timeout = httpx.Timeout(
+        connect=settings.INGEST_CONNECT_TIMEOUT,
+        read=settings.INGEST_READ_TIMEOUT,
+        write=settings.INGEST_READ_TIMEOUT,
+        pool=settings.INGEST_CONNECT_TIMEOUT,
+    )
+    return httpx.Client(
+        timeout=timeout,
+        follow_redirects=True,
+        max_redirects=5,
+        headers={"User-Agent": settings.PAPERBOY_USER_AGENT},
+        trust_env=False,
+    )
+
+
+def fetch(
+    url: str,
+    *,
+    etag: str = "",
+    last_modified: str = "",
+    accept: str = "*/*",
+    content_types: tuple[str, ...] = (),
+    throttle: str | None = None,
+    interval: float = 0.0,
+) -> Response:
+    """GET `url` politely. Raises IngestError (permanent or not) when no usable body came.
+
+    `content_types` lists the acceptable media types (empty: any); `throttle` names a
+    shared slot (e.g. "arxiv") taken before every attempt, `interval` seconds apart.
+    """
+    headers = {"Accept": accept}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    attempts = max(1, settings.INGEST_MAX_ATTEMPTS)
+    last_error: IngestError | None = None
+    with _client() as client:
+        for attempt in range(attempts):
+            if throttle:
+                wait_for_slot(throttle, interval)
+            try:
+                return _attempt(client, url, headers, content_types)
+            except _Retryable as retry:
+                last_error = IngestError(str(retry), permanent=False, http_status=retry.status)
+                if attempt + 1 == attempts:
+                    break
+                delay = _backoff(attempt, retry.retry_after)
+                logger.info("retrying %s in %.2f s: %s", url, delay, retry)
+                time.sleep(delay)
+    assert last_error is not None
+    raise IngestError(
+        f"gave up after {attempts} attempts: {last_error}",
+        permanent=False,
+        http_status=last_error.http_status,
+    )
+
+
+class _Retryable(Exception):
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    cap = settings.INGEST_MAX_BACKOFF_SECONDS
+    if retry_after is not None:
+        if retry_after > cap:
+            raise IngestError(
+                f"server asked to retry after {retry_after:.0f} s (over the {cap:.0f} s cap)",
+                permanent=False,
+                http_status=429,
+            )
+        return retry_after
+    return min(cap, settings.INGEST_BACKOFF_SECONDS * 2**attempt)
+
+
+def _attempt(
+    client: httpx.Client, url: str, headers: dict[str, str], content_types: tuple[str, ...]
+) -> Response:
+    deadline = time.monotonic() + settings.INGEST_TOTAL_TIMEOUT
+    try:
+        with client.stream("GET", url, headers=headers) as response:
+            status = response.status_code
+            if status == 304:
+                return Response(
+                    status=304,
+                    content=b"",
+                    url=str(response.url),
+                    etag=response.headers.get("etag", headers.get("If-None-Match", "")),
+                    last_modified=response.headers.get(
+                        "last-modified", headers.get("If-Modified-Since", "")
+                    ),
+                )
+            if status in RETRY_STATUSES:
+                raise _Retryable(
+                    f"HTTP {status} from {url}",
+                    status=status,
+                    retry_after=_retry_after(response.headers.get("retry-after")),
+                )
+            if status >= 400:
+                raise IngestError(f"HTTP {status} from {url}", permanent=True, http_status=status)
+            if status != 200:
+                raise IngestError(f"unexpected HTTP {status} from {url}", http_status=status)
+            content_type = response.headers.get("content-type", "")
+            if content_types and _media_type(content_type) not in content_types:
+                raise IngestError(
+                    f"unexpected content type {content_type or '(none)'!r} from {url}",
+                    http_status=status,
+                )
+            try:
+                content = _read_capped(response, limit=settings.INGEST_MAX_BYTES, deadline=deadline)
+            except IngestError as error:
+                error.http_status = status
+                raise
+            return Response(
+                status=status,
+                content=content,
+                url=str(response.url),
+                content_type=content_type,
+                etag=response.headers.get("etag", ""),
+                last_modified=response.headers.get("last-modified", ""),
+            )
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
+        raise IngestError(f"bad URL {url!r}: {error}") from error
+    except httpx.TooManyRedirects as error:
+        raise IngestError(f"too many redirects from {url}") from error
+    except httpx.TimeoutException as error:
+        raise _Retryable(f"timed out fetching {url} ({type(error).__name__})") from error
+    except httpx.TransportError as error:
+        raise _Retryable(f"could not fetch {url}: {error or type(error).__name__}") from error
+    except httpx.DecodingError as error:
+        raise IngestError(f"undecodable response from {url}: {error}") from error

@@ -1,0 +1,330 @@
+"""Ingestion: the one caller of the sources. fetch -> parse -> upsert, one FetchRun per pull.
+
+Papers merge into ONE row per bare arXiv id, whichever source saw it first; every
+field keeps the best value any source gave (see `digest.sources.records`). Writes are
+bulk, per batch of ids, never per paper; all writes of one pull share a transaction; a
+bad record is skipped and noted, never half-written. Running the same pull twice
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from digest.models import FetchRun, Paper, PaperSighting, Source, SourceKind, UpvoteSnapshot
+from digest.sources.arxiv_rss import REFRESH_ONLY
+from digest.sources.base import IngestError, PaperRecord
+from digest.sources.records import FIELDS, clean_record, merge_values, validate_url
+from digest.sources.registry import get_adapter
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshot"
+# (file, kind) of the bundled offline snapshot, in load order.
+SNAPSHOT_FILES = [
+    ("arxiv-rss-atom_cs.AI_2025-08-20.xml", SourceKind.ARXIV_RSS),
+    ("arxiv-api-query_all-science_2019-08-10.xml", SourceKind.ARXIV_API),
+    ("hf-daily-papers_2024-10-25.json", SourceKind.HF_DAILY),
+]
+
+
+@dataclass
+class Outcome:
+    """What one upsert did."""
+
+    new: int = 0
+    updated: int = 0
+    skipped: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+# --- Public services ----------------------------------------------------------------
+
+
+def ingest_source(source: Source) -> FetchRun:
+    """Pull one configured source now (the admin's "run now", the per-source task)."""
+    return _pull(source.kind, source.url, source=source)
+
+
+def ingest_all() -> list[FetchRun]:
+    """Pull every enabled source; one failing source never stops the others."""
+    return [ingest_source(source) for source in Source.objects.filter(enabled=True)]
+
+
+def ingest_url(url: str, kind: str) -> FetchRun:
+    """One ad-hoc pull of `url` as `kind` (no Source row). Bad input raises IngestError."""
+    if kind not in SourceKind.values:
+        raise IngestError(
+            f"unknown kind {kind!r} (expected one of: {', '.join(SourceKind.values)})"
+        )
+    try:
+        validate_url(url)
+    except ValidationError:
+        raise IngestError(f"not an http(s) URL: {url!r}") from None
+    return _pull(kind, url, source=None)
+
+
+def load_snapshot() -> dict[str, int]:
+    """Load the bundled offline snapshot as today's listing, through the real parsers.
+
+    Its papers get `announced_on = today`, so a first digest has real papers in its
+    window. Idempotent: a second load on the same day changes nothing.
+    """
+    today = timezone.localdate()
+    totals = {"files": 0, "records": 0, "new": 0, "updated": 0, "skipped": 0}
+    for name, kind in SNAPSHOT_FILES:
+        adapter = get_adapter(kind)
+        records = adapter.parse((SNAPSHOT_DIR / name).read_bytes())
+        outcome = upsert(records, kind=kind, replay_on=today)
+        totals["files"] += 1
+        totals["records"] += len(records)
+        totals["new"] += outcome.new
+        totals["updated"] += outcome.updated
+        totals["skipped"] += outcome.skipped
+    totals["papers"] = Paper.objects.filter(announced_on=today).count()
+    return totals
+
+
+# --- One pull -------------------------------------------------------------------------
+
+
+def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
+    run = FetchRun.objects.create(source=source, kind=kind, url=url)
+    try:
+        adapter = get_adapter(kind)
+        fetched = adapter.fetch(
+            url,
+            etag=source.etag if source else "",
+            last_modified=source.last_modified if source else "",
+        )
+        run.http_status = fetched.http_status
+        if fetched.not_modified:
+            run.status = FetchRun.Status.NOT_MODIFIED
+        else:
+            records: list[PaperRecord] = []
+            for body in fetched.bodies:
+                records.extend(adapter.parse(body))
+            outcome = upsert(records, kind=kind, source=source)
+            run.new_count, run.updated_count = outcome.new, outcome.updated
+            run.skipped_count = outcome.skipped
+            run.error = _summarise(outcome.problems)
+            run.status = FetchRun.Status.OK
+        # Stored only after a successful write, so a failed pull is retried in full.
+        if source and (fetched.etag, fetched.last_modified) != (source.etag, source.last_modified):
+            source.etag, source.last_modified = fetched.etag[:255], fetched.last_modified[:64]
+            Source.objects.filter(pk=source.pk).update(
+                etag=source.etag, last_modified=source.last_modified
+            )
+    except IngestError as error:
+        run.status = FetchRun.Status.FAILED
+        run.error = f"{'permanent' if error.permanent else 'temporary'}: {error}"
+        run.http_status = error.http_status or run.http_status
+    except Exception as error:  # One broken source must not stop the others.
+        logger.exception("ingesting %s %s failed", kind, url)
+        run.status = FetchRun.Status.FAILED
+        run.error = f"unexpected: {type(error).__name__}: {error}"
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def _summarise(problems: list[str], limit: int = 20) -> str:
+    shown = problems[:limit]
+    if len(problems) > limit:
+        shown.append(f"... and {len(problems) - limit} more")
+    return "\n".join(shown)
+
+
+# --- Upsert ---------------------------------------------------------------------------
+
+
+def upsert(
+    records: Iterable[PaperRecord],
+    *,
+    kind: str,
+    source: Source | None = None,
+    replay_on: date | None = None,
+) -> Outcome:
+    """Validate, merge and write `records` in one transaction, a batch of ids at a time.
+
+    `replay_on` (the offline snapshot) makes these papers announced on that day and
+    records upvote history only for papers it creates, so reloading stays a no-op.
+    """
+    outcome = Outcome()
+    incoming: dict[str, dict[str, Any]] = {}
+    for record in records:
+        try:
+            values = clean_record(record, replay_on)
+        except IngestError as error:
+            outcome.skipped += 1
+            outcome.problems.append(f"skipped: {error}")
+            continue
+        known = incoming.get(values["arxiv_id"])
+        incoming[values["arxiv_id"]] = merge_values(known, values) if known else values
+    with transaction.atomic():
+        for batch in _batches(list(incoming.values()), BATCH_SIZE):
+            _write_batch(batch, kind=kind, source=source, replay_on=replay_on, outcome=outcome)
+    return outcome
+
+
+def _write_batch(
+    batch: list[dict[str, Any]],
+    *,
+    kind: str,
+    source: Source | None,
+    replay_on: date | None,
+    outcome: Outcome,
+) -> None:
+    # Plain rows, not model instances: a batch is compared field by field, not saved.
+    existing = {
+        row["arxiv_id"]: row
+        for row in Paper.objects.filter(
+            arxiv_id__in=[values["arxiv_id"] for values in batch]
+        ).values("id", "arxiv_id", *FIELDS)
+    }
+    created: list[dict[str, Any]] = []
+    changed: list[tuple[int, dict[str, Any]]] = []
+    seen: list[dict[str, Any]] = []
+    for values in batch:
+        current = existing.get(values["arxiv_id"])
+        if current is None:
+            if values["announce_type"] in REFRESH_ONLY and replay_on is None:
+                outcome.skipped += 1  # A revision of a paper we never held: not news.
+                continue
+            created.append(values)
+        else:
+            merged = merge_values(current, values)
+            if replay_on is not None:
+                merged["announced_on"] = replay_on
+            if any(merged[name] != current[name] for name in FIELDS):
+                changed.append((current["id"], merged))
+        seen.append(values)
+    ids = {arxiv_id: row["id"] for arxiv_id, row in existing.items()}
+    if created:
+        now = timezone.now()
+        _insert(
+            Paper,
+            ["arxiv_id", *FIELDS, "first_seen_at", "last_seen_at"],
+            [[values["arxiv_id"], *(values[n] for n in FIELDS), now, now] for values in created],
+            conflict=["arxiv_id"],
+        )
+        # Rows a concurrent pull inserted meanwhile are left to it (merged next pull).
+        ids.update(
+            Paper.objects.filter(arxiv_id__in=[v["arxiv_id"] for v in created]).values_list(
+                "arxiv_id", "id"
+            )
+        )
+    if changed:
+        now = timezone.now()
+        _update(
+            Paper,
+            [*FIELDS, "last_seen_at"],
+            [[*(merged[n] for n in FIELDS), now, pk] for pk, merged in changed],
+        )
+    outcome.new += len(created)
+    outcome.updated += len(changed)
+    _record_sightings([ids[v["arxiv_id"]] for v in seen], kind=kind, source=source)
+    fresh = {values["arxiv_id"] for values in created}
+    now = timezone.now()
+    _insert(
+        UpvoteSnapshot,
+        ["paper_id", "upvotes", "taken_at"],
+        [
+            [ids[values["arxiv_id"]], values["upvotes"], now]
+            for values in seen
+            if values["has_upvotes"] and (replay_on is None or values["arxiv_id"] in fresh)
+        ],
+    )
+
+
+def _record_sightings(paper_ids: list[int], *, kind: str, source: Source | None) -> None:
+    if not paper_ids:
+        return
+    known = set(
+        PaperSighting.objects.filter(kind=kind, paper_id__in=paper_ids).values_list(
+            "paper_id", flat=True
+        )
+    )
+    now = timezone.now()
+    _insert(
+        PaperSighting,
+        ["paper_id", "kind", "source_id", "first_seen_at"],
+        [[pk, kind, source.pk if source else None, now] for pk in paper_ids if pk not in known],
+        conflict=["paper_id", "kind"],
+    )
+
+
+def _insert(
+    model: type[Model], names: list[str], rows: list[list[Any]], *, conflict: list[str] = ()
+) -> None:
+    """One `executemany` INSERT for many rows; duplicates on `conflict` are left alone.
+
+    bulk_create would do the same writes, but its per-value preparation costs as much
+    as feedparser's whole parse on a 2,000-entry feed (bench/bench_ingest.py), and on
+    SQLite it splits at 999 parameters, i.e. every ~40 papers. executemany binds row by
+    row: one statement per batch, and the values only go through the backend's adapters.
+    """
+    if not rows:
+        return
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    adapters = [_adapter(f) for f in fields]
+    quote = connection.ops.quote_name
+    # Only quoted identifiers from the model's meta go into the text; values are parameters.
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    if conflict:
+        target = ", ".join(quote(meta.get_field(name).column) for name in conflict)
+        sql += f" ON CONFLICT ({target}) DO NOTHING"
+    prepared = [[adapt(value) for adapt, value in zip(adapters, row, strict=True)] for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, prepared)
+
+
+def _update(model: type[Model], names: list[str], rows: list[list[Any]]) -> None:
+    """One `executemany` UPDATE by primary key; each row is the values of `names`, then pk.
+
+    bulk_update builds a CASE per field and, on SQLite, a statement per ~300 rows.
+    """
+    if not rows:
+        return
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    adapters = [*(_adapter(f) for f in fields), lambda v: v]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {table} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    prepared = [[adapt(value) for adapt, value in zip(adapters, row, strict=True)] for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, prepared)
+
+
+def _adapter(model_field: Any) -> Any:
+    ops = connection.ops
+    kind = model_field.get_internal_type()
+    if kind == "DateTimeField":
+        return lambda v: None if v is None else ops.adapt_datetimefield_value(v)
+    if kind == "DateField":
+        return lambda v: None if v is None else ops.adapt_datefield_value(v)
+    if kind == "JSONField":
+        return lambda v: ops.adapt_json_value(v, model_field.encoder)
+    return lambda v: v
+
+
+def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,23 @@
+"""`manage.py load_snapshot`: load the bundled offline snapshot as today's listing."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from digest.ingest import load_snapshot
+from digest.sources.base import IngestError
+
+
+class Command(BaseCommand):
+    help = "Load the bundled real-format listings (digest/snapshot/) as today's papers."
+
+    def handle(self, *args, **options) -> None:
+        try:
+            totals = load_snapshot()
+        except (IngestError, OSError) as error:
+            raise CommandError(f"could not load the snapshot: {error}") from None
+        self.stdout.write(
+            f"Snapshot: {totals['records']} records from {totals['files']} files: "
+            f"{totals['new']} new, {totals['updated']} updated, {totals['skipped']} skipped; "
+            f"{totals['papers']} papers announced today."
+        )

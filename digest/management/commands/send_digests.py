@@ -1,0 +1,57 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from digest import delivery, selectors
+from digest.picking import pick
+from subscriptions.models import Subscriber
+
+
+class Command(BaseCommand):
+    help = (
+        "Sends every digest due now and not yet sent. --all sends today's digest to every "
+        "active subscriber who has not had it, whatever their hour. --dry-run prints who "
+        "would get what and changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--all", action="store_true", help="ignore send hour and weekday")
+        parser.add_argument("--dry-run", action="store_true", help="print, send nothing")
+
+    def handle(self, *args, **options):
+        now = timezone.now()
+        if options["dry_run"]:
+            return self._dry_run(now, everyone=options["all"])
+        report = delivery.send_due(now, everyone=options["all"])
+        self.stdout.write(
+            f"planned {report.planned}, sent {report.sent}, empty {report.empty}, "
+            f"failed {report.failed}, cancelled {report.cancelled}, "
+            f"left for retry {report.released}"
+        )
+        for error in report.errors:
+            self.stderr.write(f"  {error}")
+        if report.released:
+            raise CommandError(
+                "The mail server could not take every digest; the rest stay queued and go "
+                "out on the next run."
+            )
+
+    def _dry_run(self, now, *, everyone: bool) -> None:
+        due = delivery.due_digests(now, everyone=everyone)
+        if not due:
+            self.stdout.write("Nobody is due a digest now.")
+            return
+        subscribers = Subscriber.objects.in_bulk([d.subscriber_id for d in due])
+        pools: dict = {}
+        for item in due:
+            subscriber = subscribers[item.subscriber_id]
+            days = selectors.window_days(subscriber, settings.DIGEST_WINDOW_DAYS)
+            key = (item.digest_date, days)
+            if key not in pools:
+                pools[key] = selectors.paper_pool(item.digest_date, days)
+            profile = selectors.profiles_for([subscriber])[0]
+            picks = pick(pools[key], [profile]).get(subscriber.pk, [])
+            titles = {p.id: p.title for p in pools[key]}
+            self.stdout.write(f"{subscriber.email} ({item.digest_date}): {len(picks)} papers")
+            for n, chosen in enumerate(picks, start=1):
+                self.stdout.write(f"  {n}. {titles[chosen.paper_id][:90]}  [{chosen.reason}]")

@@ -1,0 +1,207 @@
+"""The papers domain: where listings come from, the papers themselves, and deliveries."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class SourceKind(models.TextChoices):
+    ARXIV_RSS = "arxiv-rss", "arXiv announcement feed (RSS or Atom)"
+    ARXIV_API = "arxiv-api", "arXiv API query (Atom)"
+    HF_DAILY = "hf-daily", "Hugging Face Daily Papers (JSON, HTML fallback)"
+
+
+class Source(models.Model):
+    """A listing staff want pulled: one feed URL of one kind."""
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    url = models.URLField(max_length=500)
+    enabled = models.BooleanField(default=True)
+    # Conditional GET state, so an unchanged feed costs a 304.
+    etag = models.CharField(max_length=255, blank=True)
+    last_modified = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "url"], name="source_unique_kind_url"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FetchRun(models.Model):
+    """One pull of one source: what happened, and how much it changed."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "running"
+        OK = "ok", "ok"
+        NOT_MODIFIED = "not_modified", "not modified"
+        FAILED = "failed", "failed"
+
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    url = models.URLField(max_length=500)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    http_status = models.PositiveIntegerField(null=True, blank=True)
+    new_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["source", "-started_at"], name="fetchrun_source_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.url} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Paper(models.Model):
+    """One paper, merged from every source that listed it, keyed by its bare arXiv id."""
+
+    arxiv_id = models.CharField(max_length=40, unique=True)
+    version = models.PositiveSmallIntegerField(default=1)
+    title = models.TextField(help_text="As the source gave it (may hold LaTeX).")
+    title_text = models.TextField(help_text="Readable Unicode form for display.")
+    abstract = models.TextField(blank=True)
+    abstract_text = models.TextField(blank=True)
+    authors = models.JSONField(default=list, help_text="Author names, in order.")
+    categories = models.JSONField(default=list, help_text="Primary category first.")
+    primary_category = models.CharField(max_length=40, blank=True, db_index=True)
+    announce_type = models.CharField(max_length=20, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    # The day the paper entered the pool of new listings; digests draw from recent days.
+    announced_on = models.DateField(db_index=True)
+    abs_url = models.URLField(max_length=300, blank=True)
+    pdf_url = models.URLField(max_length=300, blank=True)
+    hf_url = models.URLField(max_length=300, blank=True)
+    code_url = models.URLField(max_length=300, blank=True)
+    project_url = models.URLField(max_length=300, blank=True)
+    organization = models.CharField(max_length=200, blank=True)
+    upvotes = models.PositiveIntegerField(default=0)
+    num_comments = models.PositiveIntegerField(default=0)
+    comment = models.TextField(blank=True)
+    doi = models.CharField(max_length=200, blank=True)
+    journal_ref = models.TextField(blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-announced_on", "arxiv_id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(arxiv_id=""), name="paper_arxiv_id_not_empty"),
+            models.CheckConstraint(condition=~Q(title=""), name="paper_title_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.arxiv_id}: {self.title_text[:80]}"
+
+    def get_absolute_url(self) -> str:
+        return self.abs_url or f"https://arxiv.org/abs/{self.arxiv_id}"
+
+
+class PaperSighting(models.Model):
+    """Where a paper was seen: one row per paper and source kind."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="sightings")
+    kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "kind"], name="sighting_unique_paper_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.paper.arxiv_id} in {self.kind}"
+
+
+class UpvoteSnapshot(models.Model):
+    """Upvotes as one pull saw them, so trending can mean gaining votes, not only having them."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="upvote_history")
+    taken_at = models.DateTimeField(auto_now_add=True)
+    upvotes = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-taken_at"]
+        # The ranking reads each paper's recent history to compute upvote growth.
+        indexes = [models.Index(fields=["paper", "-taken_at"], name="upvote_paper_recent")]
+
+
+class Delivery(models.Model):
+    """One subscriber's digest for one date: claimed before sending, marked after."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        SENDING = "sending", "sending"
+        SENT = "sent", "sent"
+        EMPTY = "empty", "nothing to send"
+        FAILED = "failed", "failed"
+        CANCELLED = "cancelled", "cancelled (no longer subscribed)"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    subscriber = models.ForeignKey(
+        "subscriptions.Subscriber", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    digest_date = models.DateField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # Which claim owns the row; a worker only marks rows it still owns.
+    claim_token = models.CharField(max_length=32, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    message_id = models.CharField(max_length=255, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    papers = models.ManyToManyField(Paper, through="DeliveryItem", related_name="deliveries")
+
+    class Meta:
+        ordering = ["-digest_date", "subscriber_id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber", "digest_date"], name="delivery_one_per_subscriber_and_date"
+            ),
+        ]
+        # The sender polls for work by status; the lease check filters on claimed_at.
+        indexes = [models.Index(fields=["status", "claimed_at"], name="delivery_status_claim")]
+
+    def __str__(self) -> str:
+        return f"digest {self.digest_date} for subscriber {self.subscriber_id} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("digest:admin_preview", args=[self.public_id])
+
+
+class DeliveryItem(models.Model):
+    """A paper a delivery carried, in rank order, with the reason it was picked."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="items")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="delivery_items")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField(default=0.0)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "paper"], name="item_unique_paper"),
+            models.UniqueConstraint(fields=["delivery", "rank"], name="item_unique_rank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} {self.paper.arxiv_id}"

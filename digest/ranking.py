@@ -1,0 +1,259 @@
+"""Per-subscriber ranking: which of the day's papers each subscriber gets, in what order, why.
+
+The interface (`PaperDoc`, `Profile`, `Pick`, `rank`) is what the delivery code relies on.
+`Ranker.fit(papers)` does the per-day work once (text model, keyword index, trending);
+`Ranker.rank(profiles)` scores every subscriber against every paper with sparse matrix
+products, a chunk of subscribers at a time, and Python only cuts and explains the top few.
+
+A paper's score for a subscriber is its relevance plus a bounded trending lift. Relevance
+comes from the interests (keywords and phrases, followed authors, categories, the free-text
+description) and from feedback (Rocchio: papers like the liked ones rise, papers like the
+disliked ones sink). Only papers whose relevance reaches `RELEVANCE_FLOOR` are eligible at
+all, so trending reorders matching papers but never brings in one that does not match.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from scipy import sparse
+from threadpoolctl import threadpool_limits
+
+from .ranking_profiles import compile_profiles
+from .ranking_text import PhraseIndex, TextConfig, TextModel, fold, paper_author_keys
+
+
+@dataclass(frozen=True)
+class PaperDoc:
+    id: int
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    upvotes: int = 0
+    upvote_growth: int = 0
+    announced_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    subscriber_id: int
+    categories: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    description: str = ""
+    limit: int = 10
+    already_sent: frozenset[int] = frozenset()
+    liked: tuple[PaperDoc, ...] = field(default=())
+    disliked: tuple[PaperDoc, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Pick:
+    paper_id: int
+    score: float
+    reason: str
+
+
+# Relevance a paper needs before it can be picked at all; below it, a quiet day stays quiet.
+RELEVANCE_FLOOR = 0.45
+relevance_floor = RELEVANCE_FLOOR
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each kind of match is worth. One keyword match anywhere is 1.0."""
+
+    keyword: float = 1.0
+    keyword_in_title: float = 1.5
+    author: float = 1.5
+    category: float = 0.5
+    # Text similarity (cosine) counts as a full match at `similar_full`, linearly below it.
+    description: float = 1.0
+    liked: float = 0.8
+    disliked: float = 0.8
+    similar_full: float = 0.2
+    similar_cap: float = 1.5
+    # Trending adds at most this much: it reorders matches of similar strength, and it is
+    # added after the floor is applied, so it never makes a non-matching paper eligible.
+    trending: float = 0.5
+    upvotes_full: int = 100
+    growth_full: int = 30
+    recency_half_life_days: float = 3.0
+
+
+def _category_keys(category: str) -> list[str]:
+    key = fold(category.strip())
+    if not key:
+        return []
+    archive = key.split(".")[0]
+    return [key, f"{archive}.*"] if "." in key and not key.endswith(".*") else [f"{archive}.*"]
+
+
+class Ranker:
+    """The day's papers, prepared once; ranks any number of profiles against them."""
+
+    def __init__(
+        self,
+        papers: Sequence[PaperDoc],
+        *,
+        text: TextConfig | None = None,
+        weights: Weights | None = None,
+        floor: float = RELEVANCE_FLOOR,
+        today: date | None = None,
+    ) -> None:
+        self.papers = list(papers)
+        self.weights = weights or Weights()
+        self.floor = floor
+        self.position = {p.id: i for i, p in enumerate(self.papers)}
+        self.text = TextModel(text)
+        if self.papers:
+            with threadpool_limits(limits=1, user_api="blas"):
+                self.text.fit([self.text.document(p.title, p.abstract) for p in self.papers])
+        self.phrases = PhraseIndex(
+            [p.title for p in self.papers], [p.abstract for p in self.papers]
+        )
+        self.trend = self._trending(today)
+        self.category_matrix, self.category_vocab = self._keyed_matrix(
+            [k for c in p.categories for k in _category_keys(c)] for p in self.papers
+        )
+        self.author_matrix, self.author_vocab = self._keyed_matrix(
+            [k for a in p.authors for k in paper_author_keys(a)] for p in self.papers
+        )
+        self._term_hits: dict[tuple[str, ...], tuple[list[int], list[int]]] = {}
+
+    @classmethod
+    def fit(cls, papers: Sequence[PaperDoc], **options) -> Ranker:
+        return cls(papers, **options)
+
+    def _keyed_matrix(self, keys_per_paper) -> tuple[sparse.csr_matrix, dict[str, int]]:
+        vocab: dict[str, int] = {}
+        rows, cols = [], []
+        for i, keys in enumerate(keys_per_paper):
+            for key in set(keys):
+                rows.append(i)
+                cols.append(vocab.setdefault(key, len(vocab)))
+        shape = (len(self.papers), max(len(vocab), 1))
+        data = np.ones(len(rows), dtype=np.float32)
+        return sparse.csr_matrix((data, (rows, cols)), shape=shape), vocab
+
+    def _trending(self, today: date | None) -> np.ndarray:
+        """A lift in [0, 1] per paper: upvotes, recent upvote growth, freshness."""
+        w = self.weights
+        if not self.papers:
+            return np.zeros(0, dtype=np.float32)
+        upvotes = np.array([max(p.upvotes, 0) for p in self.papers], dtype=np.float64)
+        growth = np.array([max(p.upvote_growth, 0) for p in self.papers], dtype=np.float64)
+        dates = [p.announced_on for p in self.papers]
+        known = [d for d in dates if d is not None]
+        today = today or (max(known) if known else None)
+        age = np.array(
+            [(today - d).days if d is not None and today else 0 for d in dates], dtype=np.float64
+        )
+        recency = 0.5 ** (np.clip(age, 0, None) / w.recency_half_life_days)
+        lift = (
+            0.5 * np.minimum(1, np.log1p(upvotes) / np.log1p(w.upvotes_full))
+            + 0.3 * np.minimum(1, np.log1p(growth) / np.log1p(w.growth_full))
+            + 0.2 * recency
+        )
+        return lift.astype(np.float32)
+
+    def term_hits(self, words: tuple[str, ...]) -> tuple[list[int], list[int]]:
+        if words not in self._term_hits:
+            self._term_hits[words] = self.phrases.hits(words)
+        return self._term_hits[words]
+
+    def rank(self, profiles: Sequence[Profile], *, chunk_size: int = 2048) -> dict[int, list[Pick]]:
+        """Picks per subscriber id, best first, at most `limit`, none below the floor."""
+        from .ranking_scoring import rank_compiled
+
+        if not self.papers or not profiles:
+            return {p.subscriber_id: [] for p in profiles}
+        # The products are many and small: one BLAS thread avoids threads spinning against
+        # each other (twice as fast on a busy 2-core host). A million new Pick objects would
+        # set off full garbage collections that find nothing to free; pause them meanwhile.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            with threadpool_limits(limits=1, user_api="blas"):
+                compiled = compile_profiles(self, profiles)
+                result = rank_compiled(self, compiled, chunk_size=chunk_size)
+        finally:
+            if paused:
+                gc.enable()
+        return result
+
+    def feedback_weights(
+        self, *groups_of_groups: Sequence[Sequence[PaperDoc]]
+    ) -> tuple[list[sparse.csr_matrix], np.ndarray]:
+        """Rocchio centroids of feedback papers, as weights over feedback documents.
+
+        For each list of groups (say every subscriber's liked papers), a matrix with one row
+        per group whose product with the returned documents x papers similarity matrix is
+        the cosine of the group's L2-normalised TF-IDF centroid to every paper of the day.
+        Papers of today's pool reuse their row; older ones are vectorised together, once.
+        """
+        pool = len(self.papers)
+        if self.text.papers is None:
+            empty = [sparse.csr_matrix((len(g), 0), dtype=np.float32) for g in groups_of_groups]
+            return empty, np.zeros((0, pool), dtype=np.float32)
+        outside: dict[int, int] = {}
+        outside_docs: list[PaperDoc] = []
+        structures = []
+        for groups in groups_of_groups:
+            rows, cols, vals = [], [], []
+            for g, docs in enumerate(groups):
+                for doc in docs:
+                    col = self.position.get(doc.id)
+                    if col is None:
+                        if doc.id not in outside:
+                            outside[doc.id] = len(outside_docs)
+                            outside_docs.append(doc)
+                        col = pool + outside[doc.id]
+                    rows.append(g)
+                    cols.append(col)
+                    vals.append(1.0 / len(docs))
+            structures.append((len(groups), rows, cols, vals))
+        stacked = self.text.papers
+        if outside_docs:
+            extra = self.text.transform(
+                self.text.document(d.title, d.abstract) for d in outside_docs
+            )
+            stacked = sparse.vstack([stacked, extra]).tocsr()
+        weights = []
+        for n, rows, cols, vals in structures:
+            averaging = sparse.csr_matrix(
+                (np.array(vals, dtype=np.float32), (rows, cols)), shape=(n, stacked.shape[0])
+            )
+            # Only the centroids' norms are needed; the similarities come from the documents.
+            used = np.flatnonzero(np.diff(averaging.indptr))
+            norms = np.ones(n, dtype=np.float32)
+            if used.size:
+                centroids = averaging[used] @ stacked
+                norms[used] = np.sqrt(centroids.multiply(centroids).sum(axis=1)).A1
+            norms[norms == 0] = 1.0
+            weights.append(sparse.diags(1.0 / norms).dot(averaging).astype(np.float32).tocsr())
+        similarities = np.asarray((stacked @ self.text.papers.T).todense(), dtype=np.float32)
+        return weights, similarities
+
+
+def rank(papers: Sequence[PaperDoc], profiles: Sequence[Profile]) -> dict[int, list[Pick]]:
+    """Picks per subscriber id, best first. Fits the day's model once, then ranks everyone."""
+    return Ranker.fit(papers).rank(profiles)
+
+
+__all__ = [
+    "RELEVANCE_FLOOR",
+    "PaperDoc",
+    "Pick",
+    "Profile",
+    "Ranker",
+    "Weights",
+    "rank",
+    "relevance_floor",
+]

@@ -1,0 +1,182 @@
+"""Profiles as sparse matrices: one row per subscriber, built in one cheap pass.
+
+Keywords from every profile form one vocabulary; each distinct term is looked up in the
+day's phrase index once, however many subscribers follow it. The same holds for
+categories, authors, descriptions (deduplicated before vectorising) and feedback papers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import sparse
+
+from .ranking_text import parse_term, profile_author_keys
+
+if TYPE_CHECKING:
+    from .ranking import Profile, Ranker
+
+
+@dataclass
+class CompiledProfiles:
+    profiles: Sequence[Profile]
+    include: sparse.csr_matrix  # subscribers x terms, 1 where the term is wanted
+    exclude: sparse.csr_matrix  # subscribers x terms, 1 where the term is excluded
+    term_weights: sparse.csr_matrix  # papers x terms, the match weight (title counts more)
+    term_labels: list[str]
+    categories: sparse.csr_matrix  # subscribers x category keys
+    authors: sparse.csr_matrix  # subscribers x author keys
+    author_names: list[list[tuple[str, frozenset[int]]]]  # per subscriber: name, its key columns
+    descriptions: sparse.csr_matrix  # subscribers x TF-IDF features (empty rows without one)
+    has_description: np.ndarray
+    # Rocchio terms: weights over feedback documents, and those documents x today's papers.
+    liked: sparse.csr_matrix
+    has_liked: np.ndarray
+    disliked: sparse.csr_matrix
+    has_disliked: np.ndarray
+    feedback_similarity: np.ndarray
+    limits: np.ndarray
+
+
+def _indicator(rows: list[list[int]], width: int) -> sparse.csr_matrix:
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum([len(r) for r in rows])
+    indices = np.fromiter((c for r in rows for c in r), dtype=np.int32, count=int(indptr[-1]))
+    data = np.ones(len(indices), dtype=np.float32)
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), max(width, 1)))
+
+
+def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledProfiles:
+    terms: dict[tuple[str, ...], int] = {}
+    labels: list[str] = []
+    include_rows: list[list[int]] = []
+    exclude_rows: list[list[int]] = []
+    category_rows: list[list[int]] = []
+    author_rows: list[list[int]] = []
+    author_names: list[list[tuple[str, frozenset[int]]]] = []
+    descriptions: dict[str, int] = {}
+    description_of: list[int] = []
+    category_vocab, author_vocab = ranker.category_vocab, ranker.author_vocab
+
+    # Interests repeat across subscribers: each distinct keyword, category and name is
+    # resolved once, and a profile is a few dictionary look-ups.
+    keyword_cache: dict[str, tuple[int, bool] | None] = {}
+    category_cache: dict[str, int | None] = {}
+    author_cache: dict[str, frozenset[int]] = {}
+    no_names: list[tuple[str, frozenset[int]]] = []
+
+    def keyword(raw: str) -> tuple[int, bool] | None:
+        term = parse_term(raw)
+        if term is None:
+            return None
+        if term.tokens not in terms:
+            terms[term.tokens] = len(labels)
+            labels.append(term.label)
+        return terms[term.tokens], term.exclude
+
+    def category(raw: str) -> int | None:
+        key = raw.strip().casefold()
+        return category_vocab.get(key if "." in key else f"{key}.*")
+
+    def author(name: str) -> frozenset[int]:
+        keys = profile_author_keys(name)
+        return frozenset(author_vocab[k] for k in keys if k in author_vocab)
+
+    for profile in profiles:
+        wanted, unwanted = [], []
+        for raw in profile.keywords:
+            hit = keyword_cache.get(raw, False)
+            if hit is False:
+                hit = keyword_cache[raw] = keyword(raw)
+            if hit is not None:
+                (unwanted if hit[1] else wanted).append(hit[0])
+        include_rows.append(list(dict.fromkeys(wanted)) if len(wanted) > 1 else wanted)
+        exclude_rows.append(list(dict.fromkeys(unwanted)) if len(unwanted) > 1 else unwanted)
+
+        cats = []
+        for raw in profile.categories:
+            col = category_cache.get(raw, -1)
+            if col == -1:
+                col = category_cache[raw] = category(raw)
+            if col is not None and col not in cats:
+                cats.append(col)
+        category_rows.append(cats)
+
+        if profile.authors:
+            names, cols = [], set()
+            for name in profile.authors:
+                keys = author_cache.get(name)
+                if keys is None:
+                    keys = author_cache[name] = author(name)
+                if keys:
+                    names.append((name.strip(), keys))
+                    cols |= keys
+            author_rows.append(list(cols))
+            author_names.append(names)
+        else:
+            author_rows.append([])
+            author_names.append(no_names)
+
+        text = profile.description
+        if text:
+            text = text.strip()
+        description_of.append(descriptions.setdefault(text, len(descriptions)) if text else -1)
+
+    n_papers = len(ranker.papers)
+    rows, cols, vals = [], [], []
+    w = ranker.weights
+    for words, col in terms.items():
+        anywhere, in_title = ranker.term_hits(words)
+        title_set = set(in_title)
+        for i in anywhere:
+            rows.append(i)
+            cols.append(col)
+            vals.append(w.keyword_in_title if i in title_set else w.keyword)
+    term_weights = sparse.csr_matrix(
+        (np.array(vals, dtype=np.float32), (rows, cols)), shape=(n_papers, max(len(labels), 1))
+    )
+
+    description_rows = _description_rows(ranker, descriptions, description_of)
+    (liked, disliked), feedback_similarity = ranker.feedback_weights(
+        [p.liked for p in profiles], [p.disliked for p in profiles]
+    )
+    return CompiledProfiles(
+        profiles=profiles,
+        include=_indicator(include_rows, len(labels)),
+        exclude=_indicator(exclude_rows, len(labels)),
+        term_weights=term_weights,
+        term_labels=labels,
+        categories=_indicator(category_rows, len(category_vocab)),
+        authors=_indicator(author_rows, len(author_vocab)),
+        author_names=author_names,
+        descriptions=description_rows,
+        has_description=np.array([d >= 0 for d in description_of], dtype=bool),
+        liked=liked,
+        has_liked=np.diff(liked.indptr) > 0,
+        disliked=disliked,
+        has_disliked=np.diff(disliked.indptr) > 0,
+        feedback_similarity=feedback_similarity,
+        limits=np.array([max(p.limit, 0) for p in profiles], dtype=np.int64),
+    )
+
+
+def _description_rows(
+    ranker: Ranker, descriptions: dict[str, int], description_of: list[int]
+) -> sparse.csr_matrix:
+    """Each distinct description vectorised once, then spread to its subscribers' rows."""
+    width = ranker.text.papers.shape[1] if ranker.text.papers is not None else 0
+    if not descriptions or width == 0:
+        return sparse.csr_matrix((len(description_of), width), dtype=np.float32)
+    unique = ranker.text.transform(descriptions.keys())
+    owners = [i for i, d in enumerate(description_of) if d >= 0]
+    spread = sparse.csr_matrix(
+        (
+            np.ones(len(owners), dtype=np.float32),
+            (owners, [description_of[i] for i in owners]),
+        ),
+        shape=(len(description_of), len(descriptions)),
+    )
+    return (spread @ unique).tocsr()

@@ -1,0 +1,218 @@
+"""Scoring a chunk of subscribers against all papers as matrix work, then the top few, explained.
+
+Dense blocks are chunk x papers, so memory stays bounded however many subscribers there are.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import sparse
+
+from .ranking import Pick
+from .ranking_text import fold
+
+if TYPE_CHECKING:
+    from .ranking import Ranker
+    from .ranking_profiles import CompiledProfiles
+
+# A component is named in the reason once it is worth this much relevance.
+_MENTION = 0.2
+
+
+class _Day:
+    """Per-call matrices in the layout the chunk products want (dense where that is small)."""
+
+    def __init__(self, ranker: Ranker, cp: CompiledProfiles) -> None:
+        # Terms x papers and category keys x papers are small enough to keep dense, which
+        # turns the two hottest products into sparse x dense with a dense result.
+        self.terms = cp.term_weights.T.toarray()
+        self.term_any = (self.terms > 0).astype(np.float32)
+        self.categories = ranker.category_matrix.T.toarray()
+        self.authors_t = ranker.author_matrix.T.tocsr()
+        self.has_exclude = np.diff(cp.exclude.indptr) > 0
+        self.has_author = np.diff(cp.authors.indptr) > 0
+        self.has_category = np.diff(cp.categories.indptr) > 0
+
+
+def _similar(ranker: Ranker, queries, weight: float, documents=None) -> np.ndarray:
+    """Similarity of text queries, or of feedback weights over `documents`, as relevance."""
+    w = ranker.weights
+    if documents is None:
+        sims = ranker.text.similarity(queries)
+    else:
+        # Paper-to-paper TF-IDF cosines are reliable on their own (long texts share words);
+        # the LSA blend is there for short descriptions, so feedback skips it.
+        sims = np.asarray(queries @ documents, dtype=np.float32)
+    sims *= weight / w.similar_full
+    return np.clip(sims, 0.0, weight * w.similar_cap, out=sims)
+
+
+class Part:
+    """A block of relevance for some rows of a chunk only (most subscribers lack most parts)."""
+
+    def __init__(self, rows: np.ndarray, block: np.ndarray) -> None:
+        self.rows, self.block = rows, block
+        self.index = {r: i for i, r in enumerate(rows.tolist())}
+
+    def values(self, r: int, cols: list[int]) -> list[float] | None:
+        i = self.index.get(r)
+        return None if i is None else self.block[i, cols].tolist()
+
+
+def _text_part(ranker, matrix, present, a, b, weight, documents=None) -> Part | None:
+    rows = np.flatnonzero(present[a:b])
+    if rows.size == 0 or ranker.text.papers is None:
+        return None
+    return Part(rows, _similar(ranker, matrix[a:b][rows], weight, documents))
+
+
+def _match_part(left: sparse.csr_matrix, present: np.ndarray, right) -> Part | None:
+    """Rows of left @ right (a sparse interest matrix against papers) where left has entries."""
+    rows = np.flatnonzero(present)
+    if rows.size == 0:
+        return None
+    product = left[rows] @ right
+    return Part(rows, product.toarray() if sparse.issparse(product) else np.asarray(product))
+
+
+def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int):
+    """Scores of subscribers a..b against every paper (-inf where not eligible), and the
+    description and feedback parts that the reasons mention."""
+    w = ranker.weights
+    rel = np.asarray(cp.include[a:b] @ day.terms, dtype=np.float32)
+    for part, weight in (
+        (_match_part(cp.categories[a:b], day.has_category[a:b], day.categories), w.category),
+        (_match_part(cp.authors[a:b], day.has_author[a:b], day.authors_t), w.author),
+    ):
+        if part is not None:
+            rel[part.rows] += weight * (part.block > 0)
+    documents = cp.feedback_similarity
+    description = _text_part(ranker, cp.descriptions, cp.has_description, a, b, w.description)
+    liked = _text_part(ranker, cp.liked, cp.has_liked, a, b, w.liked, documents)
+    disliked = _text_part(ranker, cp.disliked, cp.has_disliked, a, b, w.disliked, documents)
+    for part in (description, liked):
+        if part is not None:
+            rel[part.rows] += part.block
+    if disliked is not None:
+        rel[disliked.rows] -= disliked.block
+    ineligible = rel < ranker.floor
+    excluded = _match_part(cp.exclude[a:b], day.has_exclude[a:b], day.term_any)
+    if excluded is not None:
+        ineligible[excluded.rows] |= excluded.block > 0
+    position = ranker.position
+    for r, profile in enumerate(cp.profiles[a:b]):
+        if profile.already_sent:
+            ineligible[r, [position[i] for i in profile.already_sent if i in position]] = True
+    rel += w.trending * ranker.trend[None, :]
+    np.copyto(rel, -np.inf, where=ineligible)
+    return rel, description, liked
+
+
+def rank_compiled(ranker: Ranker, cp: CompiledProfiles, *, chunk_size: int) -> dict[int, list]:
+    day = _Day(ranker, cp)
+    explain = _Explainer(ranker, cp)
+    result: dict[int, list[Pick]] = {}
+    n_papers = len(ranker.papers)
+    paper_ids = [p.id for p in ranker.papers]
+    for a in range(0, len(cp.profiles), chunk_size):
+        b = min(a + chunk_size, len(cp.profiles))
+        score, description, liked = score_chunk(ranker, cp, day, a, b)
+        kmax = int(min(n_papers, cp.limits[a:b].max(initial=0)))
+        if kmax == 0:
+            result.update({p.subscriber_id: [] for p in cp.profiles[a:b]})
+            continue
+        top = np.argpartition(-score, kmax - 1, axis=1)[:, :kmax]
+        values = np.take_along_axis(score, top, axis=1)
+        # Best first; equal scores in paper order so the result is deterministic.
+        order = np.lexsort((top, -values), axis=1)
+        top = np.take_along_axis(top, order, axis=1)
+        values = np.take_along_axis(values, order, axis=1)
+        counts = np.minimum(np.isfinite(values).sum(axis=1), cp.limits[a:b]).tolist()
+        values[~np.isfinite(values)] = 0
+        tops = top.tolist()
+        rounded = np.round(values.astype(np.float64), 4).tolist()
+        for r, n in enumerate(counts):
+            s = a + r
+            cols = tops[r][:n]
+            reasons = explain(s, cols, description, liked, r) if n else []
+            result[cp.profiles[s].subscriber_id] = [
+                Pick(paper_ids[c], v, why)
+                for c, v, why in zip(cols, rounded[r][:n], reasons, strict=True)
+            ]
+    return result
+
+
+class _Explainer:
+    """Builds "matches 'distillation' · cs.CL · 48 upvotes" for one subscriber's picks."""
+
+    def __init__(self, ranker: Ranker, cp: CompiledProfiles) -> None:
+        self.cp = cp
+        self.paper_terms = _row_sets(cp.term_weights)
+        self.paper_authors = _row_sets(ranker.author_matrix)
+        vocab = ranker.category_vocab
+        self.paper_categories = [
+            [(c, {vocab.get(k) for k in _category_keys(c)}) for c in p.categories]
+            for p in ranker.papers
+        ]
+        self.upvotes = [
+            " · " + f"{p.upvotes} upvote" + ("" if p.upvotes == 1 else "s") if p.upvotes else ""
+            for p in ranker.papers
+        ]
+        self.quoted = [f"'{label}'" for label in cp.term_labels]
+        self.include = (cp.include.indptr.tolist(), cp.include.indices.tolist())
+        self.categories = (cp.categories.indptr.tolist(), cp.categories.indices.tolist())
+
+    def __call__(self, s: int, cols: list[int], description, liked, r: int) -> list[str]:
+        cp, upvotes, paper_terms, quoted = self.cp, self.upvotes, self.paper_terms, self.quoted
+        indptr, indices = self.include
+        terms = indices[indptr[s] : indptr[s + 1]]
+        names = cp.author_names[s]
+        indptr, indices = self.categories
+        wanted = set(indices[indptr[s] : indptr[s + 1]])
+        d_row = description.values(r, cols) if description is not None else None
+        l_row = liked.values(r, cols) if liked is not None else None
+        if not (names or wanted or d_row or l_row):
+            # Keywords only, the common case: the matched terms and the upvotes.
+            reasons = []
+            for c in cols:
+                present = paper_terms[c]
+                matched = [quoted[t] for t in terms if t in present]
+                reasons.append("matches " + ", ".join(matched[:3]) + upvotes[c])
+            return reasons
+        reasons = []
+        for j, c in enumerate(cols):
+            parts = []
+            if terms:
+                present = paper_terms[c]
+                matched = [quoted[t] for t in terms if t in present]
+                if matched:
+                    parts.append("matches " + ", ".join(matched[:3]))
+            if names:
+                on_paper = self.paper_authors[c]
+                by = [name for name, keys in names if keys & on_paper]
+                if by:
+                    parts.append("by " + ", ".join(by[:2]))
+            d = d_row[j] if d_row else 0.0
+            lk = l_row[j] if l_row else 0.0
+            if d >= _MENTION or (not parts and d > 0 and d >= lk):
+                parts.append("similar to your description")
+            if lk >= _MENTION or (not parts and lk > 0):
+                parts.append("more like papers you liked")
+            if wanted:
+                shown = [cat for cat, keys in self.paper_categories[c] if keys & wanted]
+                if shown:
+                    parts.append(shown[0])
+            reasons.append(" · ".join(parts) + upvotes[c] if parts else upvotes[c][3:])
+        return reasons
+
+
+def _category_keys(category: str) -> list[str]:
+    key = fold(category.strip())
+    return [key, key.split(".")[0] + ".*"]
+
+
+def _row_sets(matrix: sparse.csr_matrix) -> list[frozenset[int]]:
+    indptr, indices = matrix.indptr, matrix.indices.tolist()
+    return [frozenset(indices[indptr[i] : indptr[i + 1]]) for i in range(matrix.shape[0])]

@@ -1,0 +1,361 @@
+"""Text handling for the ranking: word tokens, keyword terms, author names, the TF-IDF model.
+
+Everything here is pure and fitted at most once per day's pool of papers; the ranking in
+`digest.ranking` combines these pieces into sparse matrices.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.preprocessing import normalize
+from sklearn.utils.extmath import randomized_svd
+
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+_QUOTES = "\"'“”‘’«»"
+# Words where a trailing "s" is not a plural; stripping it would merge unrelated words.
+_NOT_PLURAL = ("ss", "us", "is", "ous", "sis")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "Éric Müller" -> "eric muller"."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+@lru_cache(maxsize=200_000)
+def singular(word: str) -> str:
+    """A simple plural folding, applied the same way to papers and to interests."""
+    if len(word) < 4 or not word.endswith("s") or word.endswith(_NOT_PLURAL):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    return word[:-1]
+
+
+@lru_cache(maxsize=50_000)
+def analysed(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(word tokens, hyphenated compounds joined), in one pass over the text, cached per text."""
+    words: list[str] = []
+    compounds: list[str] = []
+    for match in _WORD.findall(fold(text)):
+        if "-" in match:
+            parts = match.split("-")
+            words.extend(singular(w) for w in parts)
+            compounds.append(singular("".join(parts)))
+        else:
+            words.append(singular(match))
+    return tuple(words), tuple(compounds)
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    """Word tokens on word boundaries, folded: "URLs" -> url; "Co-training" -> co, training."""
+    return analysed(text)[0]
+
+
+@dataclass(frozen=True)
+class Term:
+    """One keyword element of an interest: a word or a phrase, maybe excluded."""
+
+    label: str
+    tokens: tuple[str, ...]
+    exclude: bool
+
+
+@lru_cache(maxsize=100_000)
+def parse_term(raw: str) -> Term | None:
+    text = raw.strip()
+    exclude = text.startswith("-")
+    if exclude:
+        text = text[1:].strip()
+    label = text.strip(_QUOTES).strip()
+    words = tuple(tokens(label))
+    return Term(label, words, exclude) if words else None
+
+
+def contains_phrase(words: Sequence[str], phrase: tuple[str, ...]) -> bool:
+    first, n = phrase[0], len(phrase)
+    return any(w == first and tuple(words[i : i + n]) == phrase for i, w in enumerate(words))
+
+
+class PhraseIndex:
+    """Which papers contain a term, in the title or anywhere; built once per pool."""
+
+    def __init__(self, titles: Sequence[str], abstracts: Sequence[str]) -> None:
+        self.title_words = [tokens(t) for t in titles]
+        self.all_words = [tw + tokens(a) for tw, a in zip(self.title_words, abstracts, strict=True)]
+        self._postings: dict[str, list[int]] = {}
+        for i, words in enumerate(self.all_words):
+            for w in set(words):
+                self._postings.setdefault(w, []).append(i)
+
+    def hits(self, phrase: tuple[str, ...]) -> tuple[list[int], list[int]]:
+        """(papers matching anywhere, papers matching in the title), as index lists."""
+        lists = [self._postings.get(w) for w in set(phrase)]
+        if not all(lists):
+            return [], []
+        candidates = set(min(lists, key=len)).intersection(*lists)
+        if len(phrase) == 1:
+            anywhere = sorted(candidates)
+        else:
+            anywhere = sorted(i for i in candidates if contains_phrase(self.all_words[i], phrase))
+        in_title = [i for i in anywhere if contains_phrase(self.title_words[i], phrase)]
+        return anywhere, in_title
+
+
+_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
+
+
+@lru_cache(maxsize=200_000)
+def _name_parts(name: str) -> tuple[str, str, bool]:
+    """(last name, first name or initial, whether the first name is only an initial)."""
+    text = fold(name).strip()
+    if "," in text:
+        last, _, first = text.partition(",")
+        text = f"{first} {last}"
+    parts = [p for p in re.split(r"[\s.]+", text) if p and any(c.isalnum() for c in p)]
+    while len(parts) > 1 and parts[-1].strip(".") in _SUFFIXES:
+        parts.pop()
+    if not parts:
+        return "", "", True
+    last = re.sub(r"[^\w]", "", parts[-1])
+    if len(parts) == 1:
+        return last, "", True
+    first = parts[0].strip("-")
+    initial_only = len(re.sub(r"[^\w]", "", first.split("-")[0])) <= 1
+    return last, first, initial_only
+
+
+def paper_author_keys(name: str) -> list[str]:
+    """Keys a paper's author name answers to: "John Smith" -> smith|j, smith|j|john."""
+    last, first, initial_only = _name_parts(name)
+    if not last:
+        return []
+    if not first:
+        return [f"{last}|"]
+    initial = first[0]
+    return [f"{last}|{initial}", f"{last}|{initial}|" + ("?" if initial_only else first)]
+
+
+def profile_author_keys(name: str) -> list[str]:
+    """Keys a followed author matches: "J. Smith" any J. Smith; "John Smith" John or J. only."""
+    last, first, initial_only = _name_parts(name)
+    if not last:
+        return []
+    if not first:
+        return [f"{last}|"]
+    initial = first[0]
+    if initial_only:
+        return [f"{last}|{initial}"]
+    return [f"{last}|{initial}|{first}", f"{last}|{initial}|?"]
+
+
+# Suffixes folded for text similarity only (keywords match exactly, up to plurals).
+_SUFFIXES_STEM = (
+    *("ations", "ation", "ings", "ing", "ions", "ion"),
+    *("ive", "ments", "ment", "ness", "ed"),
+)
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """A light suffix folding: adapting, adaptation, adaptive -> adapt; pruning, pruned -> prun."""
+    for suffix in _SUFFIXES_STEM:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "lsz":
+        word = word[:-1]
+    return word
+
+
+def _analyzer(ngram_max: int, stop_words: frozenset[str], stemmed: bool = False):
+    def analyze_text(text: str) -> list[str]:
+        words, compounds = analysed(text)
+        # N-grams of adjacent words only: a stop word between two words breaks the phrase.
+        kept = [
+            None if w in stop_words or w.isdigit() else (stem(w) if stemmed else w) for w in words
+        ]
+        grams = [w for w in kept if w]
+        for n in range(2, ngram_max + 1):
+            grams.extend(
+                " ".join(gram)
+                for gram in zip(*(kept[i:] for i in range(n)), strict=False)
+                if all(gram)
+            )
+        grams.extend(stem(c) if stemmed else c for c in compounds if c not in stop_words)
+        return grams
+
+    def analyze(document: str | tuple[str, ...]) -> list[str]:
+        """A text, or a paper as (title, abstract) with the title counted `title_repeat` times."""
+        if isinstance(document, str):
+            return analyze_text(document)
+        grams: list[str] = []
+        for part in document:
+            grams.extend(analyze_text(part))
+        return grams
+
+    return analyze
+
+
+_STOP = frozenset(singular(w) for w in ENGLISH_STOP_WORDS) | {
+    "paper",
+    "propose",
+    "proposed",
+    "approach",
+    "method",
+    "result",
+    "show",
+    "work",
+    "novel",
+    "interested",
+    "interest",
+    "like",
+    "want",
+    "papers",
+}
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    """How titles and abstracts become vectors. `baseline()` is plain scikit-learn TF-IDF."""
+
+    sublinear_tf: bool = True
+    ngram_max: int = 2
+    min_df: int = 1
+    max_df: float = 0.5
+    folded: bool = True
+    lsa_components: int = 64
+    lsa_weight: float = 0.3
+    title_repeat: int = 2
+    stemmed: bool = False
+    # Pseudo-relevance feedback: the query plus `prf_weight` x the centroid of its top papers.
+    prf_docs: int = 0
+    prf_weight: float = 0.0
+
+    @classmethod
+    def baseline(cls) -> TextConfig:
+        return cls(
+            sublinear_tf=False,
+            ngram_max=1,
+            max_df=1.0,
+            folded=False,
+            title_repeat=1,
+            lsa_components=0,
+            lsa_weight=0.0,
+            prf_docs=0,
+            prf_weight=0.0,
+        )
+
+
+# How many of the most frequent features are multiplied densely (features x papers floats).
+_DENSE_FEATURES = 1024
+
+
+class TextModel:
+    """TF-IDF (optionally blended with LSA) over the day's titles and abstracts."""
+
+    def __init__(self, config: TextConfig | None = None) -> None:
+        self.config = config or TextConfig()
+        cfg = self.config
+        if cfg.folded:
+            self.vectorizer = TfidfVectorizer(
+                analyzer=_analyzer(cfg.ngram_max, _STOP, cfg.stemmed),
+                sublinear_tf=cfg.sublinear_tf,
+                min_df=cfg.min_df,
+                max_df=cfg.max_df,
+                dtype=np.float32,
+            )
+        else:
+            self.vectorizer = TfidfVectorizer(dtype=np.float32)
+        self.lsa_project: np.ndarray | None = None
+        self.papers: sparse.csr_matrix | None = None
+        self.papers_lsa: np.ndarray | None = None
+
+    def document(self, title: str, abstract: str) -> str | tuple[str, ...]:
+        if not self.config.folded:
+            return "\n".join([title] * self.config.title_repeat + [abstract])
+        return (title,) * self.config.title_repeat + (abstract,)
+
+    def fit(self, documents: Sequence[str | tuple[str, ...]]) -> TextModel:
+        cfg = self.config
+        if cfg.folded and len(documents) < 20:
+            # On a handful of papers a document-frequency cut would drop the topic words.
+            self.vectorizer.set_params(max_df=1.0, min_df=1)
+        try:
+            self.papers = self.vectorizer.fit_transform(documents).tocsr()
+        except ValueError:  # nothing but stop words: no text signal today
+            self.papers = None
+            return self
+        document_frequency = np.diff(self.papers.tocsc().indptr)
+        order = np.argsort(-document_frequency, kind="stable")
+        self._common = np.sort(order[:_DENSE_FEATURES])
+        self._rare = np.sort(order[_DENSE_FEATURES:])
+        self._common_t = self.papers[:, self._common].T.toarray()
+        self._rare_t = self.papers[:, self._rare].T.tocsr()
+        n = self.papers.shape[0]
+        components = min(cfg.lsa_components, n - 1, self.papers.shape[1] - 1)
+        if cfg.lsa_weight > 0 and components >= 2:
+            # LSA through the papers' Gram matrix (papers x papers, small): X = U S V', so a
+            # query q maps to q V = (q X') U / S, from its TF-IDF similarities alone.
+            gram = (self.papers @ self.papers.T).toarray()
+            vectors, values, _ = randomized_svd(
+                gram, components, n_oversamples=20, n_iter=4, random_state=0
+            )
+            keep = values > 1e-9
+            sigma = np.sqrt(values[keep])
+            self.lsa_project = (vectors[:, keep] / sigma).astype(np.float32)
+            self.papers_lsa = normalize(vectors[:, keep] * sigma).astype(np.float32)
+        return self
+
+    def transform(self, texts: Iterable[str | tuple[str, ...]]) -> sparse.csr_matrix:
+        if self.papers is None:
+            return sparse.csr_matrix((len(list(texts)), 0), dtype=np.float32)
+        return self.vectorizer.transform(list(texts)).tocsr()
+
+    def similarity(self, queries: sparse.csr_matrix) -> np.ndarray:
+        """Cosine similarity of each query row (TF-IDF) to every paper, dense rows x papers."""
+        assert self.papers is not None, "fit() first"
+        sims = self._raw(queries)
+        cfg = self.config
+        if cfg.prf_docs > 0 and cfg.prf_weight > 0 and sims.shape[1] > cfg.prf_docs:
+            top = np.argpartition(-sims, cfg.prf_docs - 1, axis=1)[:, : cfg.prf_docs]
+            rows = np.repeat(np.arange(sims.shape[0]), cfg.prf_docs)
+            pick = sparse.csr_matrix(
+                (np.full(rows.size, 1.0 / cfg.prf_docs, dtype=np.float32), (rows, top.ravel())),
+                shape=sims.shape,
+            )
+            expanded = normalize(queries + cfg.prf_weight * (pick @ self.papers))
+            sims = self._raw(expanded)
+        return self.blend(sims)
+
+    def _raw(self, queries: sparse.csr_matrix) -> np.ndarray:
+        # Frequent features are kept dense: most of the work of a sparse product is theirs.
+        sims = np.asarray(queries[:, self._common] @ self._common_t, dtype=np.float32)
+        sims += (queries[:, self._rare] @ self._rare_t).toarray()
+        return sims
+
+    def blend(self, sims: np.ndarray) -> np.ndarray:
+        """TF-IDF cosines to every paper, blended with the LSA cosines derived from them."""
+        if self.lsa_project is None or self.papers_lsa is None:
+            return sims
+        reduced = normalize(sims @ self.lsa_project)
+        weight = self.config.lsa_weight
+        lsa = reduced @ self.papers_lsa.T
+        np.clip(lsa, 0, None, out=lsa)
+        sims *= 1 - weight
+        sims += weight * lsa
+        return sims

@@ -1,0 +1,352 @@
+"""The digest email: a plain-data context, and the message built from it.
+
+A sender renders thousands of digests that share a few thousand papers, so the work is
+split by how often it changes: each paper's display strings and rendered card are kept
+per worker process (by paper and template version); a `DigestRenderer` lives for one
+chunk and holds the signers and the URL around each token; only the per-subscriber parts
+(rank, reason, signed links, the page around the cards) are made per message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections import OrderedDict
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.urls import reverse
+from markupsafe import Markup, escape
+
+from subscriptions import tokens
+
+from .emails import (
+    Fragment,
+    RenderedEmail,
+    compose_email,
+    header_safe,
+    pack_lines,
+    slot,
+    template,
+)
+from .models import Delivery, DeliveryItem, Paper
+
+AUTHORS_SHOWN = 4
+ABSTRACT_SENTENCES = 2
+ABSTRACT_MAX_CHARS = 320
+# A digest longer than this shows one shorter sentence of each abstract, so that even the
+# largest (50 papers) stays under Gmail's 102 KB clipping limit.
+COMPACT_AFTER = 25
+COMPACT_ABSTRACT_SENTENCES = 1
+COMPACT_ABSTRACT_MAX_CHARS = 160
+COMPACT_AUTHORS_SHOWN = 3
+TITLE_MAX_CHARS = 300
+ORGANIZATION_MAX_CHARS = 80
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+_TOKEN_SLOT = "pbtokenslot"  # noqa: S105 - a placeholder, not a secret
+
+
+def short_authors(authors: list[str], shown: int = AUTHORS_SHOWN) -> str:
+    if len(authors) <= shown:
+        return ", ".join(authors)
+    return f"{', '.join(authors[: shown - 1])} et al. ({len(authors)} authors)"
+
+
+def abstract_opening(
+    text: str, sentences: int = ABSTRACT_SENTENCES, max_chars: int = ABSTRACT_MAX_CHARS
+) -> str:
+    opening = " ".join(_SENTENCE_END.split(" ".join(text.split()))[:sentences])
+    if len(opening) > max_chars:
+        opening = opening[:max_chars].rsplit(" ", 1)[0] + "…"
+    return opening
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+@cache
+def _latex_converter():
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+
+
+def readable_title(paper: Paper) -> str:
+    """The Unicode title ingestion stored, or one made from the LaTeX source if it did not."""
+    if paper.title_text.strip():
+        return " ".join(paper.title_text.split())
+    try:
+        return " ".join(_latex_converter().latex_to_text(paper.title).split())
+    except Exception:  # noqa: BLE001 - a malformed title is still better shown raw
+        return " ".join(paper.title.split())
+
+
+class _ChunkSigner(signing.TimestampSigner):
+    """`tokens`' signer for one purpose, made once per chunk instead of once per link.
+
+    It signs exactly as Django does (salted HMAC-SHA256 over the same payload, so
+    `tokens.read_token` reads its tokens); it only keeps the derived HMAC key and the
+    timestamp, which Django recomputes for every signature.
+    """
+
+    def __init__(self, purpose: tokens.Purpose) -> None:
+        super().__init__(salt=f"paperboy.{purpose}")
+        digest = getattr(hashlib, self.algorithm)
+        key = digest(f"{self.salt}signer{self.key}".encode()).digest()
+        self._mac = hmac.new(key, digestmod=digest)
+        self._timestamp = super().timestamp()
+
+    def timestamp(self) -> str:
+        return self._timestamp
+
+    def signature(self, value, key=None) -> str:
+        mac = self._mac.copy()
+        mac.update(value.encode())
+        return signing.b64_encode(mac.digest()).decode()
+
+    def sign(self, value: str) -> str:
+        # TimestampSigner.sign and Signer.sign, flattened: value:timestamp:signature.
+        value = f"{value}{self.sep}{self._timestamp}"
+        return f"{value}{self.sep}{self.signature(value)}"
+
+
+class Links:
+    """Signed links for many subscribers: each route is reversed once, not per link.
+
+    The URLs are exactly what `tokens.<purpose>_url` returns (a test holds them equal);
+    `reverse()` and the signer's key derivation are hoisted out of the per-link work,
+    because for a chunk of digests they cost more than everything else.
+    """
+
+    ROUTES = {
+        tokens.Purpose.PREFERENCES: "subscriptions:preferences",
+        tokens.Purpose.UNSUBSCRIBE: "subscriptions:unsubscribe",
+        tokens.Purpose.FEEDBACK: "subscriptions:feedback",
+        tokens.Purpose.VIEW_DIGEST: "digest:view",
+        tokens.Purpose.FEED: "digest:feed",
+    }
+
+    def __init__(self) -> None:
+        self._around: dict[tokens.Purpose, tuple[str, str]] = {}
+        self._signers: dict[tokens.Purpose, _ChunkSigner] = {}
+        for purpose, route in self.ROUTES.items():
+            url = tokens.absolute(reverse(route, args=[_TOKEN_SLOT]))
+            before, _, after = url.partition(_TOKEN_SLOT)
+            self._around[purpose] = (before, after)
+            self._signers[purpose] = _ChunkSigner(purpose)
+
+    def token(self, subscriber, purpose: tokens.Purpose, extra: str = "") -> str:
+        payload = subscriber.public_id.hex + (f":{extra}" if extra else "")
+        return self._signers[purpose].sign(payload)
+
+    def url(self, subscriber, purpose: tokens.Purpose, extra: str = "") -> str:
+        before, after = self._around[purpose]
+        return before + self.token(subscriber, purpose, extra) + after
+
+    def feedback(self, subscriber, arxiv_id: str, signal: int) -> str:
+        return self.url(subscriber, tokens.Purpose.FEEDBACK, f"{arxiv_id}:{signal}")
+
+    def view(self, delivery: Delivery) -> str:
+        return self.url(delivery.subscriber, tokens.Purpose.VIEW_DIGEST, delivery.public_id.hex)
+
+
+def view_url(delivery: Delivery) -> str:
+    return Links().view(delivery)
+
+
+def feed_url(subscriber) -> str:
+    return Links().url(subscriber, tokens.Purpose.FEED)
+
+
+def paper_display(paper: Paper, *, compact: bool = False) -> dict[str, Any]:
+    """What every subscriber sees of one paper: computed once per paper per chunk."""
+    abstract = paper.abstract_text or paper.abstract
+    if compact:
+        abstract = abstract_opening(
+            abstract, COMPACT_ABSTRACT_SENTENCES, COMPACT_ABSTRACT_MAX_CHARS
+        )
+    else:
+        abstract = abstract_opening(abstract)
+    return {
+        "arxiv_id": paper.arxiv_id,
+        "title": _clip(readable_title(paper), TITLE_MAX_CHARS),
+        "authors": short_authors(
+            list(paper.authors or ()), COMPACT_AUTHORS_SHOWN if compact else AUTHORS_SHOWN
+        ),
+        "organization": _clip(paper.organization, ORGANIZATION_MAX_CHARS),
+        "date": paper.announced_on.strftime("%d %b %Y") if paper.announced_on else "",
+        "categories": list(paper.categories or ())[:3],
+        "upvotes": paper.upvotes,
+        "abstract": abstract,
+        "abs_url": paper.get_absolute_url(),
+        "pdf_url": paper.pdf_url or f"https://arxiv.org/pdf/{paper.arxiv_id}",
+        "hf_url": paper.hf_url,
+        "code_url": paper.code_url,
+    }
+
+
+class _Recent:
+    """A small LRU cache for one process: papers change rarely, digests reuse them a lot."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+            return value[0]
+        return None
+
+    def put(self, key, value, keep=None):
+        # `keep` holds on to the objects whose id() is in the key, so no id is reused
+        # while its entry lives.
+        self._items[key] = (value, keep)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
+
+
+# Each paper's display strings (by paper version) and rendered cards (by display and
+# template version), shared by every chunk a worker process sends.
+_displays = _Recent(20_000)
+_cards = _Recent(40_000)
+
+
+# What differs between subscribers inside one paper's card; everything else in the card
+# depends on the paper alone.
+CARD_SLOTS = ("rank", "reason", "more_url", "fewer_url")
+
+
+class DigestRenderer:
+    """Renders the digests of one chunk, sharing the per-paper work between them.
+
+    Each paper's card (the `card` macro of digest.html and digest.txt) is rendered once
+    per chunk with slot markers where the rank, reason and feedback links go; a digest
+    then fills the slots of its cards and renders only the document around them. The
+    output is exactly what rendering the templates from the context gives (a test holds
+    the two equal).
+    """
+
+    def __init__(self) -> None:
+        self.links = Links()
+        self._macros: dict[str, Any] = {}
+        # Templates are looked up once per chunk: a template edited meanwhile is picked
+        # up by the next chunk.
+        self._templates = {
+            part: template("digest", part) for part in ("subject.txt", "txt", "html")
+        }
+        # The cached display dict behind each paper in this chunk, by (arxiv id, compact).
+        self._shown: dict[tuple[str, bool], dict[str, Any]] = {}
+
+    def paper(self, paper: Paper, compact: bool = False) -> dict[str, Any]:
+        key = (paper.pk, paper.last_seen_at, compact)
+        display = _displays.get(key)
+        if display is None:
+            display = _displays.put(key, paper_display(paper, compact=compact))
+        self._shown[paper.arxiv_id, compact] = display
+        return display
+
+    def paper_context(
+        self, item: DeliveryItem, paper: Paper, subscriber, compact: bool = False
+    ) -> dict[str, Any]:
+        return {
+            **self.paper(paper, compact),
+            "rank": item.rank,
+            "reason": item.reason,
+            "more_url": self.links.feedback(subscriber, paper.arxiv_id, 1),
+            "fewer_url": self.links.feedback(subscriber, paper.arxiv_id, -1),
+        }
+
+    def context(
+        self, delivery: Delivery, pairs: list[tuple[DeliveryItem, Paper]]
+    ) -> dict[str, Any]:
+        subscriber = delivery.subscriber
+        compact = len(pairs) > COMPACT_AFTER
+        papers = [self.paper_context(item, paper, subscriber, compact) for item, paper in pairs]
+        if papers:
+            plural = "s" if len(papers) != 1 else ""
+            preheader = f"{len(papers)} new paper{plural} for you, led by “{papers[0]['title']}”"
+        else:
+            preheader = "No new papers matched your interests this time."
+        links = self.links
+        return {
+            "site_name": settings.SITE_NAME,
+            "site_url": settings.SITE_URL,
+            "date_label": delivery.digest_date.strftime("%a %d %b %Y"),
+            "weekly": subscriber.frequency == subscriber.Frequency.WEEKLY,
+            "preheader": _clip(preheader, 150),
+            "papers": papers,
+            "compact": compact,
+            # Filled only by `render` below, with ready-made cards; empty, the templates
+            # render every card from `papers` themselves.
+            "cards": [],
+            "email": subscriber.email,
+            "preferences_url": links.url(subscriber, tokens.Purpose.PREFERENCES),
+            "unsubscribe_url": links.url(subscriber, tokens.Purpose.UNSUBSCRIBE),
+            "view_url": links.view(delivery),
+            "feed_url": links.url(subscriber, tokens.Purpose.FEED),
+        }
+
+    def _card(self, part: str, paper: dict[str, Any], context: dict[str, Any]) -> Fragment:
+        # A card depends on the paper's display strings and the template version; the
+        # display dict itself is cached per paper version, so its identity is the key.
+        source = self._templates[part]
+        display = self._shown[paper["arxiv_id"], context["compact"]]
+        key = (id(display), id(source))
+        fragment = _cards.get(key)
+        if fragment is None:
+            macro = self._macros.get(part)
+            if macro is None:
+                module = source.make_module({**context, "papers": []})
+                macro = self._macros[part] = module.card
+            fragment = Fragment(macro({**paper, **{name: slot(name) for name in CARD_SLOTS}}))
+            _cards.put(key, fragment, keep=(display, source))
+        return fragment
+
+    def render_context(self, context: dict[str, Any]) -> tuple[str, str, str]:
+        html_cards, text_cards = [], []
+        for paper in context["papers"]:
+            values = {name: str(paper[name]) for name in CARD_SLOTS}
+            text_cards.append(self._card("txt", paper, context).fill(values))
+            escaped = {name: escape(value) for name, value in values.items()}
+            html_cards.append(Markup(self._card("html", paper, context).fill(escaped)))  # noqa: S704 - the fragment is template output, its slots escaped above
+        subject = self._templates["subject.txt"].render(context)
+        text = self._templates["txt"].render({**context, "cards": text_cards})
+        html = self._templates["html"].render({**context, "cards": html_cards})
+        return header_safe(subject), text, pack_lines(html)
+
+    def render(self, delivery: Delivery, pairs) -> tuple[str, str, str]:
+        return self.render_context(self.context(delivery, pairs))
+
+    def email(self, delivery: Delivery, pairs) -> RenderedEmail:
+        context = self.context(delivery, pairs)
+        return compose_email(
+            "digest",
+            delivery.subscriber.email,
+            context,
+            unsubscribe_url=context["unsubscribe_url"],
+            list_id="digest",
+            # Stable per delivery: a digest re-sent after a crash is the same message.
+            message_key=delivery.public_id.hex,
+            rendered=self.render_context(context),
+        )
+
+
+def digest_context(delivery: Delivery, pairs: list[tuple[DeliveryItem, Paper]]) -> dict[str, Any]:
+    return DigestRenderer().context(delivery, pairs)
+
+
+def render_digest(delivery: Delivery, pairs) -> tuple[str, str, str]:
+    return DigestRenderer().render(delivery, pairs)
+
+
+def digest_message(delivery: Delivery, pairs) -> EmailMultiAlternatives:
+    return DigestRenderer().email(delivery, pairs).django_message()

@@ -1,0 +1,26 @@
+"""The default beat schedule, kept in django-celery-beat's tables so staff can change it.
+
+Created after every migrate if missing; staff edits are never overwritten.
+"""
+
+from django.db import transaction
+
+DEFAULT_TASKS = [
+    # Ingestion first: arXiv rebuilds its feeds at midnight US Eastern (04:00/05:00 UTC).
+    ("Ingest all sources", "digest.tasks.ingest_all", {"minute": "15", "hour": "*/3"}),
+    # The send tick: each subscriber's digest goes out at their hour in their time zone.
+    ("Send due digests", "digest.tasks.tick", {"minute": "*/5", "hour": "*"}),
+]
+
+
+def ensure_default_schedule(**kwargs) -> None:
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    with transaction.atomic():
+        for name, task, crontab in DEFAULT_TASKS:
+            if PeriodicTask.objects.filter(name=name).exists():
+                continue
+            schedule, _ = CrontabSchedule.objects.get_or_create(
+                day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC", **crontab
+            )
+            PeriodicTask.objects.create(name=name, task=task, crontab=schedule)

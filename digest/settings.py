@@ -1,0 +1,310 @@
+"""Paperboy settings: one module, every value read from the environment.
+
+With nothing set it runs on the embedded default (SQLite, kombu's filesystem broker,
+a local mail outbox). Production differs only in environment values.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("PAPERBOY_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+
+DEBUG = env.bool("DEBUG", default=False)
+# The embedded default is for a laptop; a missing SECRET_KEY outside DEBUG is refused
+# below by check --deploy and by the production checklist in the README.
+SECRET_KEY = env.str("SECRET_KEY", default="paperboy-insecure-development-key-change-me-0123456789")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_NAME = env.str("SITE_NAME", default="Paperboy")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Paperboy <digest@paperboy.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="admin@paperboy.localhost")
+# The mailto: target of List-Unsubscribe; a real deployment routes it to the bounce handler.
+UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="unsubscribe@paperboy.localhost")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "digest",
+    "subscriptions",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "digest.middleware.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "digest.urls"
+WSGI_APPLICATION = "digest.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "digest.context_processors.site",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'paperboy.sqlite3'}")
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default keeps its database, broker folder and outbox under var/.
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # Web, worker and beat share one SQLite file: WAL lets readers run beside the one
+    # writer, IMMEDIATE transactions take the write lock up front instead of failing
+    # half-way with "database is locked", and the timeout waits for it.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://paperboy")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not DEBUG
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Mail ---------------------------------------------------------------------------
+# No EMAIL_URL: every message is written to the outbox folder, one .eml file each,
+# and the DEBUG-only /outbox/ page lists them.
+OUTBOX_DIR = Path(env.str("OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
+if "EMAIL_URL" in env:
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "digest.outbox.OutboxEmailBackend"
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+
+# --- Celery ---------------------------------------------------------------------------
+# kombu's filesystem transport passes messages through files in a folder: no broker
+# process to install or start, and unlike memory:// it works across the separate web,
+# worker and beat processes of the embedded default.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL == "filesystem://":
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "out"),
+        "data_folder_out": str(_broker_dir / "out"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+    }
+    for _folder in ("out", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+else:
+    # Longer than the longest task, so Redis never hands a running task to a second worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 540
+CELERY_TASK_TIME_LIMIT = 600
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Paperboy -------------------------------------------------------------------------
+PAPERBOY_USER_AGENT = env.str(
+    "PAPERBOY_USER_AGENT", default=f"Paperboy/0.1 (+{SITE_URL}; mailto:{CONTACT_EMAIL})"
+)
+# How long a worker may hold a claimed delivery before another may take it over.
+DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=600)
+DELIVERY_CHUNK_SIZE = env.int("DELIVERY_CHUNK_SIZE", default=500)
+# How many days of papers a daily digest draws from (weekly digests use seven).
+DIGEST_WINDOW_DAYS = env.int("DIGEST_WINDOW_DAYS", default=3)
+CONFIRM_TOKEN_MAX_AGE = env.int("CONFIRM_TOKEN_MAX_AGE", default=7 * 24 * 3600)
+PREFERENCES_TOKEN_MAX_AGE = env.int("PREFERENCES_TOKEN_MAX_AGE", default=60 * 24 * 3600)
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+
+# --- Security -------------------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+_https = SITE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = _https
+CSRF_COOKIE_SECURE = _https
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_https)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _https else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
+SECURE_HSTS_PRELOAD = _https
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+
+# --- Ingestion (digest/http.py, digest/ingest.py) -------------------------------------
+# arXiv allows one request every 3 seconds from all of a site's machines together. The
+# slot is reserved through the default cache, so production needs a SHARED cache
+# (CACHE_URL=redis://...): with locmem each process would keep its own slots.
+ARXIV_MIN_INTERVAL_SECONDS = env.float("ARXIV_MIN_INTERVAL_SECONDS", default=3.0)
+INGEST_CONNECT_TIMEOUT = env.float("INGEST_CONNECT_TIMEOUT", default=10.0)
+INGEST_READ_TIMEOUT = env.float("INGEST_READ_TIMEOUT", default=60.0)
+# The whole download, however slowly the bytes trickle in.
+INGEST_TOTAL_TIMEOUT = env.float("INGEST_TOTAL_TIMEOUT", default=300.0)
+# Attempts per request (timeouts, 429 and 5xx are retried) and the backoff between them:
+# base * 2**attempt seconds, or Retry-After when the server sends one (up to the cap).
+INGEST_MAX_ATTEMPTS = env.int("INGEST_MAX_ATTEMPTS", default=4)
+INGEST_BACKOFF_SECONDS = env.float("INGEST_BACKOFF_SECONDS", default=2.0)
+INGEST_MAX_BACKOFF_SECONDS = env.float("INGEST_MAX_BACKOFF_SECONDS", default=120.0)
+# A listing larger than this is refused rather than read into memory.
+INGEST_MAX_BYTES = env.int("INGEST_MAX_BYTES", default=20 * 1024 * 1024)
+# Backfills through the arXiv API stop after this many results (the API's own cap is 30000).
+ARXIV_API_PAGE_SIZE = env.int("ARXIV_API_PAGE_SIZE", default=500)
+ARXIV_API_MAX_RESULTS = env.int("ARXIV_API_MAX_RESULTS", default=10000)
+
+# --- Production: logs, errors, queues (deploy/README.md) ------------------------------
+# The embedded default's key is public: give it the prefix check --deploy refuses
+# (security.W009), so a server started without SECRET_KEY fails its deploy check.
+if "SECRET_KEY" not in env:
+    SECRET_KEY = "django-insecure-" + SECRET_KEY
+
+# One JSON object per line (digest/logs.py) unless LOG_FORMAT=plain; DEBUG defaults to plain.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "digest.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "digest.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# Errors (web requests, tasks, and ERROR log lines) go to Sentry when a DSN is given.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        send_default_pii=False,
+    )
+
+# Three queues, so ingestion never waits behind a day's sending (or the reverse): beat's
+# tick on "celery", ingest_* on "ingest", send_chunk on "send". A worker started without
+# -Q consumes all three (the embedded default's single worker); production runs
+# `-Q celery,ingest` and `-Q send` workers and scales them apart (deploy/README.md).
+from kombu import Exchange, Queue  # noqa: E402
+
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name) for name in ("celery", "ingest", "send")
+)
+CELERY_TASK_ROUTES = {
+    "digest.tasks.ingest_*": {"queue": "ingest"},
+    "digest.tasks.send_chunk": {"queue": "send"},
+}
+# When Redis goes away mid-chunk, let the running chunk finish and record its outcomes
+# (cancelling it would be a kill, repeating what it had sent but not yet recorded); the
+# lost acknowledgement costs nothing, the claim already protects the rows.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# How long /health/ waits for the database and the broker before calling them down.
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=3.0)
+
+
+# --- Subscriptions (owned by the subscriber-journey work) ------------------------------
+# A form that comes back without its CSRF token gets a friendly page instead of
+# Django's technical one.
+CSRF_FAILURE_VIEW = "subscriptions.views.csrf_failure"
+# Behind a reverse proxy every request comes from the proxy's address, so the per-IP
+# rate limits would lump all visitors together: name the header the proxy sets with the
+# client's address (e.g. HTTP_X_REAL_IP). Unset, REMOTE_ADDR is used.
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+
+
+# --- Email service through django-anymail (digest/webhooks.py, docs/email.md) ----------
+# Plain SMTP (EMAIL_URL) or the outbox stay the default. ANYMAIL_ESP names one of
+# anymail's backends (amazon_ses, mailgun, postmark, sendgrid, brevo, ...); every other
+# ANYMAIL_* variable goes into the ANYMAIL dict without its prefix, for example
+# ANYMAIL_POSTMARK_SERVER_TOKEN=... and ANYMAIL_WEBHOOK_SECRET=user:long-random-password.
+# The ESP's bounce, complaint and rejection webhooks (/anymail/<esp>/tracking/) suppress
+# the address.
+INSTALLED_APPS = [*INSTALLED_APPS, "anymail"]
+ANYMAIL_ESP = env.str("ANYMAIL_ESP", default="")
+if ANYMAIL_ESP:
+    import importlib.util
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    if importlib.util.find_spec(f"anymail.backends.{ANYMAIL_ESP}") is None:
+        raise ImproperlyConfigured(f"ANYMAIL_ESP={ANYMAIL_ESP!r} is not an anymail backend")
+    EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in env.ENVIRON.items()
+    if name.startswith("ANYMAIL_") and name != "ANYMAIL_ESP"
+}

@@ -1,0 +1,92 @@
+"""What every ingestion source shares: the record it yields and the errors it raises."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+ARXIV_ID = re.compile(
+    r"(?P<id>\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<version>\d+))?",
+)
+
+
+class IngestError(Exception):
+    """A pull that could not be used. `permanent` says whether retrying could help."""
+
+    def __init__(
+        self, message: str, *, permanent: bool = True, http_status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.http_status = http_status
+
+
+@dataclass
+class PaperRecord:
+    """One paper as one source listed it, already cleaned; timestamps in UTC."""
+
+    arxiv_id: str
+    title: str
+    abstract: str = ""
+    version: int = 1
+    authors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    announce_type: str = ""
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    announced_on: date | None = None
+    abs_url: str = ""
+    pdf_url: str = ""
+    hf_url: str = ""
+    code_url: str = ""
+    project_url: str = ""
+    organization: str = ""
+    upvotes: int | None = None
+    num_comments: int | None = None
+    comment: str = ""
+    doi: str = ""
+    journal_ref: str = ""
+
+
+def split_arxiv_id(text: str) -> tuple[str, int]:
+    """'oai:arXiv.org:2508.13167v2' -> ('2508.13167', 2); raises IngestError if none."""
+    match = ARXIV_ID.search(text or "")
+    if not match:
+        raise IngestError(f"no arXiv id in {text!r}")
+    return match.group("id"), int(match.group("version") or 1)
+
+
+def bare_arxiv_id(text: str) -> str | None:
+    """The bare id of a text that is exactly one arXiv id (optionally versioned), else None."""
+    match = ARXIV_ID.fullmatch((text or "").strip())
+    return match.group("id") if match else None
+
+
+@dataclass
+class Fetched:
+    """What `fetch()` brought back: one body per page, or none when the listing is unchanged."""
+
+    bodies: list[bytes]
+    http_status: int | None = None
+    etag: str = ""
+    last_modified: str = ""
+    not_modified: bool = False
+
+
+class SourceAdapter:
+    """One kind of listing. A new kind copies the closest adapter and fills in these hooks.
+
+    `fetch()` holds the only network code (through `digest.http`); `parse()` is pure:
+    bytes in, cleaned `PaperRecord`s out, `IngestError` for anything unusable.
+    """
+
+    kind: str = ""
+
+    def fetch(self, url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
+        """Download the listing at `url`, conditionally when etag/last_modified are known."""
+        raise NotImplementedError
+
+    def parse(self, raw: bytes) -> list[PaperRecord]:
+        """Turn one downloaded body into records; raise IngestError if it is unusable."""
+        raise NotImplementedError

@@ -1,0 +1,134 @@
+"""Helpers the XML and JSON adapters share: a safe feedparser call, dates, authors."""
+
+from __future__ import annotations
+
+import email.utils
+import io
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import feedparser
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
+
+from digest.sources.base import IngestError
+from digest.text import readable
+
+ARXIV_TZ = ZoneInfo("America/New_York")
+_DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?")
+_PARENTHESES = re.compile(r"\([^()]*\)")
+_AUTHOR_SEPARATOR = re.compile(r",|\band\b|;")
+
+
+def guard_xml(raw: bytes) -> None:
+    """Refuse XML that declares a DTD or entities (billion laughs, external entities).
+
+    Listings never need a DTD. defusedxml stops at the declaration, before any
+    expansion, and the byte scan also covers documents expat cannot start on (where
+    feedparser would fall back to its forgiving parser).
+    """
+    probe = raw.replace(b"\x00", b"") if b"\x00" in raw[:4] else raw
+    if _DECLARATION.search(probe):
+        raise IngestError("refused XML: it declares a DTD or entities")
+    try:
+        for _event, _element in iterparse(io.BytesIO(raw), events=("start",), forbid_dtd=True):
+            break
+    except DefusedXmlException as error:
+        raise IngestError(f"refused XML: {type(error).__name__}") from error
+    except (ET.ParseError, ValueError, LookupError):
+        pass  # Broken or truncated XML is feedparser's to judge (bozo), not a threat.
+
+
+def parse_feed(raw: bytes, *, what: str) -> Any:
+    """feedparser on bytes, after the XML guard. Truncation is a warning; non-feeds fail."""
+    if not isinstance(raw, bytes | bytearray):
+        raise IngestError(f"{what}: expected bytes, got {type(raw).__name__}")
+    guard_xml(raw)
+    try:
+        feed = feedparser.parse(bytes(raw), sanitize_html=False, resolve_relative_uris=False)
+    except Exception as error:  # feedparser's fallback parsers raise assorted errors.
+        raise IngestError(f"{what}: unparseable ({type(error).__name__}: {error})") from error
+    if not feed.get("version") and not feed.entries:
+        reason = feed.get("bozo_exception") or "no RSS or Atom root element"
+        raise IngestError(f"{what}: not an RSS or Atom feed ({reason})")
+    return feed
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An ISO 8601 or RFC 822 timestamp as an aware datetime in its own offset, or None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return _parse_timestamp(value.strip())
+
+
+@lru_cache(maxsize=1024)  # A day's feed repeats one announcement stamp in every entry.
+def _parse_timestamp(text: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def to_utc(value: Any) -> datetime | None:
+    parsed = parse_timestamp(value)
+    try:
+        return parsed.astimezone(UTC) if parsed else None
+    except (OverflowError, ValueError):
+        return None
+
+
+def arxiv_day(value: Any) -> date | None:
+    """The arXiv announcement day of a timestamp: its date at arXiv's midnight (US Eastern)."""
+    parsed = parse_timestamp(value)
+    try:
+        return parsed.astimezone(ARXIV_TZ).date() if parsed else None
+    except (OverflowError, ValueError):
+        return None
+
+
+def utc_day(value: Any) -> date | None:
+    parsed = to_utc(value)
+    return parsed.date() if parsed else None
+
+
+def split_authors(text: Any) -> list[str]:
+    """'A. One (MIT, CMU), B. Two and C. Thr\\'ee' -> ['A. One', 'B. Two', 'C. Thrée']."""
+    if not isinstance(text, str):
+        return []
+    previous = None
+    while previous != text:  # Nested parentheses: strip innermost first.
+        previous, text = text, _PARENTHESES.sub("", text)
+    # One readable() over the whole string, not one per name: a feed has ~30k names.
+    names = (part.strip() for part in _AUTHOR_SEPARATOR.split(readable(text)))
+    return [name for name in names if name]
+
+
+def categories(terms: list[Any]) -> list[str]:
+    """arXiv category terms, in order, without duplicates or MSC/ACM codes."""
+    seen: list[str] = []
+    for term in terms:
+        if isinstance(term, str) and _CATEGORY.fullmatch(term) and term not in seen:
+            seen.append(term)
+    return seen
+
+
+def text_of(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def arxiv_links(arxiv_id: str) -> tuple[str, str]:
+    """Unversioned abstract and PDF links, so both always show the latest version."""
+    return f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}"

@@ -1,0 +1,78 @@
+"""Celery tasks: thin wrappers that load ids and call one service.
+
+Beat runs `tick` often; it plans the due deliveries and fans them out in chunks. The
+schedule lives in django-celery-beat's tables (see the data migration), so staff see
+and change it in the admin.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from . import delivery, ingest
+from .models import Source
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(soft_time_limit=1800, time_limit=1900)
+def ingest_all() -> int:
+    return len(ingest.ingest_all())
+
+
+@shared_task(soft_time_limit=600, time_limit=660)
+def ingest_source(source_id: int) -> str:
+    source = Source.objects.get(pk=source_id)
+    return ingest.ingest_source(source).status
+
+
+@shared_task(soft_time_limit=120, time_limit=150)
+def tick() -> int:
+    """Plans every digest due now and queues the claimable rows in chunks.
+
+    Queuing the same ids twice (two beats, a tick while chunks still wait in the queue)
+    is harmless: each row goes to whichever task claims it first, the other finds
+    nothing to claim. Rows a chunk gave back wait for that chunk's retry, not the tick.
+    """
+    now = timezone.now()
+    delivery.plan_deliveries(now)
+    ids = delivery.claimable_delivery_ids(now)
+    chunks = list(delivery.chunked(ids, settings.DELIVERY_CHUNK_SIZE))
+    for chunk in chunks:
+        send_chunk.delay(chunk)
+    return len(chunks)
+
+
+# The hard limit stays below the delivery lease, so a worker is killed before another may
+# take over its rows: a lease never expires under a worker that is still sending.
+SEND_SOFT_TIME_LIMIT = 420
+SEND_TIME_LIMIT = 480
+
+
+def backoff_seconds(retries: int) -> int:
+    """30 s, 60 s, 120 s ... capped at an hour."""
+    return min(30 * 2**retries, 3600)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=8,
+    soft_time_limit=SEND_SOFT_TIME_LIMIT,
+    time_limit=SEND_TIME_LIMIT,
+)
+def send_chunk(self, delivery_ids: list[int]) -> dict:
+    try:
+        report = delivery.send_chunk(delivery_ids)
+    except delivery.TemporarySendError as exc:
+        # The refused rows are pending again; this retry (or, once the retries run out,
+        # a later tick) sends them. Sent rows are never claimed again.
+        countdown = backoff_seconds(self.request.retries)
+        log.warning("temporary send failure, retrying in %ss: %s", countdown, exc)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    return {"sent": report.sent, "empty": report.empty, "failed": report.failed}

@@ -1,0 +1,77 @@
+"""Readable text from what the listings give us: LaTeX, entities, hard wraps, odd Unicode.
+
+The source text is kept as published in `Paper.title` / `Paper.abstract`; these functions
+build the display form (`title_text` / `abstract_text`).
+
+pylatexenc is only run on the LaTeX-looking spans (inline math, macros, accents), never
+on a whole abstract: on plain prose it is slow (about 10x feedparser's own parse time),
+and it treats `%` as a comment and `&` as a column separator, so "10.7% faster" would
+lose the rest of the sentence.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+
+from pylatexenc.latex2text import LatexNodes2Text
+
+_LATEX_SPAN = re.compile(
+    r"\$\$[^$]{1,500}?\$\$"  # display math
+    r"|\$[^$\n]{1,300}?\$"  # inline math
+    r"|\\[A-Za-z]+\*?(?:\s*\{[^{}]{0,300}\})*"  # \macro{arg}{arg}
+    r"|\\[`'^\"~=.](?:\{[^{}]{0,10}\}|[A-Za-z])"  # accents: \'e, \"{o}
+    r"|\\[%&#_${}]"  # escaped specials: \%, \&
+)
+# Bare grouping braces left after conversion: "{BERT}" -> "BERT", "{é}" -> "é".
+_GROUP = re.compile(r"\{([^{}\\$]{0,200})\}")
+# C0/C1 control characters other than whitespace, and zero-width formatting marks.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u2060\ufeff]")
+_LATEX_HINT = re.compile(r"[\\${}]")
+
+_converter = LatexNodes2Text(math_mode="text", strict_latex_spaces=False)
+
+
+@lru_cache(maxsize=4096)
+def _convert_span(span: str) -> str:
+    try:
+        text = _converter.latex_to_text(span)
+    except Exception:  # pylatexenc raises assorted errors on odd input; keep the source.
+        return span
+    return text.replace("\xa0", " ")
+
+
+def latex_to_text(text: str) -> str:
+    """Turn the LaTeX inside `text` into Unicode: `M$^3$ViT` -> `M^3ViT`, `Andr\\'e` -> `André`.
+
+    Plain prose passes through untouched, including `%`, `&` and `~`.
+    """
+    if not text or not _LATEX_HINT.search(text):
+        return text
+    text = _LATEX_SPAN.sub(lambda match: _convert_span(match.group(0)), text)
+    return _GROUP.sub(r"\1", text)
+
+
+def clean_whitespace(text: str) -> str:
+    """Collapse runs of whitespace (hard wraps, indents, tabs) to one space and strip."""
+    return " ".join((text or "").split())
+
+
+def normalise_unicode(text: str) -> str:
+    """NFC-compose, and drop control and zero-width characters."""
+    return unicodedata.normalize("NFC", _CONTROL.sub("", text))
+
+
+def readable(text: str) -> str:
+    """The display form of a title or abstract: entities decoded, LaTeX rendered, one line."""
+    if not text:
+        return ""
+    text = html.unescape(text)
+    return clean_whitespace(normalise_unicode(latex_to_text(text)))
+
+
+def source_text(text: str) -> str:
+    """The stored source form: as published, minus control characters and edge whitespace."""
+    return _CONTROL.sub("", text or "").strip()

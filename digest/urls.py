@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from digest import feeds, health, views, webhooks  # noqa: F401 - webhooks connects a receiver
+
+digest_patterns = (
+    [
+        path("outbox/", views.outbox_list, name="outbox"),
+        path("outbox/<str:name>/", views.outbox_message, name="outbox_message"),
+        path("outbox/<str:name>/html/", views.outbox_html, name="outbox_html"),
+        path("admin-preview/<uuid:public_id>/", views.admin_preview, name="admin_preview"),
+        path("digest/<str:token>/", views.view_digest, name="view"),
+        path("feed/<str:token>/", feeds.digest_feed, name="feed"),
+    ],
+    "digest",
+)
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("health/", health.health, name="health"),
+    path("anymail/", include("anymail.urls")),
+    path("", include(digest_patterns)),
+    path("", include("subscriptions.urls")),
+]

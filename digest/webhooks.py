@@ -1,0 +1,46 @@
+"""What an email service tells us about delivered mail (django-anymail tracking webhooks).
+
+A bounce, a spam complaint or a rejection suppresses the address: no more digests go to
+it, and the admin shows why (Subscriber.suppressed_reason). Anymail verifies each
+webhook (ANYMAIL_WEBHOOK_SECRET and the ESP's own signature) before this runs.
+The module is imported by digest/urls.py, next to the webhook URLs, so the receiver is
+connected in every process that can receive a webhook.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from anymail.signals import AnymailTrackingEvent, EventType, tracking
+from django.dispatch import receiver
+
+from subscriptions.models import Subscriber
+
+log = logging.getLogger(__name__)
+
+SUPPRESSING = {
+    EventType.BOUNCED: "bounced",
+    EventType.COMPLAINED: "marked as spam",
+    EventType.REJECTED: "rejected",
+}
+
+
+@receiver(tracking, dispatch_uid="paperboy.digest.suppress_on_tracking")
+def suppress_on_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
+    what = SUPPRESSING.get(event.event_type)
+    if what is None or not event.recipient:
+        return
+    parts = (event.reject_reason, event.description, event.mta_response)
+    detail = " ".join(str(p) for p in parts if p and p != event.event_type)
+    reason = f"{esp_name}: {what}" + (f" ({detail})" if detail else "")
+    count = subscriber_suppress(event.recipient, reason)
+    log.info("suppressed %s subscriber(s) after a %s event", count, event.event_type)
+
+
+def subscriber_suppress(email: str, reason: str) -> int:
+    """Stops all mail to an address; the first reason given is the one kept."""
+    return (
+        Subscriber.objects.filter(email__iexact=email.strip())
+        .exclude(status=Subscriber.Status.BOUNCED)
+        .update(status=Subscriber.Status.BOUNCED, suppressed_reason=reason[:300])
+    )

@@ -1,0 +1,167 @@
+"""Validation for every form a subscriber fills in; the words here are what they read."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from . import categories, interests
+from .models import PAPER_LIMIT_MAX, Subscriber, validate_time_zone
+
+EMAIL_ERRORS = {
+    "required": "Please enter your email address.",
+    "invalid": "That does not look like an email address — please check it.",
+    "max_length": "That address is too long for us (254 characters at most).",
+}
+WEEKDAYS = [
+    (0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),
+    (5, "Saturday"), (6, "Sunday"),
+]  # fmt: skip
+HOURS = [(h, f"{h:02d}:00") for h in range(24)]
+
+
+class HoneypotMixin(forms.Form):
+    # Hidden from people by CSS; bots that fill every field reveal themselves.
+    website = forms.CharField(required=False, label="Leave this field empty")
+
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website", "").strip())
+
+
+def clean_keywords_text(text: str) -> list[str]:
+    keywords = interests.parse_keywords(text)
+    if len(keywords) > interests.MAX_KEYWORDS:
+        raise ValidationError(
+            f"That is {len(keywords)} keywords; {interests.MAX_KEYWORDS} at most, please."
+        )
+    too_long = [k for k in keywords if len(k) > interests.MAX_KEYWORD_LENGTH]
+    if too_long:
+        raise ValidationError(
+            f"Keep each keyword or phrase under {interests.MAX_KEYWORD_LENGTH} characters."
+        )
+    return keywords
+
+
+class SignUpForm(HoneypotMixin):
+    email = forms.EmailField(max_length=254, error_messages=EMAIL_ERRORS)
+    keywords = forms.CharField(required=False, max_length=1000)
+    categories = forms.MultipleChoiceField(
+        required=False,
+        choices=categories.popular_choices,
+        error_messages={"invalid_choice": "Please pick topics from the list."},
+    )
+    # Filled in by our script from the browser; anything we do not know becomes UTC.
+    time_zone = forms.CharField(required=False, max_length=64)
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip()
+
+    def clean_keywords(self) -> list[str]:
+        return clean_keywords_text(self.cleaned_data.get("keywords", ""))
+
+    def clean_time_zone(self) -> str:
+        value = self.cleaned_data.get("time_zone", "").strip()
+        try:
+            validate_time_zone(value)
+        except ValidationError:
+            return "UTC"
+        return value
+
+
+class RequestLinkForm(HoneypotMixin):
+    email = forms.EmailField(max_length=254, error_messages=EMAIL_ERRORS)
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip()
+
+
+class PreferencesForm(forms.Form):
+    categories = forms.MultipleChoiceField(
+        required=False,
+        choices=categories.choices,
+        error_messages={"invalid_choice": "“%(value)s” is not an arXiv category we know."},
+    )
+    keywords = forms.CharField(
+        required=False,
+        max_length=2000,
+        error_messages={"max_length": "That is a lot of keywords: 2000 characters at most."},
+    )
+    authors = forms.CharField(
+        required=False,
+        widget=forms.Textarea,
+        max_length=5000,
+        error_messages={"max_length": "That list of authors is too long."},
+    )
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea,
+        max_length=2000,
+        error_messages={"max_length": "Please keep the description under 2000 characters."},
+    )
+    paper_limit = forms.IntegerField(
+        min_value=1,
+        max_value=PAPER_LIMIT_MAX,
+        error_messages={
+            "required": "Please say how many papers you want, from 1 to 50.",
+            "invalid": "Please enter a whole number from 1 to 50.",
+            "min_value": "At least 1 paper, please.",
+            "max_value": f"At most {PAPER_LIMIT_MAX} papers per digest.",
+        },
+    )
+    frequency = forms.ChoiceField(choices=Subscriber.Frequency.choices)
+    weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, empty_value=0, required=False)
+    send_hour = forms.TypedChoiceField(
+        choices=HOURS,
+        coerce=int,
+        error_messages={"invalid_choice": "Please pick an hour from the list."},
+    )
+    time_zone = forms.CharField(
+        max_length=64, error_messages={"required": "Please choose your time zone."}
+    )
+    empty_day = forms.ChoiceField(choices=Subscriber.EmptyDay.choices)
+
+    @classmethod
+    def initial_for(cls, subscriber: Subscriber) -> dict:
+        interest = getattr(subscriber, "interest", None)
+        return {
+            "categories": list(interest.categories) if interest else [],
+            "keywords": interests.format_keywords(interest.keywords) if interest else "",
+            "authors": interests.format_authors(interest.authors) if interest else "",
+            "description": interest.description if interest else "",
+            "paper_limit": subscriber.paper_limit,
+            "frequency": subscriber.frequency,
+            "weekday": subscriber.weekday,
+            "send_hour": subscriber.send_hour,
+            "time_zone": subscriber.time_zone,
+            "empty_day": subscriber.empty_day,
+        }
+
+    def clean_keywords(self) -> list[str]:
+        return clean_keywords_text(self.cleaned_data.get("keywords", ""))
+
+    def clean_authors(self) -> list[str]:
+        authors = interests.parse_authors(self.cleaned_data.get("authors", ""))
+        if len(authors) > interests.MAX_AUTHORS:
+            raise ValidationError(f"{interests.MAX_AUTHORS} authors at most, please.")
+        if any(len(a) > interests.MAX_AUTHOR_LENGTH for a in authors):
+            raise ValidationError("One of those names is very long — is a separator missing?")
+        return authors
+
+    def clean_description(self) -> str:
+        return self.cleaned_data.get("description", "").strip()
+
+    def clean_time_zone(self) -> str:
+        value = self.cleaned_data["time_zone"].strip()
+        validate_time_zone(value)
+        return value
+
+    def interest_overrides(self) -> dict:
+        """The interest part of the cleaned data, in the shape `preview_picks` takes."""
+        data = self.cleaned_data
+        return {
+            "categories": data["categories"],
+            "keywords": data["keywords"],
+            "authors": data["authors"],
+            "description": data["description"],
+            "paper_limit": data["paper_limit"],
+        }

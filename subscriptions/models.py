@@ -1,0 +1,140 @@
+"""Subscribers and what they care about."""
+
+import uuid
+import zoneinfo
+from functools import cache
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+PAPER_LIMIT_MAX = 50
+
+
+@cache
+def known_time_zones() -> frozenset[str]:
+    # available_timezones() walks the tzdata folders (about 14 ms); ask once per process.
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in known_time_zones():
+        raise ValidationError(f"“{value}” is not a time zone we know (try e.g. Europe/Berlin).")
+
+
+class Subscriber(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending confirmation"
+        ACTIVE = "active", "active"
+        UNSUBSCRIBED = "unsubscribed", "unsubscribed"
+        BOUNCED = "bounced", "bounced / suppressed"
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", "daily"
+        WEEKLY = "weekly", "weekly"
+
+    class EmptyDay(models.TextChoices):
+        NOTHING = "nothing", "send nothing"
+        NOTE = "note", "send a short note"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(max_length=254)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    send_hour = models.PositiveSmallIntegerField(
+        default=7, validators=[MinValueValidator(0), MaxValueValidator(23)]
+    )
+    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.DAILY)
+    # Monday is 0, as in Python's date.weekday(); only weekly digests use it.
+    weekday = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(6)]
+    )
+    paper_limit = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(PAPER_LIMIT_MAX)]
+    )
+    empty_day = models.CharField(max_length=10, choices=EmptyDay.choices, default=EmptyDay.NOTHING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # Permanent delivery failures in a row; enough of them suppress the address.
+    failure_count = models.PositiveSmallIntegerField(default=0)
+    suppressed_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="subscriber_email_ci_unique"),
+            models.CheckConstraint(
+                condition=Q(send_hour__gte=0, send_hour__lte=23), name="subscriber_send_hour_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="subscriber_weekday_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(paper_limit__gte=1, paper_limit__lte=PAPER_LIMIT_MAX),
+                name="subscriber_paper_limit_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "active", "unsubscribed", "bounced"]),
+                name="subscriber_status_valid",
+            ),
+        ]
+        # The scheduler's tick asks for active subscribers by hour.
+        indexes = [models.Index(fields=["status", "send_hour"], name="subscriber_due")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
+
+class Interest(models.Model):
+    """What one subscriber cares about; every field is optional, together they rank papers."""
+
+    subscriber = models.OneToOneField(Subscriber, on_delete=models.CASCADE, related_name="interest")
+    categories = models.JSONField(default=list, blank=True, help_text='e.g. ["cs.CL", "cs.LG"]')
+    keywords = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Terms and phrases; a leading "-" excludes, e.g. ["distillation", "-survey"]',
+    )
+    authors = models.JSONField(default=list, blank=True)
+    description = models.TextField(blank=True, max_length=2000)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"interests of {self.subscriber}"
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.categories or self.keywords or self.authors or self.description.strip())
+
+
+class Feedback(models.Model):
+    """A subscriber's "more like this" or "fewer like this" on one paper."""
+
+    class Signal(models.IntegerChoices):
+        MORE = 1, "more like this"
+        FEWER = -1, "fewer like this"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="feedback")
+    paper = models.ForeignKey("digest.Paper", on_delete=models.CASCADE, related_name="feedback")
+    signal = models.SmallIntegerField(choices=Signal.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "paper"], name="feedback_one_per_paper"),
+            models.CheckConstraint(condition=Q(signal__in=[1, -1]), name="feedback_signal_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber} {self.get_signal_display()} {self.paper.arxiv_id}"

@@ -1,0 +1,172 @@
+"""The preferences page and what hangs off it: live preview, feedback, my data.
+
+Every view here takes the expiring preferences token; all changes are POSTs with CSRF.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import cache
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import categories, selectors, services, tokens
+from .forms import WEEKDAYS, PreferencesForm
+from .models import Subscriber, known_time_zones
+from .views import bad_link, subscriber_for
+
+log = logging.getLogger(__name__)
+# The page lists the newest feedback only; the data download has all of it.
+FEEDBACK_SHOWN = 30
+
+
+@cache
+def time_zones() -> list[str]:
+    """The IANA zones to offer, sorted: "Region/City" names without the old country
+    aliases (US/Pacific, Canada/Eastern ...). Any known zone is still accepted."""
+    legacy = (
+        "posix/",
+        "right/",
+        "SystemV/",
+        "Etc/",
+        "US/",
+        "Canada/",
+        "Brazil/",
+        "Mexico/",
+        "Chile/",
+    )
+    return sorted(z for z in known_time_zones() if "/" in z and not z.startswith(legacy)) + ["UTC"]
+
+
+def _zones_with(current: str | None) -> list[str]:
+    zones = time_zones()
+    return zones if not current or current in zones else [current, *zones]
+
+
+def _category_groups(chosen: list[str]) -> list[dict[str, Any]]:
+    chosen_set = set(chosen)
+    return [
+        {
+            "code": group.code,
+            "name": group.name,
+            "open": any(code in chosen_set for code, _ in group.categories),
+            "count": sum(1 for code, _ in group.categories if code in chosen_set),
+            "categories": [
+                {"code": code, "name": name, "checked": code in chosen_set}
+                for code, name in group.categories
+            ],
+        }
+        for group in categories.GROUPS
+    ]
+
+
+def _page(request, subscriber: Subscriber, token: str, form: PreferencesForm, status=200):
+    chosen = form["categories"].value() or []
+    context = {
+        "subscriber": subscriber,
+        "token": token,
+        "form": form,
+        "groups": _category_groups(chosen),
+        "weekdays": WEEKDAYS,
+        "unsubscribe_token": tokens.make_token(subscriber, tokens.Purpose.UNSUBSCRIBE),
+        "feedback": selectors.feedback_list(subscriber, limit=FEEDBACK_SHOWN + 1),
+        "feedback_shown": FEEDBACK_SHOWN,
+        "saved": request.GET.get("saved") == "1",
+        "hours": range(24),
+        "time_zones": _zones_with(form["time_zone"].value()),
+    }
+    return render(request, "subscriptions/preferences.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
+    except tokens.BadToken as exc:
+        return bad_link(request, exc)
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            services.subscriber_update_preferences(subscriber, form.cleaned_data)
+            url = reverse("subscriptions:preferences", args=[token])
+            return redirect(f"{url}?saved=1#top", permanent=False)
+        return _page(request, subscriber, token, form, status=400)
+    form = PreferencesForm(initial=PreferencesForm.initial_for(subscriber))
+    return _page(request, subscriber, token, form)
+
+
+def _preview_picks():
+    try:
+        from digest.delivery import preview_picks
+    except ImportError:
+        return None
+    return preview_picks
+
+
+@require_POST
+def preview(request: HttpRequest, token: str) -> HttpResponse:
+    """ "Your digest if it were sent now", for the form as it stands; saves nothing."""
+    try:
+        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
+    except tokens.BadToken as exc:
+        return bad_link(request, exc)
+    form = PreferencesForm(request.POST)
+    context: dict[str, Any] = {"form": form, "picks": [], "unavailable": False}
+    if form.is_valid():
+        preview_picks = _preview_picks()
+        # The ranking looks at the frequency for its window; the object is never saved.
+        subscriber.frequency = form.cleaned_data["frequency"]
+        try:
+            if preview_picks is None:
+                raise LookupError("digest.delivery.preview_picks is not there yet")
+            context["picks"] = preview_picks(subscriber, form.interest_overrides())
+        except Exception:  # noqa: BLE001 - a broken preview must not break the page.
+            log.exception("preview failed for subscriber %s", subscriber.pk)
+            context["unavailable"] = True
+    return render(request, "subscriptions/_preview.html", context)
+
+
+@require_POST
+def feedback_undo(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
+    except tokens.BadToken as exc:
+        return bad_link(request, exc)
+    services.feedback_undo(subscriber, request.POST.get("arxiv_id", ""))
+    return redirect(reverse("subscriptions:preferences", args=[token]) + "#feedback")
+
+
+@require_POST
+def my_data(request: HttpRequest, token: str) -> HttpResponse:
+    """Everything we hold about the subscriber, as a JSON download."""
+    try:
+        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
+    except tokens.BadToken as exc:
+        return bad_link(request, exc)
+    data = {"exported_at": timezone.now().isoformat(), **selectors.subscriber_export(subscriber)}
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = 'attachment; filename="paperboy-my-data.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
+    except tokens.BadToken as exc:
+        return bad_link(request, exc)
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        services.subscriber_delete(subscriber)
+        return render(request, "subscriptions/deleted.html")
+    missing = request.method == "POST"
+    context = {"token": token, "missing_confirm": missing}
+    return render(request, "subscriptions/delete.html", context, status=400 if missing else 200)

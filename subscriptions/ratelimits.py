@@ -1,0 +1,43 @@
+"""Rate limits on the two forms that send mail to an address anyone can type.
+
+Both count per client IP and per address, in the default cache (django-ratelimit).
+settings.RATELIMIT_ENABLE switches them off; settings.PAPERBOY_RATES may override a rate.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django_ratelimit.core import is_ratelimited
+
+RATES = {
+    # Every POST counts against the IP, so a script cannot try address after address.
+    "signup.ip": "20/h",
+    # A confirmation mail to one address at most every few minutes: enough for a person
+    # whose first mail went astray, too few to flood their inbox.
+    "signup.email": "5/h",
+    "link.ip": "20/h",
+    "link.email": "5/h",
+}
+
+
+def rate(name: str) -> str:
+    return getattr(settings, "PAPERBOY_RATES", {}).get(name, RATES[name])
+
+
+def ip_limited(request, scope: str) -> bool:
+    name = f"{scope}.ip"
+    return is_ratelimited(
+        request, group=f"paperboy.{name}", key="ip", rate=rate(name), increment=True
+    )
+
+
+def email_limited(request, scope: str, email: str) -> bool:
+    name = f"{scope}.email"
+    address = email.strip().lower()
+    return is_ratelimited(
+        request,
+        group=f"paperboy.{name}",
+        key=lambda _group, _request: address,
+        rate=rate(name),
+        increment=True,
+    )

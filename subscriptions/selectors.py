@@ -1,0 +1,85 @@
+"""Reads for the subscriber's own pages: their feedback and everything we hold on them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import Feedback, Interest, Subscriber
+
+
+def feedback_list(subscriber: Subscriber, limit: int | None = None) -> list[dict[str, Any]]:
+    """Newest first; `limit` keeps the preferences page small for keen clickers."""
+    rows = Feedback.objects.filter(subscriber=subscriber).select_related("paper")[:limit]
+    return [
+        {
+            "arxiv_id": f.paper.arxiv_id,
+            "title": f.paper.title_text,
+            "abs_url": f.paper.get_absolute_url(),
+            "signal": f.signal,
+            "label": f.get_signal_display(),
+            "created_at": f.created_at,
+        }
+        for f in rows
+    ]
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def subscriber_export(subscriber: Subscriber) -> dict[str, Any]:
+    """Everything Paperboy stores about one subscriber, as plain JSON-ready data."""
+    from digest.models import Delivery
+
+    interest = Interest.objects.filter(subscriber=subscriber).first()
+    deliveries = (
+        Delivery.objects.filter(subscriber=subscriber)
+        .prefetch_related("items__paper")
+        .order_by("digest_date")
+    )
+    return {
+        "subscriber": {
+            "email": subscriber.email,
+            "status": subscriber.status,
+            "time_zone": subscriber.time_zone,
+            "send_hour": subscriber.send_hour,
+            "frequency": subscriber.frequency,
+            "weekday": subscriber.weekday,
+            "paper_limit": subscriber.paper_limit,
+            "empty_day": subscriber.empty_day,
+            "created_at": _iso(subscriber.created_at),
+            "confirmed_at": _iso(subscriber.confirmed_at),
+            "unsubscribed_at": _iso(subscriber.unsubscribed_at),
+            "failure_count": subscriber.failure_count,
+            "suppressed_reason": subscriber.suppressed_reason,
+        },
+        "interests": {
+            "categories": list(interest.categories) if interest else [],
+            "keywords": list(interest.keywords) if interest else [],
+            "authors": list(interest.authors) if interest else [],
+            "description": interest.description if interest else "",
+            "updated_at": _iso(interest.updated_at) if interest else None,
+        },
+        "feedback": [
+            {
+                "arxiv_id": f["arxiv_id"],
+                "signal": f["signal"],
+                "meaning": f["label"],
+                "created_at": _iso(f["created_at"]),
+            }
+            for f in feedback_list(subscriber)
+        ],
+        "deliveries": [
+            {
+                "digest_date": d.digest_date.isoformat(),
+                "status": d.status,
+                "sent_at": _iso(d.sent_at),
+                "subject": d.subject,
+                "papers": [
+                    {"arxiv_id": i.paper.arxiv_id, "rank": i.rank, "reason": i.reason}
+                    for i in d.items.all()
+                ],
+            }
+            for d in deliveries
+        ],
+    }

@@ -1,0 +1,145 @@
+"""Everything that changes a subscriber: sign-up, confirmation, preferences, leaving."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from digest.emails import build_email
+
+from . import tokens
+from .models import Feedback, Interest, Subscriber
+
+
+def subscriber_sign_up(
+    email: str,
+    *,
+    time_zone: str = "UTC",
+    categories: list[str] | None = None,
+    keywords: list[str] | None = None,
+) -> Subscriber:
+    """Creates a pending subscriber (or finds the existing one) and mails the confirm link.
+
+    A known address gets the same treatment as a new one, so the answer never tells
+    anyone who subscribes. First topics are kept only for a new address: whoever types
+    a known address into the form must not be able to change that person's interests.
+    """
+    email = email.strip()
+    subscriber = Subscriber.objects.filter(email__iexact=email).first()
+    if subscriber is None:
+        try:
+            with transaction.atomic():
+                subscriber = Subscriber.objects.create(email=email, time_zone=time_zone)
+                Interest.objects.create(
+                    subscriber=subscriber,
+                    categories=list(categories or []),
+                    keywords=list(keywords or []),
+                )
+        except IntegrityError:
+            subscriber = Subscriber.objects.get(email__iexact=email)
+    if subscriber.status != Subscriber.Status.BOUNCED:
+        send_confirmation(subscriber)
+    return subscriber
+
+
+def send_confirmation(subscriber: Subscriber) -> None:
+    context = {
+        "site_name": settings.SITE_NAME,
+        "confirm_url": tokens.confirm_url(subscriber),
+        "already_active": subscriber.status == Subscriber.Status.ACTIVE,
+        "expires_days": max(1, settings.CONFIRM_TOKEN_MAX_AGE // 86400),
+    }
+    build_email("confirm", subscriber.email, context).send()
+
+
+def subscriber_request_link(email: str) -> None:
+    """Mails a preferences link if we know the address; says nothing either way."""
+    subscriber = Subscriber.objects.filter(email__iexact=email.strip()).first()
+    if subscriber is None or subscriber.status == Subscriber.Status.BOUNCED:
+        return
+    pending = subscriber.status == Subscriber.Status.PENDING
+    context = {
+        "site_name": settings.SITE_NAME,
+        "preferences_url": tokens.preferences_url(subscriber),
+        "confirm_url": tokens.confirm_url(subscriber) if pending else "",
+        "status": subscriber.status,
+    }
+    build_email("link", subscriber.email, context).send()
+
+
+def subscriber_confirm(subscriber: Subscriber) -> Subscriber:
+    if subscriber.status in (Subscriber.Status.PENDING, Subscriber.Status.UNSUBSCRIBED):
+        Subscriber.objects.filter(pk=subscriber.pk).update(
+            status=Subscriber.Status.ACTIVE, confirmed_at=timezone.now(), unsubscribed_at=None
+        )
+        subscriber.refresh_from_db()
+    return subscriber
+
+
+def subscriber_unsubscribe(subscriber: Subscriber) -> Subscriber:
+    if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+        Subscriber.objects.filter(pk=subscriber.pk).update(
+            status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now()
+        )
+        subscriber.refresh_from_db()
+    return subscriber
+
+
+def subscriber_resubscribe(subscriber: Subscriber) -> Subscriber:
+    """Undoes an unsubscribe made with the same link.
+
+    Someone who confirmed before comes straight back; an address that never confirmed
+    gets the confirmation mail again, and a bounced address stays suppressed.
+    """
+    if subscriber.status == Subscriber.Status.UNSUBSCRIBED and subscriber.confirmed_at:
+        Subscriber.objects.filter(pk=subscriber.pk, status=Subscriber.Status.UNSUBSCRIBED).update(
+            status=Subscriber.Status.ACTIVE, unsubscribed_at=None
+        )
+        subscriber.refresh_from_db()
+    elif subscriber.status in (Subscriber.Status.UNSUBSCRIBED, Subscriber.Status.PENDING):
+        send_confirmation(subscriber)
+    return subscriber
+
+
+PREFERENCE_FIELDS = ("paper_limit", "frequency", "weekday", "send_hour", "time_zone", "empty_day")
+INTEREST_FIELDS = ("categories", "keywords", "authors", "description")
+
+
+@transaction.atomic
+def subscriber_update_preferences(subscriber: Subscriber, data: dict) -> Subscriber:
+    """Saves validated preferences (a PreferencesForm's cleaned data)."""
+    for name in PREFERENCE_FIELDS:
+        setattr(subscriber, name, data[name])
+    subscriber.save(update_fields=list(PREFERENCE_FIELDS))
+    interest, _ = Interest.objects.get_or_create(subscriber=subscriber)
+    for name in INTEREST_FIELDS:
+        setattr(interest, name, data[name])
+    interest.save()
+    return subscriber
+
+
+def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Feedback | None:
+    """Stores "more" or "fewer like this"; a second click on the other button changes it.
+
+    Returns None when the paper is not (or no longer) in our database.
+    """
+    from digest.models import Paper
+
+    paper = Paper.objects.filter(arxiv_id=arxiv_id).first()
+    if paper is None or signal not in Feedback.Signal.values:
+        return None
+    feedback, _ = Feedback.objects.update_or_create(
+        subscriber=subscriber, paper=paper, defaults={"signal": signal}
+    )
+    return feedback
+
+
+def feedback_undo(subscriber: Subscriber, arxiv_id: str) -> int:
+    deleted, _ = Feedback.objects.filter(subscriber=subscriber, paper__arxiv_id=arxiv_id).delete()
+    return deleted
+
+
+def subscriber_delete(subscriber: Subscriber) -> None:
+    """Forgets the subscriber: interests, feedback and deliveries go with them (CASCADE)."""
+    subscriber.delete()

@@ -1,0 +1,233 @@
+"""The pages a subscriber reaches from the site or from a link in an email.
+
+Mail scanners open every link they see, so a GET only ever shows a page; changes happen
+on POST. Links carry signed tokens (tokens.py); a bad or expired one gets a friendly
+page that offers a fresh link.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from . import categories, ratelimits, services, tokens
+from .forms import RequestLinkForm, SignUpForm
+from .models import Subscriber
+
+log = logging.getLogger(__name__)
+
+
+def subscriber_for(token: str, purpose: tokens.Purpose) -> tuple[Subscriber, tokens.TokenData]:
+    data = tokens.read_token(token, purpose)
+    try:
+        return Subscriber.objects.get(public_id=data.subscriber_public_id), data
+    except Subscriber.DoesNotExist as exc:
+        raise tokens.BadToken("no such subscriber") from exc
+
+
+def bad_link(request: HttpRequest, exc: tokens.BadToken) -> HttpResponse:
+    context = {"expired": isinstance(exc, tokens.ExpiredToken), "form": RequestLinkForm()}
+    return render(request, "subscriptions/bad_link.html", context, status=400)
+
+
+def too_many(request: HttpRequest, what: str) -> HttpResponse:
+    return render(request, "subscriptions/too_many.html", {"what": what}, status=429)
+
+
+SAMPLE_CACHE_KEY = "paperboy:landing-sample"
+# The sample changes a few times a day; a minute of caching takes its queries off the
+# busiest page (see docs/benchmarks/web.md) and it still reads as live.
+SAMPLE_CACHE_SECONDS = 60
+
+
+def _top_papers() -> list[dict]:
+    # The landing page must work even while the papers side is empty or changing.
+    try:
+        from digest.selectors import top_papers
+    except ImportError:
+        return []
+    papers = cache.get(SAMPLE_CACHE_KEY)
+    if papers is None:
+        try:
+            papers = top_papers(limit=5)
+        except Exception:  # noqa: BLE001 - a sample is decoration; the form must still show.
+            log.exception("landing sample failed")
+            return []
+        cache.set(SAMPLE_CACHE_KEY, papers, SAMPLE_CACHE_SECONDS)
+    return papers
+
+
+class ResponseThen(HttpResponse):
+    """A response that runs some work after it has gone out.
+
+    The WSGI server calls close() once the client has the whole body; work done there
+    cannot show in the response time. Sign-up and link requests use it so that a known
+    address and an unknown one (a lookup and a mail sent, or nothing to do) look the
+    same from outside, however slow the mail server is.
+    """
+
+    def __init__(self, *args, then, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._then = then
+
+    def close(self) -> None:
+        then, self._then = self._then, None
+        try:
+            if then is not None:
+                then()
+        except Exception:  # noqa: BLE001 - the page is sent; log instead of a 500.
+            log.exception("work after the response failed")
+        finally:
+            super().close()
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST":
+        if ratelimits.ip_limited(request, "signup"):
+            return too_many(request, "sign-ups")
+        if form.is_bot():
+            return render(request, "subscriptions/check_inbox.html")
+        if form.is_valid():
+            data = form.cleaned_data
+            if ratelimits.email_limited(request, "signup", data["email"]):
+                return too_many(request, "sign-ups")
+            return _then(
+                render(request, "subscriptions/check_inbox.html"),
+                lambda: services.subscriber_sign_up(
+                    data["email"],
+                    time_zone=data["time_zone"],
+                    categories=data["categories"],
+                    keywords=data["keywords"],
+                ),
+            )
+    context = {
+        "form": form,
+        "papers": _top_papers(),
+        "popular": categories.popular_choices(),
+        "chosen": form["categories"].value() or [],
+    }
+    return render(request, "subscriptions/signup.html", context, status=400 if form.errors else 200)
+
+
+def _then(page: HttpResponse, work) -> ResponseThen:
+    response = ResponseThen(page.content, content_type=page["Content-Type"], then=work)
+    for name, value in page.cookies.items():
+        response.cookies[name] = value
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def request_link(request: HttpRequest) -> HttpResponse:
+    form = RequestLinkForm(request.POST or None)
+    if request.method == "POST":
+        if ratelimits.ip_limited(request, "link"):
+            return too_many(request, "link requests")
+        if form.is_bot():
+            return render(request, "subscriptions/link_sent.html")
+        if form.is_valid():
+            email = form.cleaned_data["email"]
+            if ratelimits.email_limited(request, "link", email):
+                return too_many(request, "link requests")
+            return _then(
+                render(request, "subscriptions/link_sent.html"),
+                lambda: services.subscriber_request_link(email),
+            )
+    status = 400 if form.errors else 200
+    return render(request, "subscriptions/request_link.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber, _ = subscriber_for(token, tokens.Purpose.CONFIRM)
+    except tokens.BadToken as exc:
+        return bad_link(request, exc)
+    if request.method == "POST":
+        subscriber = services.subscriber_confirm(subscriber)
+        context = {"subscriber": subscriber, "preferences_url": tokens.preferences_url(subscriber)}
+        return render(request, "subscriptions/confirmed.html", context)
+    return render(request, "subscriptions/confirm.html", {"token": token})
+
+
+ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
+
+
+# The one CSRF exception: RFC 8058 one-click POSTs come from mail providers, without our
+# cookie. The signed token in the URL is what authorises them.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber, _ = subscriber_for(token, tokens.Purpose.UNSUBSCRIBE)
+    except tokens.BadToken as exc:
+        return bad_link(request, exc)
+    if request.method == "POST":
+        services.subscriber_unsubscribe(subscriber)
+        if request.POST.get("List-Unsubscribe") == "One-Click":
+            # The mail provider reads nothing back: answer at once, set no cookie.
+            return HttpResponse("You are unsubscribed.\n", content_type="text/plain")
+        context = {"token": token, "preferences_url": tokens.preferences_url(subscriber)}
+        return render(request, "subscriptions/unsubscribed.html", context)
+    return render(request, "subscriptions/unsubscribe.html", {"token": token})
+
+
+@require_http_methods(["GET", "POST"])
+def resubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber, _ = subscriber_for(token, tokens.Purpose.UNSUBSCRIBE)
+    except tokens.BadToken as exc:
+        return bad_link(request, exc)
+    if request.method == "POST":
+        subscriber = services.subscriber_resubscribe(subscriber)
+        context = {"subscriber": subscriber, "preferences_url": tokens.preferences_url(subscriber)}
+        return render(request, "subscriptions/resubscribed.html", context)
+    return render(request, "subscriptions/resubscribe.html", {"token": token})
+
+
+def _feedback_target(data: tokens.TokenData) -> tuple[str, int]:
+    arxiv_id, _, signal = data.extra.rpartition(":")
+    try:
+        value = int(signal)
+    except ValueError as exc:
+        raise tokens.BadToken("malformed feedback token") from exc
+    if not arxiv_id or value not in (1, -1):
+        raise tokens.BadToken("malformed feedback token")
+    return arxiv_id, value
+
+
+@require_http_methods(["GET", "POST"])
+def feedback(request: HttpRequest, token: str) -> HttpResponse:
+    from digest.models import Paper
+
+    try:
+        subscriber, data = subscriber_for(token, tokens.Purpose.FEEDBACK)
+        arxiv_id, signal = _feedback_target(data)
+    except tokens.BadToken as exc:
+        return bad_link(request, exc)
+    paper = Paper.objects.filter(arxiv_id=arxiv_id).only("arxiv_id", "title_text").first()
+    context = {
+        "token": token,
+        "arxiv_id": arxiv_id,
+        "title": paper.title_text if paper else "",
+        "more": signal > 0,
+        "preferences_url": tokens.preferences_url(subscriber),
+    }
+    if paper is None:
+        return render(request, "subscriptions/feedback_gone.html", context, status=404)
+    if request.method == "POST":
+        services.feedback_record(subscriber, arxiv_id, signal)
+        context["preferences_token"] = tokens.make_token(subscriber, tokens.Purpose.PREFERENCES)
+        return render(request, "subscriptions/feedback_done.html", context)
+    return render(request, "subscriptions/feedback.html", context)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """settings.CSRF_FAILURE_VIEW: a form came back without its security token."""
+    return render(request, "subscriptions/csrf_failure.html", status=403)

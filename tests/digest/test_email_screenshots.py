@@ -1,0 +1,141 @@
+"""The digest email as a mail client's web view shows it: desktop, phone, dark mode.
+
+Real headless Chromium (Debian's /usr/bin/chromium) through Playwright; never
+`playwright install`. Writes PNGs to var/screenshots/ for a person to look at, and checks
+what a person would check first: nothing wider than the screen, the cards readable.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from digest import rendering
+from digest.models import Delivery, DeliveryItem
+from tests.factories import make_paper, make_subscriber
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI must run the browser tests", pytrace=False)
+    pytest.skip(reason)
+
+
+def sample_digest() -> str:
+    subscriber = make_subscriber("alice@example.org", keywords=["distillation"])
+    row = Delivery.objects.create(subscriber=subscriber, digest_date=date(2026, 11, 23))
+    papers = [
+        make_paper(
+            "Knowledge Distillation for Small Language Models at Scale",
+            "We distil a 70B teacher into a 1B student with a curriculum of synthetic "
+            "reasoning traces. The student keeps 94% of the teacher's accuracy on GSM8K "
+            "while running 40 times faster. We release code and checkpoints.",
+            authors=[f"Researcher {n} Surname" for n in range(23)],
+            organization="Example AI Lab",
+            upvotes=128,
+            hf_url="https://huggingface.co/papers/2511.01234",
+            code_url="https://github.com/example/distil",
+        ),
+        make_paper(
+            "placeholder",
+            "Diffusion samplers need many steps. We distil them into two.",
+            authors=["Ada Lovelace", "Alan Turing"],
+            upvotes=7,
+        ),
+        make_paper(
+            "Self-distillation improves calibration of vision transformers",
+            "Calibration matters. We show that self-distillation fixes it cheaply, across "
+            "twelve benchmarks and three architectures, with no extra data.",
+            authors=["Grace Hopper"],
+            hf_url="https://huggingface.co/papers/2511.04321",
+        ),
+    ]
+    papers[1].title = r"Two-step $\alpha$-Distillation of \textit{Diffusion} Samplers"
+    papers[1].title_text = ""  # as if ingestion had not made a Unicode form
+    reasons = [
+        "matches 'distillation' · cs.CL · trending, 128 upvotes",
+        "matches 'distillation' · like papers you asked for more of",
+        "matches 'distillation' · cs.CV",
+    ]
+    pairs = [
+        (DeliveryItem(delivery=row, paper=p, rank=n, score=1.0, reason=r), p)
+        for n, (p, r) in enumerate(zip(papers, reasons, strict=True), start=1)
+    ]
+    return rendering.render_digest(row, pairs)[2]
+
+
+@pytest.fixture
+def digest_html() -> str:
+    html = sample_digest()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "email-digest.html").write_text(html)
+    return html
+
+
+@pytest.fixture
+def browser(digest_html):
+    # After the ORM work: inside Playwright's event loop Django would open a second
+    # connection, which the test's open transaction locks out.
+    require_chromium()
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "width", "scheme"),
+    [
+        ("desktop", 1280, "light"),
+        ("phone", 390, "light"),
+        ("phone-dark", 390, "dark"),
+    ],
+)
+def test_the_digest_reads_well_at_each_width(digest_html, browser, name, width, scheme):
+    context = browser.new_context(
+        viewport={"width": width, "height": 900},
+        color_scheme=scheme,
+        device_scale_factor=1,
+        java_script_enabled=False,
+    )
+    page = context.new_page()
+    page.route("**/*", lambda route: route.abort())  # an email's web view loads nothing
+    page.set_content(digest_html)
+
+    page.screenshot(path=str(SCREENSHOTS / f"email-digest-{name}.png"), full_page=True)
+
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, "nothing may be wider than the screen"
+    title = page.get_by_role("link", name="Knowledge Distillation for Small Language Models")
+    assert title.is_visible()
+    assert page.get_by_text("Two-step α-Distillation of Diffusion Samplers").is_visible()
+    card = page.locator("td.card").first.bounding_box()
+    assert card["width"] >= min(width, 600) - 40
+    background = page.evaluate(
+        "getComputedStyle(document.querySelector('td.card')).backgroundColor"
+    )
+    assert (background == "rgb(255, 255, 255)") == (scheme == "light")
+    context.close()

@@ -1,0 +1,84 @@
+"""`manage.py ingest` and `manage.py load_snapshot`: one line per run, clear one-line failures."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from digest.models import FetchRun, Paper, Source
+from tests.digest.conftest import ATOM_FEED, Reply
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_http", "no_default_sources")]
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_ingest_url_pulls_one_listing_and_prints_its_counts(feed_server):
+    url = feed_server.serve_file("/atom/cs.AI", ATOM_FEED)
+    output = run("ingest", "--url", url, "--kind", "arxiv-rss")
+    assert output.strip() == f"ad-hoc [arxiv-rss] ok: 87 new, 0 updated, 0 skipped (HTTP 200) {url}"
+    assert Paper.objects.count() == 87
+
+
+def test_ingest_pulls_every_enabled_source_one_line_each(feed_server):
+    Source.objects.create(
+        name="cs.AI", kind="arxiv-rss", url=feed_server.serve_file("/a", ATOM_FEED)
+    )
+    Source.objects.create(
+        name="down", kind="arxiv-rss", url=feed_server.serve("/d", Reply(status=404))
+    )
+    lines = run("ingest").splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("cs.AI [arxiv-rss] ok: 87 new")
+    assert lines[1].startswith("down [arxiv-rss] failed:")
+    assert "HTTP 404" in lines[1]
+
+
+def test_ingest_fails_when_every_source_failed(feed_server):
+    Source.objects.create(
+        name="down", kind="arxiv-rss", url=feed_server.serve("/d", Reply(status=404))
+    )
+    with pytest.raises(CommandError, match="all 1 sources failed"):
+        run("ingest")
+
+
+def test_ingest_says_so_when_there_are_no_sources():
+    assert run("ingest").strip() == "No enabled sources."
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--url", "http://127.0.0.1:9/", "--kind", "rss"), "invalid choice: 'rss'"),
+        (("--url", "file:///etc/passwd", "--kind", "arxiv-rss"), "not an http(s) URL"),
+        (("--url", "http://127.0.0.1:9/"), "--url and --kind go together"),
+        (("--kind", "hf-daily"), "--url and --kind go together"),
+    ],
+)
+def test_ingest_refuses_bad_input_with_one_clear_line(args, message):
+    with pytest.raises(CommandError) as caught:
+        run("ingest", *args)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert not FetchRun.objects.exists()
+
+
+def test_a_failed_ad_hoc_pull_is_a_command_error_not_a_traceback(feed_server):
+    url = feed_server.serve("/gone", Reply(status=410))
+    with pytest.raises(CommandError, match=r"pull of .* failed: permanent: HTTP 410"):
+        run("ingest", "--url", url, "--kind", "arxiv-rss")
+    assert FetchRun.objects.get().status == "failed"
+
+
+def test_load_snapshot_loads_real_papers_for_today_and_is_idempotent():
+    first = run("load_snapshot")
+    assert "92 new" in first
+    assert "92 papers announced today" in first
+    second = run("load_snapshot")
+    assert "0 new, 0 updated, 0 skipped" in second
+    assert Paper.objects.filter(announced_on=timezone.localdate()).count() == 92

@@ -1,0 +1,255 @@
+"""Nobody ever gets a digest twice: reruns, duplicated tasks, retries, lease take-over,
+two senders at once; and a chunk costs the same handful of queries whatever its size."""
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+
+from digest import delivery, tasks
+from digest.celery import app as celery_app
+from digest.models import Delivery, DeliveryItem
+from tests.digest.conftest_smtp import smtp_server  # noqa: F401 - a fixture
+from tests.factories import make_paper, make_subscriber
+
+MONDAY_9_UTC = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def papers(db):
+    return [
+        make_paper("Knowledge distillation for small language models", categories=("cs.CL",)),
+        make_paper("Distillation of diffusion samplers", categories=("cs.LG",), upvotes=5),
+        make_paper("Diffusion models for protein design", categories=("q-bio.BM",)),
+        make_paper("A survey of graph neural networks", categories=("cs.LG",)),
+    ]
+
+
+def readers(count: int) -> list:
+    return [
+        make_subscriber(f"reader{n}@example.org", keywords=["distillation"]) for n in range(count)
+    ]
+
+
+@pytest.fixture
+def eager_celery(monkeypatch):
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+
+
+@pytest.mark.django_db
+def test_running_the_send_twice_sends_each_digest_once(smtp_server, papers):  # noqa: F811
+    readers(5)
+
+    first = delivery.send_due(everyone=True)
+    second = delivery.send_due(everyone=True)
+
+    assert (first.sent, second.sent, second.planned) == (5, 0, 0)
+    assert sorted(smtp_server.recipients) == [f"reader{n}@example.org" for n in range(5)]
+
+
+@pytest.mark.django_db
+def test_two_ticks_and_a_duplicated_chunk_task_send_each_digest_once(
+    smtp_server,  # noqa: F811
+    papers,
+    eager_celery,
+):
+    readers(4)
+
+    with time_machine.travel(MONDAY_9_UTC):
+        tasks.tick.apply()
+        tasks.tick.apply()
+    ids = list(Delivery.objects.values_list("pk", flat=True))
+    tasks.send_chunk.apply(args=[ids])  # the broker delivered a chunk twice
+
+    assert len(smtp_server.received) == 4
+    assert len(set(smtp_server.recipients)) == 4
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+
+
+@pytest.mark.django_db
+def test_a_retried_chunk_sends_only_what_the_first_try_did_not(smtp_server, papers):  # noqa: F811
+    readers(4)
+    smtp_server.script["reader2@example.org"] = ["451 4.3.0 Try again"]
+    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    ids = list(Delivery.objects.values_list("pk", flat=True))
+
+    with pytest.raises(delivery.TemporarySendError):
+        delivery.send_chunk(ids)
+    retry = delivery.send_chunk(ids)
+    again = delivery.send_chunk(ids)
+
+    assert (retry.sent, again.sent) == (1, 0)
+    assert sorted(smtp_server.recipients) == [f"reader{n}@example.org" for n in range(4)]
+
+
+@pytest.mark.django_db
+def test_a_dead_workers_claim_is_sent_once_after_the_lease(smtp_server, papers, settings):  # noqa: F811
+    readers(3)
+    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    ids = list(Delivery.objects.values_list("pk", flat=True))
+    delivery.claim(ids, MONDAY_9_UTC)  # ... and the worker dies before sending
+
+    lease = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    assert delivery.send_chunk(ids, now=MONDAY_9_UTC + lease - timedelta(seconds=1)).sent == 0
+    assert delivery.send_chunk(ids, now=MONDAY_9_UTC + lease + timedelta(seconds=1)).sent == 3
+    assert delivery.send_chunk(ids, now=MONDAY_9_UTC + 3 * lease).sent == 0
+    assert len(smtp_server.received) == 3
+
+
+@pytest.mark.django_db
+def test_a_worker_that_lost_its_lease_cannot_overwrite_the_new_owner(papers):
+    readers(1)
+    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    [row] = Delivery.objects.all()
+    old_token, [old] = delivery.claim([row.pk], MONDAY_9_UTC)
+    later = MONDAY_9_UTC + timedelta(seconds=django_settings.DELIVERY_LEASE_SECONDS + 1)
+    assert delivery.send_chunk([row.pk], now=later).sent == 1
+
+    stale = delivery.Outcomes(old_token, delivery.SendReport())
+    stale.release([old])
+    stale.flush()
+
+    assert Delivery.objects.get().status == Delivery.Status.SENT
+
+
+@pytest.mark.django_db
+def test_a_retaken_row_keeps_the_papers_it_was_first_given(papers, settings):
+    readers(1)
+    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    [row] = Delivery.objects.all()
+    _, won = delivery.claim([row.pk], MONDAY_9_UTC)
+    first = [(i.paper_id, i.rank) for i in delivery.pick_papers(won)[row.pk]]
+    make_paper("Distillation, the sequel", categories=("cs.LG",), upvotes=99)
+
+    later = MONDAY_9_UTC + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)
+    _, won = delivery.claim([row.pk], later)
+    again = [(i.paper_id, i.rank) for i in delivery.pick_papers(won)[row.pk]]
+
+    assert again == first
+    assert DeliveryItem.objects.count() == len(first)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [8, 40])
+def test_a_chunk_costs_a_bounded_number_of_queries(papers, size, django_assert_max_num_queries):
+    readers(size)
+    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    ids = list(Delivery.objects.values_list("pk", flat=True))
+
+    # claim 2, items 2, profiles 3, pool 2, insert 1, papers 1, outcomes 1 (+ savepoints).
+    with django_assert_max_num_queries(16):
+        report = delivery.send_chunk(ids)
+
+    assert report.sent == size
+    assert DeliveryItem.objects.count() == 2 * size
+
+
+SEED = """
+from tests.factories import make_paper, make_subscriber
+for title in ["Knowledge distillation for small language models",
+              "Distillation of diffusion samplers", "Diffusion models for protein design",
+              "A survey of graph neural networks", "Distilled reward models"]:
+    make_paper(title, categories=("cs.LG",))
+for n in range({count}):
+    make_subscriber(f"reader{{n}}@example.org", keywords=["distillation"])
+"""
+
+
+def _manage(env: dict, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    return out
+
+
+def test_two_senders_at_once_send_each_digest_once(smtp_server, tmp_path):  # noqa: F811
+    """Two `send_digests` processes, started together on one SQLite file and one SMTP
+    server, race for the same small chunks; every reader still gets exactly one digest."""
+    count = 40
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'race.sqlite3'}",
+        "PAPERBOY_VAR_DIR": str(tmp_path),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
+        "DELIVERY_CHUNK_SIZE": "3",
+        "LOG_LEVEL": "WARNING",
+    }
+    _finish(_manage(env, "migrate", "--noinput"))
+    _finish(_manage(env, "shell", "-c", SEED.format(count=count)))
+
+    outputs = [_finish(p) for p in [_manage(env, "send_digests", "--all") for _ in range(2)]]
+
+    assert sorted(smtp_server.recipients) == sorted(f"reader{n}@example.org" for n in range(count))
+    sent = [int(out.split("sent ", 1)[1].split(",", 1)[0]) for out in outputs]
+    assert sum(sent) == count, outputs
+
+
+@pytest.mark.django_db
+def test_a_given_back_row_waits_for_its_chunks_retry_before_the_tick_offers_it(
+    smtp_server,  # noqa: F811
+    papers,
+):
+    readers(1)
+    smtp_server.always = "451 4.3.0 Try again"
+    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    ids = list(Delivery.objects.values_list("pk", flat=True))
+    with pytest.raises(delivery.TemporarySendError):
+        delivery.send_chunk(ids, now=MONDAY_9_UTC)
+
+    soon = MONDAY_9_UTC + delivery.RETRY_PAUSE - timedelta(minutes=1)
+    later = MONDAY_9_UTC + delivery.RETRY_PAUSE + timedelta(minutes=1)
+    assert delivery.claimable_delivery_ids(soon) == []
+    assert delivery.claimable_delivery_ids(later) == ids
+
+
+class ExplodingBackend:
+    """Takes one message, then fails the way a bug would (not a mail error)."""
+
+    sent: list = []
+
+    def __init__(self, **kwargs):
+        pass
+
+    def open(self):
+        return True
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        if ExplodingBackend.sent:
+            raise RuntimeError("a bug, not a mail server")
+        ExplodingBackend.sent.extend(messages)
+        return len(messages)
+
+
+@pytest.mark.django_db
+def test_a_bug_mid_chunk_records_what_went_out_and_gives_back_the_rest(papers, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.ExplodingBackend"
+    ExplodingBackend.sent = []
+    readers(4)
+    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    ids = list(Delivery.objects.values_list("pk", flat=True))
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        delivery.send_chunk(ids)
+
+    statuses = sorted(Delivery.objects.values_list("status", flat=True))
+    assert statuses == ["pending", "pending", "pending", "sent"]
+    assert len(ExplodingBackend.sent) == 1

@@ -1,0 +1,65 @@
+"""When digests go out: the beat schedule, and the weekly digest's week of papers."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django_celery_beat.models import PeriodicTask
+
+from digest import delivery
+from digest.schedule import DEFAULT_TASKS, ensure_default_schedule
+from subscriptions.models import Subscriber
+from tests.factories import make_paper, make_subscriber
+
+pytestmark = pytest.mark.django_db
+
+TUESDAY_9_UTC = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def test_migrate_leaves_ingestion_and_the_send_tick_scheduled():
+    tasks = {t.task: t for t in PeriodicTask.objects.all()}
+
+    assert tasks["digest.tasks.ingest_all"].crontab.hour == "*/3"
+    assert tasks["digest.tasks.tick"].crontab.minute == "*/5"
+
+
+def test_the_default_schedule_never_overwrites_a_staff_edit():
+    tick = PeriodicTask.objects.get(task="digest.tasks.tick")
+    tick.enabled = False
+    tick.save()
+
+    ensure_default_schedule()
+
+    assert PeriodicTask.objects.filter(task="digest.tasks.tick").count() == 1
+    assert not PeriodicTask.objects.get(task="digest.tasks.tick").enabled
+    assert PeriodicTask.objects.count() >= len(DEFAULT_TASKS)
+
+
+def test_a_weekly_digest_draws_from_the_whole_week_and_a_daily_one_from_its_window(
+    mailoutbox, settings
+):
+    settings.DIGEST_WINDOW_DAYS = 3
+    today = TUESDAY_9_UTC.date()
+    make_paper("Distillation five days ago", announced_on=today - timedelta(days=5))
+    make_paper("Distillation yesterday", announced_on=today - timedelta(days=1))
+    make_paper("Distillation last month", announced_on=today - timedelta(days=30))
+    make_paper("Unrelated graph paper", announced_on=today)
+    make_subscriber("daily@example.org", keywords=["distillation"], send_hour=0)
+    make_subscriber(
+        "weekly@example.org",
+        keywords=["distillation"],
+        send_hour=0,
+        frequency=Subscriber.Frequency.WEEKLY,
+        weekday=TUESDAY_9_UTC.weekday(),
+    )
+
+    with time_machine.travel(TUESDAY_9_UTC):
+        assert delivery.send_due().sent == 2
+
+    bodies = {m.to[0]: m.body for m in mailoutbox}
+    assert "five days ago" in bodies["weekly@example.org"]
+    assert "yesterday" in bodies["weekly@example.org"]
+    assert "five days ago" not in bodies["daily@example.org"]
+    assert "yesterday" in bodies["daily@example.org"]
+    assert all("last month" not in body for body in bodies.values())
+    assert "weekly digest" in mailoutbox[0].subject + mailoutbox[1].subject

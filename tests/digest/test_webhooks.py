@@ -1,0 +1,109 @@
+"""An email service's bounce, complaint and rejection webhooks suppress the address."""
+
+import base64
+import json
+
+import pytest
+from anymail.signals import AnymailTrackingEvent, tracking
+from django.contrib.admin.sites import site as admin_site
+
+from digest import delivery
+from subscriptions.models import Subscriber
+from tests.factories import make_paper, make_subscriber
+
+pytestmark = pytest.mark.django_db
+
+URL = "/anymail/postmark/tracking/"
+
+
+@pytest.fixture
+def webhook_auth(settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "paperboy:a-long-random-webhook-secret"}
+    token = base64.b64encode(b"paperboy:a-long-random-webhook-secret").decode()
+    return {"HTTP_AUTHORIZATION": f"Basic {token}"}
+
+
+@pytest.fixture
+def alice():
+    return make_subscriber("Alice@Example.org", keywords=["distillation"])
+
+
+def postmark(client, auth, **event):
+    return client.post(URL, data=json.dumps(event), content_type="application/json", **auth)
+
+
+def test_a_hard_bounce_suppresses_the_address(client, webhook_auth, alice):
+    response = postmark(
+        client,
+        webhook_auth,
+        RecordType="Bounce",
+        Type="HardBounce",
+        Email="alice@example.org",
+        Description="The server was unable to deliver your message (ex: unknown user).",
+        MessageID="883953f4-6105-42a2-a16a-77a8eac79483",
+        BouncedAt="2026-11-23T09:00:01Z",
+    )
+
+    assert response.status_code == 200
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.BOUNCED
+    assert alice.suppressed_reason.startswith("Postmark: bounced (The server was unable")
+    assert "unknown user" in alice.suppressed_reason
+
+
+def test_a_spam_complaint_suppresses_the_address(client, webhook_auth, alice):
+    postmark(
+        client,
+        webhook_auth,
+        RecordType="SpamComplaint",
+        Type="SpamComplaint",
+        Email="alice@example.org",
+        BouncedAt="2026-11-23T09:00:01Z",
+    )
+
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.BOUNCED
+    assert "marked as spam" in alice.suppressed_reason
+
+
+def test_a_delivery_or_a_temporary_problem_changes_nothing(client, webhook_auth, alice):
+    postmark(client, webhook_auth, RecordType="Delivery", Recipient="alice@example.org")
+    postmark(client, webhook_auth, RecordType="Bounce", Type="Transient", Email="alice@example.org")
+
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.ACTIVE and alice.suppressed_reason == ""
+
+
+def test_a_webhook_without_the_secret_is_refused(client, webhook_auth, alice):
+    response = postmark(
+        client, {}, RecordType="Bounce", Type="HardBounce", Email="alice@example.org"
+    )
+
+    assert response.status_code in (400, 401, 403)
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.ACTIVE
+
+
+def test_a_rejection_from_any_service_suppresses_and_stops_the_next_digest(alice, mailoutbox):
+    make_paper("Knowledge distillation for small language models")
+    make_paper("Diffusion models for protein design")
+    make_paper("A survey of graph neural networks")
+    event = AnymailTrackingEvent(
+        event_type="rejected", recipient="alice@example.org", reject_reason="blocked"
+    )
+
+    tracking.send(sender=object, event=event, esp_name="sendgrid")
+    report = delivery.send_due(everyone=True)
+
+    alice.refresh_from_db()
+    assert alice.suppressed_reason == "sendgrid: rejected (blocked)"
+    assert report.planned == 0 and mailoutbox == []
+
+
+def test_staff_see_why_an_address_was_suppressed():
+    admin = admin_site._registry[Subscriber]
+
+    shown = [*admin.list_display, *admin.readonly_fields, *(admin.fields or ())]
+    fields = {f for fieldset in admin.get_fieldsets(None) for f in fieldset[1]["fields"]}
+
+    assert "suppressed_reason" in shown or "suppressed_reason" in fields

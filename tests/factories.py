@@ -1,0 +1,60 @@
+"""Builders for test data: papers and subscribers with only what a test cares about."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from django.utils import timezone
+
+from digest.models import Paper
+from subscriptions.models import Interest, Subscriber
+
+_ids = itertools.count(1)
+
+
+def make_paper(
+    title: str,
+    abstract: str = "",
+    *,
+    categories=("cs.LG",),
+    upvotes=0,
+    announced_on: date | None = None,
+    authors=("Ada Lovelace",),
+    **fields,
+) -> Paper:
+    n = next(_ids)
+    return Paper.objects.create(
+        arxiv_id=fields.pop("arxiv_id", f"2511.{n:05d}"),
+        title=title,
+        title_text=title,
+        abstract=abstract or f"We study {title.lower()}.",
+        abstract_text=abstract or f"We study {title.lower()}.",
+        authors=list(authors),
+        categories=list(categories),
+        primary_category=categories[0] if categories else "",
+        upvotes=upvotes,
+        announced_on=announced_on or timezone.localdate(),
+        **fields,
+    )
+
+
+def make_subscriber(
+    email: str,
+    *,
+    status=Subscriber.Status.ACTIVE,
+    categories=(),
+    keywords=(),
+    authors=(),
+    description="",
+    **fields,
+) -> Subscriber:
+    subscriber = Subscriber.objects.create(email=email, status=status, **fields)
+    Interest.objects.create(
+        subscriber=subscriber,
+        categories=list(categories),
+        keywords=list(keywords),
+        authors=list(authors),
+        description=description,
+    )
+    return subscriber

@@ -1,0 +1,128 @@
+"""Confirming an address: the GET page only shows a button; the POST activates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from subscriptions import tokens
+from subscriptions.models import Subscriber
+
+from .helpers import html_part, link_in
+
+
+def confirm_path(subscriber) -> str:
+    return reverse("subscriptions:confirm", args=[tokens.make_token(subscriber, "confirm")])
+
+
+@pytest.mark.django_db
+def test_the_link_from_the_sign_up_mail_confirms_on_post(client):
+    client.post(reverse("subscriptions:signup"), {"email": "carol@example.org"})
+    path = link_in(mail.outbox[0], "/confirm/")
+    page = client.get(path)
+    assert page.status_code == 200
+    assert Subscriber.objects.get().status == Subscriber.Status.PENDING
+    response = client.post(path)
+    assert response.status_code == 200
+    subscriber = Subscriber.objects.get()
+    assert subscriber.status == Subscriber.Status.ACTIVE
+    assert subscriber.confirmed_at is not None
+    assert "/preferences/" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_get_page_changes_nothing_and_auto_submits_with_our_own_script(client, bob):
+    response = client.get(confirm_path(bob))
+    bob.refresh_from_db()
+    assert bob.status == Subscriber.Status.PENDING
+    body = response.content.decode()
+    assert "data-autosubmit" in body
+    assert "/static/js/paperboy.js" in body
+    assert "<script>" not in body
+    assert 'type="submit"' in body  # the button for people without scripts
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+@pytest.mark.django_db
+def test_a_double_submit_confirms_once(client, bob):
+    path = confirm_path(bob)
+    client.post(path)
+    first = Subscriber.objects.get(pk=bob.pk).confirmed_at
+    assert client.post(path).status_code == 200
+    assert Subscriber.objects.get(pk=bob.pk).confirmed_at == first
+
+
+@pytest.mark.django_db
+def test_a_tampered_token_gets_a_friendly_page_with_a_fresh_link_form(client, bob):
+    path = confirm_path(bob)
+    response = client.post(path[:-3] + "xx/")
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "This link does not work" in body
+    assert reverse("subscriptions:request_link") in body
+    bob.refresh_from_db()
+    assert bob.status == Subscriber.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_a_token_for_another_purpose_does_not_confirm(client, bob):
+    token = tokens.make_token(bob, tokens.Purpose.UNSUBSCRIBE)
+    response = client.post(reverse("subscriptions:confirm", args=[token]))
+    assert response.status_code == 400
+    bob.refresh_from_db()
+    assert bob.status == Subscriber.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_an_expired_confirm_link_says_so(client, bob, settings):
+    path = confirm_path(bob)
+    later = timezone.now() + timedelta(seconds=settings.CONFIRM_TOKEN_MAX_AGE + 60)
+    with time_machine.travel(later):
+        response = client.post(path)
+    assert response.status_code == 400
+    assert "This link has expired" in response.content.decode()
+    bob.refresh_from_db()
+    assert bob.status == Subscriber.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_a_link_for_a_deleted_subscriber_is_a_bad_link_not_a_500(client, bob):
+    path = confirm_path(bob)
+    bob.delete()
+    assert client.get(path).status_code == 400
+
+
+@pytest.mark.django_db
+def test_confirming_an_unsubscribed_address_brings_it_back(client, alice):
+    Subscriber.objects.filter(pk=alice.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
+    client.post(confirm_path(alice))
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.ACTIVE
+    assert alice.unsubscribed_at is None
+
+
+@pytest.mark.django_db
+def test_confirm_needs_a_csrf_token(bob):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(confirm_path(bob))
+    assert response.status_code == 403
+    bob.refresh_from_db()
+    assert bob.status == Subscriber.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_the_confirmation_mail_has_both_parts_with_the_link_and_its_lifetime(client):
+    client.post(reverse("subscriptions:signup"), {"email": "carol@example.org"})
+    message = mail.outbox[0]
+    path = link_in(message, "/confirm/")
+    html = html_part(message)
+    assert path in html
+    assert "works for 7 days" in message.body
+    assert "works for 7 days" in html
+    assert message.subject == "Confirm your Paperboy subscription"

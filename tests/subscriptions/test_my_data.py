@@ -1,0 +1,105 @@
+"""Download my data, and delete my data."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from digest.models import Delivery, DeliveryItem
+from subscriptions import tokens
+from subscriptions.models import Feedback, Interest, Subscriber
+
+from .helpers import give_feedback
+
+
+def url(name: str, subscriber) -> str:
+    return reverse(name, args=[tokens.make_token(subscriber, tokens.Purpose.PREFERENCES)])
+
+
+@pytest.fixture
+def alice_history(alice, paper):
+    give_feedback(alice, paper, 1)
+    delivery = Delivery.objects.create(
+        subscriber=alice, digest_date=datetime.date(2025, 1, 2), status="sent", subject="3 papers"
+    )
+    DeliveryItem.objects.create(delivery=delivery, paper=paper, rank=1, reason="cs.CL")
+    return alice
+
+
+@pytest.mark.django_db
+def test_download_is_a_json_attachment_of_everything(client, alice_history):
+    response = client.post(url("subscriptions:my_data", alice_history))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert "attachment" in response["Content-Disposition"]
+    assert response["Cache-Control"] == "no-store"
+    data = json.loads(response.content)
+    assert data["subscriber"]["email"] == "alice@example.org"
+    assert data["interests"]["keywords"] == ["parsing"]
+    assert data["feedback"][0]["arxiv_id"] == "2501.00001"
+    assert data["deliveries"][0]["papers"] == [
+        {"arxiv_id": "2501.00001", "rank": 1, "reason": "cs.CL"}
+    ]
+
+
+@pytest.mark.django_db
+def test_download_is_post_only(client, alice):
+    assert client.get(url("subscriptions:my_data", alice)).status_code == 405
+
+
+@pytest.mark.django_db
+def test_download_needs_csrf(alice):
+    client = Client(enforce_csrf_checks=True)
+    assert client.post(url("subscriptions:my_data", alice)).status_code == 403
+
+
+@pytest.mark.django_db
+def test_delete_asks_first_on_get_and_changes_nothing(client, alice):
+    response = client.get(url("subscriptions:delete", alice))
+    assert response.status_code == 200
+    assert "cannot be undone" in response.content.decode()
+    assert Subscriber.objects.filter(pk=alice.pk).exists()
+
+
+@pytest.mark.django_db
+def test_delete_without_the_confirm_box_keeps_everything(client, alice):
+    response = client.post(url("subscriptions:delete", alice))
+    assert response.status_code == 400
+    assert "Please tick the box" in response.content.decode()
+    assert Subscriber.objects.filter(pk=alice.pk).exists()
+
+
+@pytest.mark.django_db
+def test_delete_really_removes_the_subscriber_and_everything_of_theirs(client, alice_history, bob):
+    response = client.post(url("subscriptions:delete", alice_history), {"confirm": "yes"})
+    assert response.status_code == 200
+    assert "Your data is deleted" in response.content.decode()
+    assert list(Subscriber.objects.all()) == [bob]
+    assert Interest.objects.filter(subscriber_id=alice_history.pk).count() == 0
+    assert Feedback.objects.count() == 0
+    assert Delivery.objects.count() == 0
+    assert DeliveryItem.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_after_deletion_old_links_are_friendly_bad_links(client, alice):
+    prefs = url("subscriptions:preferences", alice)
+    unsubscribe = reverse(
+        "subscriptions:unsubscribe",
+        args=[tokens.make_token(alice, tokens.Purpose.UNSUBSCRIBE)],
+    )
+    client.post(url("subscriptions:delete", alice), {"confirm": "yes"})
+    assert client.get(prefs).status_code == 400
+    assert client.post(unsubscribe, {"List-Unsubscribe": "One-Click"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_delete_needs_csrf(alice):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(url("subscriptions:delete", alice), {"confirm": "yes"})
+    assert response.status_code == 403
+    assert Subscriber.objects.filter(pk=alice.pk).exists()

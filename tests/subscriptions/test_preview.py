@@ -1,0 +1,108 @@
+"""The live preview: "your digest if it were sent now", for the unsaved form."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from subscriptions import tokens
+from subscriptions.models import Interest, Subscriber
+
+from .test_preferences import VALID
+
+
+def preview_path(subscriber) -> str:
+    token = tokens.make_token(subscriber, tokens.Purpose.PREFERENCES)
+    return reverse("subscriptions:preview", args=[token])
+
+
+@pytest.mark.django_db
+def test_the_preview_follows_the_form_not_the_saved_interests(client, alice, papers):
+    robots = {**VALID, "categories": ["cs.RO"], "keywords": "laundry", "frequency": "daily"}
+    body = client.post(preview_path(alice), robots).content.decode()
+    assert "Robot arms that fold laundry" in body
+    assert "Why:" in body
+
+
+@pytest.mark.django_db
+def test_the_preview_changes_when_the_form_changes(client, alice, papers):
+    robots = {**VALID, "categories": ["cs.RO"], "keywords": "laundry", "frequency": "daily"}
+    galaxies = {**robots, "categories": ["astro-ph.CO"], "keywords": "galaxy"}
+    first = client.post(preview_path(alice), robots).content.decode()
+    second = client.post(preview_path(alice), galaxies).content.decode()
+    assert "Robot arms that fold laundry" in first
+    assert "A survey of galaxy clusters" in second
+    assert first != second
+
+
+@pytest.mark.django_db
+def test_the_preview_saves_nothing(client, alice, papers):
+    before_subscriber = Subscriber.objects.values().get(pk=alice.pk)
+    before_interest = Interest.objects.values().get(subscriber=alice)
+    client.post(preview_path(alice), {**VALID, "paper_limit": "3", "frequency": "daily"})
+    assert Subscriber.objects.values().get(pk=alice.pk) == before_subscriber
+    assert Interest.objects.values().get(subscriber=alice) == before_interest
+
+
+@pytest.mark.django_db
+def test_the_preview_respects_the_paper_limit(client, alice, papers):
+    data = {**VALID, "categories": [], "keywords": "", "authors": "", "description": ""}
+    body = client.post(preview_path(alice), {**data, "paper_limit": "1"}).content.decode()
+    assert body.count("<li>") <= 1
+
+
+@pytest.mark.django_db
+def test_an_invalid_form_shows_what_to_fix(client, alice):
+    response = client.post(preview_path(alice), {**VALID, "paper_limit": "99"})
+    assert response.status_code == 200
+    assert "At most 50 papers" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_missing_or_failing_ranker_says_preview_unavailable(client, alice, monkeypatch):
+    def broken(subscriber, interest_overrides):
+        raise RuntimeError("ranking exploded")
+
+    monkeypatch.setattr("digest.delivery.preview_picks", broken)
+    body = client.post(preview_path(alice), VALID).content.decode()
+    assert "Preview unavailable" in body
+
+
+@pytest.mark.django_db
+def test_a_ranker_that_is_not_there_yet_says_preview_unavailable(client, alice, monkeypatch):
+    monkeypatch.setattr("subscriptions.preference_views._preview_picks", lambda: None)
+    body = client.post(preview_path(alice), VALID).content.decode()
+    assert "Preview unavailable" in body
+
+
+@pytest.mark.django_db
+def test_titles_and_reasons_are_escaped(client, alice, monkeypatch):
+    def picks(subscriber, interest_overrides):
+        return [
+            {
+                "arxiv_id": "1",
+                "title": "<img src=x onerror=alert(1)>",
+                "authors": ["<b>Eve</b>"],
+                "abs_url": "https://arxiv.org/abs/1",
+                "reason": "<i>because</i>",
+                "score": 1.0,
+            }
+        ]
+
+    monkeypatch.setattr("digest.delivery.preview_picks", picks)
+    body = client.post(preview_path(alice), VALID).content.decode()
+    assert "<img" not in body and "<b>Eve" not in body and "<i>because" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body
+
+
+@pytest.mark.django_db
+def test_the_preview_is_post_only_and_needs_csrf(alice):
+    assert Client().get(preview_path(alice)).status_code == 405
+    assert Client(enforce_csrf_checks=True).post(preview_path(alice), VALID).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_tampered_token_gets_no_preview(client, alice):
+    response = client.post(preview_path(alice)[:-12] + "x/preview/", VALID)
+    assert response.status_code == 400

@@ -1,0 +1,204 @@
+"""The landing page and sign-up: double opt-in, no enumeration, honeypot, rate limits."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from subscriptions.models import Interest, Subscriber
+
+from .helpers import html_part, link_in
+
+URL = reverse("subscriptions:signup")
+
+
+def post(client, email="carol@example.org", **extra):
+    return client.post(URL, {"email": email, **extra})
+
+
+@pytest.mark.django_db
+def test_the_landing_page_explains_the_service_and_shows_the_form(client):
+    response = client.get(URL)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Subscribe" in body
+    assert 'name="email"' in body
+    assert "Privacy" in body
+    assert "csrfmiddlewaretoken" in body
+    assert len(response.content) < 100_000
+
+
+@pytest.mark.django_db
+def test_the_landing_page_shows_a_live_sample_of_todays_papers_escaped(client, paper):
+    body = client.get(URL).content.decode()
+    assert "Parsing with &lt;b&gt;transformers&lt;/b&gt;" in body
+    assert "<b>transformers</b>" not in body
+    assert "https://arxiv.org/abs/2501.00001" in body
+
+
+@pytest.mark.django_db
+def test_the_landing_page_still_works_when_the_sample_fails(client, monkeypatch):
+    def broken(limit=5):
+        raise RuntimeError("no papers table")
+
+    monkeypatch.setattr("digest.selectors.top_papers", broken)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert "still on their way" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_sign_up_creates_a_pending_subscriber_and_mails_a_confirm_link(client):
+    response = post(
+        client,
+        keywords='parsing "graph neural networks" -survey',
+        categories=["cs.CL", "cs.LG"],
+        time_zone="Europe/Berlin",
+    )
+    assert response.status_code == 200
+    assert "Check your inbox" in response.content.decode()
+    subscriber = Subscriber.objects.get(email="carol@example.org")
+    assert subscriber.status == Subscriber.Status.PENDING
+    assert subscriber.time_zone == "Europe/Berlin"
+    interest = Interest.objects.get(subscriber=subscriber)
+    assert interest.categories == ["cs.CL", "cs.LG"]
+    assert interest.keywords == ["parsing", "graph neural networks", "-survey"]
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["carol@example.org"]
+    assert link_in(message, "/confirm/") in html_part(message)
+
+
+@pytest.mark.django_db
+def test_an_unknown_time_zone_falls_back_to_utc(client):
+    post(client, time_zone="Mars/Olympus_Mons")
+    assert Subscriber.objects.get().time_zone == "UTC"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("email", "message"),
+    [
+        ("", "Please enter your email address."),
+        ("not-an-address", "does not look like an email address"),
+        ("a@" + "b" * 260 + ".org", "too long"),
+    ],
+)
+def test_a_bad_email_gets_a_clear_message_and_nothing_is_sent(client, email, message):
+    response = post(client, email)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert Subscriber.objects.count() == 0
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_an_unknown_category_is_refused(client):
+    response = post(client, categories=["cs.XX"])
+    assert response.status_code == 400
+    assert "Please pick topics from the list." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_known_address_gets_the_same_page_and_a_fresh_confirmation(client, alice):
+    new = post(client, "dave@example.org")
+    known = post(client, "ALICE@example.org")
+    assert known.status_code == new.status_code == 200
+    strip = lambda r: r.content.decode().replace("dave", "").replace("ALICE", "")  # noqa: E731
+    assert strip(known) == strip(new)
+    assert Subscriber.objects.filter(email__iexact="alice@example.org").count() == 1
+    assert [m.to for m in mail.outbox] == [["dave@example.org"], ["alice@example.org"]]
+
+
+@pytest.mark.django_db
+def test_a_known_address_keeps_its_own_topics(client, alice):
+    post(client, "alice@example.org", keywords="spam", categories=["cs.CV"])
+    alice.interest.refresh_from_db()
+    assert alice.interest.keywords == ["parsing"]
+    assert alice.interest.categories == ["cs.CL"]
+
+
+@pytest.mark.django_db
+def test_a_double_submit_makes_one_subscriber(client):
+    first = post(client)
+    second = post(client)
+    assert first.status_code == second.status_code == 200
+    assert Subscriber.objects.count() == 1
+    assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db
+def test_the_honeypot_silently_drops_bots_with_the_same_page(client):
+    response = post(client, website="http://spam.example")
+    assert response.status_code == 200
+    assert "Check your inbox" in response.content.decode()
+    assert Subscriber.objects.count() == 0
+    assert mail.outbox == []
+
+
+def test_the_honeypot_is_hidden_by_css_not_inline_style(client, db):
+    body = client.get(URL).content.decode()
+    assert 'class="hp"' in body
+    assert "style=" not in body
+
+
+@pytest.mark.django_db
+def test_sign_ups_to_one_address_are_rate_limited(client):
+    for _ in range(5):
+        assert post(client).status_code == 200
+    response = post(client)
+    assert response.status_code == 429
+    assert "Please wait a little" in response.content.decode()
+    assert len(mail.outbox) == 5
+
+
+@pytest.mark.django_db
+def test_sign_ups_from_one_ip_are_rate_limited(client):
+    statuses = [post(client, f"user{i}@example.org").status_code for i in range(21)]
+    assert statuses[:20] == [200] * 20
+    assert statuses[20] == 429
+    other_ip = client.post(URL, {"email": "late@example.org"}, REMOTE_ADDR="10.0.0.9")
+    assert other_ip.status_code == 200
+
+
+@pytest.mark.django_db
+def test_rate_limits_can_be_switched_off(client, no_rate_limits):
+    assert all(post(client).status_code == 200 for _ in range(8))
+
+
+@pytest.mark.django_db
+def test_sign_up_needs_a_csrf_token(db):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(URL, {"email": "eve@example.org"})
+    assert response.status_code == 403
+    assert Subscriber.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_bounced_address_gets_the_same_page_but_no_mail(client):
+    Subscriber.objects.create(email="gone@example.org", status=Subscriber.Status.BOUNCED)
+    response = post(client, "gone@example.org")
+    assert response.status_code == 200
+    assert "Check your inbox" in response.content.decode()
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_a_missing_csrf_token_gets_a_friendly_page(db):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(URL, {"email": "eve@example.org"})
+    assert response.status_code == 403
+    assert "Please try that again" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_the_ip_limit_counts_the_forwarded_address(client, settings):
+    settings.RATELIMIT_IP_META_KEY = "HTTP_X_REAL_IP"
+    for i in range(20):
+        client.post(URL, {"email": f"u{i}@example.org"}, HTTP_X_REAL_IP="203.0.113.7")
+    blocked = client.post(URL, {"email": "x@example.org"}, HTTP_X_REAL_IP="203.0.113.7")
+    other = client.post(URL, {"email": "y@example.org"}, HTTP_X_REAL_IP="203.0.113.8")
+    assert (blocked.status_code, other.status_code) == (429, 200)

@@ -1,0 +1,149 @@
+"""Leaving: RFC 8058 one-click, the page with a button, and the way back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from subscriptions import tokens
+from subscriptions.models import Subscriber
+
+
+def unsubscribe_path(subscriber) -> str:
+    token = tokens.make_token(subscriber, tokens.Purpose.UNSUBSCRIBE)
+    return reverse("subscriptions:unsubscribe", args=[token])
+
+
+def resubscribe_path(subscriber) -> str:
+    token = tokens.make_token(subscriber, tokens.Purpose.UNSUBSCRIBE)
+    return reverse("subscriptions:resubscribe", args=[token])
+
+
+@pytest.mark.django_db
+def test_one_click_post_without_a_cookie_unsubscribes(alice):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        unsubscribe_path(alice),
+        data="List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    assert not response.cookies
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED
+    assert alice.unsubscribed_at is not None
+
+
+@pytest.mark.django_db
+def test_one_click_is_quick(alice, django_assert_max_num_queries):
+    path = unsubscribe_path(alice)
+    with django_assert_max_num_queries(4):
+        Client().post(path, {"List-Unsubscribe": "One-Click"})
+
+
+@pytest.mark.django_db
+def test_the_url_from_the_tokens_module_works(alice):
+    path = tokens.unsubscribe_url(alice).removeprefix("http://testserver")
+    assert Client().post(path, {"List-Unsubscribe": "One-Click"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_get_page_shows_a_button_and_changes_nothing(client, alice):
+    response = client.get(unsubscribe_path(alice))
+    assert response.status_code == 200
+    assert 'type="submit"' in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_the_page_button_unsubscribes_and_offers_a_way_back(client, alice):
+    response = client.post(unsubscribe_path(alice))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "You're unsubscribed" in body
+    assert reverse("subscriptions:resubscribe", args=["x"])[:-2] in body
+    assert "/preferences/" in body  # where to download or delete what we keep
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_unsubscribing_twice_keeps_the_first_time(client, alice):
+    path = unsubscribe_path(alice)
+    client.post(path)
+    first = Subscriber.objects.get(pk=alice.pk).unsubscribed_at
+    assert client.post(path).status_code == 200
+    assert Subscriber.objects.get(pk=alice.pk).unsubscribed_at == first
+
+
+@pytest.mark.django_db
+def test_unsubscribe_links_never_expire(client, alice):
+    path = unsubscribe_path(alice)
+    with time_machine.travel(timezone.now() + timedelta(days=3 * 365)):
+        response = client.post(path, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_a_tampered_unsubscribe_token_is_a_friendly_page(client, alice):
+    response = client.post(unsubscribe_path(alice)[:-4] + "abc/")
+    assert response.status_code == 400
+    assert "This link does not work" in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_resubscribe_brings_a_confirmed_subscriber_straight_back(client, alice):
+    client.post(unsubscribe_path(alice))
+    response = client.post(resubscribe_path(alice))
+    assert response.status_code == 200
+    assert "Welcome back" in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.ACTIVE
+    assert alice.unsubscribed_at is None
+
+
+@pytest.mark.django_db
+def test_resubscribe_get_changes_nothing(client, alice):
+    client.post(unsubscribe_path(alice))
+    assert client.get(resubscribe_path(alice)).status_code == 200
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_resubscribe_of_a_never_confirmed_address_sends_the_confirmation(client, bob):
+    client.post(unsubscribe_path(bob))
+    response = client.post(resubscribe_path(bob))
+    assert "Check your inbox" in response.content.decode()
+    bob.refresh_from_db()
+    assert bob.status == Subscriber.Status.UNSUBSCRIBED
+    assert "/confirm/" in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_resubscribe_needs_csrf(alice):
+    Client().post(unsubscribe_path(alice))
+    response = Client(enforce_csrf_checks=True).post(resubscribe_path(alice))
+    assert response.status_code == 403
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_a_bounced_address_is_not_revived_by_resubscribe(client, alice):
+    Subscriber.objects.filter(pk=alice.pk).update(status=Subscriber.Status.BOUNCED)
+    response = client.post(resubscribe_path(alice))
+    assert "cannot send" in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.BOUNCED
