@@ -40,7 +40,8 @@ from subscriptions.models import Subscriber
 from . import selectors
 from .emails import InvalidRecipient, Mailer, Sent, message_id
 from .models import Delivery, DeliveryItem, Paper
-from .ranking import Pick, rank
+from .picking import pick
+from .ranking import Pick
 from .rendering import DigestRenderer
 
 log = logging.getLogger(__name__)
@@ -228,7 +229,7 @@ def _rank_deliveries(deliveries: list[Delivery]) -> list[Chosen]:
     items = []
     for (digest_date, days), group in groups.items():
         pool = selectors.paper_pool(digest_date, days)
-        picks = rank(pool, [profiles[d.subscriber_id] for d in group])
+        picks = pick(pool, [profiles[d.subscriber_id] for d in group])
         for d in group:
             items.extend(_items_for(d, picks.get(d.subscriber_id, [])))
     return items
@@ -612,7 +613,7 @@ def preview_picks(subscriber: Subscriber, interest_overrides: dict | None = None
     pool = selectors.paper_pool(
         today, selectors.window_days(subscriber, settings.DIGEST_WINDOW_DAYS)
     )
-    picks = rank(pool, [profile]).get(subscriber.pk, [])
+    picks = pick(pool, [profile]).get(subscriber.pk, [])
     papers = Paper.objects.in_bulk([p.paper_id for p in picks])
     return [
         {
