@@ -140,6 +140,9 @@ class UpvoteSnapshot(models.Model):
         # The ranking reads each paper's recent history to compute upvote growth.
         indexes = [models.Index(fields=["paper", "-taken_at"], name="upvote_paper_recent")]
 
+    def __str__(self) -> str:
+        return f"{self.upvotes} upvotes at {self.taken_at:%Y-%m-%d %H:%M}"
+
 
 class Delivery(models.Model):
     """One subscriber's digest for one date: claimed before sending, marked after."""
