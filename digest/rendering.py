@@ -214,6 +214,33 @@ class _Recent:
         return value
 
 
+def _paper_version(paper: Paper) -> bytes:
+    """A digest of every field `paper_display` reads.
+
+    Keyed on this rather than on (pk, last_seen_at), the cache cannot serve stale strings
+    after an update that left `last_seen_at` alone (a queryset `update()`) or a reused
+    primary key (SQLite after a delete, a test database). Computed once per paper per
+    chunk, a few microseconds.
+    """
+    fields = (
+        paper.arxiv_id,
+        paper.title,
+        paper.title_text,
+        paper.abstract,
+        paper.abstract_text,
+        paper.authors,
+        paper.organization,
+        paper.announced_on,
+        paper.categories,
+        paper.upvotes,
+        paper.abs_url,
+        paper.pdf_url,
+        paper.hf_url,
+        paper.code_url,
+    )
+    return hashlib.blake2b(repr(fields).encode(), digest_size=16).digest()
+
+
 # Each paper's display strings (by paper version) and rendered cards (by display and
 # template version), shared by every chunk a worker process sends.
 _displays = _Recent(20_000)
@@ -243,15 +270,18 @@ class DigestRenderer:
         self._templates = {
             part: template("digest", part) for part in ("subject.txt", "txt", "html")
         }
-        # The cached display dict behind each paper in this chunk, by (arxiv id, compact).
+        # The cached display dict behind each paper in this chunk, by (arxiv id, compact):
+        # a chunk loads each paper once, so its version is looked up once per chunk.
         self._shown: dict[tuple[str, bool], dict[str, Any]] = {}
 
     def paper(self, paper: Paper, compact: bool = False) -> dict[str, Any]:
-        key = (paper.pk, paper.last_seen_at, compact)
-        display = _displays.get(key)
+        display = self._shown.get((paper.arxiv_id, compact))
         if display is None:
-            display = _displays.put(key, paper_display(paper, compact=compact))
-        self._shown[paper.arxiv_id, compact] = display
+            key = (_paper_version(paper), compact)
+            display = _displays.get(key)
+            if display is None:
+                display = _displays.put(key, paper_display(paper, compact=compact))
+            self._shown[paper.arxiv_id, compact] = display
         return display
 
     def paper_context(

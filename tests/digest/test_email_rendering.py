@@ -197,3 +197,17 @@ def test_the_wire_bytes_say_what_djangos_message_says():
             == djangos.get_body(preferencelist=(subtype,)).get_content()
         )
     assert max(len(line) for line in email.as_bytes().split(b"\r\n")) < 998
+
+
+def test_a_paper_changed_behind_the_caches_back_shows_its_new_text():
+    row, pairs = biggest_digest(1)
+    paper = pairs[0][1]
+    rendering.render_digest(row, pairs)  # caches its display strings and card
+
+    # A queryset update leaves `last_seen_at` alone; the cache must notice anyway.
+    type(paper).objects.filter(pk=paper.pk).update(title_text="A corrected title", upvotes=7)
+    paper.refresh_from_db()
+    subject, text, html = rendering.render_digest(row, pairs)
+
+    assert "A corrected title" in text and "A corrected title" in html
+    assert "7 upvotes" in text

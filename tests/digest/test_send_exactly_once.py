@@ -21,6 +21,14 @@ MONDAY_9_UTC = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def on_monday():
+    """Factories announce papers "today": make today the Monday these tests plan for,
+    so they do not depend on the date they run."""
+    with time_machine.travel(MONDAY_9_UTC):
+        yield
+
+
 @pytest.fixture
 def papers(db):
     return [
