@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -33,12 +34,18 @@ HERE = ROOT / "bench" / "relevance"
 TODAY = date(2026, 11, 20)
 K = 10
 
+NO_PRF = TextConfig().without_prf()
 METHODS = {
     "tfidf-baseline": TextConfig.baseline(),
-    "tfidf-sublinear-bigrams": TextConfig(lsa_components=0, lsa_weight=0.0),
-    "tfidf+stemming+lsa": TextConfig(stemmed=True),
-    "tfidf+lsa+prf": TextConfig(prf_docs=5, prf_weight=0.5),
-    "final (tfidf+lsa)": TextConfig(),
+    "tfidf-sublinear-bigrams": replace(NO_PRF, lsa_components=0, lsa_weight=0.0),
+    "tfidf+stemming+lsa": replace(NO_PRF, stemmed=True),
+    "tfidf+lsa": NO_PRF,
+    "tfidf+lsa+rocchio-prf(5)": TextConfig(prf_docs=5, prf_terms=1_000_000, prf_weight=0.5),
+    "tfidf+lsa+rm3(10 docs)": TextConfig(prf_docs=10),
+    "tfidf+lsa+rm3(30 docs)": TextConfig(prf_docs=30),
+    "tfidf+lsa+rm3(20 docs, 50 terms)": TextConfig(prf_terms=50),
+    "tfidf+rm3, no lsa": TextConfig(lsa_components=0, lsa_weight=0.0),
+    "final (tfidf+lsa+rm3)": TextConfig(),
 }
 
 
@@ -132,7 +139,7 @@ def main() -> None:
             [TextModel(config).document(d.title, d.abstract) for d in docs]
         )
         with threadpool_limits(limits=1, user_api="blas"):  # the same sums, so the same ties
-            sims = model.similarity(model.transform([p.description for p in described]))
+            sims = model.similarity(model.queries([p.description for p in described]))
         sims = np.round(sims, 6)
         rows = []
         for profile, row in zip(described, sims, strict=True):
@@ -149,7 +156,7 @@ def main() -> None:
         c = comparison[method]
         per = " ".join(f"{r['p@10']:.1f}" for r in rows)
         print(
-            f"  {method:26} P@5 {c['p@5']:.2f}  P@10 {c['p@10']:.2f}  nDCG@10 {c['ndcg@10']:.3f}"
+            f"  {method:34} P@5 {c['p@5']:.2f}  P@10 {c['p@10']:.2f}  nDCG@10 {c['ndcg@10']:.3f}"
             f"   (P@10 per profile: {per})"
         )
     gap = summary["keyword"]["p@10"] - summary["description"]["p@10"]

@@ -170,7 +170,7 @@ def _description_rows(
     width = ranker.text.papers.shape[1] if ranker.text.papers is not None else 0
     if not descriptions or width == 0:
         return sparse.csr_matrix((len(description_of), width), dtype=np.float32)
-    unique = ranker.text.transform(descriptions.keys())
+    unique = ranker.text.queries(descriptions.keys())
     owners = [i for i, d in enumerate(description_of) if d >= 0]
     spread = sparse.csr_matrix(
         (

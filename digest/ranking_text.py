@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -242,9 +242,12 @@ class TextConfig:
     lsa_weight: float = 0.3
     title_repeat: int = 2
     stemmed: bool = False
-    # Pseudo-relevance feedback: the query plus `prf_weight` x the centroid of its top papers.
-    prf_docs: int = 0
-    prf_weight: float = 0.0
+    # Pseudo-relevance feedback, RM3-style: the query's `prf_docs` most similar papers,
+    # weighted by their similarity, give a centroid; its `prf_terms` heaviest terms,
+    # normalised and scaled by `prf_weight`, are added to the query (0 turns it off).
+    prf_docs: int = 20
+    prf_terms: int = 30
+    prf_weight: float = 1.0
 
     @classmethod
     def baseline(cls) -> TextConfig:
@@ -260,9 +263,20 @@ class TextConfig:
             prf_weight=0.0,
         )
 
+    def without_prf(self) -> TextConfig:
+        return replace(self, prf_docs=0, prf_weight=0.0)
+
 
 # How many of the most frequent features are multiplied densely (features x papers floats).
 _DENSE_FEATURES = 1024
+# A paper contributes at most this many of its heaviest terms to a feedback centroid: the
+# centroid's top terms come from them, and the product stays small.
+_PRF_DOC_TERMS = 100
+# Expansion uses at most one top paper per this many papers in the pool, and needs a few.
+_PRF_POOL_PER_DOC = 25
+_PRF_MIN_DOCS = 5
+# Queries expanded together, so the centroids of one block stay small in memory.
+_PRF_BLOCK = 1024
 
 
 class TextModel:
@@ -284,6 +298,7 @@ class TextModel:
         self.lsa_project: np.ndarray | None = None
         self.papers: sparse.csr_matrix | None = None
         self.papers_lsa: np.ndarray | None = None
+        self._prf_papers: sparse.csr_matrix | None = None
 
     def document(self, title: str, abstract: str) -> str | tuple[str, ...]:
         if not self.config.folded:
@@ -329,18 +344,48 @@ class TextModel:
     def similarity(self, queries: sparse.csr_matrix) -> np.ndarray:
         """Cosine similarity of each query row (TF-IDF) to every paper, dense rows x papers."""
         assert self.papers is not None, "fit() first"
-        sims = self._raw(queries)
+        return self.blend(self._raw(queries))
+
+    def queries(self, texts: Iterable[str]) -> sparse.csr_matrix:
+        """Free-text queries as TF-IDF rows, expanded by pseudo-relevance feedback."""
+        return self.expand(self.transform(texts))
+
+    def expand(self, queries: sparse.csr_matrix) -> sparse.csr_matrix:
+        """RM3-style expansion: each query plus the heaviest terms of its top papers.
+
+        Short descriptions in everyday words ("a tiny add-on while everything else stays
+        frozen") share few words with the papers they mean; the papers they do match best
+        carry the field's words (adapter, LoRA, parameter-efficient), which the expansion
+        adds. Top papers are weighted by their similarity, as in a relevance model.
+        """
         cfg = self.config
-        if cfg.prf_docs > 0 and cfg.prf_weight > 0 and sims.shape[1] > cfg.prf_docs:
-            top = np.argpartition(-sims, cfg.prf_docs - 1, axis=1)[:, : cfg.prf_docs]
-            rows = np.repeat(np.arange(sims.shape[0]), cfg.prf_docs)
-            pick = sparse.csr_matrix(
-                (np.full(rows.size, 1.0 / cfg.prf_docs, dtype=np.float32), (rows, top.ravel())),
-                shape=sims.shape,
+        if self.papers is None or cfg.prf_docs <= 0 or cfg.prf_weight <= 0:
+            return queries
+        n_papers = self.papers.shape[0]
+        # The top papers must be a small, focused slice of the pool: on a few dozen papers
+        # they are mostly other topics, and their words would drag those topics in.
+        k = min(cfg.prf_docs, n_papers // _PRF_POOL_PER_DOC)
+        if k < _PRF_MIN_DOCS:
+            return queries
+        if self._prf_papers is None:
+            self._prf_papers = _heaviest(self.papers, _PRF_DOC_TERMS)
+        blocks = []
+        for a in range(0, queries.shape[0], _PRF_BLOCK):
+            block = queries[a : a + _PRF_BLOCK]
+            sims = self._raw(block)
+            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            weights = np.take_along_axis(sims, top, axis=1)
+            np.clip(weights, 0, None, out=weights)
+            total = weights.sum(axis=1, keepdims=True)
+            weights /= np.where(total > 0, total, 1)
+            n = block.shape[0]
+            picks = sparse.csr_matrix(
+                (weights.ravel(), top.ravel(), np.arange(0, n * k + 1, k)),
+                shape=(n, n_papers),
             )
-            expanded = normalize(queries + cfg.prf_weight * (pick @ self.papers))
-            sims = self._raw(expanded)
-        return self.blend(sims)
+            centroid = normalize(_heaviest(picks @ self._prf_papers, cfg.prf_terms))
+            blocks.append(normalize(block + cfg.prf_weight * centroid).astype(np.float32))
+        return sparse.vstack(blocks, format="csr") if blocks else queries
 
     def _raw(self, queries: sparse.csr_matrix) -> np.ndarray:
         # Frequent features are kept dense: most of the work of a sparse product is theirs.
@@ -359,3 +404,16 @@ class TextModel:
         sims *= 1 - weight
         sims += weight * lsa
         return sims
+
+
+def _heaviest(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
+    """A copy of `matrix` with only the `keep` largest entries of each row."""
+    matrix = sparse.csr_matrix(matrix, copy=True)
+    indptr, data = matrix.indptr, matrix.data
+    lengths = np.diff(indptr)
+    for r in np.flatnonzero(lengths > keep).tolist():
+        a, b = indptr[r], indptr[r + 1]
+        row = data[a:b]
+        row[np.argpartition(-row, keep - 1)[keep:]] = 0
+    matrix.eliminate_zeros()
+    return matrix
