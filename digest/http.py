@@ -9,15 +9,20 @@ URL, so nothing else in the project opens a connection.
 from __future__ import annotations
 
 import email.utils
+import fcntl
+import functools
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.db import connection
 
 from digest.sources.base import IngestError
 
@@ -26,6 +31,8 @@ logger = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # How far ahead a caller may book an arXiv slot before giving up for this run.
 MAX_SLOT_WAIT_SECONDS = 600.0
+# Cache backends whose `add` is not shared between processes, or not atomic.
+_PROCESS_LOCAL_CACHES = frozenset({"LocMemCache", "DummyCache", "FileBasedCache"})
 
 
 @dataclass
@@ -47,14 +54,40 @@ class Response:
 def wait_for_slot(key: str, interval: float) -> None:
     """Block until this process owns the next free request slot for `key`.
 
-    Slots start at multiples of `interval` on the wall clock, and each is handed out
-    once through `cache.add` (atomic in Redis, Memcached and the database cache), so
-    requests from every worker on every machine sharing the cache are at least
-    `interval` seconds apart. Machines need synchronised clocks (NTP), and the cache
-    must be shared: with locmem each process only throttles itself.
+    Slots are handed out `interval` seconds apart to every process that asks, wherever
+    it runs, so arXiv sees at most one request per interval from the whole site:
+
+    * with a shared cache (Redis, Memcached, the database cache: `CACHE_URL`), through
+      `cache.add`, atomic in each of them, so every worker on every machine sharing the
+      cache takes part (production; machines need NTP-synchronised clocks);
+    * with a process-local cache (the embedded default's locmem, or dummy/file caches,
+      whose `add` is not shared or not atomic), through a slot file under `VAR_DIR`
+      locked with `flock`, so every process on this machine takes part. The embedded
+      default runs on one machine (its SQLite file), so that is the whole site.
     """
     if interval <= 0:
         return
+    if _cache_is_shared():
+        start = _reserve_in_cache(key, interval)
+    else:
+        _warn_if_multi_machine()
+        start = _reserve_in_file(key, interval)
+    if start is None:
+        raise IngestError(
+            f"no free {key} request slot in the next {MAX_SLOT_WAIT_SECONDS:.0f} s",
+            permanent=False,
+        )
+    delay = start - time.time()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _cache_is_shared() -> bool:
+    return type(caches["default"]).__name__ not in _PROCESS_LOCAL_CACHES
+
+
+def _reserve_in_cache(key: str, interval: float) -> float | None:
+    """Slots start at multiples of `interval` on the wall clock; `cache.add` gives each once."""
     now = time.time()
     first = math.ceil(now / interval)
     last = first + math.ceil(MAX_SLOT_WAIT_SECONDS / interval)
@@ -62,13 +95,51 @@ def wait_for_slot(key: str, interval: float) -> None:
         start = index * interval
         ttl = math.ceil(start - now + interval) + 1
         if cache.add(f"paperboy:slot:{key}:{index}", 1, timeout=ttl):
-            delay = start - time.time()
-            if delay > 0:
-                time.sleep(delay)
-            return
-    raise IngestError(
-        f"no free {key} request slot in the next {MAX_SLOT_WAIT_SECONDS:.0f} s", permanent=False
-    )
+            return start
+    return None
+
+
+def _reserve_in_file(key: str, interval: float) -> float | None:
+    """The next slot after the last one any process on this machine reserved.
+
+    The file holds the start of the last reserved slot; `flock` makes read-and-advance
+    atomic across processes (and threads: each call opens its own file description).
+    The lock is held for the bookkeeping only, never while waiting for the slot.
+    """
+    directory = Path(settings.VAR_DIR) / "slots"
+    directory.mkdir(parents=True, exist_ok=True)
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+    descriptor = os.open(directory / f"{name}.slot", os.O_RDWR | os.O_CREAT, 0o644)
+    with os.fdopen(descriptor, "r+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            now = time.time()
+            try:
+                last = float(handle.read(64).decode("ascii") or "-inf")
+            except (ValueError, UnicodeDecodeError):
+                last = -math.inf
+            if not math.isfinite(last) or last > now + MAX_SLOT_WAIT_SECONDS + interval:
+                last = -math.inf  # Unreadable, or left by a clock that has since gone back.
+            start = max(now, last + interval)
+            if start - now > MAX_SLOT_WAIT_SECONDS:
+                return None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(repr(start).encode("ascii"))
+            handle.flush()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    return start
+
+
+@functools.cache
+def _warn_if_multi_machine() -> None:
+    if connection.vendor != "sqlite":
+        logger.warning(
+            "arXiv request slots are kept in %s, shared by this machine's processes only: "
+            "set CACHE_URL to a shared cache (redis://...) if other machines pull too",
+            Path(settings.VAR_DIR) / "slots",
+        )
 
 
 def _retry_after(value: str | None) -> float | None:

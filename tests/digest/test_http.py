@@ -2,9 +2,15 @@
 
 import email.utils
 import gzip
+import os
+import shutil
+import socket
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +22,13 @@ from tests.digest.conftest import ATOM_TYPE, HTML_TYPE, Reply
 pytestmark = pytest.mark.usefixtures("fast_http")
 
 FEED = ("application/atom+xml",)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _own_slot_folder(settings, tmp_path):
+    """Request slots kept in files go to this test's folder, not the checkout's var/."""
+    settings.VAR_DIR = tmp_path / "var"
 
 
 def test_it_identifies_itself_and_says_what_it_accepts(feed_server, settings):
@@ -203,9 +216,129 @@ def test_a_compressed_response_is_capped_on_its_decoded_size(feed_server, settin
         fetch(url)
 
 
-def test_it_gives_up_when_every_slot_ahead_is_taken(db, monkeypatch):
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-cache", "slot-file"])
+def test_it_gives_up_when_every_slot_ahead_is_taken(db, monkeypatch, settings, shared):
     monkeypatch.setattr(http, "MAX_SLOT_WAIT_SECONDS", 1.0)
+    monkeypatch.setattr(http, "_cache_is_shared", lambda: shared)
     monkeypatch.setattr(http.cache, "add", lambda *args, **kwargs: False)
+    slots = settings.VAR_DIR / "slots"
+    slots.mkdir(parents=True)
+    (slots / "busy.slot").write_text(repr(time.time() + 1.0))  # Booked up to the horizon.
     with pytest.raises(IngestError, match="no free busy request slot") as caught:
         wait_for_slot("busy", 0.25)
     assert not caught.value.permanent
+
+
+def test_a_slot_file_left_by_a_clock_that_went_back_is_ignored(settings):
+    slots = settings.VAR_DIR / "slots"
+    slots.mkdir(parents=True)
+    (slots / "skewed.slot").write_text(repr(time.time() + 86_400))
+    started = time.monotonic()
+    wait_for_slot("skewed", 0.2)
+    assert time.monotonic() - started < 0.1
+
+
+def test_the_embedded_default_keeps_its_slots_in_a_file_not_the_local_cache(settings):
+    assert not http._cache_is_shared()  # locmem: each process would throttle only itself
+    wait_for_slot("arxiv-test", 0.5)
+    assert float((settings.VAR_DIR / "slots" / "arxiv-test.slot").read_text()) > 0
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
+    assert http._cache_is_shared()
+
+
+# --- Two processes, one arXiv ---------------------------------------------------------
+
+_WORKER = """
+import os, sys, time
+import django
+django.setup()
+from digest.http import fetch
+start_at, url, count = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+time.sleep(max(0.0, start_at - time.time()))  # Both processes start together.
+for _ in range(count):
+    fetch(url, throttle="arxiv", interval=float(os.environ["ARXIV_MIN_INTERVAL_SECONDS"]))
+"""
+
+
+def _two_workers(url: str, *environments: dict[str, str], count: int = 3) -> None:
+    """Two interpreters, each with its own settings, fetching `url` through arXiv's slot."""
+    start_at = time.time() + 2.5  # Time for both interpreters to import Django.
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, repr(start_at), url, str(count)],
+            cwd=ROOT,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "digest.settings", **environment},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for environment in environments
+    ]
+    for worker in workers:
+        _, errors = worker.communicate(timeout=60)
+        assert worker.returncode == 0, errors.decode()
+
+
+def _gaps(feed_server, path: str) -> list[float]:
+    times = sorted(hit[2] for hit in feed_server.hits(path))
+    return [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+
+
+def test_two_processes_on_one_machine_share_arxivs_slots(feed_server, tmp_path):
+    """The embedded default: a locmem cache each, one var/ folder between them."""
+    url = feed_server.serve("/rss/cs.AI", Reply(body=b"<feed/>"))
+    machine = {
+        "PAPERBOY_VAR_DIR": str(tmp_path / "var"),
+        "ARXIV_MIN_INTERVAL_SECONDS": "0.5",
+        "CACHE_URL": "locmemcache://each-process-its-own",
+    }
+    _two_workers(url, machine, machine)
+    assert len(feed_server.hits("/rss/cs.AI")) == 6
+    assert min(_gaps(feed_server, "/rss/cs.AI")) >= 0.45
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (deploy/install-test-services.sh)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_processes_with_their_own_folders_share_arxivs_slots_through_redis(
+    feed_server, tmp_path, redis_url
+):
+    """Two "machines": nothing in common but the cache, as with workers on two hosts."""
+    url = feed_server.serve("/rss/cs.LG", Reply(body=b"<feed/>"))
+    machines = [
+        {
+            "PAPERBOY_VAR_DIR": str(tmp_path / name),
+            "ARXIV_MIN_INTERVAL_SECONDS": "0.5",
+            "CACHE_URL": redis_url,
+        }
+        for name in ("a", "b")
+    ]
+    _two_workers(url, *machines)
+    assert len(feed_server.hits("/rss/cs.LG")) == 6
+    assert min(_gaps(feed_server, "/rss/cs.LG")) >= 0.45
+    assert not (tmp_path / "a" / "slots").exists()  # The slots lived in Redis.
