@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ from digest.sources.registry import get_adapter
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+# An unchanged upvote count is recorded again only after this long (see _record_upvotes).
+UPVOTE_RESAMPLE = timedelta(hours=1)
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshot"
 # (file, kind) of the bundled offline snapshot, in load order.
 SNAPSHOT_FILES = [
@@ -100,7 +102,8 @@ def load_snapshot() -> dict[str, int]:
 
 
 def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
-    run = FetchRun.objects.create(source=source, kind=kind, url=url)
+    # FetchRun.url holds 500 characters; a long backfill query is noted, not refused.
+    run = FetchRun.objects.create(source=source, kind=kind, url=url[:500])
     try:
         adapter = get_adapter(kind)
         fetched = adapter.fetch(
@@ -236,15 +239,40 @@ def _write_batch(
     outcome.updated += len(changed)
     _record_sightings([ids[v["arxiv_id"]] for v in seen], kind=kind, source=source)
     fresh = {values["arxiv_id"] for values in created}
-    now = timezone.now()
-    _insert(
-        UpvoteSnapshot,
-        ["paper_id", "upvotes", "taken_at"],
+    _record_upvotes(
         [
-            [ids[values["arxiv_id"]], values["upvotes"], now]
+            (ids[values["arxiv_id"]], values["upvotes"])
             for values in seen
             if values["has_upvotes"] and (replay_on is None or values["arxiv_id"] in fresh)
         ],
+        held={row["id"] for row in existing.values()},
+    )
+
+
+def _record_upvotes(counts: list[tuple[int, int]], *, held: set[int]) -> None:
+    """One history row per (paper, count), unless the same count was recorded just now.
+
+    The schedule pulls every few hours, and each pull samples every listed paper's
+    count, so the ranking can read growth over any window. A count equal to one
+    recorded less than UPVOTE_RESAMPLE ago is not repeated: re-running a pull (a retried
+    task, "run now" twice) adds nothing.
+    """
+    if not counts:
+        return
+    now = timezone.now()
+    latest: dict[int, int] = {}
+    known = [pk for pk, _ in counts if pk in held]
+    if known:
+        recent = (
+            UpvoteSnapshot.objects.filter(paper_id__in=known, taken_at__gte=now - UPVOTE_RESAMPLE)
+            .order_by("taken_at", "pk")
+            .values_list("paper_id", "upvotes")
+        )
+        latest.update(recent)  # Later rows overwrite earlier ones: the newest count wins.
+    _insert(
+        UpvoteSnapshot,
+        ["paper_id", "upvotes", "taken_at"],
+        [[pk, upvotes, now] for pk, upvotes in counts if latest.get(pk) != upvotes],
     )
 
 

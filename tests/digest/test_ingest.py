@@ -151,7 +151,27 @@ def test_hf_upvotes_refresh_on_every_pull_with_a_history_row_each(feed_server):
     paper = Paper.objects.get(arxiv_id="2410.17243")
     assert paper.upvotes == 70
     assert list(paper.upvote_history.order_by("pk").values_list("upvotes", flat=True)) == [64, 70]
-    assert UpvoteSnapshot.objects.count() == 4
+    # The other paper's count did not move within the hour: no second row for it.
+    assert UpvoteSnapshot.objects.count() == 3
+
+
+def test_running_the_same_daily_papers_pull_twice_changes_nothing_the_second_time(feed_server):
+    url = serve_hf(feed_server)
+    ingest_url(url, "hf-daily")
+    before = list(Paper.objects.order_by("pk").values())
+    history = list(UpvoteSnapshot.objects.order_by("pk").values())
+    again = ingest_url(url, "hf-daily")
+    assert (again.new_count, again.updated_count, again.skipped_count) == (0, 0, 0)
+    assert list(Paper.objects.order_by("pk").values()) == before
+    assert list(UpvoteSnapshot.objects.order_by("pk").values()) == history
+
+
+def test_an_unchanged_upvote_count_is_sampled_again_after_an_hour(feed_server):
+    url = serve_hf(feed_server)
+    ingest_url(url, "hf-daily")
+    UpvoteSnapshot.objects.update(taken_at=timezone.now() - timedelta(hours=2))
+    ingest_url(url, "hf-daily")
+    assert UpvoteSnapshot.objects.count() == 4  # Each paper sampled twice, for growth.
 
 
 def test_a_bad_record_is_skipped_and_noted_and_the_rest_written():
@@ -277,11 +297,11 @@ def test_the_api_backfill_stores_published_dates(feed_server):
     assert Paper.objects.get(arxiv_id="physics/0507092").announced_on == date(2005, 7, 12)
 
 
-def _records(count: int) -> list[PaperRecord]:
+def _records(count: int, first: int = 10000) -> list[PaperRecord]:
     day = timezone.localdate()
     return [
         PaperRecord(
-            arxiv_id=f"2508.{10000 + i}",
+            arxiv_id=f"2508.{first + i}",
             title=f"Paper $x^{i}$",
             abstract="An abstract.",
             authors=["A. One", "B. Two"],
@@ -300,8 +320,8 @@ def _queries(records: list[PaperRecord]) -> int:
 
 
 def test_queries_do_not_grow_with_the_number_of_papers():
-    assert _queries(_records(10)) == _queries(_records(300))  # both create every paper
-    few, many = _records(10), _records(300)
+    few, many = _records(10), _records(300, first=20000)
+    assert _queries(few) == _queries(many)  # both create every paper
     for record in few + many:
         record.upvotes += 1
     assert _queries(few) == _queries(many)  # both update every paper
@@ -314,10 +334,10 @@ def test_the_query_count_of_a_pull_is_pinned(count, django_assert_max_num_querie
         upsert(records, kind="hf-daily")
     for record in records:
         record.upvotes += 1
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         upsert(records, kind="hf-daily")
-    with django_assert_max_num_queries(6):
-        upsert(records, kind="hf-daily")  # unchanged: reads, sightings check, upvote history
+    with django_assert_max_num_queries(5):
+        upsert(records, kind="hf-daily")  # unchanged: reads, sightings, recent upvote history
 
 
 def test_load_snapshot_replays_the_bundled_files_as_today(monkeypatch):
