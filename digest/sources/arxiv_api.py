@@ -32,8 +32,13 @@ def query_url(
     until: date | None = None,
     query: str = "",
     max_results: int | None = None,
+    base: str = API_URL,
 ) -> str:
-    """The API URL of a backfill: papers in `categories` submitted between two dates."""
+    """The API URL of a backfill: papers in `categories` submitted between two dates.
+
+    `query` adds the API's own search terms (`ti:`, `au:`, `abs:` ...); `base` is the
+    endpoint (another server's in tests), without its query string.
+    """
     terms = []
     if query:
         terms.append(f"({query})")
@@ -50,7 +55,8 @@ def query_url(
         "start": 0,
         "max_results": max_results or settings.ARXIV_API_MAX_RESULTS,
     }
-    return f"{API_URL}?{urlencode(params)}"
+    endpoint = urlunsplit(urlsplit(base)._replace(query="", fragment=""))
+    return f"{endpoint}?{urlencode(params)}"
 
 
 def total_results(raw: bytes) -> int | None:

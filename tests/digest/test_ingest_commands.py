@@ -1,13 +1,14 @@
 """`manage.py ingest` and `manage.py load_snapshot`: one line per run, clear one-line failures."""
 
 from io import StringIO
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from digest.models import FetchRun, Paper, Source
-from tests.digest.conftest import ATOM_FEED, Reply
+from tests.digest.conftest import API_PAGE, ATOM_FEED, Reply
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_http", "no_default_sources")]
 
@@ -58,6 +59,10 @@ def test_ingest_says_so_when_there_are_no_sources():
         (("--url", "file:///etc/passwd", "--kind", "arxiv-rss"), "not an http(s) URL"),
         (("--url", "http://127.0.0.1:9/"), "--url and --kind go together"),
         (("--kind", "hf-daily"), "--url and --kind go together"),
+        (("--since", "2025-02-30"), "not a date (YYYY-MM-DD): '2025-02-30'"),
+        (("--since", "2025-08-10", "--until", "2025-08-01"), "--since 2025-08-10 is after"),
+        (("--kind", "arxiv-rss", "--category", "cs.LG"), "backfill from --kind arxiv-api"),
+        (("--category", "cs.LG", "--max-results", "0"), "not a positive whole number"),
     ],
 )
 def test_ingest_refuses_bad_input_with_one_clear_line(args, message):
@@ -66,6 +71,34 @@ def test_ingest_refuses_bad_input_with_one_clear_line(args, message):
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
     assert not FetchRun.objects.exists()
+
+
+def test_ingest_backfills_a_date_range_from_the_arxiv_api(feed_server):
+    endpoint = feed_server.serve_file("/api/query", API_PAGE)
+    output = run(
+        "ingest",
+        "--url",
+        endpoint,
+        "--since",
+        "2019-08-01",
+        "--until",
+        "2019-08-10",
+        "--category",
+        "cs.LG",
+        "--category",
+        "stat.ML",
+        "--max-results",
+        "50",
+    )
+    assert output.startswith("ad-hoc [arxiv-api] ok: 3 new, 0 updated, 0 skipped (HTTP 200)")
+    (path, _, _), *_ = feed_server.hits("/api/query")
+    params = parse_qs(urlsplit(path).query)
+    assert params["search_query"] == [
+        "(cat:cs.LG OR cat:stat.ML) AND submittedDate:[201908010000 TO 201908102359]"
+    ]
+    assert (params["start"], params["max_results"]) == (["0"], ["50"])
+    assert FetchRun.objects.get().kind == "arxiv-api"
+    assert Paper.objects.count() == 3
 
 
 def test_a_failed_ad_hoc_pull_is_a_command_error_not_a_traceback(feed_server):

@@ -64,6 +64,13 @@ def test_query_url_builds_a_date_range_backfill():
     assert params["sortBy"] == ["submittedDate"]
 
 
+def test_query_url_may_point_at_another_endpoint():
+    url = query_url(query="abs:diffusion", base="http://127.0.0.1:8001/api/query?old=1")
+    parts = urlsplit(url)
+    assert (parts.netloc, parts.path) == ("127.0.0.1:8001", "/api/query")
+    assert parse_qs(parts.query)["search_query"] == ["(abs:diffusion)"]
+
+
 def _page(start: int, count: int, total: int) -> bytes:
     """A page in the API's format made of the real page's entries."""
     raw = feed_bytes(API_PAGE).decode()
@@ -74,7 +81,8 @@ def _page(start: int, count: int, total: int) -> bytes:
     return (head + "".join(entries[start : start + count]) + "</feed>").encode()
 
 
-def test_fetch_pages_through_a_query_one_slot_apart(feed_server, fast_http):
+def test_fetch_pages_through_a_query_one_slot_apart(feed_server, fast_http, tmp_path):
+    fast_http.VAR_DIR = tmp_path  # arXiv's slot file (the test settings' cache is locmem)
     fast_http.ARXIV_API_PAGE_SIZE = 2
     fast_http.ARXIV_MIN_INTERVAL_SECONDS = 0.2
     feed_server.serve("/api/query", Reply(body=_page(0, 2, 3)), Reply(body=_page(2, 1, 3)))

@@ -1,12 +1,19 @@
-"""`manage.py ingest`: pull every enabled source, or one URL with --url and --kind."""
+"""`manage.py ingest`: pull every enabled source, one URL with --url and --kind, or an
+arXiv API backfill of a date range (--since/--until, --category, --query)."""
 
 from __future__ import annotations
+
+from argparse import ArgumentTypeError
+from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from digest.ingest import ingest_all, ingest_url
 from digest.models import FetchRun, SourceKind
+from digest.sources.arxiv_api import API_URL, query_url
 from digest.sources.base import IngestError
+
+BACKFILL_OPTIONS = ("since", "until", "category", "query", "max_results")
 
 
 def describe(run: FetchRun) -> str:
@@ -21,17 +28,57 @@ def describe(run: FetchRun) -> str:
     return line
 
 
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise ArgumentTypeError(f"not a positive whole number: {value!r}")
+    return int(value)
+
+
 class Command(BaseCommand):
-    help = "Pull every enabled source now, or one ad-hoc URL (--url URL --kind KIND)."
+    help = (
+        "Pull every enabled source now, or one ad-hoc URL (--url URL --kind KIND), or "
+        "backfill from the arXiv API (--since 2025-08-01 --until 2025-08-07 --category cs.LG)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", help="Pull this URL once instead of the configured sources.")
         parser.add_argument(
             "--kind", choices=SourceKind.values, help="What the URL serves (with --url)."
         )
+        backfill = parser.add_argument_group(
+            "arXiv API backfill",
+            "Build an arXiv API query and pull every page of it, one request per "
+            "ARXIV_MIN_INTERVAL_SECONDS. --url, if given, is the API endpoint "
+            f"(default {API_URL}).",
+        )
+        backfill.add_argument("--since", type=_day, help="First submission day (YYYY-MM-DD).")
+        backfill.add_argument("--until", type=_day, help="Last submission day (YYYY-MM-DD).")
+        backfill.add_argument(
+            "--category",
+            action="append",
+            metavar="CAT",
+            help="An arXiv category, e.g. cs.LG; repeat for several (any of them matches).",
+        )
+        backfill.add_argument(
+            "--query", default="", help="More API search terms, e.g. 'abs:diffusion'."
+        )
+        backfill.add_argument(
+            "--max-results",
+            type=_positive,
+            help="Stop after this many results (default and cap: ARXIV_API_MAX_RESULTS).",
+        )
 
     def handle(self, *args, url: str | None = None, kind: str | None = None, **options) -> None:
-        if bool(url) != bool(kind):
+        if any(options.get(name) for name in BACKFILL_OPTIONS):
+            url, kind = self._backfill_url(url, kind, options), SourceKind.ARXIV_API
+        elif bool(url) != bool(kind):
             raise CommandError("--url and --kind go together (e.g. --url URL --kind arxiv-rss)")
         if url:
             try:
@@ -50,3 +97,18 @@ class Command(BaseCommand):
         failed = [run for run in runs if run.status == FetchRun.Status.FAILED]
         if failed and len(failed) == len(runs):
             raise CommandError(f"all {len(runs)} sources failed")
+
+    def _backfill_url(self, url: str | None, kind: str | None, options: dict) -> str:
+        if kind not in (None, SourceKind.ARXIV_API):
+            raise CommandError("--since/--until/--category/--query backfill from --kind arxiv-api")
+        since, until = options.get("since"), options.get("until")
+        if since and until and since > until:
+            raise CommandError(f"--since {since} is after --until {until}")
+        return query_url(
+            categories=options.get("category") or None,
+            since=since,
+            until=until,
+            query=options.get("query") or "",
+            max_results=options.get("max_results"),
+            base=url or API_URL,
+        )
