@@ -49,6 +49,8 @@ class Outcome:
     updated: int = 0
     skipped: int = 0
     problems: list[str] = field(default_factory=list)
+    # Revisions (replace, replace-cross) of papers we never held: skipped, not news.
+    unheld_revisions: int = 0
 
 
 # --- Public services ----------------------------------------------------------------
@@ -178,6 +180,11 @@ def upsert(
     with transaction.atomic():
         for batch in _batches(list(incoming.values()), BATCH_SIZE):
             _write_batch(batch, kind=kind, source=source, replay_on=replay_on, outcome=outcome)
+    if outcome.unheld_revisions:
+        outcome.problems.append(
+            f"skipped {outcome.unheld_revisions} revision(s) (replace, replace-cross) of "
+            "papers not held: a revision is not new"
+        )
     return outcome
 
 
@@ -204,6 +211,7 @@ def _write_batch(
         if current is None:
             if values["announce_type"] in REFRESH_ONLY and replay_on is None:
                 outcome.skipped += 1  # A revision of a paper we never held: not news.
+                outcome.unheld_revisions += 1
                 continue
             created.append(values)
         else:

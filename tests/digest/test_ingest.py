@@ -74,6 +74,9 @@ def test_it_cleans_latex_into_the_display_text(feed_server):
 def test_new_and_cross_enter_the_pool_and_a_replace_of_an_unknown_paper_is_skipped(feed_server):
     run = ingest_url(feed_server.serve_file("/rss/cs.AI", RSS_FEED, RSS_TYPE), "arxiv-rss")
     assert (run.new_count, run.updated_count, run.skipped_count) == (3, 0, 1)
+    assert run.error == (
+        "skipped 1 revision(s) (replace, replace-cross) of papers not held: a revision is not new"
+    )
     assert not Paper.objects.filter(arxiv_id="2203.01250").exists()
     # The replace of 2508.13167 in the same feed merged into its new entry.
     paper = Paper.objects.get(arxiv_id="2508.13167")
