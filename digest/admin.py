@@ -36,10 +36,10 @@ class PaperAdmin(admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "url", "enabled", "last_run")
+    list_display = ("name", "kind", "url", "enabled", "fetch_every", "last_run")
     list_filter = ("kind", "enabled")
     search_fields = ("name", "url")
-    list_editable = ("enabled",)
+    list_editable = ("enabled", "fetch_every")
     readonly_fields = ("etag", "last_modified", "created_at")
     actions = ["run_now"]
 

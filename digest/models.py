@@ -1,9 +1,10 @@
 """The papers domain: where listings come from, the papers themselves, and deliveries."""
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 
 
@@ -13,22 +14,58 @@ class SourceKind(models.TextChoices):
     HF_DAILY = "hf-daily", "Hugging Face Daily Papers (JSON, HTML fallback)"
 
 
+# Beat's ingest task runs hourly; a source is due a little before its interval is up, so
+# a run that started a few seconds late never pushes the next one back an hour.
+SCHEDULE_SLACK = timedelta(minutes=5)
+
+
+class SourceQuerySet(models.QuerySet):
+    def due(self, now: datetime) -> "SourceQuerySet":
+        """Enabled sources whose last pull started at least their interval ago."""
+        last_started = (
+            FetchRun.objects.filter(source=OuterRef("pk"))
+            .order_by("-started_at")
+            .values("started_at")[:1]
+        )
+        next_due = models.ExpressionWrapper(
+            models.F("last_started") + models.F("fetch_every"),
+            output_field=models.DateTimeField(),
+        )
+        return (
+            self.filter(enabled=True)
+            .annotate(last_started=Subquery(last_started))
+            .annotate(next_due=next_due)
+            .filter(Q(last_started__isnull=True) | Q(next_due__lte=now + SCHEDULE_SLACK))
+        )
+
+
 class Source(models.Model):
-    """A listing staff want pulled: one feed URL of one kind."""
+    """A listing staff want pulled: one feed URL of one kind, on its own schedule."""
 
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=SourceKind.choices)
     url = models.URLField(max_length=500)
     enabled = models.BooleanField(default=True)
+    fetch_every = models.DurationField(
+        default=timedelta(hours=3),
+        help_text="How often the scheduled ingest pulls this source (e.g. 03:00:00). "
+        "arXiv rebuilds its feeds once a day; Daily Papers upvotes change all day.",
+    )
     # Conditional GET state, so an unchanged feed costs a 304.
     etag = models.CharField(max_length=255, blank=True)
     last_modified = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = SourceQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["kind", "url"], name="source_unique_kind_url"),
+            models.CheckConstraint(
+                condition=Q(fetch_every__gte=timedelta(minutes=5)),
+                name="source_fetch_every_at_least_5_minutes",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,8 +6,9 @@ Created after every migrate if missing; staff edits are never overwritten.
 from django.db import transaction
 
 DEFAULT_TASKS = [
-    # Ingestion first: arXiv rebuilds its feeds at midnight US Eastern (04:00/05:00 UTC).
-    ("Ingest all sources", "digest.tasks.ingest_all", {"minute": "15", "hour": "*/3"}),
+    # Ingestion first: every hour, each source whose own interval (Source.fetch_every) is
+    # up is pulled; arXiv rebuilds its feeds at midnight US Eastern (04:00/05:00 UTC).
+    ("Ingest due sources", "digest.tasks.ingest_due", {"minute": "15", "hour": "*"}),
     # The send tick: each subscriber's digest goes out at their hour in their time zone.
     ("Send due digests", "digest.tasks.tick", {"minute": "*/5", "hour": "*"}),
 ]

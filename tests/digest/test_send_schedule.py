@@ -19,7 +19,7 @@ TUESDAY_9_UTC = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 def test_migrate_leaves_ingestion_and_the_send_tick_scheduled():
     tasks = {t.task: t for t in PeriodicTask.objects.all()}
 
-    assert tasks["digest.tasks.ingest_all"].crontab.hour == "*/3"
+    assert tasks["digest.tasks.ingest_due"].crontab.hour == "*"
     assert tasks["digest.tasks.tick"].crontab.minute == "*/5"
 
 
