@@ -74,7 +74,8 @@ class HfDailyAdapter(SourceAdapter):
     kind = "hf-daily"
 
     def fetch(self, url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
-        """The JSON API, conditionally; on any failure, the Daily Papers page instead."""
+        """The JSON API, conditionally; if it fails or answers something other than a
+        JSON list (a maintenance page, a truncated body), the Daily Papers page instead."""
         try:
             response = http_fetch(
                 url,
@@ -83,6 +84,8 @@ class HfDailyAdapter(SourceAdapter):
                 accept="application/json",
                 content_types=("application/json",),
             )
+            if not response.not_modified:
+                self._json_items(response.content)  # Unusable JSON: take the page.
         except IngestError as error:
             fallback = page_url(url)
             if not fallback:

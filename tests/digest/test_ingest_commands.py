@@ -61,7 +61,10 @@ def test_ingest_says_so_when_there_are_no_sources():
         (("--kind", "hf-daily"), "--url and --kind go together"),
         (("--since", "2025-02-30"), "not a date (YYYY-MM-DD): '2025-02-30'"),
         (("--since", "2025-08-10", "--until", "2025-08-01"), "--since 2025-08-10 is after"),
-        (("--kind", "arxiv-rss", "--category", "cs.LG"), "backfill from --kind arxiv-api"),
+        (("--kind", "hf-daily", "--since", "2025-08-01"), "backfill from --kind arxiv-api"),
+        (("--kind", "arxiv-rss", "--category", "cs.LG", "--since", "2025-08-01"), "need --kind"),
+        (("--category", "cs.LG"), "--category needs --kind arxiv-rss"),
+        (("--kind", "arxiv-rss", "--category", "cs.LG/../x"), "not arXiv categories"),
         (("--category", "cs.LG", "--max-results", "0"), "not a positive whole number"),
     ],
 )
@@ -99,6 +102,24 @@ def test_ingest_backfills_a_date_range_from_the_arxiv_api(feed_server):
     assert (params["start"], params["max_results"]) == (["0"], ["50"])
     assert FetchRun.objects.get().kind == "arxiv-api"
     assert Paper.objects.count() == 3
+
+
+def test_ingest_pulls_the_announcement_feed_of_categories(feed_server):
+    feed_server.serve_file("/rss/cs.AI+cs.LG", ATOM_FEED)
+    folder = feed_server.url("/rss/")
+    output = run(
+        "ingest",
+        "--kind",
+        "arxiv-rss",
+        "--category",
+        "cs.AI",
+        "--category",
+        "cs.LG",
+        "--url",
+        folder,
+    )
+    assert output.startswith("ad-hoc [arxiv-rss] ok: 87 new")
+    assert output.strip().endswith("/rss/cs.AI+cs.LG")
 
 
 def test_a_failed_ad_hoc_pull_is_a_command_error_not_a_traceback(feed_server):

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from digest.sources.arxiv_rss import ArxivRssAdapter
+from digest.sources.arxiv_rss import ArxivRssAdapter, feed_url
 from digest.sources.base import IngestError
 from tests.digest.conftest import ATOM_FEED, EMPTY_FEED, RSS_FEED, feed_bytes
 
@@ -109,3 +109,12 @@ def test_it_refuses_a_feed_that_declares_entities():
 def test_it_refuses_text_instead_of_bytes():
     with pytest.raises(IngestError):
         ArxivRssAdapter().parse("<rss/>")  # type: ignore[arg-type]
+
+
+def test_feed_url_names_the_categories_feed():
+    assert feed_url(["cs.LG"]) == "https://rss.arxiv.org/rss/cs.LG"
+    assert feed_url(["cs.AI", "stat.ML"], base="https://rss.arxiv.org/atom/") == (
+        "https://rss.arxiv.org/atom/cs.AI+stat.ML"
+    )
+    with pytest.raises(IngestError, match="not arXiv categories"):
+        feed_url(["cs.LG?x=1"])

@@ -89,6 +89,19 @@ def test_fetch_falls_back_to_the_page_when_the_api_fails(feed_server, fast_http)
     assert len(HfDailyAdapter().parse(fetched.bodies[0])) == 2
 
 
+@pytest.mark.parametrize(
+    "body", [b'[{"paper": {"id": "2410.17243", "tit', b"<html>Down for maintenance</html>"]
+)
+def test_fetch_falls_back_to_the_page_when_the_api_answers_unusable_json(
+    feed_server, fast_http, body
+):
+    feed_server.serve("/api/daily_papers", Reply(body=body, content_type=JSON_TYPE))
+    feed_server.serve("/papers", Reply(body=feed_bytes(HF_PAGE), content_type=HTML_TYPE))
+    fetched = HfDailyAdapter().fetch(feed_server.url("/api/daily_papers"))
+    assert len(HfDailyAdapter().parse(fetched.bodies[0])) == 2
+    assert len(feed_server.hits("/papers")) == 1
+
+
 def test_fetch_reports_both_failures_when_the_fallback_fails_too(feed_server, fast_http):
     feed_server.serve("/api/daily_papers", Reply(status=404, content_type=JSON_TYPE))
     with pytest.raises(IngestError, match="page fallback failed too") as caught:

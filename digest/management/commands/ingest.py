@@ -1,5 +1,6 @@
-"""`manage.py ingest`: pull every enabled source, one URL with --url and --kind, or an
-arXiv API backfill of a date range (--since/--until, --category, --query)."""
+"""`manage.py ingest`: pull every enabled source, one URL with --url and --kind, the feed
+of some categories (--kind arxiv-rss --category cs.LG), or an arXiv API backfill of a
+date range (--since/--until, --category, --query)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from digest.ingest import ingest_all, ingest_url
 from digest.models import FetchRun, SourceKind
 from digest.sources.arxiv_api import API_URL, query_url
+from digest.sources.arxiv_rss import FEED_BASE, feed_url
 from digest.sources.base import IngestError
 
 BACKFILL_OPTIONS = ("since", "until", "category", "query", "max_results")
@@ -44,7 +46,8 @@ def _positive(value: str) -> int:
 class Command(BaseCommand):
     help = (
         "Pull every enabled source now, or one ad-hoc URL (--url URL --kind KIND), or "
-        "backfill from the arXiv API (--since 2025-08-01 --until 2025-08-07 --category cs.LG)."
+        "the feed of categories (--kind arxiv-rss --category cs.LG), or backfill from the "
+        "arXiv API (--since 2025-08-01 --until 2025-08-07 --category cs.LG)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -64,7 +67,10 @@ class Command(BaseCommand):
             "--category",
             action="append",
             metavar="CAT",
-            help="An arXiv category, e.g. cs.LG; repeat for several (any of them matches).",
+            help=(
+                "An arXiv category, e.g. cs.LG; repeat for several (any of them matches). "
+                "With --kind arxiv-rss: pull their announcement feed (--url: the feed folder)."
+            ),
         )
         backfill.add_argument(
             "--query", default="", help="More API search terms, e.g. 'abs:diffusion'."
@@ -76,7 +82,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, url: str | None = None, kind: str | None = None, **options) -> None:
-        if any(options.get(name) for name in BACKFILL_OPTIONS):
+        if options.get("category") and kind == SourceKind.ARXIV_RSS:
+            if any(options.get(name) for name in BACKFILL_OPTIONS if name != "category"):
+                raise CommandError("--since/--until/--query/--max-results need --kind arxiv-api")
+            try:
+                url = feed_url(options["category"], base=url or FEED_BASE)
+            except IngestError as error:
+                raise CommandError(str(error)) from None
+        elif any(options.get(name) for name in BACKFILL_OPTIONS):
             url, kind = self._backfill_url(url, kind, options), SourceKind.ARXIV_API
         elif bool(url) != bool(kind):
             raise CommandError("--url and --kind go together (e.g. --url URL --kind arxiv-rss)")
@@ -100,8 +113,12 @@ class Command(BaseCommand):
 
     def _backfill_url(self, url: str | None, kind: str | None, options: dict) -> str:
         if kind not in (None, SourceKind.ARXIV_API):
-            raise CommandError("--since/--until/--category/--query backfill from --kind arxiv-api")
+            raise CommandError("--since/--until/--query backfill from --kind arxiv-api")
         since, until = options.get("since"), options.get("until")
+        if kind is None and not (since or until or options.get("query")):
+            raise CommandError(
+                "--category needs --kind arxiv-rss (today's feed) or arxiv-api (a backfill)"
+            )
         if since and until and since > until:
             raise CommandError(f"--since {since} is after --until {until}")
         return query_url(
