@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,6 +40,7 @@ class CompiledProfiles:
     has_disliked: np.ndarray
     feedback_similarity: np.ndarray
     limits: np.ndarray
+    sent: sparse.csr_matrix  # subscribers x papers, 1 where the paper was already sent
 
 
 def _indicator(rows: list[list[int]], width: int) -> sparse.csr_matrix:
@@ -160,7 +162,26 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         has_disliked=np.diff(disliked.indptr) > 0,
         feedback_similarity=feedback_similarity,
         limits=np.array([max(p.limit, 0) for p in profiles], dtype=np.int64),
+        sent=_sent_matrix(ranker, profiles),
     )
+
+
+def _sent_matrix(ranker: Ranker, profiles: Sequence[Profile]) -> sparse.csr_matrix:
+    """Papers already sent, as positions in today's pool, built without a loop per paper."""
+    n, n_papers = len(profiles), len(ranker.papers)
+    lengths = np.fromiter((len(p.already_sent) for p in profiles), dtype=np.int64, count=n)
+    ids = np.fromiter(
+        chain.from_iterable(p.already_sent for p in profiles), dtype=np.int64, count=lengths.sum()
+    )
+    paper_ids = np.fromiter((p.id for p in ranker.papers), dtype=np.int64, count=n_papers)
+    order = np.argsort(paper_ids, kind="stable")
+    at = np.clip(np.searchsorted(paper_ids[order], ids), 0, max(n_papers - 1, 0))
+    found = paper_ids[order][at] == ids if n_papers else np.zeros(len(ids), dtype=bool)
+    rows = np.repeat(np.arange(n), lengths)[found]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    data = np.ones(int(found.sum()), dtype=bool)
+    return sparse.csr_matrix((data, order[at[found]], indptr), shape=(n, max(n_papers, 1)))
 
 
 def _description_rows(

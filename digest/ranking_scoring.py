@@ -5,6 +5,9 @@ Dense blocks are chunk x papers, so memory stays bounded however many subscriber
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,9 +30,10 @@ class _Day:
     def __init__(self, ranker: Ranker, cp: CompiledProfiles) -> None:
         # Terms x papers and category keys x papers are small enough to keep dense, which
         # turns the two hottest products into sparse x dense with a dense result.
-        self.terms = cp.term_weights.T.toarray()
+        # C order: scipy copies an F-ordered dense operand on every product.
+        self.terms = np.ascontiguousarray(cp.term_weights.T.toarray())
         self.term_any = (self.terms > 0).astype(np.float32)
-        self.categories = ranker.category_matrix.T.toarray()
+        self.categories = np.ascontiguousarray(ranker.category_matrix.T.toarray())
         self.authors_t = ranker.author_matrix.T.tocsr()
         self.has_exclude = np.diff(cp.exclude.indptr) > 0
         self.has_author = np.diff(cp.authors.indptr) > 0
@@ -54,11 +58,14 @@ class Part:
 
     def __init__(self, rows: np.ndarray, block: np.ndarray) -> None:
         self.rows, self.block = rows, block
-        self.index = {r: i for i, r in enumerate(rows.tolist())}
 
-    def values(self, r: int, cols: list[int]) -> list[float] | None:
-        i = self.index.get(r)
-        return None if i is None else self.block[i, cols].tolist()
+    def at(self, top: np.ndarray, n_rows: int) -> list[list[float] | None]:
+        """This part's values at each row's top papers (None for rows it does not cover)."""
+        values: list[list[float] | None] = [None] * n_rows
+        picked = np.take_along_axis(self.block, top[self.rows], axis=1).tolist()
+        for r, row in zip(self.rows.tolist(), picked, strict=True):
+            values[r] = row
+        return values
 
 
 def _text_part(ranker, matrix, present, a, b, weight, documents=None) -> Part | None:
@@ -101,46 +108,84 @@ def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int)
     excluded = _match_part(cp.exclude[a:b], day.has_exclude[a:b], day.term_any)
     if excluded is not None:
         ineligible[excluded.rows] |= excluded.block > 0
-    position = ranker.position
-    for r, profile in enumerate(cp.profiles[a:b]):
-        if profile.already_sent:
-            ineligible[r, [position[i] for i in profile.already_sent if i in position]] = True
+    sent = cp.sent[a:b]
+    ineligible[np.repeat(np.arange(b - a), np.diff(sent.indptr)), sent.indices] = True
     rel += w.trending * ranker.trend[None, :]
     np.copyto(rel, -np.inf, where=ineligible)
     return rel, description, liked
 
 
-def rank_compiled(ranker: Ranker, cp: CompiledProfiles, *, chunk_size: int) -> dict[int, list]:
+@dataclass
+class _Cut:
+    """One chunk scored and cut to each digest, as plain lists for the Python that follows."""
+
+    top: list[list[int]]
+    values: list[list[float]]
+    counts: list[int]
+    # Per row, the description and feedback relevance at its top papers, for the reasons.
+    description: list[list[float] | None]
+    liked: list[list[float] | None]
+
+
+def _score_and_cut(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int) -> _Cut:
+    score, description, liked = score_chunk(ranker, cp, day, a, b)
+    limits = cp.limits[a:b]
+    kmax = int(min(score.shape[1], limits.max(initial=0)))
+    if kmax == 0:
+        return _Cut([], [], [0] * (b - a), [], [])
+    top = np.argpartition(-score, kmax - 1, axis=1)[:, :kmax]
+    values = np.take_along_axis(score, top, axis=1)
+    # Best first; equal scores in paper order so the result is deterministic.
+    order = np.lexsort((top, -values), axis=1)
+    top = np.take_along_axis(top, order, axis=1)
+    values = np.take_along_axis(values, order, axis=1)
+    counts = np.minimum(np.isfinite(values).sum(axis=1), limits).tolist()
+    values[~np.isfinite(values)] = 0
+    rounded = np.round(values.astype(np.float64), 4).tolist()
+    none: list[list[float] | None] = [None] * (b - a)
+    return _Cut(
+        top.tolist(),
+        rounded,
+        counts,
+        description.at(top, b - a) if description is not None else none,
+        liked.at(top, b - a) if liked is not None else none,
+    )
+
+
+def rank_compiled(
+    ranker: Ranker, cp: CompiledProfiles, *, chunk_size: int, threads: int = 2
+) -> dict[int, list]:
+    """Scores chunk after chunk in a worker thread while this one builds the picks.
+
+    The scoring is matrix work that releases the GIL; the picks and their reasons are
+    Python. Overlapping them keeps both cores busy, and the worker stays at most
+    `threads` chunks ahead so memory stays bounded.
+    """
     day = _Day(ranker, cp)
     explain = _Explainer(ranker, cp)
     result: dict[int, list[Pick]] = {}
-    n_papers = len(ranker.papers)
     paper_ids = [p.id for p in ranker.papers]
-    for a in range(0, len(cp.profiles), chunk_size):
-        b = min(a + chunk_size, len(cp.profiles))
-        score, description, liked = score_chunk(ranker, cp, day, a, b)
-        kmax = int(min(n_papers, cp.limits[a:b].max(initial=0)))
-        if kmax == 0:
-            result.update({p.subscriber_id: [] for p in cp.profiles[a:b]})
-            continue
-        top = np.argpartition(-score, kmax - 1, axis=1)[:, :kmax]
-        values = np.take_along_axis(score, top, axis=1)
-        # Best first; equal scores in paper order so the result is deterministic.
-        order = np.lexsort((top, -values), axis=1)
-        top = np.take_along_axis(top, order, axis=1)
-        values = np.take_along_axis(values, order, axis=1)
-        counts = np.minimum(np.isfinite(values).sum(axis=1), cp.limits[a:b]).tolist()
-        values[~np.isfinite(values)] = 0
-        tops = top.tolist()
-        rounded = np.round(values.astype(np.float64), 4).tolist()
-        for r, n in enumerate(counts):
-            s = a + r
-            cols = tops[r][:n]
-            reasons = explain(s, cols, description, liked, r) if n else []
-            result[cp.profiles[s].subscriber_id] = [
-                Pick(paper_ids[c], v, why)
-                for c, v, why in zip(cols, rounded[r][:n], reasons, strict=True)
-            ]
+    profiles = cp.profiles
+    bounds = [(a, min(a + chunk_size, len(profiles))) for a in range(0, len(profiles), chunk_size)]
+    with ThreadPoolExecutor(max_workers=max(threads - 1, 1)) as pool:
+        pending = deque(
+            pool.submit(_score_and_cut, ranker, cp, day, a, b) for a, b in bounds[:threads]
+        )
+        for i, (a, _b) in enumerate(bounds):
+            cut = pending.popleft().result()
+            if i + threads < len(bounds):
+                pending.append(pool.submit(_score_and_cut, ranker, cp, day, *bounds[i + threads]))
+            for r, n in enumerate(cut.counts):
+                s = a + r
+                if not n:
+                    result[profiles[s].subscriber_id] = []
+                    continue
+                cols = cut.top[r][:n]
+                reasons = explain(s, cols, cut.description[r], cut.liked[r])
+                result[profiles[s].subscriber_id] = [
+                    Pick(paper_ids[c], v, why)
+                    for c, v, why in zip(cols, cut.values[r][:n], reasons, strict=True)
+                ]
     return result
 
 
@@ -163,23 +208,29 @@ class _Explainer:
         self.quoted = [f"'{label}'" for label in cp.term_labels]
         self.include = (cp.include.indptr.tolist(), cp.include.indices.tolist())
         self.categories = (cp.categories.indptr.tolist(), cp.categories.indices.tolist())
+        self.keyword_reasons: dict[tuple[int, ...], dict[int, str]] = {}
 
-    def __call__(self, s: int, cols: list[int], description, liked, r: int) -> list[str]:
+    def __call__(
+        self, s: int, cols: list[int], d_row: list[float] | None, l_row: list[float] | None
+    ) -> list[str]:
         cp, upvotes, paper_terms, quoted = self.cp, self.upvotes, self.paper_terms, self.quoted
         indptr, indices = self.include
         terms = indices[indptr[s] : indptr[s + 1]]
         names = cp.author_names[s]
         indptr, indices = self.categories
-        wanted = set(indices[indptr[s] : indptr[s + 1]])
-        d_row = description.values(r, cols) if description is not None else None
-        l_row = liked.values(r, cols) if liked is not None else None
+        wanted = set(indices[indptr[s] : indptr[s + 1]]) if indptr[s + 1] > indptr[s] else None
         if not (names or wanted or d_row or l_row):
-            # Keywords only, the common case: the matched terms and the upvotes.
+            # Keywords only, the common case: the matched terms and the upvotes. Subscribers
+            # who follow the same keywords share the reason for the same paper.
+            known = self.keyword_reasons.setdefault(tuple(terms), {})
             reasons = []
             for c in cols:
-                present = paper_terms[c]
-                matched = [quoted[t] for t in terms if t in present]
-                reasons.append("matches " + ", ".join(matched[:3]) + upvotes[c])
+                reason = known.get(c)
+                if reason is None:
+                    present = paper_terms[c]
+                    matched = [quoted[t] for t in terms if t in present]
+                    reason = known[c] = "matches " + ", ".join(matched[:3]) + upvotes[c]
+                reasons.append(reason)
             return reasons
         reasons = []
         for j, c in enumerate(cols):

@@ -319,7 +319,8 @@ class TextModel:
         order = np.argsort(-document_frequency, kind="stable")
         self._common = np.sort(order[:_DENSE_FEATURES])
         self._rare = np.sort(order[_DENSE_FEATURES:])
-        self._common_t = self.papers[:, self._common].T.toarray()
+        # C order: a sparse x dense product would copy an F-ordered operand on every call.
+        self._common_t = np.ascontiguousarray(self.papers[:, self._common].T.toarray())
         self._rare_t = self.papers[:, self._rare].T.tocsr()
         n = self.papers.shape[0]
         components = min(cfg.lsa_components, n - 1, self.papers.shape[1] - 1)
