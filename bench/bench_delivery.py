@@ -287,6 +287,10 @@ def main() -> None:
             f"CPU {built['render_cpu']:.1f} s = {n / built['render_cpu']:,.0f} digests/s)"
         )
         print(
+            f"  render time per message {1000 * built['render_seconds'] / max(n, 1):.2f} ms "
+            f"(context, both parts, headers, wire bytes)"
+        )
+        print(
             f"  mean message {built['mean_bytes'] / 1024:.1f} KiB, largest HTML part "
             f"{built['largest_html'] / 1024:.1f} KiB, at most "
             f"{built['queries_per_chunk_build']} queries to build a chunk"

@@ -44,6 +44,7 @@ def require_chromium() -> None:
 def sample_digest() -> str:
     subscriber = make_subscriber("alice@example.org", keywords=["distillation"])
     row = Delivery.objects.create(subscriber=subscriber, digest_date=date(2026, 11, 23))
+    announced = {"announced_on": date(2026, 11, 22)}  # the day before the digest
     papers = [
         make_paper(
             "Knowledge Distillation for Small Language Models at Scale",
@@ -55,12 +56,14 @@ def sample_digest() -> str:
             upvotes=128,
             hf_url="https://huggingface.co/papers/2511.01234",
             code_url="https://github.com/example/distil",
+            **announced,
         ),
         make_paper(
             "placeholder",
             "Diffusion samplers need many steps. We distil them into two.",
             authors=["Ada Lovelace", "Alan Turing"],
             upvotes=7,
+            **announced,
         ),
         make_paper(
             "Self-distillation improves calibration of vision transformers",
@@ -68,6 +71,7 @@ def sample_digest() -> str:
             "twelve benchmarks and three architectures, with no extra data.",
             authors=["Grace Hopper"],
             hf_url="https://huggingface.co/papers/2511.04321",
+            **announced,
         ),
     ]
     papers[1].title = r"Two-step $\alpha$-Distillation of \textit{Diffusion} Samplers"
@@ -110,6 +114,7 @@ def browser(digest_html):
     ("name", "width", "scheme"),
     [
         ("desktop", 1280, "light"),
+        ("desktop-dark", 1280, "dark"),
         ("phone", 390, "light"),
         ("phone-dark", 390, "dark"),
     ],
