@@ -53,7 +53,7 @@ class Profile:
     disliked: tuple[PaperDoc, ...] = field(default=())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a million of them at a time: no __dict__ each
 class Pick:
     paper_id: int
     score: float
@@ -168,7 +168,7 @@ class Ranker:
             self._term_hits[words] = self.phrases.hits(words)
         return self._term_hits[words]
 
-    def rank(self, profiles: Sequence[Profile], *, chunk_size: int = 2048) -> dict[int, list[Pick]]:
+    def rank(self, profiles: Sequence[Profile], *, chunk_size: int = 1024) -> dict[int, list[Pick]]:
         """Picks per subscriber id, best first, at most `limit`, none below the floor."""
         from .ranking_scoring import rank_compiled
 
@@ -219,27 +219,43 @@ class Ranker:
                     cols.append(col)
                     vals.append(1.0 / len(docs))
             structures.append((len(groups), rows, cols, vals))
-        stacked = self.text.papers
+        # Cosines among all feedback documents (today's papers, then older ones): the rows
+        # against today's papers score the pool, and the whole matrix gives the centroids'
+        # norms, so no centroid is ever built as a vector.
+        gram = self.text.gram()
         if outside_docs:
             extra = self.text.transform(
                 self.text.document(d.title, d.abstract) for d in outside_docs
             )
-            stacked = sparse.vstack([stacked, extra]).tocsr()
+            cross = (extra @ self.text.papers.T).toarray()
+            among = (extra @ extra.T).toarray()
+            gram = np.block([[gram, cross.T], [cross, among]]).astype(np.float32, copy=False)
         weights = []
         for n, rows, cols, vals in structures:
             averaging = sparse.csr_matrix(
-                (np.array(vals, dtype=np.float32), (rows, cols)), shape=(n, stacked.shape[0])
+                (np.array(vals, dtype=np.float32), (rows, cols)), shape=(n, gram.shape[0])
             )
-            # Only the centroids' norms are needed; the similarities come from the documents.
-            used = np.flatnonzero(np.diff(averaging.indptr))
-            norms = np.ones(n, dtype=np.float32)
-            if used.size:
-                centroids = averaging[used] @ stacked
-                norms[used] = np.sqrt(centroids.multiply(centroids).sum(axis=1)).A1
+            averaging.sum_duplicates()
+            norms = np.sqrt(np.maximum(_quadratic_forms(averaging, gram), 0)).astype(np.float32)
             norms[norms == 0] = 1.0
             weights.append(sparse.diags(1.0 / norms).dot(averaging).astype(np.float32).tocsr())
-        similarities = np.asarray((stacked @ self.text.papers.T).todense(), dtype=np.float32)
+        similarities = np.ascontiguousarray(gram[:, :pool])
         return weights, similarities
+
+
+def _quadratic_forms(rows: sparse.csr_matrix, gram: np.ndarray) -> np.ndarray:
+    """x' G x for each row x of a sparse matrix with few entries per row, without x @ G."""
+    lengths = np.diff(rows.indptr)
+    owner = np.repeat(np.arange(rows.shape[0]), lengths)  # the row of each entry
+    # Every pair of entries within a row: entry e pairs with the lengths[owner[e]] entries
+    # of its row, starting at that row's first entry.
+    pairs = lengths[owner]
+    first = np.repeat(np.arange(len(owner)), pairs)
+    starts = np.repeat(np.cumsum(pairs) - pairs, pairs)
+    second = rows.indptr[owner[first]] + (np.arange(len(first)) - starts)
+    cols, data = rows.indices, rows.data.astype(np.float64)
+    terms = data[first] * data[second] * gram[cols[first], cols[second]]
+    return np.bincount(owner[first], weights=terms, minlength=rows.shape[0])
 
 
 def rank(papers: Sequence[PaperDoc], profiles: Sequence[Profile]) -> dict[int, list[Pick]]:

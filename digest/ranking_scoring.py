@@ -36,6 +36,7 @@ class _Day:
         self.categories = np.ascontiguousarray(ranker.category_matrix.T.toarray())
         self.authors_t = ranker.author_matrix.T.tocsr()
         self.has_exclude = np.diff(cp.exclude.indptr) > 0
+        self.neg_trend = (-ranker.weights.trending * ranker.trend)[None, :].astype(np.float32)
         self.has_author = np.diff(cp.authors.indptr) > 0
         self.has_category = np.diff(cp.categories.indptr) > 0
 
@@ -85,8 +86,8 @@ def _match_part(left: sparse.csr_matrix, present: np.ndarray, right) -> Part | N
 
 
 def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int):
-    """Scores of subscribers a..b against every paper (-inf where not eligible), and the
-    description and feedback parts that the reasons mention."""
+    """Negated scores of subscribers a..b against every paper (+inf where not eligible),
+    and the description and feedback parts that the reasons mention."""
     w = ranker.weights
     rel = np.asarray(cp.include[a:b] @ day.terms, dtype=np.float32)
     for part, weight in (
@@ -105,14 +106,17 @@ def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int)
     if disliked is not None:
         rel[disliked.rows] -= disliked.block
     ineligible = rel < ranker.floor
+    # The cut wants the smallest values first: negate here, in place, with the trending lift.
+    cost = np.subtract(day.neg_trend, rel, out=rel)
+    cost[ineligible] = np.inf
     excluded = _match_part(cp.exclude[a:b], day.has_exclude[a:b], day.term_any)
     if excluded is not None:
-        ineligible[excluded.rows] |= excluded.block > 0
+        block = cost[excluded.rows]
+        block[excluded.block > 0] = np.inf
+        cost[excluded.rows] = block
     sent = cp.sent[a:b]
-    ineligible[np.repeat(np.arange(b - a), np.diff(sent.indptr)), sent.indices] = True
-    rel += w.trending * ranker.trend[None, :]
-    np.copyto(rel, -np.inf, where=ineligible)
-    return rel, description, liked
+    cost[np.repeat(np.arange(b - a), np.diff(sent.indptr)), sent.indices] = np.inf
+    return cost, description, liked
 
 
 @dataclass
@@ -128,20 +132,20 @@ class _Cut:
 
 
 def _score_and_cut(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int) -> _Cut:
-    score, description, liked = score_chunk(ranker, cp, day, a, b)
+    cost, description, liked = score_chunk(ranker, cp, day, a, b)
     limits = cp.limits[a:b]
-    kmax = int(min(score.shape[1], limits.max(initial=0)))
+    kmax = int(min(cost.shape[1], limits.max(initial=0)))
     if kmax == 0:
         return _Cut([], [], [0] * (b - a), [], [])
-    top = np.argpartition(-score, kmax - 1, axis=1)[:, :kmax]
-    values = np.take_along_axis(score, top, axis=1)
+    top = np.argpartition(cost, kmax - 1, axis=1)[:, :kmax]
+    costs = np.take_along_axis(cost, top, axis=1)
     # Best first; equal scores in paper order so the result is deterministic.
-    order = np.lexsort((top, -values), axis=1)
+    order = np.lexsort((top, costs), axis=1)
     top = np.take_along_axis(top, order, axis=1)
-    values = np.take_along_axis(values, order, axis=1)
-    counts = np.minimum(np.isfinite(values).sum(axis=1), limits).tolist()
-    values[~np.isfinite(values)] = 0
-    rounded = np.round(values.astype(np.float64), 4).tolist()
+    costs = np.take_along_axis(costs, order, axis=1)
+    counts = np.minimum(np.isfinite(costs).sum(axis=1), limits).tolist()
+    costs[~np.isfinite(costs)] = 0
+    rounded = np.round(-costs.astype(np.float64), 4).tolist()
     none: list[list[float] | None] = [None] * (b - a)
     return _Cut(
         top.tolist(),

@@ -299,6 +299,7 @@ class TextModel:
         self.papers: sparse.csr_matrix | None = None
         self.papers_lsa: np.ndarray | None = None
         self._prf_papers: sparse.csr_matrix | None = None
+        self._gram: np.ndarray | None = None
 
     def document(self, title: str, abstract: str) -> str | tuple[str, ...]:
         if not self.config.folded:
@@ -327,7 +328,7 @@ class TextModel:
         if cfg.lsa_weight > 0 and components >= 2:
             # LSA through the papers' Gram matrix (papers x papers, small): X = U S V', so a
             # query q maps to q V = (q X') U / S, from its TF-IDF similarities alone.
-            gram = (self.papers @ self.papers.T).toarray()
+            gram = self.gram()
             vectors, values, _ = randomized_svd(
                 gram, components, n_oversamples=20, n_iter=4, random_state=0
             )
@@ -336,6 +337,13 @@ class TextModel:
             self.lsa_project = (vectors[:, keep] / sigma).astype(np.float32)
             self.papers_lsa = normalize(vectors[:, keep] * sigma).astype(np.float32)
         return self
+
+    def gram(self) -> np.ndarray:
+        """Cosines between the day's papers (dense papers x papers), computed once."""
+        assert self.papers is not None, "fit() first"
+        if self._gram is None:
+            self._gram = (self.papers @ self.papers.T).toarray().astype(np.float32, copy=False)
+        return self._gram
 
     def transform(self, texts: Iterable[str | tuple[str, ...]]) -> sparse.csr_matrix:
         if self.papers is None:
