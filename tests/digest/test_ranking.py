@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from digest.ranking import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, Ranker, rank, relevance_floor
+from digest.ranking_text import TextConfig
 
 TODAY = date(2026, 11, 20)
 
@@ -183,6 +184,48 @@ def test_a_description_alone_finds_papers_in_other_words():
 def test_a_description_does_not_drag_in_unrelated_papers():
     profile = Profile(1, description="folding proteins and predicting residue contacts")
     assert ids(picks_for(profile)) == [6]
+
+
+def _a_busy_day() -> list[PaperDoc]:
+    """150 papers: 130 on unrelated made-up topics, 19 on adapters, 1 on LoRA for speech."""
+    fillers = [
+        paper(
+            200 + i,
+            f"Studies of zorb{i} and quix{i % 13}",
+            f"We measure zorb{i} flux in quix{i % 13} systems.",
+        )
+        for i in range(130)
+    ]
+    adapters = [
+        paper(
+            400 + i,
+            f"LoRA adapters on a frozen pretrained network, part {i}",
+            "We keep the pretrained network frozen and train only small LoRA adapters.",
+        )
+        for i in range(19)
+    ]
+    speech = paper(
+        999, "Low-rank LoRA adapters for speech", "LoRA adapters match full fine-tuning."
+    )
+    return [*fillers, *adapters, speech]
+
+
+def test_a_description_is_expanded_with_the_words_of_its_best_matches():
+    # The description never says LoRA or adapter; the papers it matches best do, so the
+    # expanded description also finds the paper that says nothing else it uses.
+    profile = Profile(
+        1, description="training a tiny add-on while the pretrained network stays frozen", limit=30
+    )
+    day = _a_busy_day()
+    assert 999 in ids(Ranker.fit(day).rank([profile])[1])
+    plain = Ranker.fit(day, text=TextConfig().without_prf()).rank([profile])[1]
+    assert 999 not in ids(plain)
+
+
+def test_a_small_pool_leaves_a_description_unexpanded():
+    ranker = Ranker.fit(POOL)
+    queries = ranker.text.transform(["folding proteins"])
+    assert (ranker.text.expand(queries) != queries).nnz == 0
 
 
 # Trending
