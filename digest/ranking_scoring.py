@@ -5,8 +5,6 @@ Dense blocks are chunk x papers, so memory stays bounded however many subscriber
 
 from __future__ import annotations
 
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -156,40 +154,31 @@ def _score_and_cut(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: i
     )
 
 
-def rank_compiled(
-    ranker: Ranker, cp: CompiledProfiles, *, chunk_size: int, threads: int = 2
-) -> dict[int, list]:
-    """Scores chunk after chunk in a worker thread while this one builds the picks.
+def rank_compiled(ranker: Ranker, cp: CompiledProfiles, *, chunk_size: int) -> dict[int, list]:
+    """Picks per subscriber id, chunk after chunk: matrix work, then Python for the picks.
 
-    The scoring is matrix work that releases the GIL; the picks and their reasons are
-    Python. Overlapping them keeps both cores busy, and the worker stays at most
-    `threads` chunks ahead so memory stays bounded.
+    (A worker thread scoring the next chunk while this one built picks gained nothing
+    measurable: building picks holds the GIL, and the worker's many numpy calls each wait
+    to take it back.)
     """
     day = _Day(ranker, cp)
     explain = _Explainer(ranker, cp)
     result: dict[int, list[Pick]] = {}
     paper_ids = [p.id for p in ranker.papers]
     profiles = cp.profiles
-    bounds = [(a, min(a + chunk_size, len(profiles))) for a in range(0, len(profiles), chunk_size)]
-    with ThreadPoolExecutor(max_workers=max(threads - 1, 1)) as pool:
-        pending = deque(
-            pool.submit(_score_and_cut, ranker, cp, day, a, b) for a, b in bounds[:threads]
-        )
-        for i, (a, _b) in enumerate(bounds):
-            cut = pending.popleft().result()
-            if i + threads < len(bounds):
-                pending.append(pool.submit(_score_and_cut, ranker, cp, day, *bounds[i + threads]))
-            for r, n in enumerate(cut.counts):
-                s = a + r
-                if not n:
-                    result[profiles[s].subscriber_id] = []
-                    continue
-                cols = cut.top[r][:n]
-                reasons = explain(s, cols, cut.description[r], cut.liked[r])
-                result[profiles[s].subscriber_id] = [
-                    Pick(paper_ids[c], v, why)
-                    for c, v, why in zip(cols, cut.values[r][:n], reasons, strict=True)
-                ]
+    for a in range(0, len(profiles), chunk_size):
+        cut = _score_and_cut(ranker, cp, day, a, min(a + chunk_size, len(profiles)))
+        for r, n in enumerate(cut.counts):
+            s = a + r
+            if not n:
+                result[profiles[s].subscriber_id] = []
+                continue
+            cols = cut.top[r][:n]
+            reasons = explain(s, cols, cut.description[r], cut.liked[r])
+            result[profiles[s].subscriber_id] = [
+                Pick(paper_ids[c], v, why)
+                for c, v, why in zip(cols, cut.values[r][:n], reasons, strict=True)
+            ]
     return result
 
 
