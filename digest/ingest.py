@@ -30,8 +30,10 @@ from digest.sources.registry import get_adapter
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-# An unchanged upvote count is recorded again only after this long (see _record_upvotes).
-UPVOTE_RESAMPLE = timedelta(hours=1)
+# An unchanged upvote count is recorded again only after this long (see _record_upvotes):
+# well under the shortest useful schedule (Daily Papers is pulled hourly, less 5 minutes'
+# slack), so every scheduled pull still samples, and only a re-run adds nothing.
+UPVOTE_RESAMPLE = timedelta(minutes=10)
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshot"
 # (file, kind) of the bundled offline snapshot, in load order.
 SNAPSHOT_FILES = [
@@ -260,10 +262,10 @@ def _write_batch(
 def _record_upvotes(counts: list[tuple[int, int]], *, held: set[int]) -> None:
     """One history row per (paper, count), unless the same count was recorded just now.
 
-    The schedule pulls every few hours, and each pull samples every listed paper's
-    count, so the ranking can read growth over any window. A count equal to one
-    recorded less than UPVOTE_RESAMPLE ago is not repeated: re-running a pull (a retried
-    task, "run now" twice) adds nothing.
+    The schedule pulls each source at its `fetch_every`, and each pull samples every
+    listed paper's count, so the ranking can read growth over any window. A count equal
+    to one recorded less than UPVOTE_RESAMPLE ago is not repeated: re-running a pull (a
+    retried task, "run now" twice) adds nothing.
     """
     if not counts:
         return
