@@ -42,7 +42,7 @@ METHODS = {
     "tfidf+lsa": NO_PRF,
     "tfidf+lsa+rocchio-prf(5)": TextConfig(prf_docs=5, prf_terms=1_000_000, prf_weight=0.5),
     "tfidf+lsa+rm3(10 docs)": TextConfig(prf_docs=10),
-    "tfidf+lsa+rm3(30 docs)": TextConfig(prf_docs=30),
+    "tfidf+lsa+rm3(30 docs, 23 here)": TextConfig(prf_docs=30),
     "tfidf+lsa+rm3(20 docs, 50 terms)": TextConfig(prf_terms=50),
     "tfidf+rm3, no lsa": TextConfig(lsa_components=0, lsa_weight=0.0),
     "final (tfidf+lsa+rm3)": TextConfig(),
@@ -160,8 +160,11 @@ def main() -> None:
             f"   (P@10 per profile: {per})"
         )
     gap = summary["keyword"]["p@10"] - summary["description"]["p@10"]
-    print(f"\nkeyword minus description P@10: {gap:+.2f} (goal <= 0.10)")
-    print(f"overall P@10: {summary['all']['p@10']:.2f} (goal >= 0.80)")
+    print(
+        f"\nkeyword minus description P@10: {summary['keyword']['p@10']:.3f} - "
+        f"{summary['description']['p@10']:.3f} = {gap:+.3f} (goal <= 0.10)"
+    )
+    print(f"overall P@10: {summary['all']['p@10']:.3f} (goal >= 0.80)")
     if args.json:
         out = {
             "per_profile": {names[s]: r for s, r in final.items()},
