@@ -1,11 +1,21 @@
 """The staff console: papers, sources and their runs, deliveries."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .models import Delivery, DeliveryItem, FetchRun, Paper, PaperSighting, Source, UpvoteSnapshot
+from .models import (
+    Delivery,
+    DeliveryItem,
+    FetchRun,
+    Paper,
+    PaperSighting,
+    Source,
+    SourceKind,
+    UpvoteSnapshot,
+)
 
 
 class SightingInline(admin.TabularInline):
@@ -34,8 +44,50 @@ class PaperAdmin(admin.ModelAdmin):
     list_per_page = 50
 
 
+class SourceForm(forms.ModelForm):
+    """Staff give an arXiv feed as its URL or simply as its categories (`cs.LG stat.ML`)."""
+
+    categories = forms.CharField(
+        required=False,
+        help_text="For an arXiv announcement feed: one or more categories, e.g. "
+        "'cs.LG stat.ML'. Fills in the URL; leave the URL empty.",
+    )
+
+    class Meta:
+        model = Source
+        fields = ("name", "kind", "categories", "url", "enabled", "fetch_every")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["url"].required = False
+        self.fields["url"].assume_scheme = "https"
+
+    def clean(self):
+        from .sources.arxiv_rss import feed_url
+        from .sources.base import IngestError
+
+        data = super().clean()
+        categories = data.get("categories", "").replace(",", " ").split()
+        if categories:
+            if data.get("kind") != SourceKind.ARXIV_RSS:
+                self.add_error("categories", "Categories only make sense for an arXiv feed.")
+            else:
+                try:
+                    data["url"] = feed_url(categories)
+                except IngestError as error:
+                    self.add_error("categories", str(error))
+        elif not data.get("url"):
+            self.add_error("url", "Give the feed's URL (or, for arXiv, its categories).")
+        return data
+
+    def save(self, commit=True):
+        self.instance.url = self.cleaned_data["url"]
+        return super().save(commit)
+
+
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
+    form = SourceForm
     list_display = ("name", "kind", "url", "enabled", "fetch_every", "last_run")
     list_filter = ("kind", "enabled")
     search_fields = ("name", "url")

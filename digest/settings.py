@@ -191,8 +191,9 @@ SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
 # --- Ingestion (digest/http.py, digest/ingest.py) -------------------------------------
 # arXiv allows one request every 3 seconds from all of a site's machines together. The
-# slot is reserved through the default cache, so production needs a SHARED cache
-# (CACHE_URL=redis://...): with locmem each process would keep its own slots.
+# slot is reserved in the default cache when it is shared (CACHE_URL=redis://..., needed
+# as soon as several machines pull; `check --deploy` warns without it), else in
+# VAR_DIR/slots/ under a file lock, which this machine's processes share.
 ARXIV_MIN_INTERVAL_SECONDS = env.float("ARXIV_MIN_INTERVAL_SECONDS", default=3.0)
 INGEST_CONNECT_TIMEOUT = env.float("INGEST_CONNECT_TIMEOUT", default=10.0)
 INGEST_READ_TIMEOUT = env.float("INGEST_READ_TIMEOUT", default=60.0)

@@ -145,3 +145,32 @@ def test_suppressing_a_subscriber_stops_their_mail(admin_client, sent_digest):
 def test_staff_cannot_forge_a_fetch_run(admin_client):
     response = admin_client.get(reverse("admin:digest_fetchrun_add"))
     assert response.status_code == 403
+
+
+def add_source(admin_client, **fields):
+    data = {"name": "", "kind": "arxiv-rss", "categories": "", "url": "", "enabled": "on"}
+    data.update(fetch_every="03:00:00", **fields)
+    return admin_client.post(reverse("admin:digest_source_add"), data)
+
+
+def test_staff_add_an_arxiv_feed_by_its_categories(admin_client):
+    response = add_source(admin_client, name="Robots", categories="cs.RO, cs.SY")
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Source.objects.get(name="Robots").url == "https://rss.arxiv.org/rss/cs.RO+cs.SY"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"categories": "not a category!"}, "not arXiv categories"),
+        ({"kind": "hf-daily", "categories": "cs.LG"}, "only make sense for an arXiv feed"),
+        ({}, "Give the feed"),
+    ],
+)
+def test_a_source_without_a_usable_url_or_category_is_refused(admin_client, fields, message):
+    response = add_source(admin_client, name="Broken", **fields)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Source.objects.filter(name="Broken").exists()

@@ -1,0 +1,32 @@
+"""`manage.py check --deploy` warns about a setup that cannot hold its limits."""
+
+import pytest
+from django.core.checks import run_checks
+
+LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+REDIS = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}
+
+
+@pytest.fixture
+def on_postgres(settings, monkeypatch):
+    # Only the engine's name is read; no connection is made.
+    monkeypatch.setitem(settings.DATABASES["default"], "ENGINE", "django.db.backends.postgresql")
+
+
+def check_ids() -> set[str]:
+    return {m.id for m in run_checks(include_deployment_checks=True)}
+
+
+def test_a_server_database_with_a_private_cache_is_warned_about(settings, on_postgres):
+    settings.CACHES = {"default": LOCMEM}
+    assert "digest.W001" in check_ids()
+
+
+def test_a_server_database_with_a_shared_cache_is_fine(settings, on_postgres):
+    settings.CACHES = {"default": REDIS}
+    assert "digest.W001" not in check_ids()
+
+
+def test_the_embedded_sqlite_needs_no_shared_cache(settings):
+    settings.CACHES = {"default": LOCMEM}
+    assert "digest.W001" not in check_ids()
