@@ -6,9 +6,34 @@ inbox": an empty profile gets the most upvoted and fastest-rising new papers.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
-from .ranking import PaperDoc, Pick, Profile, rank
+from .ranking import PaperDoc, Pick, Profile, Ranker
+
+# A worker sends a day's digests in many chunks over the same pool of papers: the text
+# model is fitted once per pool and process, not once per chunk (a fit of 2,000 papers
+# costs more than ranking 500 subscribers against them). The key is the pool itself, so
+# any change to a paper (new upvotes, a replaced abstract) makes a new fit.
+_FITTED: OrderedDict[tuple[PaperDoc, ...], Ranker] = OrderedDict()
+_FITTED_MAX = 4
+_FITTED_LOCK = threading.Lock()
+
+
+def ranker_for(papers: Sequence[PaperDoc]) -> Ranker:
+    key = tuple(papers)
+    with _FITTED_LOCK:
+        ranker = _FITTED.get(key)
+        if ranker is not None:
+            _FITTED.move_to_end(key)
+            return ranker
+    ranker = Ranker.fit(key)
+    with _FITTED_LOCK:
+        _FITTED[key] = ranker
+        while len(_FITTED) > _FITTED_MAX:
+            _FITTED.popitem(last=False)
+    return ranker
 
 
 def is_empty(profile: Profile) -> bool:
@@ -38,7 +63,7 @@ def trending(papers: Sequence[PaperDoc], profile: Profile) -> list[Pick]:
 
 def pick(papers: Sequence[PaperDoc], profiles: Sequence[Profile]) -> dict[int, list[Pick]]:
     personal = [p for p in profiles if not is_empty(p)]
-    result = rank(papers, personal) if personal else {}
+    result = ranker_for(papers).rank(personal) if personal else {}
     for profile in profiles:
         if is_empty(profile):
             result[profile.subscriber_id] = trending(papers, profile)
