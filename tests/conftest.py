@@ -3,6 +3,9 @@
 from pathlib import Path
 
 import pytest
+import time_machine
+
+from tests.factories import MONDAY_9_UTC
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -24,3 +27,10 @@ def outbox_backend(settings):
     """Mail goes to the real outbox backend (the embedded default) instead of locmem."""
     settings.EMAIL_BACKEND = "digest.outbox.OutboxEmailBackend"
     return settings.OUTBOX_DIR
+
+
+@pytest.fixture
+def on_monday():
+    """The clock at MONDAY_9_UTC, for tests that plan a given day's digests."""
+    with time_machine.travel(MONDAY_9_UTC):
+        yield

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import UTC, date, datetime
 
 from django.utils import timezone
 
@@ -11,6 +11,10 @@ from digest.models import Paper
 from subscriptions.models import Interest, Subscriber
 
 _ids = itertools.count(1)
+
+# The day the delivery tests plan for (fixture `on_monday`): factories announce papers
+# "today", so those tests travel here instead of depending on the date they run.
+MONDAY_9_UTC = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def make_paper(

@@ -1,6 +1,6 @@
 """Sending digests: who gets one, what it holds, and that nobody ever gets two."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -11,19 +11,9 @@ from django.core.management.base import CommandError
 from digest import delivery
 from digest.models import Delivery
 from subscriptions.models import Subscriber
-from tests.factories import make_paper, make_subscriber
+from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
 
-pytestmark = pytest.mark.django_db
-
-MONDAY_9_UTC = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def on_monday():
-    """Factories announce papers "today": make today the Monday these tests plan for,
-    so they do not depend on the date they run."""
-    with time_machine.travel(MONDAY_9_UTC):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_monday")]
 
 
 @pytest.fixture

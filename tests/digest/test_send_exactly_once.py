@@ -4,7 +4,7 @@ two senders at once; and a chunk costs the same handful of queries whatever its 
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,18 +15,11 @@ from digest import delivery, tasks
 from digest.celery import app as celery_app
 from digest.models import Delivery, DeliveryItem
 from tests.digest.conftest_smtp import smtp_server  # noqa: F401 - a fixture
-from tests.factories import make_paper, make_subscriber
+from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
 
-MONDAY_9_UTC = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+pytestmark = pytest.mark.usefixtures("on_monday")
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def on_monday():
-    """Factories announce papers "today": make today the Monday these tests plan for,
-    so they do not depend on the date they run."""
-    with time_machine.travel(MONDAY_9_UTC):
-        yield
 
 
 @pytest.fixture
@@ -159,7 +152,7 @@ def test_a_chunk_costs_a_bounded_number_of_queries(papers, size, django_assert_m
 
 
 SEED = """
-from tests.factories import make_paper, make_subscriber
+from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
 for title in ["Knowledge distillation for small language models",
               "Distillation of diffusion samplers", "Diffusion models for protein design",
               "A survey of graph neural networks", "Distilled reward models"]:
