@@ -16,7 +16,8 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py load_snapshot
-	DEBUG=1 HOST=$(HOST) PORT=$(PORT) PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho --procfile Procfile.dev start
+	DEBUG=1 HOST=$(HOST) PORT=$(PORT) SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}" \
+		PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho --procfile Procfile.dev start
 
 # The whole suite: unit, integration (real Redis, PostgreSQL, Celery workers) and browser.
 test: $(VENV)/.installed system-deps
