@@ -7,6 +7,11 @@ method, and for the description-only profiles compares it with the plain TF-IDF 
 (scikit-learn's default TfidfVectorizer over the same papers) and with other variants.
 Each profile gets its top 10; empty slots (the relevance floor cut the list short) count
 as misses.
+
+The profiles of `bench/relevance/profiles.json` are the set the text settings were tuned on;
+those of `bench/relevance/heldout.json` ("split": "heldout") were judged afterwards and are
+reported separately, with the same text-only comparison, to show whether the settings
+generalise. The tuned-set figures and means do not include them.
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ def load(corpus_dir: Path):
     docs = corpus.to_docs(papers, planted, TODAY)
     by_key = {p.key: d.id for p, d in zip(papers, docs, strict=True)}
     spec = json.loads((HERE / "profiles.json").read_text())["profiles"]
+    spec = [{**e, "split": e.get("split", "tuned")} for e in spec]
+    spec += json.loads((HERE / "heldout.json").read_text())["profiles"]
     profiles, judged = [], {}
     for entry in spec:
         interest = entry["interest"]
@@ -101,6 +108,52 @@ def mean(rows: list[dict], key: str) -> float:
     return sum(r[key] for r in rows) / len(rows) if rows else 0.0
 
 
+def text_only(docs, described, judged, config: TextConfig) -> list[dict]:
+    """Rank by text similarity alone (no floor, no trending): the top K per description."""
+    model = TextModel(config).fit([TextModel(config).document(d.title, d.abstract) for d in docs])
+    with threadpool_limits(limits=1, user_api="blas"):  # the same sums, so the same ties
+        sims = model.similarity(model.queries([p.description for p in described]))
+    sims = np.round(sims, 6)
+    rows = []
+    for profile, row in zip(described, sims, strict=True):
+        ids = [docs[i].id for i in np.argsort(-row, kind="stable")[:K]]
+        rel = judged[profile.subscriber_id]
+        rows.append(
+            {
+                "p@5": precision(ids, rel, 5),
+                "p@10": precision(ids, rel, 10),
+                "ndcg@10": ndcg(ids, rel, 10),
+            }
+        )
+    return rows
+
+
+def print_rows(profiles, results, judged, names, kinds) -> None:
+    print(f"{'profile':32} {'kind':12} {'rel':>4} {'ret':>4} {'P@5':>5} {'P@10':>5} {'nDCG@10':>8}")
+    for p in profiles:
+        r = results[p.subscriber_id]
+        print(
+            f"{names[p.subscriber_id]:32} {kinds[p.subscriber_id]:12} "
+            f"{len(judged[p.subscriber_id]):4d} {r['returned']:4d} "
+            f"{r['p@5']:5.2f} {r['p@10']:5.2f} {r['ndcg@10']:8.3f}"
+        )
+
+
+def compare_methods(docs, described, judged) -> dict[str, dict]:
+    comparison = {}
+    for method, config in METHODS.items():
+        rows = text_only(docs, described, judged, config)
+        comparison[method] = {k: mean(rows, k) for k in ("p@5", "p@10", "ndcg@10")}
+        comparison[method]["p@10 per profile"] = [r["p@10"] for r in rows]
+        c = comparison[method]
+        per = " ".join(f"{r['p@10']:.1f}" for r in rows)
+        print(
+            f"  {method:34} P@5 {c['p@5']:.2f}  P@10 {c['p@10']:.2f}  nDCG@10 {c['ndcg@10']:.3f}"
+            f"   (P@10 per profile: {per})"
+        )
+    return comparison
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=corpus.CORPUS)
@@ -110,20 +163,19 @@ def main() -> None:
     docs, profiles, judged, spec = load(args.corpus)
     kinds = {e["id"]: e["kind"] for e in spec}
     names = {e["id"]: e["name"] for e in spec}
-    print(f"{len(docs)} papers, {len(profiles)} profiles, top {K} each\n")
+    split = {e["id"]: e["split"] for e in spec}
+    tuned = [p for p in profiles if split[p.subscriber_id] == "tuned"]
+    heldout = [p for p in profiles if split[p.subscriber_id] == "heldout"]
+    print(f"{len(docs)} papers, {len(tuned)} profiles (+{len(heldout)} held-out), top {K} each\n")
 
+    # One ranking for all profiles: each profile's picks depend only on itself and the papers.
     final = evaluate(docs, profiles, judged, TextConfig())
-    print(f"{'profile':32} {'kind':12} {'rel':>4} {'ret':>4} {'P@5':>5} {'P@10':>5} {'nDCG@10':>8}")
-    for p in profiles:
-        r = final[p.subscriber_id]
-        print(
-            f"{names[p.subscriber_id]:32} {kinds[p.subscriber_id]:12} "
-            f"{len(judged[p.subscriber_id]):4d} {r['returned']:4d} "
-            f"{r['p@5']:5.2f} {r['p@10']:5.2f} {r['ndcg@10']:8.3f}"
-        )
+    print_rows(tuned, final, judged, names, kinds)
     summary = {}
     for kind in ("keyword", "description", "mixed", "all"):
-        rows = [r for sid, r in final.items() if kind == "all" or kinds[sid] == kind]
+        rows = [
+            final[p.subscriber_id] for p in tuned if kind == "all" or kinds[p.subscriber_id] == kind
+        ]
         summary[kind] = {k: mean(rows, k) for k in ("p@5", "p@10", "ndcg@10")}
         s = summary[kind]
         print(f"{'mean ' + kind:45} {'':4} {s['p@5']:5.2f} {s['p@10']:5.2f} {s['ndcg@10']:8.3f}")
@@ -132,45 +184,60 @@ def main() -> None:
         "\nDescription-only profiles ranked by text similarity alone (no floor, no trending),"
         "\nso that methods with different similarity scales compare fairly:"
     )
-    comparison = {}
-    described = [p for p in profiles if p.description]
-    for method, config in METHODS.items():
-        model = TextModel(config).fit(
-            [TextModel(config).document(d.title, d.abstract) for d in docs]
-        )
-        with threadpool_limits(limits=1, user_api="blas"):  # the same sums, so the same ties
-            sims = model.similarity(model.queries([p.description for p in described]))
-        sims = np.round(sims, 6)
-        rows = []
-        for profile, row in zip(described, sims, strict=True):
-            ids = [docs[i].id for i in np.argsort(-row, kind="stable")[:K]]
-            rel = judged[profile.subscriber_id]
-            rows.append(
-                {
-                    "p@5": precision(ids, rel, 5),
-                    "p@10": precision(ids, rel, 10),
-                    "ndcg@10": ndcg(ids, rel, 10),
-                }
-            )
-        comparison[method] = {k: mean(rows, k) for k in ("p@5", "p@10", "ndcg@10")}
-        c = comparison[method]
-        per = " ".join(f"{r['p@10']:.1f}" for r in rows)
-        print(
-            f"  {method:34} P@5 {c['p@5']:.2f}  P@10 {c['p@10']:.2f}  nDCG@10 {c['ndcg@10']:.3f}"
-            f"   (P@10 per profile: {per})"
-        )
+    comparison = compare_methods(docs, [p for p in tuned if p.description], judged)
     gap = summary["keyword"]["p@10"] - summary["description"]["p@10"]
     print(
         f"\nkeyword minus description P@10: {summary['keyword']['p@10']:.3f} - "
         f"{summary['description']['p@10']:.3f} = {gap:+.3f} (goal <= 0.10)"
     )
     print(f"overall P@10: {summary['all']['p@10']:.3f} (goal >= 0.80)")
-    if args.json:
-        out = {
-            "per_profile": {names[s]: r for s, r in final.items()},
-            "summary": summary,
-            "description_methods": comparison,
+
+    out = {
+        "per_profile": {names[p.subscriber_id]: final[p.subscriber_id] for p in tuned},
+        "summary": summary,
+        "description_methods": comparison,
+    }
+    if heldout:
+        print(
+            "\n--- Held-out description profiles (bench/relevance/heldout.json: judged after"
+            "\n    the settings were fixed; never used for tuning) ---\n"
+        )
+        print_rows(heldout, final, judged, names, kinds)
+        rows = [final[p.subscriber_id] for p in heldout]
+        held = {k: mean(rows, k) for k in ("p@5", "p@10", "ndcg@10")}
+        print(
+            f"{'mean held-out':45} {'':4} "
+            f"{held['p@5']:5.2f} {held['p@10']:5.2f} {held['ndcg@10']:8.3f}"
+        )
+        plain = evaluate(docs, heldout, judged, NO_PRF)
+        rows = [plain[p.subscriber_id] for p in heldout]
+        held_plain = {k: mean(rows, k) for k in ("p@5", "p@10", "ndcg@10")}
+        print(
+            f"{'mean held-out, ranking without expansion':45} {'':4} {held_plain['p@5']:5.2f} "
+            f"{held_plain['p@10']:5.2f} {held_plain['ndcg@10']:8.3f}   (P@10 per profile: "
+            + " ".join(f"{r['p@10']:.1f}" for r in rows)
+            + ")"
+        )
+        print("\nThe same text-only comparison on the held-out descriptions:")
+        held_methods = compare_methods(docs, [p for p in heldout if p.description], judged)
+        held_gap = summary["keyword"]["p@10"] - held["p@10"]
+        print(
+            f"\nP@10 means: keyword {summary['keyword']['p@10']:.3f}, "
+            f"description (tuned set) {summary['description']['p@10']:.3f}, "
+            f"description (held-out) {held['p@10']:.3f}"
+        )
+        print(
+            f"keyword minus held-out description P@10: {summary['keyword']['p@10']:.3f} - "
+            f"{held['p@10']:.3f} = {held_gap:+.3f} (goal <= 0.10)"
+        )
+        out["heldout"] = {
+            "per_profile": {names[p.subscriber_id]: final[p.subscriber_id] for p in heldout},
+            "mean": held,
+            "mean_without_expansion": held_plain,
+            "description_methods": held_methods,
+            "keyword_minus_heldout_p@10": held_gap,
         }
+    if args.json:
         args.json.write_text(json.dumps(out, indent=2))
 
 
