@@ -247,7 +247,8 @@ def _write_batch(
         )
     outcome.new += len(created)
     outcome.updated += len(changed)
-    _record_sightings([ids[v["arxiv_id"]] for v in seen], kind=kind, source=source)
+    held = {row["id"] for row in existing.values()}
+    _record_sightings([ids[v["arxiv_id"]] for v in seen], kind=kind, source=source, held=held)
     fresh = {values["arxiv_id"] for values in created}
     _record_upvotes(
         [
@@ -255,7 +256,7 @@ def _write_batch(
             for values in seen
             if values["has_upvotes"] and (replay_on is None or values["arxiv_id"] in fresh)
         ],
-        held={row["id"] for row in existing.values()},
+        held=held,
     )
 
 
@@ -286,14 +287,22 @@ def _record_upvotes(counts: list[tuple[int, int]], *, held: set[int]) -> None:
     )
 
 
-def _record_sightings(paper_ids: list[int], *, kind: str, source: Source | None) -> None:
+def _record_sightings(
+    paper_ids: list[int], *, kind: str, source: Source | None, held: set[int]
+) -> None:
+    """One sighting per (paper, kind); only papers `held` before this batch are looked up.
+
+    A paper this batch created has none yet (the insert skips any a concurrent pull added).
+    """
     if not paper_ids:
         return
-    known = set(
-        PaperSighting.objects.filter(kind=kind, paper_id__in=paper_ids).values_list(
-            "paper_id", flat=True
+    known: set[int] = set()
+    if looked_up := [pk for pk in paper_ids if pk in held]:
+        known.update(
+            PaperSighting.objects.filter(kind=kind, paper_id__in=looked_up).values_list(
+                "paper_id", flat=True
+            )
         )
-    )
     now = timezone.now()
     _insert(
         PaperSighting,
@@ -317,7 +326,6 @@ def _insert(
         return
     meta = model._meta
     fields = [meta.get_field(name) for name in names]
-    adapters = [_adapter(f) for f in fields]
     quote = connection.ops.quote_name
     # Only quoted identifiers from the model's meta go into the text; values are parameters.
     table = quote(meta.db_table)
@@ -327,9 +335,8 @@ def _insert(
     if conflict:
         target = ", ".join(quote(meta.get_field(name).column) for name in conflict)
         sql += f" ON CONFLICT ({target}) DO NOTHING"
-    prepared = [[adapt(value) for adapt, value in zip(adapters, row, strict=True)] for row in rows]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, prepared)
+        cursor.executemany(sql, _prepared(fields, rows))
 
 
 def _update(model: type[Model], names: list[str], rows: list[list[Any]]) -> None:
@@ -341,26 +348,63 @@ def _update(model: type[Model], names: list[str], rows: list[list[Any]]) -> None
         return
     meta = model._meta
     fields = [meta.get_field(name) for name in names]
-    adapters = [*(_adapter(f) for f in fields), lambda v: v]
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     sql = f"UPDATE {table} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
-    prepared = [[adapt(value) for adapt, value in zip(adapters, row, strict=True)] for row in rows]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, prepared)
+        cursor.executemany(sql, _prepared([*fields, meta.pk], rows))
+
+
+def _prepared(fields: list[Any], rows: list[list[Any]]) -> list[list[Any]]:
+    """Copies of `rows` with each value through its field's backend adapter, if it has one.
+
+    Only dates, datetimes and JSON have one; the other columns are passed as they are.
+    """
+    adapters = [(i, adapt) for i, f in enumerate(fields) if (adapt := _adapter(f)) is not None]
+    prepared = []
+    for row in rows:
+        if len(row) != len(fields):
+            raise ValueError(f"a row of {len(row)} values for {len(fields)} columns")
+        row = list(row)
+        for i, adapt in adapters:
+            row[i] = adapt(row[i])
+        prepared.append(row)
+    return prepared
 
 
 def _adapter(model_field: Any) -> Any:
+    """The function a value of `model_field` goes through before binding, or None."""
     ops = connection.ops
     kind = model_field.get_internal_type()
     if kind == "DateTimeField":
-        return lambda v: None if v is None else ops.adapt_datetimefield_value(v)
+        return _memoised(ops.adapt_datetimefield_value)
     if kind == "DateField":
-        return lambda v: None if v is None else ops.adapt_datefield_value(v)
+        return _memoised(ops.adapt_datefield_value)
     if kind == "JSONField":
         return lambda v: ops.adapt_json_value(v, model_field.encoder)
-    return lambda v: v
+    return None
+
+
+def _memoised(adapt: Any) -> Any:
+    """`adapt`, once per distinct value of one statement (None stays None).
+
+    A batch repeats its timestamps: every entry of a day's feed has the same
+    announcement stamp, and `now` is one value per batch. Equal datetimes are the same
+    instant, so they adapt to the same stored value.
+    """
+    done: dict[Any, Any] = {}
+
+    def adapted(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return done[value]
+        except KeyError:
+            done[value] = result = adapt(value)
+            return result
+
+    return adapted
 
 
 def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -90,33 +90,37 @@ class ArxivRssAdapter(SourceAdapter):
         return [self._record(entry, channel_day) for entry in feed.entries]
 
     def _record(self, entry: Any, channel_day: Any) -> PaperRecord:
-        summary = text_of(entry.get("summary"))
+        # dict.get, not FeedParserDict.get: none of these keys has one of its aliases, and
+        # its lookup costs ~1.5 us a call, a dozen calls an entry. "updated" keeps
+        # feedparser's get, for its fallback to "published" when an item has no <updated>.
+        get = dict.get
+        summary = text_of(get(entry, "summary"))
         prefix = _PREFIX.match(summary)
         abstract = summary[prefix.end() :] if prefix else summary
-        identifier = text_of(entry.get("id")) or text_of(entry.get("link"))
+        identifier = text_of(get(entry, "id")) or text_of(get(entry, "link"))
         if prefix:
             identifier = prefix.group("id")
         match = ARXIV_ID.search(identifier)
         arxiv_id = match.group("id") if match else identifier
         version = int(match.group("version") or 1) if match else 1
-        announce_type = text_of(entry.get("arxiv_announce_type")).strip().lower()
+        announce_type = text_of(get(entry, "arxiv_announce_type")).strip().lower()
         if not announce_type and prefix:
             announce_type = prefix.group("type").lower()
-        stamp = entry.get("published") or channel_day
+        stamp = get(entry, "published") or channel_day
         abs_url, pdf_url = arxiv_links(arxiv_id)
         return PaperRecord(
             arxiv_id=arxiv_id,
             version=min(version, 999),
-            title=source_text(text_of(entry.get("title"))),
+            title=source_text(text_of(get(entry, "title"))),
             abstract=source_text(abstract),
-            authors=split_authors(entry.get("author")),
-            categories=categories([tag.get("term") for tag in entry.get("tags") or []]),
+            authors=split_authors(get(entry, "author")),
+            categories=categories([get(tag, "term") for tag in get(entry, "tags") or []]),
             announce_type=announce_type[:20],
             published_at=to_utc(stamp),
             updated_at=to_utc(entry.get("updated")),
             announced_on=arxiv_day(stamp),
             abs_url=abs_url,
             pdf_url=pdf_url,
-            doi=source_text(text_of(entry.get("arxiv_doi"))),
-            journal_ref=source_text(text_of(entry.get("arxiv_journal_reference"))),
+            doi=source_text(text_of(get(entry, "arxiv_doi"))),
+            journal_ref=source_text(text_of(get(entry, "arxiv_journal_reference"))),
         )

@@ -1,9 +1,16 @@
 """The display text of titles and abstracts (digest/text.py), on real snippets."""
 
+import gc
+import re
+import weakref
+from pathlib import Path
+
 import pytest
 
 from digest.sources.feeds import split_authors
-from digest.text import clean_whitespace, latex_to_text, readable
+from digest.text import _CONTROL, clean_whitespace, latex_to_text, readable, strip_controls
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 
 
 @pytest.mark.parametrize(
@@ -52,3 +59,76 @@ def test_authors_split_on_commas_and_and_outside_parentheses():
     ]
     assert split_authors("") == []
     assert split_authors(None) == []
+
+
+_SEPARATOR = re.compile(r",|\band\b|;")
+_GROUPED = re.compile(r"\([^()]*\)")
+
+
+def _split_authors_by_regex(text):
+    """split_authors as it was before its fast paths: the reference they must match."""
+    previous = None
+    while previous != text:
+        previous, text = text, _GROUPED.sub("", text)
+    return [name.strip() for name in _SEPARATOR.split(readable(text)) if name.strip()]
+
+
+@pytest.mark.parametrize(
+    "authors",
+    [
+        "Weizhen Li, Jianbo Lin, Zhuosong Jiang",
+        "Sandra Anderson, Alexander Brand",  # "and" inside names, no separator
+        "A. One and B. Two; C. Three",
+        "A. One (MIT (CSAIL), CMU), B. Two (unbalanced",
+        "Andr\\'e Sand, Ferdinand",
+        " , ,Lone, ",
+        "and, and and ,AND",
+    ],
+)
+def test_split_authors_fast_paths_match_the_regex_split(authors):
+    assert split_authors(authors) == _split_authors_by_regex(authors)
+
+
+def test_split_authors_matches_the_regex_split_on_every_real_author_list():
+    feed = (FIXTURES / "arxiv-rss-atom-flavour_cs.AI_2025-08-20_full87.xml").read_text()
+    lists = re.findall(r"<dc:creator>(.*?)</dc:creator>", feed, re.S)
+    assert len(lists) > 80
+    for authors in lists:
+        assert split_authors(authors) == _split_authors_by_regex(authors)
+
+
+def test_latex_conversion_does_not_keep_its_callers_data_alive():
+    """pylatexenc leaves a reference cycle per conversion; it must not hold our frames.
+
+    Called directly, its frames kept every calling frame's variables (the parsed feed,
+    the downloaded body) until the next full garbage collection.
+    """
+
+    class Payload:
+        pass
+
+    def caller(text):
+        payload = Payload()
+        readable(text)
+        return weakref.ref(payload)
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        fresh = f"{id(object())}"  # Not in the conversion cache yet.
+        ref = caller(r"a span $\beta_{" + fresh + "}$ no other test converts")
+        assert ref() is None
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def test_strip_controls_drops_exactly_the_control_pattern_on_ascii_and_beyond():
+    every_ascii = "".join(map(chr, range(128)))
+    assert strip_controls(every_ascii) == _CONTROL.sub("", every_ascii)
+    assert strip_controls("tab\there\nnew\rline") == "tab\there\nnew\rline"
+    assert strip_controls("nul\x00 vt\x0b del\x7f") == "nul vt del"
+    mixed = "Cafe\u0301\u200b au lait\x0b\x85\ufeff"
+    assert strip_controls(mixed) == _CONTROL.sub("", mixed) == "Cafe\u0301 au lait"
+    plain = "A plain abstract, unchanged."
+    assert strip_controls(plain) is plain
