@@ -78,11 +78,7 @@ class SourceForm(forms.ModelForm):
                     self.add_error("categories", str(error))
         elif not data.get("url"):
             self.add_error("url", "Give the feed's URL (or, for arXiv, its categories).")
-        return data
-
-    def save(self, commit=True):
-        self.instance.url = self.cleaned_data["url"]
-        return super().save(commit)
+        return data  # the built URL reaches the instance with the other cleaned fields
 
 
 @admin.register(Source)

@@ -3,12 +3,7 @@
 from django.conf import settings
 from django.core import checks
 
-# Caches that each process (or machine) keeps for itself.
-PRIVATE_CACHES = (
-    "django.core.cache.backends.locmem.LocMemCache",
-    "django.core.cache.backends.dummy.DummyCache",
-    "django.core.cache.backends.filebased.FileBasedCache",
-)
+from .http import PROCESS_LOCAL_CACHES
 
 
 @checks.register(checks.Tags.caches, deploy=True)
@@ -17,7 +12,7 @@ def shared_cache_for_a_shared_database(app_configs, **kwargs) -> list[checks.Che
     request slot only hold across them through a shared cache."""
     engine = settings.DATABASES["default"]["ENGINE"]
     backend = settings.CACHES["default"]["BACKEND"]
-    if engine.endswith("sqlite3") or backend not in PRIVATE_CACHES:
+    if engine.endswith("sqlite3") or backend.rsplit(".", 1)[-1] not in PROCESS_LOCAL_CACHES:
         return []
     return [
         checks.Warning(

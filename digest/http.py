@@ -32,8 +32,9 @@ logger = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # How far ahead a caller may book an arXiv slot before giving up for this run.
 MAX_SLOT_WAIT_SECONDS = 600.0
-# Cache backends whose `add` is not shared between processes, or not atomic.
-_PROCESS_LOCAL_CACHES = frozenset({"LocMemCache", "DummyCache", "FileBasedCache"})
+# Cache backends whose `add` is not shared between processes, or not atomic (also read
+# by the deploy check in digest/checks.py).
+PROCESS_LOCAL_CACHES = frozenset({"LocMemCache", "DummyCache", "FileBasedCache"})
 
 
 @dataclass
@@ -84,7 +85,7 @@ def wait_for_slot(key: str, interval: float) -> None:
 
 
 def _cache_is_shared() -> bool:
-    return type(caches["default"]).__name__ not in _PROCESS_LOCAL_CACHES
+    return type(caches["default"]).__name__ not in PROCESS_LOCAL_CACHES
 
 
 def _reserve_in_cache(key: str, interval: float) -> float | None:

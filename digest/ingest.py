@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ BATCH_SIZE = 500
 # well under the shortest useful schedule (Daily Papers is pulled hourly, less 5 minutes'
 # slack), so every scheduled pull still samples, and only a re-run adds nothing.
 UPVOTE_RESAMPLE = timedelta(minutes=10)
+_FETCH_RUN_URL_LENGTH = FetchRun._meta.get_field("url").max_length
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshot"
 # (file, kind) of the bundled offline snapshot, in load order.
 SNAPSHOT_FILES = [
@@ -66,6 +67,11 @@ def ingest_source(source: Source) -> FetchRun:
 def ingest_all() -> list[FetchRun]:
     """Pull every enabled source; one failing source never stops the others."""
     return [ingest_source(source) for source in Source.objects.filter(enabled=True)]
+
+
+def ingest_due(now: datetime) -> list[FetchRun]:
+    """Pull each enabled source whose own interval (`Source.fetch_every`) is up."""
+    return [ingest_source(source) for source in Source.objects.due(now)]
 
 
 def ingest_url(url: str, kind: str) -> FetchRun:
@@ -106,8 +112,8 @@ def load_snapshot() -> dict[str, int]:
 
 
 def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
-    # FetchRun.url holds 500 characters; a long backfill query is noted, not refused.
-    run = FetchRun.objects.create(source=source, kind=kind, url=url[:500])
+    # A long backfill query is noted cut to the column's size, not refused.
+    run = FetchRun.objects.create(source=source, kind=kind, url=url[:_FETCH_RUN_URL_LENGTH])
     try:
         adapter = get_adapter(kind)
         fetched = adapter.fetch(

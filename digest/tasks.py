@@ -27,7 +27,7 @@ def ingest_all() -> int:
 @shared_task(soft_time_limit=1800, time_limit=1900)
 def ingest_due() -> int:
     """Pulls each enabled source whose own interval is up; beat runs this every hour."""
-    return len([ingest.ingest_source(source) for source in Source.objects.due(timezone.now())])
+    return len(ingest.ingest_due(timezone.now()))
 
 
 @shared_task(soft_time_limit=600, time_limit=660)
