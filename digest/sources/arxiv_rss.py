@@ -16,6 +16,7 @@ from django.conf import settings
 from digest.http import fetch as http_fetch
 from digest.sources.base import ARXIV_ID, Fetched, IngestError, PaperRecord, SourceAdapter
 from digest.sources.feeds import (
+    CATEGORY,
     arxiv_day,
     arxiv_links,
     categories,
@@ -36,7 +37,6 @@ _PREFIX = re.compile(
     r"^\s*arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>[\w-]+)\s*(?:Abstract:\s*)?",
     re.IGNORECASE,
 )
-_CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?")
 # Listings that only revise a paper already announced: they never make it new again.
 REFRESH_ONLY = frozenset({"replace", "replace-cross", "absonly"})
 
@@ -50,7 +50,7 @@ def feed_url(categories: list[str], *, base: str = FEED_BASE) -> str:
     A source may be given as a category instead of a URL; `base` ends in `/rss/` (RSS
     2.0) or `/atom/` (Atom), or is another server's folder in tests.
     """
-    if not categories or not all(_CATEGORY.fullmatch(c) for c in categories):
+    if not categories or not all(CATEGORY.fullmatch(c) for c in categories):
         raise IngestError(f"not arXiv categories: {' '.join(categories) or '(none)'}")
     return base.rstrip("/") + "/" + "+".join(categories)
 

@@ -23,7 +23,8 @@ from digest.text import readable
 
 ARXIV_TZ = ZoneInfo("America/New_York")
 _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
-_CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?")
+# An arXiv category name: cs.LG, math-ph, q-bio.NC.
+CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _AUTHOR_SEPARATOR = re.compile(r",|\band\b|;")
 
@@ -148,7 +149,7 @@ def categories(terms: list[Any]) -> list[str]:
     """arXiv category terms, in order, without duplicates or MSC/ACM codes."""
     seen: list[str] = []
     for term in terms:
-        if isinstance(term, str) and _CATEGORY.fullmatch(term) and term not in seen:
+        if isinstance(term, str) and CATEGORY.fullmatch(term) and term not in seen:
             seen.append(term)
     return seen
 
