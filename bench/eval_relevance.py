@@ -39,18 +39,27 @@ HERE = ROOT / "bench" / "relevance"
 TODAY = date(2026, 11, 20)
 K = 10
 
-NO_PRF = TextConfig().without_prf()
+NO_PRF = TextConfig().without_prf().without_semantic()
+WORDS_ONLY = TextConfig().without_semantic()
 METHODS = {
     "tfidf-baseline": TextConfig.baseline(),
     "tfidf-sublinear-bigrams": replace(NO_PRF, lsa_components=0, lsa_weight=0.0),
     "tfidf+stemming+lsa": replace(NO_PRF, stemmed=True),
     "tfidf+lsa": NO_PRF,
     "tfidf+lsa+rocchio-prf(5)": TextConfig(prf_docs=5, prf_terms=1_000_000, prf_weight=0.5),
-    "tfidf+lsa+rm3(10 docs)": TextConfig(prf_docs=10),
-    "tfidf+lsa+rm3(30 docs, 23 here)": TextConfig(prf_docs=30),
-    "tfidf+lsa+rm3(20 docs, 50 terms)": TextConfig(prf_terms=50),
-    "tfidf+rm3, no lsa": TextConfig(lsa_components=0, lsa_weight=0.0),
-    "final (tfidf+lsa+rm3)": TextConfig(),
+    "tfidf+lsa+rm3(10 docs)": replace(WORDS_ONLY, prf_docs=10),
+    "tfidf+lsa+rm3(30 docs, 23 here)": replace(WORDS_ONLY, prf_docs=30),
+    "tfidf+lsa+rm3(20 docs, 50 terms)": replace(WORDS_ONLY, prf_terms=50),
+    "tfidf+rm3, no lsa": replace(WORDS_ONLY, lsa_components=0, lsa_weight=0.0),
+    "tfidf+lsa+rm3 (until 2026-11-27)": WORDS_ONLY,
+    "+nearest terms, no rm3": TextConfig().without_prf(),
+    "+nearest terms (20)": TextConfig(semantic_terms=20),
+    "+nearest terms (80)": TextConfig(semantic_terms=80),
+    "+nearest terms (weight 0.5)": TextConfig(semantic_weight=0.5),
+    "+nearest terms (weight 1.5)": TextConfig(semantic_weight=1.5),
+    "+nearest terms (no closeness floor)": TextConfig(semantic_min_closeness=0.0),
+    "+nearest terms (closeness >= 0.35)": TextConfig(semantic_min_closeness=0.35),
+    "final (tfidf+lsa+nearest terms+rm3)": TextConfig(),
 }
 
 

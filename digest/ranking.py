@@ -51,6 +51,8 @@ class Profile:
     already_sent: frozenset[int] = frozenset()
     liked: tuple[PaperDoc, ...] = field(default=())
     disliked: tuple[PaperDoc, ...] = field(default=())
+    # The description's sentence-encoder vector, stored when it was written (None: encode it).
+    description_vector: np.ndarray | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True, slots=True)  # a million of them at a time: no __dict__ each

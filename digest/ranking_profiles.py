@@ -60,6 +60,7 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
     author_rows: list[list[int]] = []
     author_names: list[list[tuple[str, frozenset[int]]]] = []
     descriptions: dict[str, int] = {}
+    description_vectors: dict[str, np.ndarray] = {}
     description_of: list[int] = []
     category_vocab, author_vocab = ranker.category_vocab, ranker.author_vocab
 
@@ -126,6 +127,8 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         if text:
             text = text.strip()
         description_of.append(descriptions.setdefault(text, len(descriptions)) if text else -1)
+        if text and profile.description_vector is not None:
+            description_vectors[text] = profile.description_vector
 
     n_papers = len(ranker.papers)
     rows, cols, vals = [], [], []
@@ -141,7 +144,7 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         (np.array(vals, dtype=np.float32), (rows, cols)), shape=(n_papers, max(len(labels), 1))
     )
 
-    description_rows = _description_rows(ranker, descriptions, description_of)
+    description_rows = _description_rows(ranker, descriptions, description_of, description_vectors)
     (liked, disliked), feedback_similarity = ranker.feedback_weights(
         [p.liked for p in profiles], [p.disliked for p in profiles]
     )
@@ -185,13 +188,16 @@ def _sent_matrix(ranker: Ranker, profiles: Sequence[Profile]) -> sparse.csr_matr
 
 
 def _description_rows(
-    ranker: Ranker, descriptions: dict[str, int], description_of: list[int]
+    ranker: Ranker,
+    descriptions: dict[str, int],
+    description_of: list[int],
+    vectors: dict[str, np.ndarray],
 ) -> sparse.csr_matrix:
     """Each distinct description vectorised once, then spread to its subscribers' rows."""
     width = ranker.text.papers.shape[1] if ranker.text.papers is not None else 0
     if not descriptions or width == 0:
         return sparse.csr_matrix((len(description_of), width), dtype=np.float32)
-    unique = ranker.text.queries(descriptions.keys())
+    unique = ranker.text.queries(descriptions.keys(), [vectors.get(t) for t in descriptions])
     owners = [i for i, d in enumerate(description_of) if d >= 0]
     spread = sparse.csr_matrix(
         (

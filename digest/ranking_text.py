@@ -248,6 +248,17 @@ class TextConfig:
     prf_docs: int = 20
     prf_terms: int = 30
     prf_weight: float = 1.0
+    # Semantic expansion (`digest.semantic`), before the RM3 step: the `semantic_terms`
+    # vocabulary terms nearest a description in the sentence encoder's space, weighted by
+    # cosine x IDF, normalised and scaled by `semantic_weight` (0 turns it off). Candidates
+    # are the `semantic_vocabulary` commonest terms found in at least `semantic_min_df` papers;
+    # a term less close than `semantic_min_closeness` is never added (on a small day the 40
+    # nearest terms would otherwise include unrelated ones).
+    semantic_terms: int = 40
+    semantic_weight: float = 1.0
+    semantic_min_closeness: float = 0.3
+    semantic_min_df: int = 2
+    semantic_vocabulary: int = 20_000
 
     @classmethod
     def baseline(cls) -> TextConfig:
@@ -261,10 +272,14 @@ class TextConfig:
             lsa_weight=0.0,
             prf_docs=0,
             prf_weight=0.0,
+            semantic_weight=0.0,
         )
 
     def without_prf(self) -> TextConfig:
         return replace(self, prf_docs=0, prf_weight=0.0)
+
+    def without_semantic(self) -> TextConfig:
+        return replace(self, semantic_weight=0.0)
 
 
 # How many of the most frequent features are multiplied densely (features x papers floats).
@@ -279,11 +294,16 @@ _PRF_MIN_DOCS = 5
 _PRF_BLOCK = 1024
 
 
+_SHARED_ENCODER = object()  # "the process's encoder, if it can load", resolved on first use
+
+
 class TextModel:
     """TF-IDF (optionally blended with LSA) over the day's titles and abstracts."""
 
-    def __init__(self, config: TextConfig | None = None) -> None:
+    def __init__(self, config: TextConfig | None = None, encoder=_SHARED_ENCODER) -> None:
         self.config = config or TextConfig()
+        self._encoder = encoder
+        self._semantic: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         cfg = self.config
         if cfg.folded:
             self.vectorizer = TfidfVectorizer(
@@ -355,9 +375,90 @@ class TextModel:
         assert self.papers is not None, "fit() first"
         return self.blend(self._raw(queries))
 
-    def queries(self, texts: Iterable[str]) -> sparse.csr_matrix:
-        """Free-text queries as TF-IDF rows, expanded by pseudo-relevance feedback."""
-        return self.expand(self.transform(texts))
+    def queries(
+        self, texts: Iterable[str], vectors: Sequence[np.ndarray | None] | None = None
+    ) -> sparse.csr_matrix:
+        """Free-text queries as TF-IDF rows, with their nearest terms in meaning added, then
+        expanded by pseudo-relevance feedback. `vectors` may give a text's encoder vector,
+        stored when it was written, so it need not be encoded again."""
+        texts = list(texts)
+        return self.expand(self.with_nearest_terms(self.transform(texts), texts, vectors))
+
+    def encoder(self):
+        if self._encoder is _SHARED_ENCODER:
+            from . import semantic
+
+            self._encoder = semantic.encoder()
+        return self._encoder
+
+    def with_nearest_terms(
+        self,
+        queries: sparse.csr_matrix,
+        texts: Sequence[str],
+        vectors: Sequence[np.ndarray | None] | None = None,
+    ) -> sparse.csr_matrix:
+        """Each query plus the day's terms nearest its text in the encoder's space.
+
+        "Tiny, deliberately crafted changes to the input that fool AI models" gains
+        "adversarial example" and "robustness": words the papers use and the description
+        does not. The added terms are weighted by closeness and rarity (IDF).
+        """
+        cfg = self.config
+        if self.papers is None or cfg.semantic_weight <= 0 or cfg.semantic_terms <= 0 or not texts:
+            return queries
+        encoder = self.encoder()
+        if encoder is None:
+            return queries
+        columns, term_vectors, idf = self._semantic_terms(encoder)
+        if not len(columns):
+            return queries
+        given = list(vectors) if vectors is not None else [None] * len(texts)
+        missing = [i for i, v in enumerate(given) if v is None]
+        encoded = encoder.encode([texts[i] for i in missing]) if missing else None
+        text_vectors = np.empty((len(texts), term_vectors.shape[1]), dtype=np.float32)
+        for i, vector in enumerate(given):
+            if vector is not None:
+                text_vectors[i] = vector
+        if missing:
+            text_vectors[missing] = encoded
+        k = min(cfg.semantic_terms, len(columns))  # slots left empty weaken the expansion
+        blocks = []
+        for a in range(0, len(texts), _PRF_BLOCK):
+            closeness = text_vectors[a : a + _PRF_BLOCK] @ term_vectors.T
+            top = np.argpartition(-closeness, k - 1, axis=1)[:, :k]
+            closest = np.take_along_axis(closeness, top, axis=1)
+            weights = np.where(closest >= cfg.semantic_min_closeness, closest, 0) * idf[top]
+            n = top.shape[0]
+            blocks.append(
+                sparse.csr_matrix(
+                    (weights.ravel(), columns[top].ravel(), np.arange(0, n * k + 1, k)),
+                    shape=(n, self.papers.shape[1]),
+                )
+            )
+        nearest = sparse.vstack(blocks, format="csr")
+        nearest.eliminate_zeros()
+        # The added terms count in proportion to how many close ones the day offers: on a
+        # small day one loosely related word must not weigh as much as the description.
+        share = np.diff(nearest.indptr) / cfg.semantic_terms
+        nearest = sparse.diags(share.astype(np.float32)) @ normalize(nearest)
+        return normalize(queries + cfg.semantic_weight * nearest).astype(np.float32).tocsr()
+
+    def _semantic_terms(self, encoder) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(feature columns, their unit vectors, their IDF): the candidates, encoded once."""
+        if self._semantic is None:
+            cfg = self.config
+            frequency = np.diff(self.papers.tocsc().indptr)
+            # On a handful of papers nearly every term is in one paper only.
+            min_df = cfg.semantic_min_df if self.papers.shape[0] >= 20 else 1
+            columns = np.flatnonzero(frequency >= min_df)
+            if len(columns) > cfg.semantic_vocabulary:
+                commonest = np.argsort(-frequency[columns], kind="stable")
+                columns = np.sort(columns[commonest[: cfg.semantic_vocabulary]])
+            names = self.vectorizer.get_feature_names_out()[columns].tolist()
+            vectors = encoder.encode_terms(names) if names else np.zeros((0, 0), np.float32)
+            idf = self.vectorizer.idf_[columns].astype(np.float32)
+            self._semantic = (columns, vectors, idf)
+        return self._semantic
 
     def expand(self, queries: sparse.csr_matrix) -> sparse.csr_matrix:
         """RM3-style expansion: each query plus the heaviest terms of its top papers.

