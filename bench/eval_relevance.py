@@ -36,6 +36,8 @@ from digest.ranking import Profile, Ranker  # noqa: E402
 from digest.ranking_text import TextConfig, TextModel  # noqa: E402
 
 HERE = ROOT / "bench" / "relevance"
+# Sets judged after the settings they measure were fixed, by split name.
+HELD_OUT = {"heldout": "heldout.json", "heldout2": "heldout2.json"}
 TODAY = date(2026, 11, 20)
 K = 10
 
@@ -80,7 +82,8 @@ def load(corpus_dir: Path):
     by_key = {p.key: d.id for p, d in zip(papers, docs, strict=True)}
     spec = json.loads((HERE / "profiles.json").read_text())["profiles"]
     spec = [{**e, "split": e.get("split", "tuned")} for e in spec]
-    spec += json.loads((HERE / "heldout.json").read_text())["profiles"]
+    for held_out in HELD_OUT.values():
+        spec += json.loads((HERE / held_out).read_text())["profiles"]
     profiles, judged = [], {}
     for entry in spec:
         interest = entry["interest"]
@@ -163,6 +166,36 @@ def compare_methods(docs, described, judged) -> dict[str, dict]:
     return comparison
 
 
+def report_held_out(name, heldout, docs, judged, names, kinds, final, summary) -> dict:
+    print(
+        f"\n--- Held-out description profiles (bench/relevance/{HELD_OUT[name]}: judged after"
+        "\n    the settings were fixed; never used for tuning) ---\n"
+    )
+    print_rows(heldout, final, judged, names, kinds)
+    rows = [final[p.subscriber_id] for p in heldout]
+    held = {k: mean(rows, k) for k in ("p@5", "p@10", "ndcg@10")}
+    figures = f"{held['p@5']:5.2f} {held['p@10']:5.2f} {held['ndcg@10']:8.3f}"
+    print(f"{'mean ' + name:45} {'':4} {figures}")
+    print(f"\nThe same text-only comparison on the {name} descriptions:")
+    held_methods = compare_methods(docs, [p for p in heldout if p.description], judged)
+    held_gap = summary["keyword"]["p@10"] - held["p@10"]
+    print(
+        f"\nP@10 means: keyword {summary['keyword']['p@10']:.3f}, "
+        f"description (tuned set) {summary['description']['p@10']:.3f}, "
+        f"description ({name}) {held['p@10']:.3f}"
+    )
+    print(
+        f"keyword minus {name} description P@10: {summary['keyword']['p@10']:.3f} - "
+        f"{held['p@10']:.3f} = {held_gap:+.3f} (goal <= 0.10)"
+    )
+    return {
+        "per_profile": {names[p.subscriber_id]: final[p.subscriber_id] for p in heldout},
+        "mean": held,
+        "description_methods": held_methods,
+        f"keyword_minus_{name}_p@10": held_gap,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=corpus.CORPUS)
@@ -174,8 +207,13 @@ def main() -> None:
     names = {e["id"]: e["name"] for e in spec}
     split = {e["id"]: e["split"] for e in spec}
     tuned = [p for p in profiles if split[p.subscriber_id] == "tuned"]
-    heldout = [p for p in profiles if split[p.subscriber_id] == "heldout"]
-    print(f"{len(docs)} papers, {len(tuned)} profiles (+{len(heldout)} held-out), top {K} each\n")
+    heldout = {
+        name: [p for p in profiles if split[p.subscriber_id] == name]
+        for name in HELD_OUT
+        if any(split[p.subscriber_id] == name for p in profiles)
+    }
+    extra = sum(len(v) for v in heldout.values())
+    print(f"{len(docs)} papers, {len(tuned)} profiles (+{extra} held-out), top {K} each\n")
 
     # One ranking for all profiles: each profile's picks depend only on itself and the papers.
     final = evaluate(docs, profiles, judged, TextConfig())
@@ -206,46 +244,8 @@ def main() -> None:
         "summary": summary,
         "description_methods": comparison,
     }
-    if heldout:
-        print(
-            "\n--- Held-out description profiles (bench/relevance/heldout.json: judged after"
-            "\n    the settings were fixed; never used for tuning) ---\n"
-        )
-        print_rows(heldout, final, judged, names, kinds)
-        rows = [final[p.subscriber_id] for p in heldout]
-        held = {k: mean(rows, k) for k in ("p@5", "p@10", "ndcg@10")}
-        print(
-            f"{'mean held-out':45} {'':4} "
-            f"{held['p@5']:5.2f} {held['p@10']:5.2f} {held['ndcg@10']:8.3f}"
-        )
-        plain = evaluate(docs, heldout, judged, NO_PRF)
-        rows = [plain[p.subscriber_id] for p in heldout]
-        held_plain = {k: mean(rows, k) for k in ("p@5", "p@10", "ndcg@10")}
-        print(
-            f"{'mean held-out, ranking without expansion':45} {'':4} {held_plain['p@5']:5.2f} "
-            f"{held_plain['p@10']:5.2f} {held_plain['ndcg@10']:8.3f}   (P@10 per profile: "
-            + " ".join(f"{r['p@10']:.1f}" for r in rows)
-            + ")"
-        )
-        print("\nThe same text-only comparison on the held-out descriptions:")
-        held_methods = compare_methods(docs, [p for p in heldout if p.description], judged)
-        held_gap = summary["keyword"]["p@10"] - held["p@10"]
-        print(
-            f"\nP@10 means: keyword {summary['keyword']['p@10']:.3f}, "
-            f"description (tuned set) {summary['description']['p@10']:.3f}, "
-            f"description (held-out) {held['p@10']:.3f}"
-        )
-        print(
-            f"keyword minus held-out description P@10: {summary['keyword']['p@10']:.3f} - "
-            f"{held['p@10']:.3f} = {held_gap:+.3f} (goal <= 0.10)"
-        )
-        out["heldout"] = {
-            "per_profile": {names[p.subscriber_id]: final[p.subscriber_id] for p in heldout},
-            "mean": held,
-            "mean_without_expansion": held_plain,
-            "description_methods": held_methods,
-            "keyword_minus_heldout_p@10": held_gap,
-        }
+    for name, held_profiles in heldout.items():
+        out[name] = report_held_out(name, held_profiles, docs, judged, names, kinds, final, summary)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
 
