@@ -108,6 +108,7 @@ def profile_from(
         keywords=tuple(interest.keywords) if interest else (),
         authors=tuple(interest.authors) if interest else (),
         description=interest.description if interest else "",
+        description_vector=interest.stored_description_vector if interest else None,
         limit=subscriber.paper_limit,
         already_sent=frozenset(already_sent),
         liked=tuple(liked),

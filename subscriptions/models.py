@@ -107,10 +107,36 @@ class Interest(models.Model):
     )
     authors = models.JSONField(default=list, blank=True)
     description = models.TextField(blank=True, max_length=2000)
+    # The description's sentence-encoder vector (digest.semantic), kept beside it so the daily
+    # ranking need not encode every description again; empty when no encoder was available.
+    description_vector = models.BinaryField(blank=True, default=b"", editable=False)
+    description_model = models.CharField(max_length=40, blank=True, default="", editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"interests of {self.subscriber}"
+
+    def save(self, *args, **kwargs) -> None:
+        fields = kwargs.get("update_fields")
+        if fields is None or "description" in fields:
+            self.encode_description()
+            if fields is not None:
+                kwargs["update_fields"] = {*fields, "description_vector", "description_model"}
+        super().save(*args, **kwargs)
+
+    def encode_description(self) -> None:
+        from digest import semantic
+
+        self.description_vector, self.description_model = semantic.describe(self.description)
+
+    @property
+    def stored_description_vector(self):
+        """The stored vector if it was made by the encoder in use now, else None."""
+        from digest import semantic
+
+        if self.description_model != semantic.MODEL_ID:
+            return None
+        return semantic.from_bytes(bytes(self.description_vector))
 
     @property
     def is_empty(self) -> bool:

