@@ -165,3 +165,35 @@ def test_a_vector_from_another_model_or_none_at_all_is_not_used(monkeypatch):
     interest.description_vector = semantic.to_bytes(np.ones(semantic.DIMENSIONS))
     interest.description_model = "some-older-model"
     assert interest.stored_description_vector is None
+
+
+# Term vectors kept on disk between processes and days.
+
+
+def test_term_vectors_are_kept_on_disk_for_the_next_process(tmp_path, monkeypatch):
+    store = semantic.TermStore(tmp_path / "terms.sqlite3")
+    first = semantic.Encoder(semantic.model_path(), store=store)
+    vectors = first.encode_terms(["adversarial example", "robot arm"])
+
+    second = semantic.Encoder(semantic.model_path(), store=semantic.TermStore(store.path))
+
+    def model_must_not_run(texts):
+        raise AssertionError(f"encoded again: {texts}")
+
+    monkeypatch.setattr(second, "_run", model_must_not_run)
+    again = second.encode_terms(["robot arm", "adversarial example"])
+    assert np.allclose(again, vectors[::-1], atol=2e-3)
+
+
+def test_an_unusable_store_is_reported_once_and_vectors_stay_in_memory(tmp_path, caplog):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store's folder should be")
+    store = semantic.TermStore(blocker / "terms.sqlite3")
+    encoder = semantic.Encoder(semantic.model_path(), store=store)
+    with caplog.at_level(logging.WARNING, logger="digest.semantic"):
+        first = encoder.encode_terms(["graph", "protein"])
+        again = encoder.encode_terms(["graph", "protein", "galaxy"])
+    assert np.allclose(first, again[:2], atol=2e-3)
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 1
+    assert "kept in memory only" in messages[0]
