@@ -68,3 +68,14 @@ def pick(papers: Sequence[PaperDoc], profiles: Sequence[Profile]) -> dict[int, l
         if is_empty(profile):
             result[profile.subscriber_id] = trending(papers, profile)
     return result
+
+
+def prepare(papers: Sequence[PaperDoc]) -> int:
+    """Fits the pool and encodes its vocabulary's terms ahead of the day's digests.
+
+    Run after ingestion: a vocabulary seen for the first time costs seconds to encode,
+    better spent by the ingesting worker than by the first delivery chunk.
+    """
+    if not papers:
+        return 0
+    return ranker_for(papers).text.prepare_nearest_terms()

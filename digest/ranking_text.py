@@ -447,6 +447,15 @@ class TextModel:
         nearest = sparse.diags(share.astype(np.float32)) @ normalize(nearest)
         return normalize(queries + cfg.semantic_weight * nearest).astype(np.float32).tocsr()
 
+    def prepare_nearest_terms(self) -> int:
+        """Encodes the day's candidate terms now (into the machine's term store), so that
+        the first ranking of the day finds them ready; returns how many there are."""
+        cfg = self.config
+        encoder = self.encoder() if cfg.semantic_weight > 0 else None
+        if self.papers is None or encoder is None:
+            return 0
+        return len(self._semantic_terms(encoder)[0])
+
     def _semantic_terms(self, encoder) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(feature columns, their unit vectors, their IDF): the candidates, encoded once."""
         if self._semantic is None:

@@ -270,6 +270,8 @@ CELERY_TASK_QUEUES = tuple(
 CELERY_TASK_ROUTES = {
     "digest.tasks.ingest_*": {"queue": "ingest"},
     "digest.tasks.send_chunk": {"queue": "send"},
+    # The ranking machines keep the encoded vocabulary (var/semantic-terms.sqlite3).
+    "digest.tasks.prepare_ranking": {"queue": "send"},
 }
 # When Redis goes away mid-chunk, let the running chunk finish and record its outcomes
 # (cancelling it would be a kill, repeating what it had sent but not yet recorded); the

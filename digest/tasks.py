@@ -13,7 +13,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import delivery, ingest
+from . import delivery, ingest, picking, selectors
 from .models import Source
 
 log = logging.getLogger(__name__)
@@ -21,13 +21,26 @@ log = logging.getLogger(__name__)
 
 @shared_task(soft_time_limit=1800, time_limit=1900)
 def ingest_all() -> int:
-    return len(ingest.ingest_all())
+    return _prepare_if_new(ingest.ingest_all())
 
 
 @shared_task(soft_time_limit=1800, time_limit=1900)
 def ingest_due() -> int:
     """Pulls each enabled source whose own interval is up; beat runs this every hour."""
-    return len(ingest.ingest_due(timezone.now()))
+    return _prepare_if_new(ingest.ingest_due(timezone.now()))
+
+
+def _prepare_if_new(runs) -> int:
+    if any(run.new_count for run in runs):
+        prepare_ranking.delay()
+    return len(runs)
+
+
+@shared_task(soft_time_limit=600, time_limit=660)
+def prepare_ranking() -> int:
+    """Encodes the vocabulary of today's pool ahead of the digests (digest.picking.prepare)."""
+    pool = selectors.paper_pool(timezone.localdate(), settings.DIGEST_WINDOW_DAYS)
+    return picking.prepare(pool)
 
 
 @shared_task(soft_time_limit=600, time_limit=660)

@@ -232,3 +232,39 @@ def test_encode_descriptions_refuses_to_run_without_an_encoder(monkeypatch):
     monkeypatch.setenv("PAPERBOY_SEMANTIC", "off")
     with pytest.raises(CommandError, match="not available"):
         call_command("encode_descriptions")
+
+
+@pytest.mark.django_db
+def test_after_ingestion_the_days_vocabulary_is_encoded_ahead_of_the_digests(
+    tmp_path, monkeypatch, fresh_shared_encoder
+):
+    from digest import tasks
+    from tests.factories import make_paper
+
+    monkeypatch.setenv("PAPERBOY_VAR_DIR", str(tmp_path))
+    for p in DAY:
+        make_paper(p.title, p.abstract)
+    make_paper("Zyxwvut methods for zyxwvut graphs", "Zyxwvut at scale, zyxwvut everywhere.")
+    make_paper("More zyxwvut", "A second paper on zyxwvut.")
+
+    prepared = tasks.prepare_ranking()
+
+    assert prepared > 0
+    store = semantic.TermStore(tmp_path / "semantic-terms.sqlite3")
+    assert {"zyxwvut", "adversarial"} <= set(store.get_many(["zyxwvut", "adversarial", "nope"]))
+
+
+@pytest.mark.parametrize(("new_counts", "queued"), [([0, 3], 1), ([0, 0], 0), ([], 0)])
+def test_an_ingestion_that_brought_new_papers_queues_the_preparation(
+    monkeypatch, new_counts, queued
+):
+    from digest import ingest, tasks
+    from digest.models import FetchRun
+
+    calls = []
+    monkeypatch.setattr(tasks.prepare_ranking, "delay", lambda: calls.append("queued"))
+    monkeypatch.setattr(
+        ingest, "ingest_due", lambda now: [FetchRun(new_count=n) for n in new_counts]
+    )
+    assert tasks.ingest_due() == len(new_counts)
+    assert len(calls) == queued

@@ -69,7 +69,7 @@ def test_settings_route_ingestion_and_sending_to_their_queues(tmp_path):
         "r = app.amqp.router; "
         "print(json.dumps({n: r.route({}, n)['queue'].name for n in "
         "['digest.tasks.tick', 'digest.tasks.ingest_all', 'digest.tasks.ingest_source', "
-        "'digest.tasks.send_chunk']}))"
+        "'digest.tasks.send_chunk', 'digest.tasks.prepare_ranking']}))"
     )
     result = manage(production_env(tmp_path), "shell", "--no-imports", "-c", script)
     assert result.returncode == 0, result.stderr
@@ -79,6 +79,7 @@ def test_settings_route_ingestion_and_sending_to_their_queues(tmp_path):
         "digest.tasks.ingest_all": "ingest",
         "digest.tasks.ingest_source": "ingest",
         "digest.tasks.send_chunk": "send",
+        "digest.tasks.prepare_ranking": "send",
     }
 
 
