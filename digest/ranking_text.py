@@ -6,6 +6,7 @@ Everything here is pure and fitted at most once per day's pool of papers; the ra
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.utils.extmath import randomized_svd
 from threadpoolctl import threadpool_limits
+
+log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 _QUOTES = "\"'“”‘’«»"
@@ -411,6 +414,14 @@ class TextModel:
         encoder = self.encoder()
         if encoder is None:
             return queries
+        try:
+            return self._add_nearest_terms(encoder, queries, texts, vectors)
+        except Exception:  # the day's digests go out, ranked by words alone
+            log.exception("semantic expansion failed; ranking descriptions by their words")
+            return queries
+
+    def _add_nearest_terms(self, encoder, queries, texts, vectors) -> sparse.csr_matrix:
+        cfg = self.config
         columns, term_vectors, idf = self._semantic_terms(encoder)
         if not len(columns):
             return queries

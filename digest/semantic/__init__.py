@@ -265,4 +265,9 @@ def describe(text: str) -> tuple[bytes, str]:
     model = encoder() if text else None
     if model is None:
         return b"", ""
-    return to_bytes(model.encode([text])[0]), model.model_id
+    try:
+        vector = model.encode([text])[0]
+    except Exception:  # an encoder failure must never lose the subscriber's edit
+        log.exception("could not encode a description; it will be encoded when ranked")
+        return b"", ""
+    return to_bytes(vector), model.model_id

@@ -268,3 +268,43 @@ def test_an_ingestion_that_brought_new_papers_queues_the_preparation(
     )
     assert tasks.ingest_due() == len(new_counts)
     assert len(calls) == queued
+
+
+# An encoder that fails at run time loses nothing.
+
+
+class BrokenEncoder:
+    model_id = semantic.MODEL_ID
+
+    def encode(self, texts, **options):
+        raise RuntimeError("onnxruntime fell over")
+
+    encode_terms = encode
+
+
+def test_an_encoder_failing_while_ranking_leaves_the_words(caplog):
+    from digest.ranking_text import TextModel
+
+    def queries(config, **options):
+        model = TextModel(config, **options)
+        model.fit([model.document(p.title, p.abstract) for p in DAY])
+        return model.queries([FOOLING, "protein folding"]).toarray()
+
+    with caplog.at_level(logging.ERROR, logger="digest.ranking_text"):
+        broken = queries(TextConfig(), encoder=BrokenEncoder())
+    assert np.allclose(broken, queries(TextConfig().without_semantic()))
+    assert "semantic expansion failed" in caplog.text
+
+
+@pytest.mark.django_db
+def test_an_encoder_failing_while_saving_still_saves_the_description(monkeypatch, caplog):
+    from tests.factories import make_subscriber
+
+    monkeypatch.setattr(semantic, "encoder", lambda: BrokenEncoder())
+    with caplog.at_level(logging.ERROR, logger="digest.semantic"):
+        subscriber = make_subscriber("x@example.com", description=FOOLING)
+    interest = subscriber.interest
+    interest.refresh_from_db()
+    assert interest.description == FOOLING
+    assert (bytes(interest.description_vector), interest.description_model) == (b"", "")
+    assert "could not encode a description" in caplog.text
