@@ -251,7 +251,9 @@ def _shared_encoder() -> Encoder | None:
         return Encoder(model_path(), store=TermStore(default_store_path()))
     except EncoderUnavailable as error:
         log.warning("semantic expansion off, ranking by words alone: %s", error)
-        return None
+    except Exception:  # onnxruntime refusing the model or this CPU: the same, with a trace
+        log.exception("semantic expansion off, ranking by words alone")
+    return None
 
 
 def encoder() -> Encoder | None:

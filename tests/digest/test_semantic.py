@@ -308,3 +308,16 @@ def test_an_encoder_failing_while_saving_still_saves_the_description(monkeypatch
     assert interest.description == FOOLING
     assert (bytes(interest.description_vector), interest.description_model) == (b"", "")
     assert "could not encode a description" in caplog.text
+
+
+def test_a_model_onnxruntime_refuses_is_reported_and_ranking_goes_on(
+    tmp_path, monkeypatch, caplog, fresh_shared_encoder
+):
+    unreadable = tmp_path / "model.onnx"
+    unreadable.write_bytes(b"\x08\x07 not a protobuf")
+    monkeypatch.setattr(semantic, "model_path", lambda: unreadable)
+    monkeypatch.setattr(semantic, "_sha256", lambda path: semantic.MODEL_SHA256)
+    with caplog.at_level(logging.ERROR, logger="digest.semantic"):
+        assert semantic.encoder() is None
+    assert "ranking by words alone" in caplog.text
+    assert top_ids(Profile(1, description="protein folding"), DAY) == [6]
