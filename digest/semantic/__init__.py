@@ -166,8 +166,8 @@ class Encoder:
         threads = threads or int(os.environ.get("PAPERBOY_SEMANTIC_THREADS", 0))
         options.intra_op_num_threads = threads  # 0: one per core
         options.log_severity_level = 3
-        # Graph optimisation unpacks the int8 weights: +210 MB per process for no steady
-        # gain on these short texts (+40 MB without it, the same vectors to 1e-5).
+        # Graph optimisation unpacks the int8 weights: +210 MB per process (+40 MB without
+        # it), for encoding 15-25 % faster; the vectors are the same to 1e-5.
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
         self.session = onnxruntime.InferenceSession(
             str(model), sess_options=options, providers=["CPUExecutionProvider"]
