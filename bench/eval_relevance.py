@@ -42,7 +42,7 @@ TODAY = date(2026, 11, 20)
 K = 10
 
 NO_PRF = TextConfig().without_prf().without_semantic()
-WORDS_ONLY = TextConfig().without_semantic()
+WORDS_ONLY = TextConfig().without_semantic()  # also without the title check
 METHODS = {
     "tfidf-baseline": TextConfig.baseline(),
     "tfidf-sublinear-bigrams": replace(NO_PRF, lsa_components=0, lsa_weight=0.0),
@@ -61,6 +61,7 @@ METHODS = {
     "+nearest terms (weight 1.5)": TextConfig(semantic_weight=1.5),
     "+nearest terms (no closeness floor)": TextConfig(semantic_min_closeness=0.0),
     "+nearest terms (closeness >= 0.35)": TextConfig(semantic_min_closeness=0.35),
+    "+nearest terms, no title check": TextConfig(semantic_gate=0.0),
     "final (tfidf+lsa+nearest terms+rm3)": TextConfig(),
 }
 
@@ -166,6 +167,19 @@ def compare_methods(docs, described, judged) -> dict[str, dict]:
     return comparison
 
 
+def report_quiet_days(docs) -> dict[str, int]:
+    described = json.loads((HERE / "offtopic.json").read_text())["descriptions"]
+    quiet = [Profile(subscriber_id=i, description=d, limit=K) for i, d in enumerate(described)]
+    totals = {}
+    for method, config in (("words only", WORDS_ONLY), ("final", TextConfig())):
+        ranked = Ranker.fit(docs, text=config).rank(quiet)
+        counts = [len(ranked[p.subscriber_id]) for p in quiet]
+        totals[method] = sum(counts)
+        each = " ".join(f"{c:2d}" for c in counts)
+        print(f"  {method:12} {each}   total {sum(counts)} of {K * len(quiet)}")
+    return totals
+
+
 def report_held_out(name, heldout, docs, judged, names, kinds, final, summary) -> dict:
     print(
         f"\n--- Held-out description profiles (bench/relevance/{HELD_OUT[name]}: judged after"
@@ -244,6 +258,11 @@ def main() -> None:
         "summary": summary,
         "description_methods": comparison,
     }
+    print(
+        "\nQuiet days: picks above the floor (of 10) for descriptions of topics the pool"
+        "\nbarely covers (bench/relevance/offtopic.json); fewer is better:"
+    )
+    out["quiet_days"] = report_quiet_days(docs)
     for name, held_profiles in heldout.items():
         out[name] = report_held_out(name, held_profiles, docs, judged, names, kinds, final, summary)
     if args.json:

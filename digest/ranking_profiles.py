@@ -7,6 +7,7 @@ categories, authors, descriptions (deduplicated before vectorising) and feedback
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -16,6 +17,8 @@ import numpy as np
 from scipy import sparse
 
 from .ranking_text import parse_term, profile_author_keys
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .ranking import Profile, Ranker
@@ -33,6 +36,10 @@ class CompiledProfiles:
     author_names: list[list[tuple[str, frozenset[int]]]]  # per subscriber: name, its key columns
     descriptions: sparse.csr_matrix  # subscribers x TF-IDF features (empty rows without one)
     has_description: np.ndarray
+    # The distinct descriptions' encoder vectors and each subscriber's row among them (-1:
+    # none), for the check that a matching paper's title is close in meaning; None: no check.
+    description_vectors: np.ndarray | None
+    description_of: np.ndarray
     # Rocchio terms: weights over feedback documents, and those documents x today's papers.
     liked: sparse.csr_matrix
     has_liked: np.ndarray
@@ -159,6 +166,8 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         author_names=author_names,
         descriptions=description_rows,
         has_description=np.array([d >= 0 for d in description_of], dtype=bool),
+        description_vectors=_description_vectors(ranker, descriptions, description_vectors),
+        description_of=np.array(description_of, dtype=np.int64),
         liked=liked,
         has_liked=np.diff(liked.indptr) > 0,
         disliked=disliked,
@@ -185,6 +194,24 @@ def _sent_matrix(ranker: Ranker, profiles: Sequence[Profile]) -> sparse.csr_matr
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     data = np.ones(int(found.sum()), dtype=bool)
     return sparse.csr_matrix((data, order[at[found]], indptr), shape=(n, max(n_papers, 1)))
+
+
+def _description_vectors(
+    ranker: Ranker, descriptions: dict[str, int], vectors: dict[str, np.ndarray]
+) -> np.ndarray | None:
+    """The distinct descriptions' encoder vectors, with the day's title vectors made ready;
+    None when the check is off or the encoder is unavailable or fails (words decide alone)."""
+    text = ranker.text
+    if not descriptions or text.papers is None or text.config.semantic_gate <= 0:
+        return None
+    try:
+        dense = text.text_vectors(list(descriptions), [vectors.get(t) for t in descriptions])
+        if dense is not None:
+            text.title_closeness(dense[:1])
+    except Exception:
+        log.exception("no title check for descriptions today; words decide alone")
+        return None
+    return dense
 
 
 def _description_rows(

@@ -96,6 +96,11 @@ def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int)
             rel[part.rows] += weight * (part.block > 0)
     documents = cp.feedback_similarity
     description = _text_part(ranker, cp.descriptions, cp.has_description, a, b, w.description)
+    if description is not None and cp.description_vectors is not None:
+        # Words alone are not a match unless the title is also close in meaning.
+        own = cp.description_vectors[cp.description_of[a + description.rows]]
+        far = ranker.text.title_closeness(own) < ranker.text.config.semantic_gate
+        description.block[far] = 0
     liked = _text_part(ranker, cp.liked, cp.has_liked, a, b, w.liked, documents)
     disliked = _text_part(ranker, cp.disliked, cp.has_disliked, a, b, w.disliked, documents)
     for part in (description, liked):

@@ -261,6 +261,10 @@ class TextConfig:
     semantic_terms: int = 40
     semantic_weight: float = 1.0
     semantic_min_closeness: float = 0.3
+    # A description counts as matching a paper only where the encoder also finds the paper's
+    # title at least this close to it (0 turns the check off): one shared rare word
+    # ("detecting credit card fraud" and "detecting hallucinations") is not a match.
+    semantic_gate: float = 0.2
     semantic_min_df: int = 2
     semantic_vocabulary: int = 10_000
 
@@ -277,13 +281,14 @@ class TextConfig:
             prf_docs=0,
             prf_weight=0.0,
             semantic_weight=0.0,
+            semantic_gate=0.0,
         )
 
     def without_prf(self) -> TextConfig:
         return replace(self, prf_docs=0, prf_weight=0.0)
 
     def without_semantic(self) -> TextConfig:
-        return replace(self, semantic_weight=0.0)
+        return replace(self, semantic_weight=0.0, semantic_gate=0.0)
 
 
 # How many of the most frequent features are multiplied densely (features x papers floats).
@@ -309,6 +314,8 @@ class TextModel:
         self.config = config or TextConfig()
         self._encoder = encoder
         self._semantic: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._titles: list[str] = []
+        self._title_vectors: np.ndarray | None = None
         cfg = self.config
         if cfg.folded:
             self.vectorizer = TfidfVectorizer(
@@ -333,6 +340,7 @@ class TextModel:
 
     def fit(self, documents: Sequence[str | tuple[str, ...]]) -> TextModel:
         cfg = self.config
+        self._titles = [d[0] if isinstance(d, tuple) else d.split("\n", 1)[0] for d in documents]
         if cfg.folded and len(documents) < 20:
             # On a handful of papers a document-frequency cut would drop the topic words.
             self.vectorizer.set_params(max_df=1.0, min_df=1)
@@ -420,20 +428,37 @@ class TextModel:
             log.exception("semantic expansion failed; ranking descriptions by their words")
             return queries
 
+    def text_vectors(
+        self, texts: Sequence[str], vectors: Sequence[np.ndarray | None] | None = None
+    ) -> np.ndarray | None:
+        """The encoder's unit vectors of `texts` (those given are used as they are), or None
+        when there is no encoder."""
+        encoder = self.encoder()
+        if encoder is None:
+            return None
+        given = list(vectors) if vectors is not None else [None] * len(texts)
+        missing = [i for i, v in enumerate(given) if v is None]
+        out = np.empty((len(texts), semantic_dimensions()), dtype=np.float32)
+        for i, vector in enumerate(given):
+            if vector is not None:
+                out[i] = vector
+        if missing:
+            out[missing] = encoder.encode([texts[i] for i in missing])
+        return out
+
+    def title_closeness(self, text_vectors: np.ndarray) -> np.ndarray:
+        """Cosine of each text vector to each paper's title, in the encoder's space."""
+        if self._title_vectors is None:
+            self._title_vectors = self.encoder().encode_terms(self._titles)
+        with threadpool_limits(limits=_SEMANTIC_THREADS, user_api="blas"):
+            return text_vectors @ self._title_vectors.T
+
     def _add_nearest_terms(self, encoder, queries, texts, vectors) -> sparse.csr_matrix:
         cfg = self.config
         columns, term_vectors, idf = self._semantic_terms(encoder)
         if not len(columns):
             return queries
-        given = list(vectors) if vectors is not None else [None] * len(texts)
-        missing = [i for i, v in enumerate(given) if v is None]
-        encoded = encoder.encode([texts[i] for i in missing]) if missing else None
-        text_vectors = np.empty((len(texts), term_vectors.shape[1]), dtype=np.float32)
-        for i, vector in enumerate(given):
-            if vector is not None:
-                text_vectors[i] = vector
-        if missing:
-            text_vectors[missing] = encoded
+        text_vectors = self.text_vectors(texts, vectors)
         k = min(cfg.semantic_terms, len(columns))  # slots left empty weaken the expansion
         blocks = []
         for a in range(0, len(texts), _PRF_BLOCK):
@@ -465,6 +490,8 @@ class TextModel:
         encoder = self.encoder() if cfg.semantic_weight > 0 else None
         if self.papers is None or encoder is None:
             return 0
+        if cfg.semantic_gate > 0:
+            self.title_closeness(np.zeros((1, semantic_dimensions()), dtype=np.float32))
         return len(self._semantic_terms(encoder)[0])
 
     def _semantic_terms(self, encoder) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -538,6 +565,12 @@ class TextModel:
         sims *= 1 - weight
         sims += weight * lsa
         return sims
+
+
+def semantic_dimensions() -> int:
+    from .semantic import DIMENSIONS
+
+    return DIMENSIONS
 
 
 def _heaviest(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:

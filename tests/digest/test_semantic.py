@@ -321,3 +321,26 @@ def test_a_model_onnxruntime_refuses_is_reported_and_ranking_goes_on(
         assert semantic.encoder() is None
     assert "ranking by words alone" in caplog.text
     assert top_ids(Profile(1, description="protein folding"), DAY) == [6]
+
+
+# A description matches by words only where the encoder agrees on the title.
+
+HALLUCINATIONS = paper(
+    50,
+    "Detecting Hallucinations in Large Language Models",
+    "We detect when a language model's answer is not supported by its context.",
+)
+
+
+def test_one_shared_word_is_not_a_match_when_the_title_means_something_else(encoder):
+    profile = Profile(1, description="detecting credit card fraud")
+    day = [*DAY, HALLUCINATIONS]
+    assert 50 in top_ids(profile, day, TextConfig(semantic_gate=0.0))
+    # The filler "Neural networks for fraud detection" (105) is the one that matches.
+    assert top_ids(profile, day) == [105]
+
+
+def test_a_title_close_in_meaning_still_matches(encoder):
+    day = [*DAY, HALLUCINATIONS]
+    assert top_ids(Profile(1, description="spotting made-up answers of chatbots"), day)[:1] == [50]
+    assert top_ids(Profile(2, description="predicting how proteins fold"), day) == [6]
