@@ -151,7 +151,14 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         (np.array(vals, dtype=np.float32), (rows, cols)), shape=(n_papers, max(len(labels), 1))
     )
 
-    description_rows = _description_rows(ranker, descriptions, description_of, description_vectors)
+    # Each distinct description encoded once: for its nearest terms and for the title check.
+    encoded = _description_vectors(ranker, descriptions, description_vectors)
+    description_rows = _description_rows(
+        ranker,
+        descriptions,
+        description_of,
+        encoded if encoded is not None else [description_vectors.get(t) for t in descriptions],
+    )
     (liked, disliked), feedback_similarity = ranker.feedback_weights(
         [p.liked for p in profiles], [p.disliked for p in profiles]
     )
@@ -166,7 +173,7 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         author_names=author_names,
         descriptions=description_rows,
         has_description=np.array([d >= 0 for d in description_of], dtype=bool),
-        description_vectors=_description_vectors(ranker, descriptions, description_vectors),
+        description_vectors=encoded if ranker.text.config.semantic_gate > 0 else None,
         description_of=np.array(description_of, dtype=np.int64),
         liked=liked,
         has_liked=np.diff(liked.indptr) > 0,
@@ -199,17 +206,20 @@ def _sent_matrix(ranker: Ranker, profiles: Sequence[Profile]) -> sparse.csr_matr
 def _description_vectors(
     ranker: Ranker, descriptions: dict[str, int], vectors: dict[str, np.ndarray]
 ) -> np.ndarray | None:
-    """The distinct descriptions' encoder vectors, with the day's title vectors made ready;
-    None when the check is off or the encoder is unavailable or fails (words decide alone)."""
-    text = ranker.text
-    if not descriptions or text.papers is None or text.config.semantic_gate <= 0:
+    """The distinct descriptions' encoder vectors (stored ones as given), with the day's title
+    vectors made ready for the title check; None when neither the nearest terms nor the
+    check is on, or the encoder is unavailable or fails (words decide alone)."""
+    text, cfg = ranker.text, ranker.text.config
+    if not descriptions or text.papers is None:
+        return None
+    if cfg.semantic_gate <= 0 and (cfg.semantic_weight <= 0 or cfg.semantic_terms <= 0):
         return None
     try:
         dense = text.text_vectors(list(descriptions), [vectors.get(t) for t in descriptions])
-        if dense is not None:
-            text.title_closeness(dense[:1])
+        if dense is not None and cfg.semantic_gate > 0:
+            text.title_vectors()
     except Exception:
-        log.exception("no title check for descriptions today; words decide alone")
+        log.exception("descriptions not encoded today; words decide alone")
         return None
     return dense
 
@@ -218,13 +228,13 @@ def _description_rows(
     ranker: Ranker,
     descriptions: dict[str, int],
     description_of: list[int],
-    vectors: dict[str, np.ndarray],
+    vectors: Sequence[np.ndarray | None],
 ) -> sparse.csr_matrix:
     """Each distinct description vectorised once, then spread to its subscribers' rows."""
     width = ranker.text.papers.shape[1] if ranker.text.papers is not None else 0
     if not descriptions or width == 0:
         return sparse.csr_matrix((len(description_of), width), dtype=np.float32)
-    unique = ranker.text.queries(descriptions.keys(), [vectors.get(t) for t in descriptions])
+    unique = ranker.text.queries(descriptions.keys(), vectors)
     owners = [i for i, d in enumerate(description_of) if d >= 0]
     spread = sparse.csr_matrix(
         (

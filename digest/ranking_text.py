@@ -20,6 +20,8 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.extmath import randomized_svd
 from threadpoolctl import threadpool_limits
 
+from . import semantic
+
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
@@ -316,6 +318,7 @@ class TextModel:
         self._semantic: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._titles: list[str] = []
         self._title_vectors: np.ndarray | None = None
+        self._document_frequency: np.ndarray | None = None
         cfg = self.config
         if cfg.folded:
             self.vectorizer = TfidfVectorizer(
@@ -349,7 +352,7 @@ class TextModel:
         except ValueError:  # nothing but stop words: no text signal today
             self.papers = None
             return self
-        document_frequency = np.diff(self.papers.tocsc().indptr)
+        document_frequency = self._document_frequency = np.diff(self.papers.tocsc().indptr)
         order = np.argsort(-document_frequency, kind="stable")
         self._common = np.sort(order[:_DENSE_FEATURES])
         self._rare = np.sort(order[_DENSE_FEATURES:])
@@ -399,8 +402,6 @@ class TextModel:
 
     def encoder(self):
         if self._encoder is _SHARED_ENCODER:
-            from . import semantic
-
             self._encoder = semantic.encoder()
         return self._encoder
 
@@ -438,7 +439,7 @@ class TextModel:
             return None
         given = list(vectors) if vectors is not None else [None] * len(texts)
         missing = [i for i, v in enumerate(given) if v is None]
-        out = np.empty((len(texts), semantic_dimensions()), dtype=np.float32)
+        out = np.empty((len(texts), semantic.DIMENSIONS), dtype=np.float32)
         for i, vector in enumerate(given):
             if vector is not None:
                 out[i] = vector
@@ -446,12 +447,17 @@ class TextModel:
             out[missing] = encoder.encode([texts[i] for i in missing])
         return out
 
-    def title_closeness(self, text_vectors: np.ndarray) -> np.ndarray:
-        """Cosine of each text vector to each paper's title, in the encoder's space."""
+    def title_vectors(self) -> np.ndarray:
+        """The encoder's vectors of the day's titles, encoded (or read from the store) once."""
         if self._title_vectors is None:
             self._title_vectors = self.encoder().encode_terms(self._titles)
+        return self._title_vectors
+
+    def title_closeness(self, text_vectors: np.ndarray) -> np.ndarray:
+        """Cosine of each text vector to each paper's title, in the encoder's space."""
+        titles = self.title_vectors()
         with threadpool_limits(limits=_SEMANTIC_THREADS, user_api="blas"):
-            return text_vectors @ self._title_vectors.T
+            return text_vectors @ titles.T
 
     def _add_nearest_terms(self, encoder, queries, texts, vectors) -> sparse.csr_matrix:
         cfg = self.config
@@ -491,14 +497,14 @@ class TextModel:
         if self.papers is None or encoder is None:
             return 0
         if cfg.semantic_gate > 0:
-            self.title_closeness(np.zeros((1, semantic_dimensions()), dtype=np.float32))
+            self.title_vectors()
         return len(self._semantic_terms(encoder)[0])
 
     def _semantic_terms(self, encoder) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(feature columns, their unit vectors, their IDF): the candidates, encoded once."""
         if self._semantic is None:
             cfg = self.config
-            frequency = np.diff(self.papers.tocsc().indptr)
+            frequency = self._document_frequency
             # On a handful of papers nearly every term is in one paper only.
             min_df = cfg.semantic_min_df if self.papers.shape[0] >= 20 else 1
             columns = np.flatnonzero(frequency >= min_df)
@@ -565,12 +571,6 @@ class TextModel:
         sims *= 1 - weight
         sims += weight * lsa
         return sims
-
-
-def semantic_dimensions() -> int:
-    from .semantic import DIMENSIONS
-
-    return DIMENSIONS
 
 
 def _heaviest(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
