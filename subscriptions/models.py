@@ -118,11 +118,25 @@ class Interest(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         fields = kwargs.get("update_fields")
-        if fields is None or "description" in fields:
+        if (fields is None or "description" in fields) and self._vector_is_stale():
             self.encode_description()
             if fields is not None:
                 kwargs["update_fields"] = {*fields, "description_vector", "description_model"}
         super().save(*args, **kwargs)
+        self._saved_description = self.description
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        interest = super().from_db(db, field_names, values)
+        interest._saved_description = interest.__dict__.get("description")
+        return interest
+
+    def _vector_is_stale(self) -> bool:
+        """Saving keywords or a time zone must not encode (and load the encoder) again."""
+        from digest import semantic
+
+        unchanged = self.description == getattr(self, "_saved_description", None)
+        return not (unchanged and self.description_model == semantic.MODEL_ID)
 
     def encode_description(self) -> None:
         from digest import semantic

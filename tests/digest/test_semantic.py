@@ -344,3 +344,22 @@ def test_a_title_close_in_meaning_still_matches(encoder):
     day = [*DAY, HALLUCINATIONS]
     assert top_ids(Profile(1, description="spotting made-up answers of chatbots"), day)[:1] == [50]
     assert top_ids(Profile(2, description="predicting how proteins fold"), day) == [6]
+
+
+@pytest.mark.django_db
+def test_saving_other_interests_does_not_encode_the_description_again(monkeypatch, encoder):
+    from subscriptions.models import Interest
+    from tests.factories import make_subscriber
+
+    make_subscriber("s@example.com", description=FOOLING)
+    interest = Interest.objects.get(subscriber__email="s@example.com")
+
+    def must_not_encode(text):
+        raise AssertionError("encoded an unchanged description")
+
+    monkeypatch.setattr(semantic, "describe", must_not_encode)
+    interest.keywords = ["robustness"]
+    interest.save()
+    interest.save(update_fields=["description", "keywords"])
+    interest.refresh_from_db()
+    assert interest.description_model == semantic.MODEL_ID
