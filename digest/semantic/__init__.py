@@ -201,11 +201,11 @@ class Encoder:
                     missing.setdefault(text, []).append(i)
                 else:
                     out[i] = vector
-        if missing and store is not None:
-            for text, vector in store.get_many(list(missing)).items():
+        found = store.get_many(list(missing)) if missing and store is not None else {}
+        with self._lock:
+            for text, vector in found.items():
                 out[missing.pop(text)] = vector
-                with self._lock:
-                    cache[text] = vector.astype(np.float16)
+                cache[text] = vector.astype(np.float16)
         if missing:
             fresh = self._run(list(missing))
             if store is not None:
