@@ -167,18 +167,18 @@ def build_and_render(now, rank_again: bool) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from digest import delivery
+    from digest.delivery import items, planning
+    from digest.delivery.rendering import DigestRenderer
     from digest.models import Delivery, DeliveryItem, Paper
-    from digest.rendering import DigestRenderer
 
-    ids = delivery.claimable_delivery_ids(now)
+    ids = planning.claimable_delivery_ids(now)
     rank_seconds = render_seconds = render_cpu = 0.0
     digests = size = largest = queries = 0
-    for chunk in delivery.chunked(ids, settings.DELIVERY_CHUNK_SIZE):
+    for chunk in planning.chunked(ids, settings.DELIVERY_CHUNK_SIZE):
         with CaptureQueriesContext(connection) as captured:
-            token, rows = delivery.claim(chunk, now)
+            token, rows = planning.claim(chunk, now)
             started = time.perf_counter()
-            items = delivery.pick_papers(rows)
+            items = items.pick_papers(rows)
             paper_ids = {i.paper_id for group in items.values() for i in group}
             papers = {p.pk: p for p in Paper.objects.filter(pk__in=paper_ids)}
             rank_seconds += time.perf_counter() - started
@@ -218,15 +218,15 @@ def deliver(now) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from digest import delivery
+    from digest.delivery import outcomes, planning, sending
 
-    ids = delivery.claimable_delivery_ids(now)
-    report = delivery.SendReport()
+    ids = planning.claimable_delivery_ids(now)
+    report = outcomes.SendReport()
     queries: list[int] = []
     started, cpu = time.perf_counter(), time.process_time()
-    for chunk in delivery.chunked(ids, settings.DELIVERY_CHUNK_SIZE):
+    for chunk in planning.chunked(ids, settings.DELIVERY_CHUNK_SIZE):
         with CaptureQueriesContext(connection) as captured:
-            report.add(delivery.send_chunk(chunk, now=now))
+            report.add(sending.send_chunk(chunk, now=now))
         queries.append(len(captured))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {
@@ -264,7 +264,7 @@ def main() -> None:
         setup_environment(Path(folder), port, args.chunk)
         from django.utils import timezone
 
-        from digest import delivery
+        from digest.delivery import planning
 
         started = time.perf_counter()
         seed(args.papers, args.subscribers, rng)
@@ -274,7 +274,7 @@ def main() -> None:
         )
         now = timezone.now()
         started = time.perf_counter()
-        planned = delivery.plan_deliveries(now, everyone=True)
+        planned = planning.plan_deliveries(now, everyone=True)
         print(f"planned {planned} deliveries in {time.perf_counter() - started:.1f} s")
 
         built = build_and_render(now, args.rank_again)

@@ -97,7 +97,7 @@ def run_one(size: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from digest.ingest import ingest_url
+    from digest.ingest.pipeline import ingest_url
     from digest.models import Paper, Source
 
     call_command("migrate", verbosity=0)

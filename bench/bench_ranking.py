@@ -35,8 +35,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "relevance")]
 
 import corpus  # noqa: E402
 
-from digest.ranking import PaperDoc, Profile, Ranker  # noqa: E402
-from digest.ranking_text import TextConfig  # noqa: E402
+from digest.ranking.ranker import Ranker  # noqa: E402
+from digest.ranking.text import TextConfig  # noqa: E402
+from digest.ranking.types import PaperDoc, Profile  # noqa: E402
 
 TODAY = date(2026, 11, 20)
 
@@ -251,7 +252,7 @@ def make_profiles(n: int, papers: list[PaperDoc], rng: random.Random) -> list[Pr
 def with_stored_vectors(profiles: list[Profile]) -> list[Profile]:
     """Profiles as the database gives them: each description's encoder vector is stored when
     the subscriber writes it, so the day's ranking does not encode descriptions."""
-    from digest import semantic
+    from digest.ranking import semantic
 
     encoder = semantic.encoder()
     if encoder is None:

@@ -32,8 +32,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "relevance")]
 
 import corpus  # noqa: E402
 
-from digest.ranking import Profile, Ranker  # noqa: E402
-from digest.ranking_text import TextConfig, TextModel  # noqa: E402
+from digest.ranking.ranker import Ranker  # noqa: E402
+from digest.ranking.text import TextConfig, TextModel  # noqa: E402
+from digest.ranking.types import Profile  # noqa: E402
 
 HERE = ROOT / "bench" / "relevance"
 # Sets judged after the settings they measure were fixed, by split name.

@@ -7,7 +7,7 @@ class DigestConfig(AppConfig):
     verbose_name = "Papers and digests"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 (registers the system checks)
-        from .schedule import ensure_default_schedule
+        from .delivery.schedule import ensure_default_schedule
+        from .ops import checks  # noqa: F401 (registers the system checks)
 
         post_migrate.connect(ensure_default_schedule, sender=self)

@@ -11,7 +11,7 @@ from django.db.models import Max, Min
 from subscriptions.models import Feedback, Interest, Subscriber
 
 from .models import DeliveryItem, Paper, UpvoteSnapshot
-from .ranking import PaperDoc, Profile
+from .ranking.types import PaperDoc, Profile
 
 PAPER_DOC_FIELDS = (
     "id",

@@ -48,7 +48,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "digest.middleware.ContentSecurityPolicyMiddleware",
+    "digest.ops.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "digest.urls"
@@ -64,7 +64,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "digest.context_processors.site",
+                "digest.ops.context_processors.site",
             ],
         },
     },
@@ -128,7 +128,7 @@ OUTBOX_DIR = Path(env.str("OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
 if "EMAIL_URL" in env:
     vars().update(env.email_url("EMAIL_URL"))
 else:
-    EMAIL_BACKEND = "digest.outbox.OutboxEmailBackend"
+    EMAIL_BACKEND = "digest.mail.outbox.OutboxEmailBackend"
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # --- Celery ---------------------------------------------------------------------------
@@ -189,7 +189,7 @@ X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
-# --- Ingestion (digest/http.py, digest/ingest.py) -------------------------------------
+# --- Ingestion (digest/sources/http.py, digest/ingest/pipeline.py) ---------------------------
 # arXiv allows one request every 3 seconds from all of a site's machines together. The
 # slot is reserved in the default cache when it is shared (CACHE_URL=redis://..., needed
 # as soon as several machines pull; `check --deploy` warns without it), else in
@@ -216,7 +216,7 @@ ARXIV_API_MAX_RESULTS = env.int("ARXIV_API_MAX_RESULTS", default=10000)
 if "SECRET_KEY" not in env:
     SECRET_KEY = "django-insecure-" + SECRET_KEY
 
-# One JSON object per line (digest/logs.py) unless LOG_FORMAT=plain; DEBUG defaults to plain.
+# One JSON object per line (digest/ops/logs.py) unless LOG_FORMAT=plain; DEBUG defaults to plain.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "plain"):
     from django.core.exceptions import ImproperlyConfigured
@@ -225,9 +225,9 @@ if LOG_FORMAT not in ("json", "plain"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "digest.logs.ContextFilter"}},
+    "filters": {"context": {"()": "digest.ops.logs.ContextFilter"}},
     "formatters": {
-        "json": {"()": "digest.logs.JsonFormatter"},
+        "json": {"()": "digest.ops.logs.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {
@@ -291,7 +291,7 @@ CSRF_FAILURE_VIEW = "subscriptions.views.csrf_failure"
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
 
 
-# --- Email service through django-anymail (digest/webhooks.py, docs/email.md) ----------
+# --- Email service through django-anymail (digest/delivery/webhooks.py, docs/email.md) ----------
 # Plain SMTP (EMAIL_URL) or the outbox stay the default. ANYMAIL_ESP names one of
 # anymail's backends (amazon_ses, mailgun, postmark, sendgrid, brevo, ...); every other
 # ANYMAIL_* variable goes into the ANYMAIL dict without its prefix, for example

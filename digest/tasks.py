@@ -13,8 +13,11 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import delivery, ingest, picking, selectors
+from . import selectors
+from .delivery import planning, sending
+from .ingest import pipeline as ingest
 from .models import Source
+from .ranking import picking
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ def _prepare_if_new(runs) -> int:
 
 @shared_task(soft_time_limit=600, time_limit=660)
 def prepare_ranking() -> int:
-    """Encodes the vocabulary of today's pool ahead of the digests (digest.picking.prepare)."""
+    """Encodes the vocabulary of today's pool ahead of the digests (`picking.prepare`)."""
     pool = selectors.paper_pool(timezone.localdate(), settings.DIGEST_WINDOW_DAYS)
     return picking.prepare(pool)
 
@@ -58,9 +61,9 @@ def tick() -> int:
     nothing to claim. Rows a chunk gave back wait for that chunk's retry, not the tick.
     """
     now = timezone.now()
-    delivery.plan_deliveries(now)
-    ids = delivery.claimable_delivery_ids(now)
-    chunks = list(delivery.chunked(ids, settings.DELIVERY_CHUNK_SIZE))
+    planning.plan_deliveries(now)
+    ids = planning.claimable_delivery_ids(now)
+    chunks = list(planning.chunked(ids, settings.DELIVERY_CHUNK_SIZE))
     for chunk in chunks:
         send_chunk.delay(chunk)
     return len(chunks)
@@ -87,8 +90,8 @@ def backoff_seconds(retries: int) -> int:
 )
 def send_chunk(self, delivery_ids: list[int]) -> dict:
     try:
-        report = delivery.send_chunk(delivery_ids)
-    except delivery.TemporarySendError as exc:
+        report = sending.send_chunk(delivery_ids)
+    except sending.TemporarySendError as exc:
         # The refused rows are pending again; this retry (or, once the retries run out,
         # a later tick) sends them. Sent rows are never claimed again.
         countdown = backoff_seconds(self.request.retries)

@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from digest import feeds, health, views, webhooks  # noqa: F401 - webhooks connects a receiver
+from digest import views
+from digest.delivery import feed, webhooks  # noqa: F401 - webhooks connects a receiver
+from digest.ops import health
 
 digest_patterns = (
     [
@@ -10,7 +12,7 @@ digest_patterns = (
         path("outbox/<str:name>/html/", views.outbox_html, name="outbox_html"),
         path("admin-preview/<uuid:public_id>/", views.admin_preview, name="admin_preview"),
         path("digest/<str:token>/", views.view_digest, name="view"),
-        path("feed/<str:token>/", feeds.digest_feed, name="feed"),
+        path("feed/<str:token>/", feed.digest_feed, name="feed"),
     ],
     "digest",
 )

@@ -5,7 +5,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from . import outbox
+from .mail import outbox
 from .models import Delivery
 
 # The outbox shows email HTML, which is all inline styles: allow those, nothing else.
@@ -46,7 +46,7 @@ def outbox_html(request, name: str):
 
 @staff_member_required
 def admin_preview(request, public_id):
-    from .delivery import render_delivery
+    from .delivery.previews import render_delivery
 
     delivery = get_object_or_404(Delivery, public_id=public_id)
     response = HttpResponse(render_delivery(delivery)[2], content_type="text/html; charset=utf-8")
@@ -58,7 +58,7 @@ def view_digest(request, token: str):
     """A delivered digest as a web page, through the signed link in its footer."""
     from subscriptions import tokens
 
-    from .delivery import render_delivery
+    from .delivery.previews import render_delivery
 
     try:
         data = tokens.read_token(token, tokens.Purpose.VIEW_DIGEST)

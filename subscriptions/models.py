@@ -107,8 +107,8 @@ class Interest(models.Model):
     )
     authors = models.JSONField(default=list, blank=True)
     description = models.TextField(blank=True, max_length=2000)
-    # The description's sentence-encoder vector (digest.semantic), kept beside it so the daily
-    # ranking need not encode every description again; empty when no encoder was available.
+    # The description's sentence-encoder vector (digest.ranking.semantic), kept beside it so
+    # the daily ranking need not encode every description again; empty without an encoder.
     description_vector = models.BinaryField(blank=True, default=b"", editable=False)
     description_model = models.CharField(max_length=40, blank=True, default="", editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -133,20 +133,20 @@ class Interest(models.Model):
 
     def _vector_is_stale(self) -> bool:
         """Saving keywords or a time zone must not encode (and load the encoder) again."""
-        from digest import semantic
+        from digest.ranking import semantic
 
         unchanged = self.description == getattr(self, "_saved_description", None)
         return not (unchanged and self.description_model == semantic.MODEL_ID)
 
     def encode_description(self) -> None:
-        from digest import semantic
+        from digest.ranking import semantic
 
         self.description_vector, self.description_model = semantic.describe(self.description)
 
     @property
     def stored_description_vector(self):
         """The stored vector if it was made by the encoder in use now, else None."""
-        from digest import semantic
+        from digest.ranking import semantic
 
         if self.description_model != semantic.MODEL_ID:
             return None

@@ -103,7 +103,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 
 def _preview_picks():
     try:
-        from digest.delivery import preview_picks
+        from digest.delivery.previews import preview_picks
     except ImportError:
         return None
     return preview_picks
@@ -124,7 +124,7 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
         subscriber.frequency = form.cleaned_data["frequency"]
         try:
             if preview_picks is None:
-                raise LookupError("digest.delivery.preview_picks is not there yet")
+                raise LookupError("digest.delivery.previews.preview_picks is not there yet")
             context["picks"] = preview_picks(subscriber, form.interest_overrides())
         except Exception:  # noqa: BLE001 - a broken preview must not break the page.
             log.exception("preview failed for subscriber %s", subscriber.pk)

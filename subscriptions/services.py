@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from digest.emails import build_email
+from digest.mail.messages import build_email
 
 from . import tokens
 from .models import Feedback, Interest, Subscriber
@@ -143,3 +144,31 @@ def feedback_undo(subscriber: Subscriber, arxiv_id: str) -> int:
 def subscriber_delete(subscriber: Subscriber) -> None:
     """Forgets the subscriber: interests, feedback and deliveries go with them (CASCADE)."""
     subscriber.delete()
+
+
+# Permanent failures in a row after which an address is suppressed.
+SUPPRESS_AFTER_FAILURES = 3
+
+
+def subscribers_record_permanent_failure(reasons: dict[int, str]) -> None:
+    """Counts one more permanent failure for each subscriber; enough in a row suppress."""
+    Subscriber.objects.filter(pk__in=list(reasons)).update(failure_count=F("failure_count") + 1)
+    reached = Subscriber.objects.filter(
+        pk__in=list(reasons),
+        failure_count__gte=SUPPRESS_AFTER_FAILURES,
+        status=Subscriber.Status.ACTIVE,
+    )
+    for pk in reached.values_list("pk", flat=True):
+        reason = f"{SUPPRESS_AFTER_FAILURES} permanent failures, last: {reasons[pk]}"
+        Subscriber.objects.filter(pk=pk).update(
+            status=Subscriber.Status.BOUNCED, suppressed_reason=reason[:300]
+        )
+
+
+def subscriber_suppress(email: str, reason: str) -> int:
+    """Stops all mail to an address; the first reason given is the one kept."""
+    return (
+        Subscriber.objects.filter(email__iexact=email.strip())
+        .exclude(status=Subscriber.Status.BOUNCED)
+        .update(status=Subscriber.Status.BOUNCED, suppressed_reason=reason[:300])
+    )

@@ -25,7 +25,7 @@ def _isolated_outbox(settings, tmp_path):
 @pytest.fixture
 def outbox_backend(settings):
     """Mail goes to the real outbox backend (the embedded default) instead of locmem."""
-    settings.EMAIL_BACKEND = "digest.outbox.OutboxEmailBackend"
+    settings.EMAIL_BACKEND = "digest.mail.outbox.OutboxEmailBackend"
     return settings.OUTBOX_DIR
 
 

@@ -10,8 +10,8 @@ from django.core import mail
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
-from digest import delivery
 from digest.celery import app as celery_app
+from digest.delivery import sending
 from digest.models import Delivery, FetchRun, Paper, Source, UpvoteSnapshot
 from subscriptions.models import Feedback, Subscriber
 from tests.digest.conftest import FeedServer
@@ -37,7 +37,7 @@ def sent_digest():
     UpvoteSnapshot.objects.create(paper=paper, upvotes=12)
     alice = make_subscriber("alice@example.org", keywords=["distillation"])
     Feedback.objects.create(subscriber=alice, paper=paper, signal=1)
-    delivery.send_due(everyone=True)
+    sending.send_due(everyone=True)
     return Delivery.objects.get(subscriber=alice)
 
 
@@ -117,7 +117,7 @@ def test_resend_sends_the_same_papers_again_on_the_next_send(admin_client, sent_
     admin_client.post(
         changelist(Delivery), {"action": "resend", "_selected_action": [sent_digest.pk]}
     )
-    delivery.send_due(everyone=True)
+    sending.send_due(everyone=True)
 
     assert len(mail.outbox) == 2
     assert mail.outbox[1].to == ["alice@example.org"]
@@ -134,7 +134,7 @@ def test_suppressing_a_subscriber_stops_their_mail(admin_client, sent_digest):
         changelist(Subscriber), {"action": "suppress", "_selected_action": [alice.pk]}
     )
     Delivery.objects.all().delete()  # a new day
-    delivery.send_due(everyone=True)
+    sending.send_due(everyone=True)
 
     alice.refresh_from_db()
     assert alice.status == Subscriber.Status.BOUNCED

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core.management import call_command
 
-from digest import outbox
+from digest.mail import outbox
 from digest.models import Delivery, Paper
 from subscriptions.models import Subscriber
 

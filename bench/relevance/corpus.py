@@ -225,7 +225,7 @@ def to_docs(papers: list[CorpusPaper], planted: dict[str, list[str]], today: dat
     """PaperDocs for the ranking: real text, synthetic ids, categories, authors and figures."""
     from datetime import timedelta
 
-    from digest.ranking import PaperDoc
+    from digest.ranking.types import PaperDoc
 
     docs = []
     for i, p in enumerate(papers):

@@ -15,11 +15,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 
-from digest.http import fetch as http_fetch
 from digest.sources.arxiv_rss import FEED_TYPES, arxiv_throttle
 from digest.sources.base import ARXIV_ID, Fetched, IngestError, PaperRecord, SourceAdapter
-from digest.sources.feeds import arxiv_links, categories, parse_feed, text_of, to_utc, utc_day
-from digest.text import source_text
+from digest.sources.feedparsing import arxiv_links, categories, parse_feed, text_of, to_utc, utc_day
+from digest.sources.http import fetch as http_fetch
+from digest.sources.text import source_text
 
 API_URL = "https://export.arxiv.org/api/query"
 _TOTAL = re.compile(rb"<(?:\w+:)?totalResults[^>]*>\s*(\d+)\s*<")

@@ -13,9 +13,8 @@ from typing import Any
 
 from django.conf import settings
 
-from digest.http import fetch as http_fetch
 from digest.sources.base import ARXIV_ID, Fetched, IngestError, PaperRecord, SourceAdapter
-from digest.sources.feeds import (
+from digest.sources.feedparsing import (
     CATEGORY,
     arxiv_day,
     arxiv_links,
@@ -25,7 +24,8 @@ from digest.sources.feeds import (
     text_of,
     to_utc,
 )
-from digest.text import source_text
+from digest.sources.http import fetch as http_fetch
+from digest.sources.text import source_text
 
 FEED_TYPES = (
     "application/rss+xml",

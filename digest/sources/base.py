@@ -77,7 +77,7 @@ class Fetched:
 class SourceAdapter:
     """One kind of listing. A new kind copies the closest adapter and fills in these hooks.
 
-    `fetch()` holds the only network code (through `digest.http`); `parse()` is pure:
+    `fetch()` holds the only network code (through `digest.sources.http`); `parse()` is pure:
     bytes in, cleaned `PaperRecord`s out, `IngestError` for anything unusable.
     """
 

@@ -20,10 +20,10 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
-from digest.http import fetch as http_fetch
 from digest.sources.base import Fetched, IngestError, PaperRecord, SourceAdapter
-from digest.sources.feeds import arxiv_links, to_utc, utc_day
-from digest.text import source_text
+from digest.sources.feedparsing import arxiv_links, to_utc, utc_day
+from digest.sources.http import fetch as http_fetch
+from digest.sources.text import source_text
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from digest.sources.arxiv_rss import REFRESH_ONLY
 from digest.sources.base import ARXIV_ID, IngestError, PaperRecord
-from digest.text import readable
+from digest.sources.text import readable
 
 # Paper fields a pull may write (never arxiv_id, first_seen_at or the auto timestamps).
 FIELDS = [

@@ -81,7 +81,7 @@ def page(browser, live_server):
 
 @pytest.fixture
 def browser_settings(settings, live_server, tmp_path):
-    settings.EMAIL_BACKEND = "digest.outbox.OutboxEmailBackend"
+    settings.EMAIL_BACKEND = "digest.mail.outbox.OutboxEmailBackend"
     settings.OUTBOX_DIR = tmp_path / "outbox"
     settings.SITE_URL = live_server.url
     settings.RATELIMIT_ENABLE = False

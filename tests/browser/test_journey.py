@@ -8,8 +8,8 @@ import time
 import pytest
 from django.utils import timezone
 
+from digest.mail.outbox import list_messages
 from digest.models import Paper
-from digest.outbox import list_messages
 from subscriptions import tokens
 from subscriptions.models import Feedback, Subscriber
 

@@ -8,7 +8,8 @@ from email import message_from_bytes, policy
 import pytest
 import time_machine
 
-from digest import emails, rendering
+from digest.delivery import rendering
+from digest.mail import templates
 from digest.models import Delivery, DeliveryItem
 from subscriptions import tokens
 from tests.factories import make_paper, make_subscriber
@@ -98,7 +99,7 @@ def test_both_parts_carry_every_link(client):
     subscriber = row.subscriber
 
     context = rendering.digest_context(row, pairs)
-    subject, text, html = emails.render("digest", context)
+    subject, text, html = templates.render("digest", context)
 
     paper = pairs[0][1]
     expected = [
@@ -127,21 +128,21 @@ def test_a_title_without_a_unicode_form_is_made_readable_from_its_latex():
 
 def test_the_template_is_inlined_once_per_version_not_per_message(monkeypatch, tmp_path):
     calls = []
-    real = emails.inline_template_source
+    real = templates.inline_template_source
 
     def counting(source):
         calls.append(1)
         return real(source)
 
-    monkeypatch.setattr(emails, "inline_template_source", counting)
-    emails.html_environment.cache_clear()
+    monkeypatch.setattr(templates, "inline_template_source", counting)
+    templates.html_environment.cache_clear()
     row, pairs = biggest_digest(2)
     try:
         for _ in range(5):
             rendering.render_digest(row, pairs)
         assert len(calls) == 1
 
-        template = emails.TEMPLATE_DIR / "digest.html"
+        template = templates.TEMPLATE_DIR / "digest.html"
         stat = template.stat()
         os.utime(template, (stat.st_atime, stat.st_mtime + 5))
         try:
@@ -151,7 +152,7 @@ def test_the_template_is_inlined_once_per_version_not_per_message(monkeypatch, t
             os.utime(template, (stat.st_atime, stat.st_mtime))
         assert len(calls) == 2
     finally:
-        emails.html_environment.cache_clear()
+        templates.html_environment.cache_clear()
 
 
 def test_an_empty_day_note_points_to_the_preferences():
@@ -173,7 +174,7 @@ def test_the_per_chunk_fast_path_renders_exactly_what_the_templates_render():
     fast = renderer.render_context(context)
     again = renderer.render_context(context)  # now from the cached cards
 
-    assert fast == again == emails.render("digest", context)
+    assert fast == again == templates.render("digest", context)
 
 
 def test_the_wire_bytes_say_what_djangos_message_says():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from digest import rendering
+from digest.delivery import rendering
 from digest.models import Delivery, DeliveryItem
 from tests.factories import make_paper, make_subscriber
 

@@ -2,8 +2,9 @@
 
 import pytest
 from defusedxml import ElementTree
+from django.utils import timezone
 
-from digest import delivery, rendering
+from digest.delivery import planning, rendering, sending
 from digest.models import Delivery
 from subscriptions import tokens
 from tests.factories import make_paper, make_subscriber
@@ -22,7 +23,7 @@ def alice():
 
 
 def test_the_feed_lists_each_sent_digest_with_its_papers(client, alice):
-    delivery.send_due(everyone=True)
+    sending.send_due(everyone=True)
     row = Delivery.objects.get()
 
     response = client.get(rendering.feed_url(alice))
@@ -40,7 +41,7 @@ def test_the_feed_lists_each_sent_digest_with_its_papers(client, alice):
 
 
 def test_the_feed_leaves_out_digests_that_were_not_sent(client, alice):
-    delivery.plan_deliveries(delivery.timezone.now(), everyone=True)
+    planning.plan_deliveries(timezone.now(), everyone=True)
 
     response = client.get(rendering.feed_url(alice))
 
@@ -57,7 +58,7 @@ def test_a_forged_or_borrowed_token_gets_nothing(client, alice):
 
 
 def test_the_view_link_in_the_feed_opens_the_digest(client, alice):
-    delivery.send_due(everyone=True)
+    sending.send_due(everyone=True)
     row = Delivery.objects.get()
 
     response = client.get(rendering.view_url(row))

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from digest import http
-from digest.http import fetch, wait_for_slot
+from digest.sources import http
 from digest.sources.base import IngestError
+from digest.sources.http import fetch, wait_for_slot
 from tests.digest.conftest import ATOM_TYPE, HTML_TYPE, Reply
 
 pytestmark = pytest.mark.usefixtures("fast_http")
@@ -252,7 +252,7 @@ _WORKER = """
 import os, sys, time
 import django
 django.setup()
-from digest.http import fetch
+from digest.sources.http import fetch
 start_at, url, count = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 time.sleep(max(0.0, start_at - time.time()))  # Both processes start together.
 for _ in range(count):

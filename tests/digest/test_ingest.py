@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from digest import ingest
-from digest.ingest import ingest_all, ingest_source, ingest_url, upsert
+from digest.ingest import pipeline as ingest
+from digest.ingest.pipeline import ingest_all, ingest_source, ingest_url, upsert
 from digest.models import FetchRun, Paper, PaperSighting, Source, UpvoteSnapshot
 from digest.sources.base import IngestError, PaperRecord
 from tests.digest.conftest import (

@@ -5,8 +5,9 @@ from datetime import date
 
 import pytest
 
-from digest import picking
-from digest.ranking import PaperDoc, Profile, Ranker
+from digest.ranking import picking
+from digest.ranking.ranker import Ranker
+from digest.ranking.types import PaperDoc, Profile
 
 DAY = date(2026, 11, 23)
 POOL = [

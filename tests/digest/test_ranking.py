@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
-from digest.ranking import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, Ranker, rank, relevance_floor
-from digest.ranking_text import TextConfig
+from digest.ranking.ranker import Ranker, rank
+from digest.ranking.text import TextConfig
+from digest.ranking.types import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, relevance_floor
 
 TODAY = date(2026, 11, 20)
 
@@ -217,7 +218,7 @@ def test_a_description_is_expanded_with_the_words_of_its_best_matches():
         1, description="training a tiny add-on while the pretrained network stays frozen", limit=30
     )
     day = _a_busy_day()
-    # The encoder finds this title far from the description in meaning (digest.semantic), so
+    # The encoder finds this title far from the description in meaning (digest.ranking.semantic), so
     # its title check would hide the expansion's effect: words alone decide here.
     words = TextConfig(semantic_gate=0.0)
     assert 999 in ids(Ranker.fit(day, text=words).rank([profile])[1])

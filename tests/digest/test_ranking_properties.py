@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from digest.ranking import PaperDoc, Profile, Ranker
+from digest.ranking.ranker import Ranker
+from digest.ranking.types import PaperDoc, Profile
 
 WORDS = [
     "distillation", "diffusion", "retrieval", "robot", "speech", "graph", "protein",

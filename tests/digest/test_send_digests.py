@@ -8,7 +8,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from digest import delivery
+from digest.delivery import planning, sending
 from digest.models import Delivery
 from subscriptions.models import Subscriber
 from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
@@ -33,7 +33,7 @@ def alice(papers):
 
 
 def test_it_sends_one_digest_with_the_matching_papers_and_both_parts(alice):
-    report = delivery.send_due(everyone=True)
+    report = sending.send_due(everyone=True)
 
     assert report.sent == 1
     assert len(mail.outbox) == 1
@@ -50,7 +50,7 @@ def test_it_sends_one_digest_with_the_matching_papers_and_both_parts(alice):
 
 
 def test_it_records_the_delivery_with_its_papers_in_rank_order(alice):
-    delivery.send_due(everyone=True)
+    sending.send_due(everyone=True)
 
     row = Delivery.objects.get(subscriber=alice)
     assert row.status == Delivery.Status.SENT
@@ -61,8 +61,8 @@ def test_it_records_the_delivery_with_its_papers_in_rank_order(alice):
 
 
 def test_running_it_twice_sends_nothing_the_second_time(alice):
-    delivery.send_due(everyone=True)
-    second = delivery.send_due(everyone=True)
+    sending.send_due(everyone=True)
+    second = sending.send_due(everyone=True)
 
     assert second.sent == 0
     assert len(mail.outbox) == 1
@@ -75,9 +75,9 @@ def test_it_waits_for_the_subscribers_hour_in_their_time_zone(papers):
     )  # 19:00 in Tokyo is 10:00 UTC
 
     with time_machine.travel(MONDAY_9_UTC):
-        assert delivery.send_due().sent == 0
+        assert sending.send_due().sent == 0
     with time_machine.travel(MONDAY_9_UTC + timedelta(hours=1)):
-        assert delivery.send_due().sent == 1
+        assert sending.send_due().sent == 1
 
 
 def test_a_weekly_subscriber_gets_mail_only_on_their_weekday(papers):
@@ -90,23 +90,23 @@ def test_a_weekly_subscriber_gets_mail_only_on_their_weekday(papers):
     )
 
     with time_machine.travel(MONDAY_9_UTC):
-        assert delivery.send_due().sent == 0
+        assert sending.send_due().sent == 0
     with time_machine.travel(MONDAY_9_UTC + timedelta(days=1)):
-        assert delivery.send_due().sent == 1
+        assert sending.send_due().sent == 1
 
 
 def test_nobody_gets_a_digest_before_confirming(papers):
     make_subscriber("bob@example.org", status=Subscriber.Status.PENDING, keywords=["distillation"])
 
-    assert delivery.send_due(everyone=True).sent == 0
+    assert sending.send_due(everyone=True).sent == 0
     assert mail.outbox == []
 
 
 def test_a_paper_is_never_sent_to_the_same_subscriber_twice(alice):
     with time_machine.travel(MONDAY_9_UTC):
-        delivery.send_due(everyone=True)
+        sending.send_due(everyone=True)
     with time_machine.travel(MONDAY_9_UTC + timedelta(days=1)):
-        report = delivery.send_due(everyone=True)
+        report = sending.send_due(everyone=True)
 
     assert report.sent == 0 and report.empty == 1
     assert len(mail.outbox) == 1
@@ -118,7 +118,7 @@ def test_an_empty_day_sends_a_note_to_those_who_asked_for_one(papers):
         "noted@example.org", keywords=["astrophysics"], empty_day=Subscriber.EmptyDay.NOTE
     )
 
-    report = delivery.send_due(everyone=True)
+    report = sending.send_due(everyone=True)
 
     assert (report.sent, report.empty) == (1, 1)
     assert mail.outbox[0].to == ["noted@example.org"]
@@ -126,33 +126,33 @@ def test_an_empty_day_sends_a_note_to_those_who_asked_for_one(papers):
 
 
 def test_a_claim_left_by_a_dead_worker_is_taken_over_after_the_lease(alice, settings):
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     row = Delivery.objects.get()
-    token, won = delivery.claim([row.pk], MONDAY_9_UTC)  # the worker then dies
+    token, won = planning.claim([row.pk], MONDAY_9_UTC)  # the worker then dies
     assert won
 
     too_soon = MONDAY_9_UTC + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS - 1)
-    assert delivery.send_chunk([row.pk], now=too_soon).sent == 0
+    assert sending.send_chunk([row.pk], now=too_soon).sent == 0
     later = MONDAY_9_UTC + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)
-    assert delivery.send_chunk([row.pk], now=later).sent == 1
+    assert sending.send_chunk([row.pk], now=later).sent == 1
     assert len(mail.outbox) == 1
 
 
 def test_two_claims_on_the_same_rows_never_both_win(alice):
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     ids = list(Delivery.objects.values_list("pk", flat=True))
 
-    _, first = delivery.claim(ids, MONDAY_9_UTC)
-    _, second = delivery.claim(ids, MONDAY_9_UTC)
+    _, first = planning.claim(ids, MONDAY_9_UTC)
+    _, second = planning.claim(ids, MONDAY_9_UTC)
 
     assert len(first) == 1 and second == []
 
 
 def test_a_subscriber_who_left_after_planning_gets_nothing(alice):
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     Subscriber.objects.filter(pk=alice.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
 
-    report = delivery.send_chunk(list(Delivery.objects.values_list("pk", flat=True)))
+    report = sending.send_chunk(list(Delivery.objects.values_list("pk", flat=True)))
 
     assert report.cancelled == 1 and mail.outbox == []
     assert Delivery.objects.get().status == Delivery.Status.CANCELLED
@@ -185,7 +185,7 @@ def test_the_command_fails_clearly_when_the_mail_server_is_down(alice, settings)
 def test_a_subscriber_with_no_interests_yet_gets_the_trending_papers(papers):
     make_subscriber("new@example.org")
 
-    delivery.send_due(everyone=True)
+    sending.send_due(everyone=True)
 
     body = mail.outbox[0].body
     assert body.index("Knowledge distillation") < body.index("Diffusion models")

@@ -11,8 +11,9 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 
-from digest import delivery, tasks
+from digest import tasks
 from digest.celery import app as celery_app
+from digest.delivery import items, outcomes, planning, sending
 from digest.models import Delivery, DeliveryItem
 from tests.digest.conftest_smtp import smtp_server  # noqa: F401 - a fixture
 from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
@@ -47,8 +48,8 @@ def eager_celery(monkeypatch):
 def test_running_the_send_twice_sends_each_digest_once(smtp_server, papers):  # noqa: F811
     readers(5)
 
-    first = delivery.send_due(everyone=True)
-    second = delivery.send_due(everyone=True)
+    first = sending.send_due(everyone=True)
+    second = sending.send_due(everyone=True)
 
     assert (first.sent, second.sent, second.planned) == (5, 0, 0)
     assert sorted(smtp_server.recipients) == [f"reader{n}@example.org" for n in range(5)]
@@ -77,13 +78,13 @@ def test_two_ticks_and_a_duplicated_chunk_task_send_each_digest_once(
 def test_a_retried_chunk_sends_only_what_the_first_try_did_not(smtp_server, papers):  # noqa: F811
     readers(4)
     smtp_server.script["reader2@example.org"] = ["451 4.3.0 Try again"]
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     ids = list(Delivery.objects.values_list("pk", flat=True))
 
-    with pytest.raises(delivery.TemporarySendError):
-        delivery.send_chunk(ids)
-    retry = delivery.send_chunk(ids)
-    again = delivery.send_chunk(ids)
+    with pytest.raises(sending.TemporarySendError):
+        sending.send_chunk(ids)
+    retry = sending.send_chunk(ids)
+    again = sending.send_chunk(ids)
 
     assert (retry.sent, again.sent) == (1, 0)
     assert sorted(smtp_server.recipients) == [f"reader{n}@example.org" for n in range(4)]
@@ -92,27 +93,27 @@ def test_a_retried_chunk_sends_only_what_the_first_try_did_not(smtp_server, pape
 @pytest.mark.django_db
 def test_a_dead_workers_claim_is_sent_once_after_the_lease(smtp_server, papers, settings):  # noqa: F811
     readers(3)
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     ids = list(Delivery.objects.values_list("pk", flat=True))
-    delivery.claim(ids, MONDAY_9_UTC)  # ... and the worker dies before sending
+    planning.claim(ids, MONDAY_9_UTC)  # ... and the worker dies before sending
 
     lease = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
-    assert delivery.send_chunk(ids, now=MONDAY_9_UTC + lease - timedelta(seconds=1)).sent == 0
-    assert delivery.send_chunk(ids, now=MONDAY_9_UTC + lease + timedelta(seconds=1)).sent == 3
-    assert delivery.send_chunk(ids, now=MONDAY_9_UTC + 3 * lease).sent == 0
+    assert sending.send_chunk(ids, now=MONDAY_9_UTC + lease - timedelta(seconds=1)).sent == 0
+    assert sending.send_chunk(ids, now=MONDAY_9_UTC + lease + timedelta(seconds=1)).sent == 3
+    assert sending.send_chunk(ids, now=MONDAY_9_UTC + 3 * lease).sent == 0
     assert len(smtp_server.received) == 3
 
 
 @pytest.mark.django_db
 def test_a_worker_that_lost_its_lease_cannot_overwrite_the_new_owner(papers):
     readers(1)
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     [row] = Delivery.objects.all()
-    old_token, [old] = delivery.claim([row.pk], MONDAY_9_UTC)
+    old_token, [old] = planning.claim([row.pk], MONDAY_9_UTC)
     later = MONDAY_9_UTC + timedelta(seconds=django_settings.DELIVERY_LEASE_SECONDS + 1)
-    assert delivery.send_chunk([row.pk], now=later).sent == 1
+    assert sending.send_chunk([row.pk], now=later).sent == 1
 
-    stale = delivery.Outcomes(old_token, delivery.SendReport())
+    stale = outcomes.Outcomes(old_token, outcomes.SendReport())
     stale.release([old])
     stale.flush()
 
@@ -122,15 +123,15 @@ def test_a_worker_that_lost_its_lease_cannot_overwrite_the_new_owner(papers):
 @pytest.mark.django_db
 def test_a_retaken_row_keeps_the_papers_it_was_first_given(papers, settings):
     readers(1)
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     [row] = Delivery.objects.all()
-    _, won = delivery.claim([row.pk], MONDAY_9_UTC)
-    first = [(i.paper_id, i.rank) for i in delivery.pick_papers(won)[row.pk]]
+    _, won = planning.claim([row.pk], MONDAY_9_UTC)
+    first = [(i.paper_id, i.rank) for i in items.pick_papers(won)[row.pk]]
     make_paper("Distillation, the sequel", categories=("cs.LG",), upvotes=99)
 
     later = MONDAY_9_UTC + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)
-    _, won = delivery.claim([row.pk], later)
-    again = [(i.paper_id, i.rank) for i in delivery.pick_papers(won)[row.pk]]
+    _, won = planning.claim([row.pk], later)
+    again = [(i.paper_id, i.rank) for i in items.pick_papers(won)[row.pk]]
 
     assert again == first
     assert DeliveryItem.objects.count() == len(first)
@@ -140,12 +141,12 @@ def test_a_retaken_row_keeps_the_papers_it_was_first_given(papers, settings):
 @pytest.mark.parametrize("size", [8, 40])
 def test_a_chunk_costs_a_bounded_number_of_queries(papers, size, django_assert_max_num_queries):
     readers(size)
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     ids = list(Delivery.objects.values_list("pk", flat=True))
 
     # claim 2, items 2, profiles 3, pool 2, insert 1, papers 1, outcomes 1 (+ savepoints).
     with django_assert_max_num_queries(16):
-        report = delivery.send_chunk(ids)
+        report = sending.send_chunk(ids)
 
     assert report.sent == size
     assert DeliveryItem.objects.count() == 2 * size
@@ -208,15 +209,15 @@ def test_a_given_back_row_waits_for_its_chunks_retry_before_the_tick_offers_it(
 ):
     readers(1)
     smtp_server.always = "451 4.3.0 Try again"
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     ids = list(Delivery.objects.values_list("pk", flat=True))
-    with pytest.raises(delivery.TemporarySendError):
-        delivery.send_chunk(ids, now=MONDAY_9_UTC)
+    with pytest.raises(sending.TemporarySendError):
+        sending.send_chunk(ids, now=MONDAY_9_UTC)
 
-    soon = MONDAY_9_UTC + delivery.RETRY_PAUSE - timedelta(minutes=1)
-    later = MONDAY_9_UTC + delivery.RETRY_PAUSE + timedelta(minutes=1)
-    assert delivery.claimable_delivery_ids(soon) == []
-    assert delivery.claimable_delivery_ids(later) == ids
+    soon = MONDAY_9_UTC + planning.RETRY_PAUSE - timedelta(minutes=1)
+    later = MONDAY_9_UTC + planning.RETRY_PAUSE + timedelta(minutes=1)
+    assert planning.claimable_delivery_ids(soon) == []
+    assert planning.claimable_delivery_ids(later) == ids
 
 
 class ExplodingBackend:
@@ -245,11 +246,11 @@ def test_a_bug_mid_chunk_records_what_went_out_and_gives_back_the_rest(papers, s
     settings.EMAIL_BACKEND = f"{__name__}.ExplodingBackend"
     ExplodingBackend.sent = []
     readers(4)
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     ids = list(Delivery.objects.values_list("pk", flat=True))
 
     with pytest.raises(RuntimeError, match="a bug"):
-        delivery.send_chunk(ids)
+        sending.send_chunk(ids)
 
     statuses = sorted(Delivery.objects.values_list("status", flat=True))
     assert statuses == ["pending", "pending", "pending", "sent"]

@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from django_celery_beat.models import PeriodicTask
 
-from digest import delivery
-from digest.schedule import DEFAULT_TASKS, ensure_default_schedule
+from digest.delivery import sending
+from digest.delivery.schedule import DEFAULT_TASKS, ensure_default_schedule
 from subscriptions.models import Subscriber
 from tests.factories import make_paper, make_subscriber
 
@@ -54,7 +54,7 @@ def test_a_weekly_digest_draws_from_the_whole_week_and_a_daily_one_from_its_wind
     )
 
     with time_machine.travel(TUESDAY_9_UTC):
-        assert delivery.send_due().sent == 2
+        assert sending.send_due().sent == 2
 
     bodies = {m.to[0]: m.body for m in mailoutbox}
     assert "five days ago" in bodies["weekly@example.org"]

@@ -8,7 +8,8 @@ import time_machine
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from celery.exceptions import Retry
 
-from digest import delivery, tasks
+from digest import tasks
+from digest.delivery import planning, sending
 from digest.models import Delivery
 from subscriptions.models import Subscriber
 from tests.digest.conftest_smtp import smtp_server  # noqa: F401 - a fixture
@@ -48,7 +49,7 @@ def bob(papers):
 
 
 def test_each_subscriber_gets_one_message_with_both_parts(smtp_server, alice, bob):  # noqa: F811
-    report = delivery.send_due(everyone=True)
+    report = sending.send_due(everyone=True)
 
     assert report.sent == 2
     assert sorted(smtp_server.recipients) == ["alice@example.org", "bob@example.org"]
@@ -72,7 +73,7 @@ def test_each_subscriber_gets_one_message_with_both_parts(smtp_server, alice, bo
 def test_the_headers_make_a_proper_bulk_message(smtp_server, alice, settings):  # noqa: F811
     settings.SITE_URL = "https://paperboy.example"
 
-    delivery.send_due(everyone=True)
+    sending.send_due(everyone=True)
 
     [received] = smtp_server.received
     message = received.message
@@ -95,7 +96,7 @@ def test_the_headers_make_a_proper_bulk_message(smtp_server, alice, settings):  
 
 def test_a_451_is_retried_and_delivered_exactly_once(smtp_server, alice, bob):  # noqa: F811
     smtp_server.script["alice@example.org"] = ["451 4.7.1 Greylisted, try again later"]
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     ids = list(Delivery.objects.values_list("pk", flat=True))
 
     # Eager: the retry runs at once, without its countdown.
@@ -110,22 +111,22 @@ def test_a_451_is_retried_and_delivered_exactly_once(smtp_server, alice, bob):  
 
 def test_a_temporary_refusal_releases_only_that_row(smtp_server, alice, bob):  # noqa: F811
     smtp_server.script["alice@example.org"] = ["452 4.2.2 Mailbox full"]
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     ids = list(Delivery.objects.values_list("pk", flat=True))
 
-    with pytest.raises(delivery.TemporarySendError) as caught:
-        delivery.send_chunk(ids)
+    with pytest.raises(sending.TemporarySendError) as caught:
+        sending.send_chunk(ids)
 
     assert caught.value.released == 1 and caught.value.report.sent == 1
     assert smtp_server.recipients == ["bob@example.org"]
     assert Delivery.objects.get(subscriber=alice).status == Delivery.Status.PENDING
-    assert delivery.send_chunk(ids).sent == 1
+    assert sending.send_chunk(ids).sent == 1
     assert sorted(smtp_server.recipients) == ["alice@example.org", "bob@example.org"]
 
 
 def test_the_task_backs_off_exponentially(smtp_server, alice, monkeypatch):  # noqa: F811
     smtp_server.always = "451 4.3.0 Try again later"
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     countdowns = []
 
     def retry(exc=None, countdown=None, **kwargs):
@@ -149,16 +150,16 @@ def test_a_server_that_hangs_up_mid_chunk_loses_nothing_and_repeats_nothing(
     for n in range(6):
         make_subscriber(f"reader{n}@example.org", keywords=["distillation"])
     smtp_server.script["reader3@example.org"] = ["421 4.3.2 Shutting down"]
-    delivery.plan_deliveries(MONDAY_9_UTC, everyone=True)
+    planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     ids = list(Delivery.objects.order_by("pk").values_list("pk", flat=True))
 
-    with pytest.raises(delivery.TemporarySendError) as caught:
-        delivery.send_chunk(ids)
+    with pytest.raises(sending.TemporarySendError) as caught:
+        sending.send_chunk(ids)
     first = caught.value.report
     assert first.sent >= 1 and first.sent + caught.value.released == 6
     assert "reader3@example.org" not in smtp_server.recipients
 
-    assert delivery.send_chunk(ids).sent == caught.value.released
+    assert sending.send_chunk(ids).sent == caught.value.released
     assert sorted(smtp_server.recipients) == [f"reader{n}@example.org" for n in range(6)]
 
 
@@ -166,8 +167,8 @@ def test_a_550_marks_the_delivery_failed_and_nothing_is_resent(smtp_server, alic
     smtp_server.script["alice@example.org"] = ["550 5.1.1 No such user"]
 
     with time_machine.travel(MONDAY_9_UTC):
-        report = delivery.send_due(everyone=True)
-        again = delivery.send_due(everyone=True)
+        report = sending.send_due(everyone=True)
+        again = sending.send_due(everyone=True)
 
     assert (report.sent, report.failed) == (1, 1)
     assert "550 5.1.1 No such user" in report.errors[0]
@@ -188,7 +189,7 @@ def test_three_permanent_failures_in_a_row_suppress_the_address(smtp_server, pap
         make_paper(f"Graph paper of day {day}", categories=("cs.LG",))
         with time_machine.travel(MONDAY_9_UTC + timedelta(days=day)):
             make_paper(f"Another graph paper of day {day}", categories=("cs.LG",))
-            delivery.send_due(everyone=True)
+            sending.send_due(everyone=True)
         carol.refresh_from_db()
         if day < 2:
             assert carol.status == Subscriber.Status.ACTIVE
@@ -202,7 +203,7 @@ def test_three_permanent_failures_in_a_row_suppress_the_address(smtp_server, pap
 def test_a_delivered_digest_ends_a_run_of_failures(smtp_server, alice):  # noqa: F811
     Subscriber.objects.filter(pk=alice.pk).update(failure_count=2)
 
-    delivery.send_due(everyone=True)
+    sending.send_due(everyone=True)
 
     alice.refresh_from_db()
     assert alice.failure_count == 0 and alice.status == Subscriber.Status.ACTIVE
@@ -219,7 +220,7 @@ def test_nothing_a_subscriber_typed_can_add_a_header(smtp_server, papers):  # no
         "Distillation\r\nBcc: mallory@example.org\r\nX-Evil: 1", categories=("cs.LG",), upvotes=90
     )
 
-    report = delivery.send_due(everyone=True)
+    report = sending.send_due(everyone=True)
 
     assert report.sent == 1 and report.failed == 1
     assert smtp_server.recipients == ["frank@example.org"]
@@ -248,4 +249,4 @@ def test_nothing_a_subscriber_typed_can_add_a_header(smtp_server, papers):  # no
     ],
 )
 def test_each_failure_is_classified_by_whose_problem_it_is(error, kind):
-    assert delivery._classify(error)[0] == kind
+    assert sending._classify(error)[0] == kind

@@ -1,4 +1,4 @@
-"""The display text of titles and abstracts (digest/text.py), on real snippets."""
+"""The display text of titles and abstracts (digest/sources/text.py), on real snippets."""
 
 import gc
 import re
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.sources.feeds import split_authors
-from digest.text import _CONTROL, clean_whitespace, latex_to_text, readable, strip_controls
+from digest.sources.feedparsing import split_authors
+from digest.sources.text import _CONTROL, clean_whitespace, latex_to_text, readable, strip_controls
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 

@@ -7,7 +7,7 @@ import pytest
 from anymail.signals import AnymailTrackingEvent, tracking
 from django.contrib.admin.sites import site as admin_site
 
-from digest import delivery
+from digest.delivery import sending
 from subscriptions.models import Subscriber
 from tests.factories import make_paper, make_subscriber
 
@@ -93,7 +93,7 @@ def test_a_rejection_from_any_service_suppresses_and_stops_the_next_digest(alice
     )
 
     tracking.send(sender=object, event=event, esp_name="sendgrid")
-    report = delivery.send_due(everyone=True)
+    report = sending.send_due(everyone=True)
 
     alice.refresh_from_db()
     assert alice.suppressed_reason == "sendgrid: rejected (blocked)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from digest import semantic
+from digest.ranking import semantic
 from subscriptions.models import Interest
 
 

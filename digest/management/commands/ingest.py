@@ -9,7 +9,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from digest.ingest import ingest_all, ingest_url
+from digest.ingest.pipeline import ingest_all, ingest_url
 from digest.models import FetchRun, SourceKind
 from digest.sources.arxiv_api import API_URL, query_url
 from digest.sources.arxiv_rss import FEED_BASE, feed_url

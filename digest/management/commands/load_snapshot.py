@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from digest.ingest import load_snapshot
+from digest.ingest.pipeline import load_snapshot
 from digest.sources.base import IngestError
 
 

@@ -2,8 +2,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from digest import delivery, selectors
-from digest.picking import pick
+from digest import selectors
+from digest.delivery import planning, sending
+from digest.ranking.picking import pick
 from subscriptions.models import Subscriber
 
 
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         now = timezone.now()
         if options["dry_run"]:
             return self._dry_run(now, everyone=options["all"])
-        report = delivery.send_due(now, everyone=options["all"])
+        report = sending.send_due(now, everyone=options["all"])
         self.stdout.write(
             f"planned {report.planned}, sent {report.sent}, empty {report.empty}, "
             f"failed {report.failed}, cancelled {report.cancelled}, "
@@ -37,7 +38,7 @@ class Command(BaseCommand):
             )
 
     def _dry_run(self, now, *, everyone: bool) -> None:
-        due = delivery.due_digests(now, everyone=everyone)
+        due = planning.due_digests(now, everyone=everyone)
         if not due:
             self.stdout.write("Nobody is due a digest now.")
             return

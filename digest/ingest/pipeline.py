@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Model
+from django.db import transaction
 from django.utils import timezone
 
+from digest.lib.bulk import insert_many, update_many
 from digest.models import FetchRun, Paper, PaperSighting, Source, SourceKind, UpvoteSnapshot
 from digest.sources.arxiv_rss import REFRESH_ONLY
 from digest.sources.base import IngestError, PaperRecord
@@ -35,7 +35,7 @@ BATCH_SIZE = 500
 # slack), so every scheduled pull still samples, and only a re-run adds nothing.
 UPVOTE_RESAMPLE = timedelta(minutes=10)
 _FETCH_RUN_URL_LENGTH = FetchRun._meta.get_field("url").max_length
-SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshot"
+SNAPSHOT_DIR = Path(__file__).resolve().parent.parent / "snapshot"
 # (file, kind) of the bundled offline snapshot, in load order.
 SNAPSHOT_FILES = [
     ("arxiv-rss-atom_cs.AI_2025-08-20.xml", SourceKind.ARXIV_RSS),
@@ -232,7 +232,7 @@ def _write_batch(
     ids = {arxiv_id: row["id"] for arxiv_id, row in existing.items()}
     if created:
         now = timezone.now()
-        _insert(
+        insert_many(
             Paper,
             ["arxiv_id", *FIELDS, "first_seen_at", "last_seen_at"],
             [[values["arxiv_id"], *(values[n] for n in FIELDS), now, now] for values in created],
@@ -246,7 +246,7 @@ def _write_batch(
         )
     if changed:
         now = timezone.now()
-        _update(
+        update_many(
             Paper,
             [*FIELDS, "last_seen_at"],
             [[*(merged[n] for n in FIELDS), now, pk] for pk, merged in changed],
@@ -286,7 +286,7 @@ def _record_upvotes(counts: list[tuple[int, int]], *, held: set[int]) -> None:
             .values_list("paper_id", "upvotes")
         )
         latest.update(recent)  # Later rows overwrite earlier ones: the newest count wins.
-    _insert(
+    insert_many(
         UpvoteSnapshot,
         ["paper_id", "upvotes", "taken_at"],
         [[pk, upvotes, now] for pk, upvotes in counts if latest.get(pk) != upvotes],
@@ -310,107 +310,12 @@ def _record_sightings(
             )
         )
     now = timezone.now()
-    _insert(
+    insert_many(
         PaperSighting,
         ["paper_id", "kind", "source_id", "first_seen_at"],
         [[pk, kind, source.pk if source else None, now] for pk in paper_ids if pk not in known],
         conflict=["paper_id", "kind"],
     )
-
-
-def _insert(
-    model: type[Model], names: list[str], rows: list[list[Any]], *, conflict: list[str] = ()
-) -> None:
-    """One `executemany` INSERT for many rows; duplicates on `conflict` are left alone.
-
-    bulk_create would do the same writes, but its per-value preparation costs as much
-    as feedparser's whole parse on a 2,000-entry feed (bench/bench_ingest.py), and on
-    SQLite it splits at 999 parameters, i.e. every ~40 papers. executemany binds row by
-    row: one statement per batch, and the values only go through the backend's adapters.
-    """
-    if not rows:
-        return
-    meta = model._meta
-    fields = [meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    # Only quoted identifiers from the model's meta go into the text; values are parameters.
-    table = quote(meta.db_table)
-    columns = ", ".join(quote(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
-    if conflict:
-        target = ", ".join(quote(meta.get_field(name).column) for name in conflict)
-        sql += f" ON CONFLICT ({target}) DO NOTHING"
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, _prepared(fields, rows))
-
-
-def _update(model: type[Model], names: list[str], rows: list[list[Any]]) -> None:
-    """One `executemany` UPDATE by primary key; each row is the values of `names`, then pk.
-
-    bulk_update builds a CASE per field and, on SQLite, a statement per ~300 rows.
-    """
-    if not rows:
-        return
-    meta = model._meta
-    fields = [meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    sql = f"UPDATE {table} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, _prepared([*fields, meta.pk], rows))
-
-
-def _prepared(fields: list[Any], rows: list[list[Any]]) -> list[list[Any]]:
-    """Copies of `rows` with each value through its field's backend adapter, if it has one.
-
-    Only dates, datetimes and JSON have one; the other columns are passed as they are.
-    """
-    adapters = [(i, adapt) for i, f in enumerate(fields) if (adapt := _adapter(f)) is not None]
-    prepared = []
-    for row in rows:
-        if len(row) != len(fields):
-            raise ValueError(f"a row of {len(row)} values for {len(fields)} columns")
-        row = list(row)
-        for i, adapt in adapters:
-            row[i] = adapt(row[i])
-        prepared.append(row)
-    return prepared
-
-
-def _adapter(model_field: Any) -> Any:
-    """The function a value of `model_field` goes through before binding, or None."""
-    ops = connection.ops
-    kind = model_field.get_internal_type()
-    if kind == "DateTimeField":
-        return _memoised(ops.adapt_datetimefield_value)
-    if kind == "DateField":
-        return _memoised(ops.adapt_datefield_value)
-    if kind == "JSONField":
-        return lambda v: ops.adapt_json_value(v, model_field.encoder)
-    return None
-
-
-def _memoised(adapt: Any) -> Any:
-    """`adapt`, once per distinct value of one statement (None stays None).
-
-    A batch repeats its timestamps: every entry of a day's feed has the same
-    announcement stamp, and `now` is one value per batch. Equal datetimes are the same
-    instant, so they adapt to the same stored value.
-    """
-    done: dict[Any, Any] = {}
-
-    def adapted(value: Any) -> Any:
-        if value is None:
-            return None
-        try:
-            return done[value]
-        except KeyError:
-            done[value] = result = adapt(value)
-            return result
-
-    return adapted
 
 
 def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:

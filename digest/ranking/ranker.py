@@ -16,77 +16,15 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
-from .ranking_profiles import compile_profiles
-from .ranking_text import PhraseIndex, TextConfig, TextModel, fold, paper_author_keys
-
-
-@dataclass(frozen=True)
-class PaperDoc:
-    id: int
-    arxiv_id: str
-    title: str
-    abstract: str
-    authors: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-    upvotes: int = 0
-    upvote_growth: int = 0
-    announced_on: date | None = None
-
-
-@dataclass(frozen=True)
-class Profile:
-    subscriber_id: int
-    categories: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()
-    authors: tuple[str, ...] = ()
-    description: str = ""
-    limit: int = 10
-    already_sent: frozenset[int] = frozenset()
-    liked: tuple[PaperDoc, ...] = field(default=())
-    disliked: tuple[PaperDoc, ...] = field(default=())
-    # The description's sentence-encoder vector, stored when it was written (None: encode it).
-    description_vector: np.ndarray | None = field(default=None, compare=False, hash=False)
-
-
-@dataclass(frozen=True, slots=True)  # a million of them at a time: no __dict__ each
-class Pick:
-    paper_id: int
-    score: float
-    reason: str
-
-
-# Relevance a paper needs before it can be picked at all; below it, a quiet day stays quiet.
-RELEVANCE_FLOOR = 0.45
-relevance_floor = RELEVANCE_FLOOR
-
-
-@dataclass(frozen=True)
-class Weights:
-    """How much each kind of match is worth. One keyword match anywhere is 1.0."""
-
-    keyword: float = 1.0
-    keyword_in_title: float = 1.5
-    author: float = 1.5
-    category: float = 0.5
-    # Text similarity (cosine) counts as a full match at `similar_full`, linearly below it.
-    description: float = 1.0
-    liked: float = 0.8
-    disliked: float = 0.8
-    similar_full: float = 0.2
-    similar_cap: float = 1.5
-    # Trending adds at most this much: it reorders matches of similar strength, and it is
-    # added after the floor is applied, so it never makes a non-matching paper eligible.
-    trending: float = 0.5
-    upvotes_full: int = 100
-    growth_full: int = 30
-    recency_half_life_days: float = 3.0
+from .profiles import compile_profiles
+from .text import PhraseIndex, TextConfig, TextModel, fold, paper_author_keys
+from .types import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, Weights
 
 
 def _category_keys(category: str) -> list[str]:
@@ -172,7 +110,7 @@ class Ranker:
 
     def rank(self, profiles: Sequence[Profile], *, chunk_size: int = 1024) -> dict[int, list[Pick]]:
         """Picks per subscriber id, best first, at most `limit`, none below the floor."""
-        from .ranking_scoring import rank_compiled
+        from .scoring import rank_compiled
 
         if not self.papers or not profiles:
             return {p.subscriber_id: [] for p in profiles}
@@ -263,15 +201,3 @@ def _quadratic_forms(rows: sparse.csr_matrix, gram: np.ndarray) -> np.ndarray:
 def rank(papers: Sequence[PaperDoc], profiles: Sequence[Profile]) -> dict[int, list[Pick]]:
     """Picks per subscriber id, best first. Fits the day's model once, then ranks everyone."""
     return Ranker.fit(papers).rank(profiles)
-
-
-__all__ = [
-    "RELEVANCE_FLOOR",
-    "PaperDoc",
-    "Pick",
-    "Profile",
-    "Ranker",
-    "Weights",
-    "rank",
-    "relevance_floor",
-]

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core import checks
 
-from .http import PROCESS_LOCAL_CACHES
+from digest.sources.http import PROCESS_LOCAL_CACHES
 
 
 @checks.register(checks.Tags.caches, deploy=True)
@@ -28,7 +28,7 @@ def shared_cache_for_a_shared_database(app_configs, **kwargs) -> list[checks.Che
 def sentence_encoder_installed(app_configs, **kwargs) -> list[checks.CheckMessage]:
     """Without the encoder, descriptions are ranked by their words alone: say so before
     subscribers notice, unless it was switched off on purpose. Nothing is loaded here."""
-    from . import semantic
+    from digest.ranking import semantic
 
     if not semantic.enabled():
         return []

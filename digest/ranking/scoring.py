@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from .ranking import Pick
-from .ranking_text import fold
+from .text import fold
+from .types import Pick
 
 if TYPE_CHECKING:
-    from .ranking import Ranker
-    from .ranking_profiles import CompiledProfiles
+    from .profiles import CompiledProfiles
+    from .ranker import Ranker
 
 # A component is named in the reason once it is worth this much relevance.
 _MENTION = 0.2

@@ -14,7 +14,7 @@ import logging
 from anymail.signals import AnymailTrackingEvent, EventType, tracking
 from django.dispatch import receiver
 
-from subscriptions.models import Subscriber
+from subscriptions.services import subscriber_suppress
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,3 @@ def suppress_on_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **k
     reason = f"{esp_name}: {what}" + (f" ({detail})" if detail else "")
     count = subscriber_suppress(event.recipient, reason)
     log.info("suppressed %s subscriber(s) after a %s event", count, event.event_type)
-
-
-def subscriber_suppress(email: str, reason: str) -> int:
-    """Stops all mail to an address; the first reason given is the one kept."""
-    return (
-        Subscriber.objects.filter(email__iexact=email.strip())
-        .exclude(status=Subscriber.Status.BOUNCED)
-        .update(status=Subscriber.Status.BOUNCED, suppressed_reason=reason[:300])
-    )

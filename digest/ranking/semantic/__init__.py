@@ -3,7 +3,7 @@
 A description in everyday words ("fooling AI models with tiny, crafted changes to the input")
 shares few words with the papers it means ("adversarial examples", "robustness"). A sentence
 encoder places the description and every term of the day's vocabulary in one space; the
-description's nearest terms are added to its TF-IDF query (`digest.ranking_text`), weighted by
+description's nearest terms are added to its TF-IDF query (`digest.ranking.text`), weighted by
 closeness and rarity, before the pseudo-relevance feedback. Scoring stays sparse TF-IDF work:
 the encoder only chooses words.
 
@@ -54,7 +54,7 @@ class EncoderUnavailable(RuntimeError):
 
 def default_store_path() -> Path:
     """Beside the embedded database, under PAPERBOY_VAR_DIR (as in digest.settings)."""
-    var = os.environ.get("PAPERBOY_VAR_DIR") or Path(__file__).resolve().parents[2] / "var"
+    var = os.environ.get("PAPERBOY_VAR_DIR") or Path(__file__).resolve().parents[3] / "var"
     return Path(var) / "semantic-terms.sqlite3"
 
 

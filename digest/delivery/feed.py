@@ -13,10 +13,10 @@ from django.shortcuts import render
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html, format_html_join
 
+from digest.models import Delivery, DeliveryItem
 from subscriptions import tokens
 from subscriptions.models import Subscriber
 
-from .models import Delivery, DeliveryItem
 from .rendering import Links, paper_display
 
 FEED_ENTRIES = 20

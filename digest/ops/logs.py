@@ -4,7 +4,7 @@ Settings' LOGGING names `ContextFilter` and `JsonFormatter` here, so Django impo
 module while it configures logging, in every process (web, worker, beat, commands); that
 import also connects the Celery signal handlers below. Use it like this:
 
-    from digest.logs import get_logger, log_context
+    from digest.ops.logs import get_logger, log_context
 
     log = get_logger(__name__)
     with log_context(fetch_run_id=run.pk, source_id=source.pk):

@@ -22,18 +22,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from markupsafe import Markup, escape
 
+from digest.mail.messages import RenderedEmail, compose_email
+from digest.mail.templates import Fragment, header_safe, pack_lines, slot, template
+from digest.models import Delivery, DeliveryItem, Paper
 from subscriptions import tokens
-
-from .emails import (
-    Fragment,
-    RenderedEmail,
-    compose_email,
-    header_safe,
-    pack_lines,
-    slot,
-    template,
-)
-from .models import Delivery, DeliveryItem, Paper
 
 AUTHORS_SHOWN = 4
 ABSTRACT_SENTENCES = 2

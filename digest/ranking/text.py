@@ -254,7 +254,7 @@ class TextConfig:
     prf_docs: int = 20
     prf_terms: int = 30
     prf_weight: float = 1.0
-    # Semantic expansion (`digest.semantic`), before the RM3 step: the `semantic_terms`
+    # Semantic expansion (`digest.ranking.semantic`), before the RM3 step: the `semantic_terms`
     # vocabulary terms nearest a description in the sentence encoder's space, weighted by
     # cosine x IDF, normalised and scaled by `semantic_weight` (0 turns it off). Candidates
     # are the `semantic_vocabulary` commonest terms found in at least `semantic_min_df` papers;

@@ -19,7 +19,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from digest.sources.base import IngestError
-from digest.text import readable
+from digest.sources.text import readable
 
 ARXIV_TZ = ZoneInfo("America/New_York")
 _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)

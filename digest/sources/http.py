@@ -33,7 +33,7 @@ RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # How far ahead a caller may book an arXiv slot before giving up for this run.
 MAX_SLOT_WAIT_SECONDS = 600.0
 # Cache backends whose `add` is not shared between processes, or not atomic (also read
-# by the deploy check in digest/checks.py).
+# by the deploy check in digest/ops/checks.py).
 PROCESS_LOCAL_CACHES = frozenset({"LocMemCache", "DummyCache", "FileBasedCache"})
 
 

@@ -10,7 +10,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from .ranking import PaperDoc, Pick, Profile, Ranker
+from .ranker import Ranker
+from .types import PaperDoc, Pick, Profile
 
 # A worker sends a day's digests in many chunks over the same pool of papers: the text
 # model is fitted once per pool and process, not once per chunk (a fit of 2,000 papers

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from .ranking_text import parse_term, profile_author_keys
+from .text import parse_term, profile_author_keys
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from .ranking import Profile, Ranker
+    from .ranker import Ranker
+    from .types import Profile
 
 
 @dataclass

@@ -1,0 +1,111 @@
+"""Who is due a digest, and claiming their delivery rows.
+
+Exactly once: every subscriber has one Delivery row per digest date (a database
+constraint). A sender claims rows with one conditional UPDATE, committed before it talks
+to the mail server; a claim older than the lease (a dead worker) becomes claimable again.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+
+from digest.models import Delivery
+from subscriptions.models import Subscriber
+
+# Rows given back after a temporary failure wait this long before a tick offers them
+# again; until then the failed chunk's own retry (with its backoff) owns them.
+RETRY_PAUSE = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class DueDigest:
+    subscriber_id: int
+    digest_date: date
+
+
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def due_digests(now: datetime, *, everyone: bool = False) -> list[DueDigest]:
+    """Active subscribers whose digest for their local today is due and not yet planned.
+
+    Due means their local hour has reached their send hour (so a tick missed during an
+    outage still sends later that day) and, for weekly subscribers, it is their weekday.
+    `everyone` ignores hour and weekday. One query per distinct time zone.
+    """
+    active = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE)
+    due: list[DueDigest] = []
+    for zone in active.values_list("time_zone", flat=True).distinct().order_by():
+        local = now.astimezone(_zone(zone))
+        candidates = active.filter(time_zone=zone)
+        if not everyone:
+            candidates = candidates.filter(send_hour__lte=local.hour).filter(
+                Q(frequency=Subscriber.Frequency.DAILY)
+                | Q(frequency=Subscriber.Frequency.WEEKLY, weekday=local.weekday())
+            )
+        planned = Delivery.objects.filter(digest_date=local.date()).values("subscriber_id")
+        ids = candidates.exclude(pk__in=planned).values_list("pk", flat=True)
+        due.extend(DueDigest(pk, local.date()) for pk in ids)
+    return due
+
+
+def plan_deliveries(now: datetime, *, everyone: bool = False) -> int:
+    """Creates the due delivery rows; idempotent against the one-per-date constraint."""
+    due = due_digests(now, everyone=everyone)
+    Delivery.objects.bulk_create(
+        [Delivery(subscriber_id=d.subscriber_id, digest_date=d.digest_date) for d in due],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    return len(due)
+
+
+def _claimable(now: datetime) -> Q:
+    lease_start = now - timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    return Q(status=Delivery.Status.PENDING) | Q(
+        status=Delivery.Status.SENDING, claimed_at__lt=lease_start
+    )
+
+
+def claimable_delivery_ids(now: datetime, *, retry_pause: timedelta = RETRY_PAUSE) -> list[int]:
+    """The rows to hand out now: never tried, left by a dead worker, or given back by a
+    chunk more than `retry_pause` ago (before that, the chunk's own retry takes them with
+    its backoff; handing them out on every tick would defeat it)."""
+    rested = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - retry_pause)
+    ready = _claimable(now) & (rested | Q(status=Delivery.Status.SENDING))
+    return list(Delivery.objects.filter(ready).order_by("pk").values_list("pk", flat=True))
+
+
+def chunked(ids: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def claim(delivery_ids: Iterable[int], now: datetime) -> tuple[str, list[Delivery]]:
+    """Takes the rows no one else holds; returns the claim token and the rows won.
+
+    The UPDATE commits before anything is sent: two workers given the same ids (two
+    beats, a duplicated or retried task) race on it, and each row goes to one of them.
+    """
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        Delivery.objects.filter(_claimable(now), pk__in=list(delivery_ids)).update(
+            status=Delivery.Status.SENDING,
+            claimed_at=now,
+            claim_token=token,
+            attempts=F("attempts") + 1,
+        )
+    won = Delivery.objects.filter(claim_token=token, status=Delivery.Status.SENDING)
+    return token, list(won.select_related("subscriber").order_by("pk"))

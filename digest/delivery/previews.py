@@ -1,0 +1,53 @@
+"""Digests as they were or would be sent: the view-in-browser page and the preferences preview."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+
+from digest import selectors
+from digest.models import Delivery, Paper
+from digest.ranking.picking import pick
+from subscriptions.models import Interest, Subscriber
+
+from .rendering import DigestRenderer
+
+
+def render_delivery(delivery: Delivery) -> tuple[str, str, str]:
+    """Subject, text and HTML of a delivery as it was (or would be) sent."""
+    items = list(delivery.items.select_related("paper").order_by("rank"))
+    return DigestRenderer().render(delivery, [(i, i.paper) for i in items])
+
+
+def preview_picks(subscriber: Subscriber, interest_overrides: dict | None = None) -> list[dict]:
+    """ "Your digest if it were sent now": ranks today's pool with the given interests."""
+    overrides = interest_overrides or {}
+    interest = Interest.objects.filter(subscriber=subscriber).first() or Interest(
+        subscriber=subscriber
+    )
+    for name in ("categories", "keywords", "authors", "description"):
+        if name in overrides:
+            setattr(interest, name, overrides[name])
+    if "paper_limit" in overrides:
+        subscriber.paper_limit = int(overrides["paper_limit"])
+    base = selectors.profiles_for([subscriber])[0]
+    profile = selectors.profile_from(
+        subscriber, interest, base.already_sent, base.liked, base.disliked
+    )
+    today = timezone.localdate(timezone=subscriber.tz)
+    pool = selectors.paper_pool(
+        today, selectors.window_days(subscriber, settings.DIGEST_WINDOW_DAYS)
+    )
+    picks = pick(pool, [profile]).get(subscriber.pk, [])
+    papers = Paper.objects.in_bulk([p.paper_id for p in picks])
+    return [
+        {
+            "arxiv_id": papers[p.paper_id].arxiv_id,
+            "title": papers[p.paper_id].title_text,
+            "authors": list(papers[p.paper_id].authors),
+            "abs_url": papers[p.paper_id].get_absolute_url(),
+            "reason": p.reason,
+            "score": round(p.score, 4),
+        }
+        for p in picks
+    ]

@@ -1,0 +1,1 @@
+"""Helpers shared by the rooms that are not a capability of their own."""
