@@ -7,6 +7,7 @@ a local mail outbox). Production differs only in environment values.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PAPERBOY_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -14,9 +15,24 @@ VAR_DIR = Path(environ.Env().str("PAPERBOY_VAR_DIR", default=str(BASE_DIR / "var
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-# The embedded default is for a laptop; a missing SECRET_KEY outside DEBUG is refused
-# below by check --deploy and by the production checklist in the README.
-SECRET_KEY = env.str("SECRET_KEY", default="paperboy-insecure-development-key-change-me-0123456789")
+# The development key is public: with it anyone could sign a link for any subscriber.
+# Outside DEBUG, a missing key (or this one, or example.env's placeholder) stops the
+# process at start instead of serving forgeable links.
+DEVELOPMENT_SECRET_KEY = "django-insecure-paperboy-development-key-change-me-0123456789"  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY or SECRET_KEY == DEVELOPMENT_SECRET_KEY or SECRET_KEY.startswith("change-me"):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set (or is the public development key) and DEBUG is off: "
+            "refusing to start, because every link in every email would be forgeable. "
+            "Set SECRET_KEY to 50 random characters, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))', "
+            "or set DEBUG=1 on a development machine."
+        )
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+# Earlier keys, newest first (comma-separated): links signed with them keep working after
+# SECRET_KEY is rotated, until they are dropped from this list (docs/security.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="Paperboy")
@@ -211,16 +227,9 @@ ARXIV_API_PAGE_SIZE = env.int("ARXIV_API_PAGE_SIZE", default=500)
 ARXIV_API_MAX_RESULTS = env.int("ARXIV_API_MAX_RESULTS", default=10000)
 
 # --- Production: logs, errors, queues (deploy/README.md) ------------------------------
-# The embedded default's key is public: give it the prefix check --deploy refuses
-# (security.W009), so a server started without SECRET_KEY fails its deploy check.
-if "SECRET_KEY" not in env:
-    SECRET_KEY = "django-insecure-" + SECRET_KEY
-
 # One JSON object per line (digest/ops/logs.py) unless LOG_FORMAT=plain; DEBUG defaults to plain.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "plain"):
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
@@ -302,8 +311,6 @@ INSTALLED_APPS = [*INSTALLED_APPS, "anymail"]
 ANYMAIL_ESP = env.str("ANYMAIL_ESP", default="")
 if ANYMAIL_ESP:
     import importlib.util
-
-    from django.core.exceptions import ImproperlyConfigured
 
     if importlib.util.find_spec(f"anymail.backends.{ANYMAIL_ESP}") is None:
         raise ImproperlyConfigured(f"ANYMAIL_ESP={ANYMAIL_ESP!r} is not an anymail backend")
