@@ -4,6 +4,7 @@ With nothing set it runs on the embedded default (SQLite, kombu's filesystem bro
 a local mail outbox). Production differs only in environment values.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -108,6 +109,19 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://paperboy")}
+# The rate limits must count once for every web process. With a cache server they use
+# it; without one, the database (digest/ops/ratecache.py), never one process's memory.
+CACHES["ratelimit"] = (
+    dict(CACHES["default"])
+    if "CACHE_URL" in env
+    else {
+        "BACKEND": "digest.ops.ratecache.SharedCounterCache",
+        "LOCATION": "paperboy_cache",
+        # Culling would drop live counters under a flood of new keys.
+        "OPTIONS": {"MAX_ENTRIES": 200_000},
+    }
+)
+RATELIMIT_USE_CACHE = "ratelimit"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -237,7 +251,10 @@ LOGGING = {
     "filters": {"context": {"()": "digest.ops.logs.ContextFilter"}},
     "formatters": {
         "json": {"()": "digest.ops.logs.JsonFormatter"},
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "digest.ops.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
     },
     "handlers": {
         "console": {
@@ -295,9 +312,18 @@ HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=3.0)
 # Django's technical one.
 CSRF_FAILURE_VIEW = "subscriptions.views.csrf_failure"
 # Behind a reverse proxy every request comes from the proxy's address, so the per-IP
-# rate limits would lump all visitors together: name the header the proxy sets with the
-# client's address (e.g. HTTP_X_REAL_IP). Unset, REMOTE_ADDR is used.
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+# rate limits would lump all visitors together. The shipped nginx passes the client's
+# address in X-Real-IP; it is believed only from these proxies (addresses or networks,
+# comma-separated), else the peer's own address counts (digest/ops/clientip.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
+# The request.META key a trusted proxy fills with the client's address.
+CLIENT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or "HTTP_X_REAL_IP"
+RATELIMIT_IP_META_KEY = "digest.ops.clientip.client_ip"
 
 
 # --- Email service through django-anymail (digest/delivery/webhooks.py, docs/email.md) ----------

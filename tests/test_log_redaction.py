@@ -11,7 +11,7 @@ import pytest
 from django.core import signing
 from gunicorn.config import Config
 
-from digest.logs import JsonFormatter, PlainFormatter
+from digest.ops.logs import JsonFormatter, PlainFormatter
 from digest.ops.accesslog import RedactingLogger
 from digest.ops.redact import redact
 from subscriptions import tokens

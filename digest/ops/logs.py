@@ -30,7 +30,7 @@ from celery import signals
 from django.db.models.signals import post_save
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
-from .ops.redact import redact
+from .redact import redact
 
 _context: ContextVar[Mapping[str, Any]] = ContextVar(
     "paperboy_log_context", default=MappingProxyType({})
