@@ -202,6 +202,9 @@ DELIVERY_CHUNK_SIZE = env.int("DELIVERY_CHUNK_SIZE", default=500)
 DIGEST_WINDOW_DAYS = env.int("DIGEST_WINDOW_DAYS", default=3)
 CONFIRM_TOKEN_MAX_AGE = env.int("CONFIRM_TOKEN_MAX_AGE", default=7 * 24 * 3600)
 PREFERENCES_TOKEN_MAX_AGE = env.int("PREFERENCES_TOKEN_MAX_AGE", default=60 * 24 * 3600)
+# The "changed your mind?" button on the page right after unsubscribing; later, only a
+# fresh confirmation mail brings a subscriber back.
+RESUBSCRIBE_TOKEN_MAX_AGE = env.int("RESUBSCRIBE_TOKEN_MAX_AGE", default=3600)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 
 # --- Security -------------------------------------------------------------------------

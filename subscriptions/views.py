@@ -8,10 +8,13 @@ page that offers a fresh link.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -147,6 +150,7 @@ def request_link(request: HttpRequest) -> HttpResponse:
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber, _ = subscriber_for(token, tokens.Purpose.CONFIRM)
+        tokens.read_consent_token(token, tokens.Purpose.CONFIRM, subscriber)
     except tokens.BadToken as exc:
         return bad_link(request, exc)
     if request.method == "POST":
@@ -169,19 +173,36 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     except tokens.BadToken as exc:
         return bad_link(request, exc)
     if request.method == "POST":
-        services.subscriber_unsubscribe(subscriber)
+        subscriber = services.subscriber_unsubscribe(subscriber)
         if request.POST.get("List-Unsubscribe") == "One-Click":
             # The mail provider reads nothing back: answer at once, set no cookie.
             return HttpResponse("You are unsubscribed.\n", content_type="text/plain")
-        context = {"token": token, "preferences_url": tokens.preferences_url(subscriber)}
+        context = {
+            "resubscribe_token": _undo_token(subscriber),
+            "preferences_url": tokens.preferences_url(subscriber),
+        }
         return render(request, "subscriptions/unsubscribed.html", context)
     return render(request, "subscriptions/unsubscribe.html", {"token": token})
+
+
+def _undo_token(subscriber: Subscriber) -> str:
+    """A resubscribe token right after an unsubscribe; "" later (a fresh confirmation
+    mail is needed then: the old unsubscribe link is no proof of consent)."""
+    left = subscriber.unsubscribed_at
+    window = timedelta(seconds=settings.RESUBSCRIBE_TOKEN_MAX_AGE)
+    if subscriber.status != Subscriber.Status.UNSUBSCRIBED or not left:
+        return ""
+    if timezone.now() - left > window:
+        return ""
+    mark = tokens.consent_mark(subscriber)
+    return tokens.make_token(subscriber, tokens.Purpose.RESUBSCRIBE, extra=mark)
 
 
 @require_http_methods(["GET", "POST"])
 def resubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.UNSUBSCRIBE)
+        subscriber, _ = subscriber_for(token, tokens.Purpose.RESUBSCRIBE)
+        tokens.read_consent_token(token, tokens.Purpose.RESUBSCRIBE, subscriber)
     except tokens.BadToken as exc:
         return bad_link(request, exc)
     if request.method == "POST":

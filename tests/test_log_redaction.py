@@ -11,8 +11,8 @@ import pytest
 from django.core import signing
 from gunicorn.config import Config
 
-from digest.ops.logs import JsonFormatter, PlainFormatter
 from digest.ops.accesslog import RedactingLogger
+from digest.ops.logs import JsonFormatter, PlainFormatter
 from digest.ops.redact import redact
 from subscriptions import tokens
 from tests.subscriptions.helpers import make_subscriber
