@@ -5,6 +5,7 @@ a local mail outbox). Production differs only in environment values.
 """
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -206,6 +207,23 @@ PREFERENCES_TOKEN_MAX_AGE = env.int("PREFERENCES_TOKEN_MAX_AGE", default=60 * 24
 # fresh confirmation mail brings a subscriber back.
 RESUBSCRIBE_TOKEN_MAX_AGE = env.int("RESUBSCRIBE_TOKEN_MAX_AGE", default=3600)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+
+# --- Admin sign-in throttling (django-axes) ---------------------------------------------
+# Failed admin logins are counted per account and per client address (the same address
+# the rate limits use, digest/ops/clientip.py), in the database every process shares.
+# After AXES_FAILURE_LIMIT failures either one is locked out for AXES_COOLOFF_HOURS,
+# the right password included; each failure and lockout is logged (logger "axes").
+INSTALLED_APPS = [*INSTALLED_APPS, "axes"]
+MIDDLEWARE = [*MIDDLEWARE, "axes.middleware.AxesMiddleware"]  # last, as axes requires
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(hours=env.float("AXES_COOLOFF_HOURS", default=1.0))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "digest.ops.clientip.client_ip"
+AXES_RESET_ON_SUCCESS = True
 
 # --- Security -------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
