@@ -44,6 +44,8 @@ FIELDS = [
     "doi",
     "journal_ref",
 ]
+# What a stub (a record without its abstract) may have borrowed from its channel or pull.
+_STUB_BORROWED = ("announced_on", "announce_type", "published_at")
 _URL_FIELDS = ("abs_url", "pdf_url", "hf_url", "code_url", "project_url")
 validate_url = URLValidator(schemes=["http", "https"])
 _LINK = re.compile(r"https?://[^\s/?#\"'<>]+\.[^\s/?#\"'<>]*(?::\d+)?(?:[/?#][^\s\"'<>]*)?")
@@ -95,7 +97,11 @@ def _is_link(url: str) -> bool:
 
 
 def merge_values(current: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
-    """The best of two views of one paper. `announced_on` never moves once set."""
+    """The best of two views of one paper. `announced_on` never moves once set, except
+    on a stub: a record cut short by a truncated feed (no abstract) took its date from the
+    channel or the pull, so the first complete record corrects it."""
+    if not current["abstract"] and incoming["abstract"]:
+        current = {**current, **{n: incoming[n] or current[n] for n in _STUB_BORROWED}}
     merged = dict(current)
     newer = incoming["version"] > current["version"]
     merged["version"] = max(current["version"], incoming["version"])
