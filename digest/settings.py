@@ -196,8 +196,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 PAPERBOY_USER_AGENT = env.str(
     "PAPERBOY_USER_AGENT", default=f"Paperboy/0.1 (+{SITE_URL}; mailto:{CONTACT_EMAIL})"
 )
-# How long a worker may hold a claimed delivery before another may take it over.
+# How long a claim on a delivery lasts unless renewed (a sender renews it every quarter
+# lease while it works); an older claim is a dead worker's, and another may take it over.
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=600)
+# Tries after which a delivery that never got an answer (a crash, a 4xx each time) is
+# marked failed with its last error instead of being retried forever.
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 DELIVERY_CHUNK_SIZE = env.int("DELIVERY_CHUNK_SIZE", default=500)
 # How many days of papers a daily digest draws from (weekly digests use seven).
 DIGEST_WINDOW_DAYS = env.int("DIGEST_WINDOW_DAYS", default=3)

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from django.conf import settings
 
 from digest import selectors
-from digest.lib.bulk import insert_rows
+from digest.lib.bulk import insert_rows_once
 from digest.models import Delivery, DeliveryItem
 from digest.ranking.picking import pick
 from digest.ranking.types import Pick
@@ -26,29 +26,37 @@ class Chosen(NamedTuple):
     reason: str
 
 
-def pick_papers(deliveries: list[Delivery]) -> dict[int, list[Chosen]]:
+def pick_papers(deliveries: list[Delivery], *, token: str = "") -> dict[int, list[Chosen]]:
     """The papers each delivery carries, ranked now or, for a re-claimed row, as stored.
 
     A row taken over from a dead worker keeps the papers it was given the first time, so
-    a retried digest is the same digest.
+    a retried digest is the same digest. New picks are stored only for rows the claim
+    `token` still owns and that have none yet; if another sender stored some first, those
+    stand (and no UNIQUE error stops the chunk).
     """
     items: dict[int, list[Chosen]] = defaultdict(list)
     if not deliveries:
         return items
+    _read_stored(items, [d.pk for d in deliveries])
+    fresh = [d for d in deliveries if d.pk not in items]
+    if fresh:
+        new_items = _rank_deliveries(fresh)
+        if insert_items(new_items, token=token) == len(new_items):
+            for item in new_items:
+                items[item.delivery_id].append(item)
+        else:
+            _read_stored(items, [d.pk for d in fresh])
+    return items
+
+
+def _read_stored(items: dict[int, list[Chosen]], delivery_ids: list[int]) -> None:
     stored = (
-        DeliveryItem.objects.filter(delivery_id__in=[d.pk for d in deliveries])
+        DeliveryItem.objects.filter(delivery_id__in=delivery_ids)
         .order_by("delivery_id", "rank")
         .values_list("delivery_id", "paper_id", "rank", "score", "reason")
     )
     for row in stored:
         items[row[0]].append(Chosen(*row))
-    fresh = [d for d in deliveries if d.pk not in items]
-    if fresh:
-        new_items = _rank_deliveries(fresh)
-        insert_items(new_items)
-        for item in new_items:
-            items[item.delivery_id].append(item)
-    return items
 
 
 def _rank_deliveries(deliveries: list[Delivery]) -> list[Chosen]:
@@ -79,8 +87,11 @@ def _items_for(delivery: Delivery, picks: list[Pick]) -> list[Chosen]:
     ]
 
 
-def insert_items(items: list[Chosen]) -> None:
-    """Stores a chunk's items in one INSERT, however many."""
+def insert_items(items: list[Chosen], *, token: str = "") -> int:
+    """Stores a chunk's items in one INSERT, however many; returns how many went in.
+
+    Only for deliveries without items yet and, given a claim `token`, still owned by it.
+    """
     columns = [
         ("delivery_id", "bigint"),
         ("paper_id", "bigint"),
@@ -88,4 +99,8 @@ def insert_items(items: list[Chosen]) -> None:
         ("score", "double precision"),
         ("reason", "text"),
     ]
-    insert_rows(DeliveryItem, columns, [list(item) for item in items])
+    owners = Delivery.objects.filter(pk__in={item.delivery_id for item in items})
+    if token:
+        owners = owners.filter(claim_token=token, status=Delivery.Status.SENDING)
+    rows = [list(item) for item in items]
+    return insert_rows_once(DeliveryItem, columns, rows, parent="delivery_id", parents=owners)

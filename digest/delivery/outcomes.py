@@ -4,6 +4,10 @@ Any exception flushes the batch and gives the unsent rows back before it propaga
 only a hard kill (SIGKILL, power loss) between the server's acceptance and the next flush
 can repeat a digest: at most `FLUSH_EVERY` messages, with the same Message-ID.
 docs/email.md explains the trade-off.
+
+A row the server took is recorded as sent even if another claim holds it now (this
+sender outlived its lease): "delivered" is the truth, and it stops the other owner's
+release (or its crash) from putting the row back for a third send.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from digest.lib.bulk import update_each
@@ -50,7 +55,11 @@ class Outcomes:
         self.sent: list[tuple[Delivery, str]] = []
         self.empty: list[Delivery] = []
         self.failed: list[tuple[Delivery, str]] = []
-        self.released: list[Delivery] = []
+        # (rows, error, counted): what is given back, why, and whether the try counts
+        # towards DELIVERY_MAX_ATTEMPTS (not when the mail server was the trouble).
+        self.released: list[tuple[list[Delivery], str, bool]] = []
+        # Rows the server refused for now (a 4xx), with its answer: given back at the end.
+        self.refused: dict[int, str] = {}
 
     def mark_sent(self, delivery: Delivery, subject: str) -> None:
         self.sent.append((delivery, subject))
@@ -67,8 +76,12 @@ class Outcomes:
         self.report.errors.append(f"{delivery.subscriber.email}: {error}")
         self._maybe_flush()
 
-    def release(self, deliveries: Iterable[Delivery]) -> None:
-        self.released.extend(deliveries)
+    def release(
+        self, deliveries: Iterable[Delivery], *, error: str = "", counted: bool = True
+    ) -> None:
+        rows = list(deliveries)
+        if rows:
+            self.released.append((rows, error[:2000], counted))
 
     def _maybe_flush(self) -> None:
         if len(self.sent) + len(self.failed) >= FLUSH_EVERY:
@@ -93,6 +106,13 @@ class Outcomes:
     def _claimed(self):
         return Delivery.objects.filter(claim_token=self.token, status=Delivery.Status.SENDING)
 
+    def _not_yet_delivered(self):
+        """Ours, or anybody's that is not recorded as done (see the module docstring)."""
+        undone = [Delivery.Status.PENDING, Delivery.Status.SENDING]
+        return Delivery.objects.filter(Q(claim_token=self.token) | Q(status__in=undone)).filter(
+            status__in=undone
+        )
+
     def _write_sent(self) -> None:
         if not self.sent:
             return
@@ -101,7 +121,7 @@ class Outcomes:
             for d, subject in self.sent
         ]
         values = {"status": Delivery.Status.SENT, "sent_at": timezone.now(), "error": ""}
-        update_each(self._claimed(), rows, ["subject", "message_id"], values)
+        update_each(self._not_yet_delivered(), rows, ["subject", "message_id"], values)
         # A delivered digest ends a run of permanent failures.
         failing = [d.subscriber_id for d, _ in self.sent if d.subscriber.failure_count]
         if failing:
@@ -118,10 +138,10 @@ class Outcomes:
         update_each(self._claimed(), rows, ["error"], {"status": Delivery.Status.FAILED})
         subscribers_record_permanent_failure({d.subscriber_id: error for d, error in self.failed})
 
-    def _write_released(self) -> int:
-        if not self.released:
-            return 0
+    def _write_released(self) -> None:
         # claimed_at stays: it tells the tick when this row was last tried.
-        count = self._owned(self.released).update(status=Delivery.Status.PENDING, claim_token="")
-        self.report.released += count
-        return count
+        for rows, error, counted in self.released:
+            values = {"status": Delivery.Status.PENDING, "claim_token": "", "error": error}
+            if not counted:
+                values["attempts"] = F("attempts") - 1
+            self.report.released += self._owned(rows).update(**values)

@@ -7,6 +7,7 @@ to the mail server; a claim older than the lease (a dead worker) becomes claimab
 
 from __future__ import annotations
 
+import logging
 import uuid
 import zoneinfo
 from collections.abc import Iterable, Iterator
@@ -15,10 +16,14 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, TextField, Value, When
+from django.db.models.functions import Concat
+from django.utils import timezone
 
 from digest.models import Delivery
 from subscriptions.models import Subscriber
+
+log = logging.getLogger(__name__)
 
 # Rows given back after a temporary failure wait this long before a tick offers them
 # again; until then the failed chunk's own retry (with its backoff) owns them.
@@ -88,20 +93,44 @@ def claimable_delivery_ids(now: datetime, *, retry_pause: timedelta = RETRY_PAUS
     return list(Delivery.objects.filter(ready).order_by("pk").values_list("pk", flat=True))
 
 
+def _give_up(rows) -> None:
+    """Fails the rows that had their tries: a bad record or a bug must not loop forever."""
+    limit = settings.DELIVERY_MAX_ATTEMPTS
+    exhausted = rows.filter(attempts__gte=limit)
+    gave_up = f"gave up after {limit} attempts; the last error: "
+    count = exhausted.update(
+        status=Delivery.Status.FAILED,
+        claim_token="",
+        error=Case(
+            When(error="", then=Value(gave_up + "none recorded (the sender was killed?)")),
+            default=Concat(Value(gave_up), F("error"), output_field=TextField()),
+            output_field=TextField(),
+        ),
+    )
+    if count:
+        log.warning("%d deliveries failed after %d attempts", count, limit)
+
+
 def chunked(ids: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
 
-def claim(delivery_ids: Iterable[int], now: datetime) -> tuple[str, list[Delivery]]:
+def claim(delivery_ids: Iterable[int], now: datetime | None = None) -> tuple[str, list[Delivery]]:
     """Takes the rows no one else holds; returns the claim token and the rows won.
 
     The UPDATE commits before anything is sent: two workers given the same ids (two
     beats, a duplicated or retried task) race on it, and each row goes to one of them.
+    The claim is stamped with the time it is made (`now` is for tests that travel), never
+    with the start of a long run: a stale stamp would look expired the moment it is made.
+    Rows already tried DELIVERY_MAX_ATTEMPTS times are marked failed instead.
     """
+    now = now or timezone.now()
     token = uuid.uuid4().hex
+    ids = list(delivery_ids)
     with transaction.atomic():
-        Delivery.objects.filter(_claimable(now), pk__in=list(delivery_ids)).update(
+        _give_up(Delivery.objects.filter(_claimable(now), pk__in=ids))
+        Delivery.objects.filter(_claimable(now), pk__in=ids).update(
             status=Delivery.Status.SENDING,
             claimed_at=now,
             claim_token=token,

@@ -21,6 +21,7 @@ from digest.models import Delivery, Paper
 from subscriptions.models import Subscriber
 
 from .items import pick_papers
+from .lease import LeaseKeeper
 from .outcomes import Outcomes, SendReport
 from .planning import chunked, claim, claimable_delivery_ids, plan_deliveries
 from .rendering import DigestRenderer
@@ -78,9 +79,9 @@ def send_chunk(delivery_ids: list[int], *, now: datetime | None = None) -> SendR
     """Claims, builds and sends one chunk of deliveries over one mail connection.
 
     Raises TemporarySendError when some rows must wait (a 4xx, the server gone); those
-    rows are pending again, and the rest of the chunk is recorded.
+    rows are pending again, and the rest of the chunk is recorded. The claim's lease is
+    renewed while the chunk is in hand (`lease.LeaseKeeper`).
     """
-    now = now or timezone.now()
     report = SendReport()
     token, deliveries = claim(delivery_ids, now)
     if not deliveries:
@@ -88,22 +89,18 @@ def send_chunk(delivery_ids: list[int], *, now: datetime | None = None) -> SendR
     outcomes = Outcomes(token, report)
     unsent = {d.pk: d for d in deliveries}
     temporary: list[str] = []
+    crash = ""
     try:
-        active = [d for d in deliveries if d.subscriber.status == Subscriber.Status.ACTIVE]
-        inactive = [
-            unsent.pop(d.pk) for d in deliveries if d.subscriber.status != Subscriber.Status.ACTIVE
-        ]
-        _cancel(inactive, token)
-        report.cancelled += len(inactive)
-        items = pick_papers(active)
-        paper_ids = {i.paper_id for rows in items.values() for i in rows}
-        papers = {p.pk: p for p in Paper.objects.filter(pk__in=paper_ids)} if paper_ids else {}
-        renderer = DigestRenderer()
-        _send_all(active, items, papers, renderer, outcomes, unsent, temporary)
+        with LeaseKeeper(token, list(unsent)) as lease:
+            _send_claimed(deliveries, token, outcomes, unsent, temporary, lease)
+    except BaseException as exc:
+        crash = f"{exc.__class__.__name__}: {exc}"
+        raise
     finally:
         # Whatever happened (a lost server, a bug, a soft time limit), record what was
-        # sent and give back what was not, before the exception goes anywhere.
-        outcomes.release(unsent.values())
+        # sent and give back what was not, before the exception goes anywhere. Sent rows
+        # are written first, in the same transaction, and only owned rows are released.
+        _give_back(outcomes, unsent, crash)
         outcomes.flush()
     if report.released:
         raise TemporarySendError(
@@ -114,6 +111,36 @@ def send_chunk(delivery_ids: list[int], *, now: datetime | None = None) -> SendR
     return report
 
 
+def _send_claimed(deliveries, token, outcomes, unsent, temporary, lease) -> None:
+    active = [d for d in deliveries if d.subscriber.status == Subscriber.Status.ACTIVE]
+    inactive = [
+        unsent.pop(d.pk) for d in deliveries if d.subscriber.status != Subscriber.Status.ACTIVE
+    ]
+    _cancel(inactive, token)
+    outcomes.report.cancelled += len(inactive)
+    items = pick_papers(active, token=token)
+    paper_ids = {i.paper_id for rows in items.values() for i in rows}
+    papers = {p.pk: p for p in Paper.objects.filter(pk__in=paper_ids)} if paper_ids else {}
+    renderer = DigestRenderer()
+    _send_all(active, items, papers, renderer, outcomes, unsent, temporary, lease=lease)
+
+
+def _give_back(outcomes: Outcomes, unsent: dict[int, Delivery], crash: str) -> None:
+    """Releases the unsent rows. A crash counts as a try for every one of them (a bad
+    record would otherwise crash every run); a row the server refused with a 4xx counts;
+    rows never tried because the server was down or gone do not."""
+    if crash:
+        outcomes.release(unsent.values(), error=crash)
+        return
+    refused: dict[str, list[Delivery]] = {}
+    for pk, text in outcomes.refused.items():
+        if pk in unsent:
+            refused.setdefault(text, []).append(unsent.pop(pk))
+    for text, rows in refused.items():
+        outcomes.release(rows, error=text)
+    outcomes.release(unsent.values(), counted=False)
+
+
 def _cancel(deliveries: list[Delivery], token: str) -> None:
     if deliveries:
         Delivery.objects.filter(pk__in=[d.pk for d in deliveries], claim_token=token).update(
@@ -121,8 +148,13 @@ def _cancel(deliveries: list[Delivery], token: str) -> None:
         )
 
 
-def _send_all(deliveries, items, papers, renderer, outcomes, unsent, temporary) -> None:
-    """Renders each digest and hands it to one Mailer; records every answer in order."""
+def _send_all(  # noqa: C901 - one loop and its recorder; splitting hides the order
+    deliveries, items, papers, renderer, outcomes, unsent, temporary, *, lease=None
+) -> None:
+    """Renders each digest and hands it to one Mailer; records every answer in order.
+
+    Stops as soon as `lease` reports rows taken by another sender: this one outlived its
+    lease, so nothing more goes out from it (what it still owns is given back)."""
     mailer: Mailer | None = None
     state = {"refusals": 0, "failure": None}
 
@@ -137,6 +169,7 @@ def _send_all(deliveries, items, papers, renderer, outcomes, unsent, temporary) 
         elif result.kind == "temporary":
             # The row stays in `unsent`: it is given back for the retry.
             temporary.append(f"{delivery.subscriber.email}: {result.text}")
+            outcomes.refused[delivery.pk] = result.text
             state["refusals"] += 1
             return state["refusals"] < TEMPORARY_REFUSALS_IN_A_ROW
         elif result.kind == "connection":
@@ -149,6 +182,8 @@ def _send_all(deliveries, items, papers, renderer, outcomes, unsent, temporary) 
 
     try:
         for delivery in deliveries:
+            if lease is not None and lease.lost:
+                break
             chosen = items.get(delivery.pk, [])
             if not chosen and delivery.subscriber.empty_day == Subscriber.EmptyDay.NOTHING:
                 outcomes.mark_empty(unsent.pop(delivery.pk))
@@ -163,6 +198,8 @@ def _send_all(deliveries, items, papers, renderer, outcomes, unsent, temporary) 
                 if connection is None:
                     return
                 mailer = Mailer(connection, _classify)
+                if lease is not None:
+                    lease.on_lost = mailer.stop
             mailer.submit(delivery, email)
             carry_on = [record(result) for result in mailer.ready()]
             if not all(carry_on):
@@ -198,7 +235,8 @@ def send_due(now: datetime | None = None, *, everyone: bool = False) -> SendRepo
     ids = claimable_delivery_ids(now, retry_pause=timedelta(0))
     for chunk in chunked(ids, settings.DELIVERY_CHUNK_SIZE):
         try:
-            report.add(send_chunk(chunk, now=now))
+            # Each chunk claims at its own time: `now` is when the run began.
+            report.add(send_chunk(chunk))
         except TemporarySendError as exc:
             # The mail server is refusing or down: stop; the released rows go out on the
             # next run, and the rest of the day's rows are still pending.

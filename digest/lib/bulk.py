@@ -143,6 +143,47 @@ def insert_rows(model: type[Model], columns: Sequence[tuple[str, str]], rows: li
         cursor.execute(f"INSERT INTO {table} ({names}) {select}", [json.dumps(rows)])  # noqa: S608 - names are ours, values a parameter
 
 
+def insert_rows_once(
+    model: type[Model],
+    columns: Sequence[tuple[str, str]],
+    rows: list[list],
+    *,
+    parent: str,
+    parents: QuerySet,
+) -> int:
+    """As `insert_rows`, but only the rows whose `parent` column names a row `parents`
+    (a filtered queryset) still selects and that has no rows in `model` yet; returns how
+    many went in. Run again, or by two callers at once, a parent's rows go in once."""
+    if not rows:
+        return 0
+    select = json_rows(columns)
+    if select is None:
+        names = [name for name, _ in columns]
+        index = names.index(parent)
+        open_ = set(parents.values_list("pk", flat=True)) - set(
+            model._default_manager.values_list(parent, flat=True).distinct()
+        )
+        kept = [model(**dict(zip(names, row, strict=True))) for row in rows if row[index] in open_]
+        model._default_manager.bulk_create(kept, batch_size=1000, ignore_conflicts=True)
+        return len(kept)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    names = ", ".join(quote(name) for name, _ in columns)
+    picked = ", ".join(f"v.{name}" for name, _ in columns)
+    where, where_params = _where_of(parents)
+    # NOT EXISTS keeps a second writer's different picks out (one statement: SQLite
+    # serialises it); ON CONFLICT covers two PostgreSQL transactions racing past it.
+    sql = (
+        f"INSERT INTO {table} ({names}) SELECT {picked} FROM ({select}) AS v "  # noqa: S608 - names are ours, values parameters
+        f"WHERE v.{parent} IN ({where}) AND NOT EXISTS "
+        f"(SELECT 1 FROM {table} AS o WHERE o.{quote(parent)} = v.{parent}) "
+        "ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(rows), *where_params])
+        return cursor.rowcount
+
+
 def update_each(
     rows_of: QuerySet, rows: list[list], columns: list[str], values: dict[str, Any]
 ) -> None:

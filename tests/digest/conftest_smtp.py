@@ -7,6 +7,7 @@ with chosen replies (a 451, a 550, a 421 that hangs up) before it accepts them.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import logging
@@ -42,10 +43,14 @@ class RecordingHandler:
     script: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     # Replies given to every message, whoever it is for (e.g. a server that is full).
     always: str | None = None
+    # Seconds each message takes to be accepted: a slow server makes a run outlast a lease.
+    delay: float = 0.0
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             if self.always:
                 return self.always

@@ -1,0 +1,98 @@
+"""Exactly one digest when a run outlasts the lease: claims are stamped when they are
+made and renewed while a chunk is being sent, so a second sender (a command, beat's tick,
+another worker) only ever takes rows nobody holds."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.digest.conftest_smtp import smtp_server  # noqa: F401 - a fixture
+
+ROOT = Path(__file__).resolve().parents[3]
+READERS = 20
+
+SEED = """
+from tests.factories import make_paper, make_subscriber
+for title in ["Knowledge distillation for small language models",
+              "Distillation of diffusion samplers", "Distilled reward models"]:
+    make_paper(title, categories=("cs.LG",))
+for n in range({count}):
+    make_subscriber(f"reader{{n}}@example.org", keywords=["distillation"])
+"""
+
+REPORT = """
+from collections import Counter
+from digest.models import Delivery
+print(dict(Counter(Delivery.objects.values_list("status", flat=True))))
+"""
+
+
+def _manage(env: dict, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return out
+
+
+def _wait_for(condition, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Polls for an event, not a duration: the test asserts on order, never on speed."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            return  # finished (or failed: _finish says why)
+        assert time.monotonic() < deadline, "the first sender never got going"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("chunk_size", [1, READERS])
+def test_a_second_sender_during_a_run_longer_than_the_lease_doubles_nothing(
+    smtp_server,  # noqa: F811
+    tmp_path,
+    chunk_size,
+):
+    """The report's reproduction, with real processes on one SQLite file: a lease far
+    shorter than the run (the server takes each message slowly), and a second
+    `send_digests --all` started once the first has sent a few. Chunks of one test the
+    claim's stamp; one chunk of everybody, longer than the lease, tests its renewal.
+    Then a third run, as the next tick would be: every reader has exactly one digest,
+    every row says sent, none is lost."""
+    smtp_server.delay = 0.4
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'long.sqlite3'}",
+        "PAPERBOY_VAR_DIR": str(tmp_path),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
+        "DELIVERY_CHUNK_SIZE": str(chunk_size),
+        "DELIVERY_LEASE_SECONDS": "2",
+        "LOG_LEVEL": "WARNING",
+    }
+    _finish(_manage(env, "migrate", "--noinput"))
+    _finish(_manage(env, "shell", "-c", SEED.format(count=READERS)))
+
+    first = _manage(env, "send_digests", "--all")
+    _wait_for(lambda: len(smtp_server.received) >= 3, first)
+    second = _manage(env, "send_digests", "--all")
+    outputs = [_finish(first), _finish(second)]
+    outputs.append(_finish(_manage(env, "send_digests", "--all")))
+
+    copies = Counter(smtp_server.recipients)
+    assert copies == {f"reader{n}@example.org": 1 for n in range(READERS)}, outputs
+    statuses = _finish(_manage(env, "shell", "-c", REPORT)).strip().splitlines()[-1]
+    assert statuses == str({"sent": READERS}), outputs
