@@ -16,6 +16,7 @@ from .models import (
     SourceKind,
     UpvoteSnapshot,
 )
+from .selectors import paper_problem
 
 
 class SightingInline(admin.TabularInline):
@@ -33,15 +34,40 @@ class UpvoteInline(admin.TabularInline):
     max_num = 0
 
 
+class PaperForm(forms.ModelForm):
+    class Meta:
+        model = Paper
+        fields = "__all__"  # noqa: DJ007 - staff may correct any field of a paper
+
+    def clean(self):
+        cleaned = super().clean()
+        problem = paper_problem(cleaned.get("authors"), cleaned.get("categories"))
+        if problem:
+            raise forms.ValidationError(problem)
+        return cleaned
+
+
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
-    list_display = ("arxiv_id", "title_text", "primary_category", "announced_on", "upvotes")
+    form = PaperForm
+    list_display = (
+        "arxiv_id",
+        "title_text",
+        "primary_category",
+        "announced_on",
+        "upvotes",
+        "problem",
+    )
     list_filter = ("announced_on", "primary_category", "announce_type", "sightings__kind")
     search_fields = ("arxiv_id", "title", "title_text", "authors", "organization")
     date_hierarchy = "announced_on"
-    readonly_fields = ("first_seen_at", "last_seen_at")
+    readonly_fields = ("problem", "first_seen_at", "last_seen_at")
     inlines = [SightingInline, UpvoteInline]
     list_per_page = 50
+
+    @admin.display(description="problem (left out of digests)")
+    def problem(self, paper):
+        return paper_problem(paper.authors, paper.categories) or "-"
 
 
 class SourceForm(forms.ModelForm):
@@ -197,6 +223,10 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Resend the selected deliveries (same papers) on the next tick")
     def resend(self, request, queryset):
         count = queryset.exclude(status=Delivery.Status.SENDING).update(
-            status=Delivery.Status.PENDING, claim_token="", claimed_at=None, error=""
+            status=Delivery.Status.PENDING,
+            claim_token="",
+            claimed_at=None,
+            error="",
+            attempts=0,
         )
         self.message_user(request, f"{count} deliveries queued to be sent again.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -12,6 +14,8 @@ from subscriptions.models import Feedback, Interest, Subscriber
 
 from .models import DeliveryItem, Paper, UpvoteSnapshot
 from .ranking.types import PaperDoc, Profile
+
+log = logging.getLogger(__name__)
 
 PAPER_DOC_FIELDS = (
     "id",
@@ -30,15 +34,42 @@ def window_days(subscriber: Subscriber, default: int) -> int:
 
 
 def paper_pool(until: date, days: int) -> list[PaperDoc]:
-    """The papers announced in the `days` days up to `until`, ready for ranking."""
+    """The papers announced in the `days` days up to `until`, ready for ranking.
+
+    A paper whose stored fields cannot be ranked (`paper_problem`) is left out and
+    logged, never allowed to stop everyone's digest; staff see why on its admin page.
+    """
     since = until - timedelta(days=days - 1)
-    rows = list(
+    rows = _rankable(
         Paper.objects.filter(announced_on__gte=since, announced_on__lte=until).values_list(
             *PAPER_DOC_FIELDS
         )
     )
     growth = upvote_growth([r[0] for r in rows], since)
     return [_doc(row, growth.get(row[0], 0)) for row in rows]
+
+
+def paper_problem(authors: object, categories: object) -> str:
+    """Why a paper cannot be ranked, or "": an admin edit can leave any JSON in its
+    lists (a number, an object), which ingestion never writes."""
+    for name, value in (("authors", authors), ("categories", categories)):
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            return f"{name} must be a list of text, not {json.dumps(value)[:80]}"
+    return ""
+
+
+def _rankable(rows: Iterable[tuple]) -> list[tuple]:
+    """The rows of PAPER_DOC_FIELDS that can be ranked; the others are logged."""
+    kept = []
+    for row in rows:
+        problem = paper_problem(row[4], row[5])
+        if problem:
+            log.warning("paper %s is left out of every digest: %s", row[1], problem)
+        else:
+            kept.append(row)
+    return kept
 
 
 def upvote_growth(paper_ids: list[int], since: date) -> dict[int, int]:
@@ -88,7 +119,8 @@ def profiles_for(subscribers: Iterable[Subscriber], *, exclude_delivery_ids=()) 
         "subscriber_id", "signal", *(f"paper__{f}" for f in PAPER_DOC_FIELDS)
     )
     for subscriber_id, signal, *paper in feedback:
-        (liked if signal > 0 else disliked)[subscriber_id].append(_doc(tuple(paper)))
+        if not paper_problem(paper[4], paper[5]):
+            (liked if signal > 0 else disliked)[subscriber_id].append(_doc(tuple(paper)))
     return [
         profile_from(s, interests.get(s.pk), sent[s.pk], liked[s.pk], disliked[s.pk])
         for s in subscribers
