@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 import zoneinfo
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -60,20 +61,39 @@ def due_digests(now: datetime, *, everyone: bool = False) -> list[DueDigest]:
                 Q(frequency=Subscriber.Frequency.DAILY)
                 | Q(frequency=Subscriber.Frequency.WEEKLY, weekday=local.weekday())
             )
-        planned = Delivery.objects.filter(digest_date=local.date()).values("subscriber_id")
+        # A cancelled row (they were away when it was sent) does not count: a reader
+        # who came back the same day still gets that day's digest.
+        planned = (
+            Delivery.objects.filter(digest_date=local.date())
+            .exclude(status=Delivery.Status.CANCELLED)
+            .values("subscriber_id")
+        )
         ids = candidates.exclude(pk__in=planned).values_list("pk", flat=True)
         due.extend(DueDigest(pk, local.date()) for pk in ids)
     return due
 
 
 def plan_deliveries(now: datetime, *, everyone: bool = False) -> int:
-    """Creates the due delivery rows; idempotent against the one-per-date constraint."""
+    """Creates the due delivery rows; idempotent against the one-per-date constraint.
+
+    A cancelled row for a due digest is made pending again, as if new."""
     due = due_digests(now, everyone=everyone)
     Delivery.objects.bulk_create(
         [Delivery(subscriber_id=d.subscriber_id, digest_date=d.digest_date) for d in due],
         ignore_conflicts=True,
         batch_size=1000,
     )
+    by_date: dict[date, list[int]] = defaultdict(list)
+    for d in due:
+        by_date[d.digest_date].append(d.subscriber_id)
+    for digest_date, subscriber_ids in by_date.items():
+        Delivery.objects.filter(
+            status=Delivery.Status.CANCELLED,
+            digest_date=digest_date,
+            subscriber_id__in=subscriber_ids,
+        ).update(
+            status=Delivery.Status.PENDING, claim_token="", claimed_at=None, error="", attempts=0
+        )
     return len(due)
 
 
