@@ -7,7 +7,6 @@ to the mail server; a claim older than the lease (a dead worker) becomes claimab
 
 from __future__ import annotations
 
-import logging
 import uuid
 import zoneinfo
 from collections import defaultdict
@@ -23,8 +22,6 @@ from django.utils import timezone
 
 from digest.models import Delivery
 from subscriptions.models import Subscriber
-
-log = logging.getLogger(__name__)
 
 # Rows given back after a temporary failure wait this long before a tick offers them
 # again; until then the failed chunk's own retry (with its backoff) owns them.
@@ -113,22 +110,14 @@ def claimable_delivery_ids(now: datetime, *, retry_pause: timedelta = RETRY_PAUS
     return list(Delivery.objects.filter(ready).order_by("pk").values_list("pk", flat=True))
 
 
-def _give_up(rows) -> None:
-    """Fails the rows that had their tries: a bad record or a bug must not loop forever."""
-    limit = settings.DELIVERY_MAX_ATTEMPTS
-    exhausted = rows.filter(attempts__gte=limit)
-    gave_up = f"gave up after {limit} attempts; the last error: "
-    count = exhausted.update(
-        status=Delivery.Status.FAILED,
-        claim_token="",
-        error=Case(
-            When(error="", then=Value(gave_up + "none recorded (the sender was killed?)")),
-            default=Concat(Value(gave_up), F("error"), output_field=TextField()),
-            output_field=TextField(),
-        ),
+def _gave_up() -> Case:
+    """The error of a row that had its tries: a bad record or a bug must not loop forever."""
+    gave_up = f"gave up after {settings.DELIVERY_MAX_ATTEMPTS} attempts; the last error: "
+    return Case(
+        When(error="", then=Value(gave_up + "none recorded (the sender was killed?)")),
+        default=Concat(Value(gave_up), F("error"), output_field=TextField()),
+        output_field=TextField(),
     )
-    if count:
-        log.warning("%d deliveries failed after %d attempts", count, limit)
 
 
 def chunked(ids: list[int], size: int) -> Iterator[list[int]]:
@@ -143,18 +132,23 @@ def claim(delivery_ids: Iterable[int], now: datetime | None = None) -> tuple[str
     beats, a duplicated or retried task) race on it, and each row goes to one of them.
     The claim is stamped with the time it is made (`now` is for tests that travel), never
     with the start of a long run: a stale stamp would look expired the moment it is made.
-    Rows already tried DELIVERY_MAX_ATTEMPTS times are marked failed instead.
+    Rows already tried DELIVERY_MAX_ATTEMPTS times are marked failed instead, with their
+    last error; staff see them in the admin.
     """
     now = now or timezone.now()
     token = uuid.uuid4().hex
-    ids = list(delivery_ids)
+    done = Q(attempts__gte=settings.DELIVERY_MAX_ATTEMPTS)
     with transaction.atomic():
-        _give_up(Delivery.objects.filter(_claimable(now), pk__in=ids))
-        Delivery.objects.filter(_claimable(now), pk__in=ids).update(
-            status=Delivery.Status.SENDING,
+        # One UPDATE: the rows that had their tries are failed, the others claimed.
+        Delivery.objects.filter(_claimable(now), pk__in=list(delivery_ids)).update(
+            status=Case(
+                When(done, then=Value(Delivery.Status.FAILED)),
+                default=Value(Delivery.Status.SENDING),
+            ),
             claimed_at=now,
-            claim_token=token,
-            attempts=F("attempts") + 1,
+            claim_token=Case(When(done, then=Value("")), default=Value(token)),
+            attempts=Case(When(done, then=F("attempts")), default=F("attempts") + 1),
+            error=Case(When(done, then=_gave_up()), default=F("error")),
         )
     won = Delivery.objects.filter(claim_token=token, status=Delivery.Status.SENDING)
     return token, list(won.select_related("subscriber").order_by("pk"))
