@@ -6,13 +6,13 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 from django.db.models import Max, Min
 
 from subscriptions.models import Feedback, Interest, Subscriber
 
-from .models import DeliveryItem, Paper, UpvoteSnapshot
+from .models import Delivery, DeliveryItem, Paper, UpvoteSnapshot
 from .ranking.types import PaperDoc, Profile
 
 log = logging.getLogger(__name__)
@@ -33,18 +33,44 @@ def window_days(subscriber: Subscriber, default: int) -> int:
     return 7 if subscriber.frequency == Subscriber.Frequency.WEEKLY else default
 
 
-def paper_pool(until: date, days: int) -> list[PaperDoc]:
-    """The papers announced in the `days` days up to `until`, ready for ranking.
+def digest_since(subscribers: Iterable[Subscriber], today: date, default: int) -> dict[int, date]:
+    """The first announcement day each subscriber's next digest draws from. One query.
+
+    Papers carry arXiv's announcement day, the same for every reader, so a digest covers
+    what was announced since the reader's previous digest was planned (`today` and that
+    day are UTC dates: where the reader lives plays no part). That day itself is
+    included: papers of it may have arrived after the previous digest, and papers
+    already sent are never sent again. The first digest covers `window_days`; a later
+    one never reaches back further than that and one day (a long pause, a weekly reader).
+    """
+    subscribers = list(subscribers)
+    previous = dict(
+        Delivery.objects.filter(
+            subscriber_id__in=[s.pk for s in subscribers],
+            status__in=[Delivery.Status.SENT, Delivery.Status.EMPTY],
+        )
+        .values("subscriber_id")
+        .annotate(last=Max("created_at"))
+        .values_list("subscriber_id", "last")
+    )
+    since = {}
+    for s in subscribers:
+        days = window_days(s, default)
+        last = previous.get(s.pk)
+        if last is None:
+            since[s.pk] = today - timedelta(days=days - 1)
+        else:
+            since[s.pk] = max(last.astimezone(UTC).date(), today - timedelta(days=days))
+    return since
+
+
+def paper_pool(since: date) -> list[PaperDoc]:
+    """The papers announced on `since` or later, ready for ranking.
 
     A paper whose stored fields cannot be ranked (`paper_problem`) is left out and
     logged, never allowed to stop everyone's digest; staff see why on its admin page.
     """
-    since = until - timedelta(days=days - 1)
-    rows = _rankable(
-        Paper.objects.filter(announced_on__gte=since, announced_on__lte=until).values_list(
-            *PAPER_DOC_FIELDS
-        )
-    )
+    rows = _rankable(Paper.objects.filter(announced_on__gte=since).values_list(*PAPER_DOC_FIELDS))
     growth = upvote_growth([r[0] for r in rows], since)
     return [_doc(row, growth.get(row[0], 0)) for row in rows]
 

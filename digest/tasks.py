@@ -8,6 +8,7 @@ and change it in the admin.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -42,7 +43,8 @@ def _prepare_if_new(runs) -> int:
 @shared_task(soft_time_limit=600, time_limit=660)
 def prepare_ranking() -> int:
     """Encodes the vocabulary of today's pool ahead of the digests (`picking.prepare`)."""
-    pool = selectors.paper_pool(timezone.localdate(), settings.DIGEST_WINDOW_DAYS)
+    today = timezone.now().astimezone(UTC).date()
+    pool = selectors.paper_pool(today - timedelta(days=settings.DIGEST_WINDOW_DAYS))
     return picking.prepare(pool)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date
 from typing import NamedTuple
 
 from django.conf import settings
+from django.utils import timezone
 
 from digest import selectors
 from digest.lib.bulk import insert_rows_once
@@ -60,20 +61,21 @@ def _read_stored(items: dict[int, list[Chosen]], delivery_ids: list[int]) -> Non
 
 
 def _rank_deliveries(deliveries: list[Delivery]) -> list[Chosen]:
-    """Ranks a chunk: one paper pool per (date, window) and one profile query set."""
-    groups: dict[tuple[date, int], list[Delivery]] = defaultdict(list)
+    """Ranks a chunk: one paper pool per first announcement day, one profile query set.
+
+    Which papers a digest draws from depends on the reader's previous digest, never on
+    their time zone or digest date (`selectors.digest_since`)."""
+    subscribers = [d.subscriber for d in deliveries]
+    today = timezone.now().astimezone(UTC).date()
+    since = selectors.digest_since(subscribers, today, settings.DIGEST_WINDOW_DAYS)
+    groups: dict[date, list[Delivery]] = defaultdict(list)
     for d in deliveries:
-        days = selectors.window_days(d.subscriber, settings.DIGEST_WINDOW_DAYS)
-        groups[(d.digest_date, days)].append(d)
-    profiles = {
-        p.subscriber_id: p
-        for p in selectors.profiles_for(
-            [d.subscriber for d in deliveries], exclude_delivery_ids=[d.pk for d in deliveries]
-        )
-    }
+        groups[since[d.subscriber_id]].append(d)
+    ranked = selectors.profiles_for(subscribers, exclude_delivery_ids=[d.pk for d in deliveries])
+    profiles = {p.subscriber_id: p for p in ranked}
     items = []
-    for (digest_date, days), group in groups.items():
-        pool = selectors.paper_pool(digest_date, days)
+    for first_day, group in groups.items():
+        pool = selectors.paper_pool(first_day)
         picks = pick(pool, [profiles[d.subscriber_id] for d in group])
         for d in group:
             items.extend(_items_for(d, picks.get(d.subscriber_id, [])))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -34,10 +36,10 @@ def preview_picks(subscriber: Subscriber, interest_overrides: dict | None = None
     profile = selectors.profile_from(
         subscriber, interest, base.already_sent, base.liked, base.disliked
     )
-    today = timezone.localdate(timezone=subscriber.tz)
-    pool = selectors.paper_pool(
-        today, selectors.window_days(subscriber, settings.DIGEST_WINDOW_DAYS)
-    )
+    # The pool the next digest would draw from: the same wherever the reader lives.
+    today = timezone.now().astimezone(UTC).date()
+    since = selectors.digest_since([subscriber], today, settings.DIGEST_WINDOW_DAYS)
+    pool = selectors.paper_pool(since[subscriber.pk])
     picks = pick(pool, [profile]).get(subscriber.pk, [])
     papers = Paper.objects.in_bulk([p.paper_id for p in picks])
     return [

@@ -144,7 +144,8 @@ def test_a_chunk_costs_a_bounded_number_of_queries(papers, size, django_assert_m
     planning.plan_deliveries(MONDAY_9_UTC, everyone=True)
     ids = list(Delivery.objects.values_list("pk", flat=True))
 
-    # claim 2, items 2, profiles 3, pool 2, insert 1, papers 1, outcomes 1 (+ savepoints).
+    # claim 2, items 1, since 1, profiles 3, pool 2, insert 1, papers 1, outcomes 1
+    # (+ savepoints).
     with django_assert_max_num_queries(16):
         report = sending.send_chunk(ids)
 

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -43,13 +45,14 @@ class Command(BaseCommand):
             self.stdout.write("Nobody is due a digest now.")
             return
         subscribers = Subscriber.objects.in_bulk([d.subscriber_id for d in due])
+        today = now.astimezone(UTC).date()
+        since = selectors.digest_since(subscribers.values(), today, settings.DIGEST_WINDOW_DAYS)
         pools: dict = {}
         for item in due:
             subscriber = subscribers[item.subscriber_id]
-            days = selectors.window_days(subscriber, settings.DIGEST_WINDOW_DAYS)
-            key = (item.digest_date, days)
+            key = since[subscriber.pk]
             if key not in pools:
-                pools[key] = selectors.paper_pool(item.digest_date, days)
+                pools[key] = selectors.paper_pool(key)
             profile = selectors.profiles_for([subscriber])[0]
             picks = pick(pools[key], [profile]).get(subscriber.pk, [])
             titles = {p.id: p.title for p in pools[key]}
