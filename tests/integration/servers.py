@@ -232,6 +232,9 @@ class SmtpSink:
         self._hold_at: int | None = None
         self._before_hold: Callable[[], object] | None = None
         self.hold_error: BaseException | None = None
+        # Seconds each message waits before it is accepted: a slow server, so that a
+        # chunk takes longer than a (shortened) lease.
+        self.delay = 0.0
         self.held = threading.Event()
         self._release = threading.Event()
         self.controller = None
@@ -245,6 +248,8 @@ class SmtpSink:
         return responses
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             self.data_commands += 1
             number = self.data_commands
@@ -297,6 +302,7 @@ class SmtpSink:
             self.connections = 0
             self._hold_at = None
             self._before_hold = None
+            self.delay = 0.0
         self._release.set()
 
     def start(self) -> None:
