@@ -71,8 +71,8 @@ def tick() -> int:
     return len(chunks)
 
 
-# The hard limit stays below the delivery lease, so a worker is killed before another may
-# take over its rows: a lease never expires under a worker that is still sending.
+# A live chunk renews its lease (delivery/lease.py); the hard limit ends a stuck one, and
+# its rows go to another sender once their last renewal is a lease old.
 SEND_SOFT_TIME_LIMIT = 420
 SEND_TIME_LIMIT = 480
 
