@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from digest.lib.bulk import update_each
@@ -107,10 +107,9 @@ class Outcomes:
         return Delivery.objects.filter(claim_token=self.token, status=Delivery.Status.SENDING)
 
     def _not_yet_delivered(self):
-        """Ours, or anybody's that is not recorded as done (see the module docstring)."""
-        undone = [Delivery.Status.PENDING, Delivery.Status.SENDING]
-        return Delivery.objects.filter(Q(claim_token=self.token) | Q(status__in=undone)).filter(
-            status__in=undone
+        """Any row not recorded as done, ours or not (see the module docstring)."""
+        return Delivery.objects.filter(
+            status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING]
         )
 
     def _write_sent(self) -> None:
