@@ -148,7 +148,7 @@ def _cancel(deliveries: list[Delivery], token: str) -> None:
         )
 
 
-def _send_all(  # noqa: C901 - one loop and its recorder; splitting hides the order
+def _send_all(
     deliveries, items, papers, renderer, outcomes, unsent, temporary, *, lease=None
 ) -> None:
     """Renders each digest and hands it to one Mailer; records every answer in order.
