@@ -111,7 +111,15 @@ def send_chunk(delivery_ids: list[int], *, now: datetime | None = None) -> SendR
     return report
 
 
-def _send_claimed(deliveries, token, outcomes, unsent, temporary, lease) -> None:
+def _send_claimed(
+    deliveries: list[Delivery],
+    token: str,
+    outcomes: Outcomes,
+    unsent: dict[int, Delivery],
+    temporary: list[str],
+    lease: LeaseKeeper,
+) -> None:
+    """Cancels the rows of readers gone, picks the others' papers and sends them."""
     active = [d for d in deliveries if d.subscriber.status == Subscriber.Status.ACTIVE]
     inactive = [
         unsent.pop(d.pk) for d in deliveries if d.subscriber.status != Subscriber.Status.ACTIVE
@@ -149,7 +157,15 @@ def _cancel(deliveries: list[Delivery], token: str) -> None:
 
 
 def _send_all(
-    deliveries, items, papers, renderer, outcomes, unsent, temporary, *, lease=None
+    deliveries,
+    items,
+    papers,
+    renderer,
+    outcomes,
+    unsent,
+    temporary,
+    *,
+    lease: LeaseKeeper | None = None,
 ) -> None:
     """Renders each digest and hands it to one Mailer; records every answer in order.
 
