@@ -106,11 +106,13 @@ class Outcomes:
     def _claimed(self):
         return Delivery.objects.filter(claim_token=self.token, status=Delivery.Status.SENDING)
 
-    def _not_yet_delivered(self):
-        """Any row not recorded as done, ours or not (see the module docstring)."""
-        return Delivery.objects.filter(
-            status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING]
-        )
+    def _not_yet_delivered(self, ids: list[int]):
+        """Those of `ids` not recorded as done, ours or not (see the module docstring).
+
+        Filtered by id too: "not done" alone is most of the day's rows, and the UPDATE
+        would read them all for every batch."""
+        undone = [Delivery.Status.PENDING, Delivery.Status.SENDING]
+        return Delivery.objects.filter(pk__in=ids, status__in=undone)
 
     def _write_sent(self) -> None:
         if not self.sent:
@@ -120,7 +122,8 @@ class Outcomes:
             for d, subject in self.sent
         ]
         values = {"status": Delivery.Status.SENT, "sent_at": timezone.now(), "error": ""}
-        update_each(self._not_yet_delivered(), rows, ["subject", "message_id"], values)
+        recorded = self._not_yet_delivered([d.pk for d, _ in self.sent])
+        update_each(recorded, rows, ["subject", "message_id"], values)
         # A delivered digest ends a run of permanent failures.
         failing = [d.subscriber_id for d, _ in self.sent if d.subscriber.failure_count]
         if failing:
