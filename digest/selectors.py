@@ -44,9 +44,13 @@ def digest_since(subscribers: Iterable[Subscriber], today: date, default: int) -
     one never reaches back further than that and one day (a long pause, a weekly reader).
     """
     subscribers = list(subscribers)
+    # Older digests cannot move the answer: this bounds the index range a year of
+    # deliveries would otherwise make each chunk read.
+    horizon = today - timedelta(days=max(default, 7) + 1)
     previous = dict(
         Delivery.objects.filter(
             subscriber_id__in=[s.pk for s in subscribers],
+            digest_date__gte=horizon,
             status__in=[Delivery.Status.SENT, Delivery.Status.EMPTY],
         )
         .values("subscriber_id")
