@@ -181,15 +181,15 @@ def build_and_render(now, rank_again: bool) -> dict:
         with CaptureQueriesContext(connection) as captured:
             token, rows = planning.claim(chunk, now)
             started = time.perf_counter()
-            items = items.pick_papers(rows)
-            paper_ids = {i.paper_id for group in items.values() for i in group}
+            picked = items.pick_papers(rows)
+            paper_ids = {i.paper_id for group in picked.values() for i in group}
             papers = {p.pk: p for p in Paper.objects.filter(pk__in=paper_ids)}
             rank_seconds += time.perf_counter() - started
         queries = max(queries, len(captured))
         started, cpu = time.perf_counter(), time.process_time()
         renderer = DigestRenderer()
         for row in rows:
-            chosen = items.get(row.pk, [])
+            chosen = picked.get(row.pk, [])
             if not chosen:
                 continue
             email = renderer.email(row, [(i, papers[i.paper_id]) for i in chosen])
