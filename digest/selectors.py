@@ -8,11 +8,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, timedelta
 
+import numpy as np
 from django.db.models import Max, Min
 
-from subscriptions.models import Feedback, Interest, Subscriber
+from subscriptions.models import Feedback, Interest, Learner, Subscriber
 
 from .models import Delivery, DeliveryItem, Paper, UpvoteSnapshot
+from .ranking.learning import stored_weights
 from .ranking.types import PaperDoc, Profile
 
 log = logging.getLogger(__name__)
@@ -132,7 +134,7 @@ def _doc(row: tuple, growth: int = 0) -> PaperDoc:
 def profiles_for(subscribers: Iterable[Subscriber], *, exclude_delivery_ids=()) -> list[Profile]:
     """One ranking profile per subscriber: interests, papers already sent, feedback.
 
-    Three queries whatever the number of subscribers.
+    Four queries whatever the number of subscribers.
     """
     subscribers = list(subscribers)
     ids = [s.pk for s in subscribers]
@@ -151,8 +153,15 @@ def profiles_for(subscribers: Iterable[Subscriber], *, exclude_delivery_ids=()) 
     for subscriber_id, signal, *paper in feedback:
         if not paper_problem(paper[4], paper[5]):
             (liked if signal > 0 else disliked)[subscriber_id].append(_doc(tuple(paper)))
+    learners = stored_weights(
+        Learner.objects.filter(subscriber_id__in=ids).values_list(
+            "subscriber_id", "weights", "model"
+        )
+    )
     return [
-        profile_from(s, interests.get(s.pk), sent[s.pk], liked[s.pk], disliked[s.pk])
+        profile_from(
+            s, interests.get(s.pk), sent[s.pk], liked[s.pk], disliked[s.pk], learners.get(s.pk)
+        )
         for s in subscribers
     ]
 
@@ -163,6 +172,7 @@ def profile_from(
     already_sent: Iterable[int] = (),
     liked: Iterable[PaperDoc] = (),
     disliked: Iterable[PaperDoc] = (),
+    learner: np.ndarray | None = None,
 ) -> Profile:
     return Profile(
         subscriber_id=subscriber.pk,
@@ -175,6 +185,7 @@ def profile_from(
         already_sent=frozenset(already_sent),
         liked=tuple(liked),
         disliked=tuple(disliked),
+        learner=learner,
     )
 
 

@@ -323,6 +323,8 @@ CELERY_TASK_ROUTES = {
     "digest.tasks.send_chunk": {"queue": "send"},
     # The ranking machines keep the encoded vocabulary (var/semantic-terms.sqlite3).
     "digest.tasks.prepare_ranking": {"queue": "send"},
+    # Learners are fitted where the encoder and the paper vectors are (digest.ranking.learning).
+    "digest.tasks.refit_learners": {"queue": "send"},
 }
 # When Redis goes away mid-chunk, let the running chunk finish and record its outcomes
 # (cancelling it would be a kill, repeating what it had sent but not yet recorded); the

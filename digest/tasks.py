@@ -18,7 +18,7 @@ from . import selectors
 from .delivery import planning, sending
 from .ingest import pipeline as ingest
 from .models import Source
-from .ranking import picking
+from .ranking import learning, picking
 
 log = logging.getLogger(__name__)
 
@@ -100,3 +100,9 @@ def send_chunk(self, delivery_ids: list[int]) -> dict:
         log.warning("temporary send failure, retrying in %ss: %s", countdown, exc)
         raise self.retry(exc=exc, countdown=countdown) from exc
     return {"sent": report.sent, "empty": report.empty, "failed": report.failed}
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def refit_learners(subscriber_ids: list[int]) -> int:
+    """Refits the learners of subscribers whose answers changed (digest.ranking.learning)."""
+    return learning.learners_refit(subscriber_ids)

@@ -178,3 +178,25 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscriber} {self.get_signal_display()} {self.paper.arxiv_id}"
+
+
+class Learner(models.Model):
+    """A subscriber's own ranking model, fitted on their answers (digest.ranking.learner).
+
+    Refitted only when the answers or the interests' text change (`signature`), by a
+    debounced task on the send queue; the day's ranking reads the weights as they are.
+    """
+
+    subscriber = models.OneToOneField(Subscriber, on_delete=models.CASCADE, related_name="learner")
+    # DIMENSIONS + 1 little-endian float16: the direction in the encoder's space, then the bias.
+    weights = models.BinaryField(default=b"", editable=False)
+    # The encoder and the paper text it was fitted on; another one makes the weights unusable.
+    model = models.CharField(max_length=80, editable=False)
+    # A hash of the answers and the interests' text it was fitted on.
+    signature = models.CharField(max_length=64, editable=False)
+    liked = models.PositiveIntegerField(default=0)
+    disliked = models.PositiveIntegerField(default=0)
+    fitted_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"learner of {self.subscriber} ({self.liked} yes, {self.disliked} no)"

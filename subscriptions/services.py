@@ -8,6 +8,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from digest.mail.messages import build_email
+from digest.ranking import learning
+from digest.ranking.learning import learner_refit_soon
 
 from . import tokens
 from .addresses import normalise_email
@@ -115,9 +117,12 @@ def subscriber_update_preferences(subscriber: Subscriber, data: dict) -> Subscri
         setattr(subscriber, name, data[name])
     subscriber.save(update_fields=list(PREFERENCE_FIELDS))
     interest, _ = Interest.objects.get_or_create(subscriber=subscriber)
+    text = learning.interest_text(interest)
     for name in INTEREST_FIELDS:
         setattr(interest, name, data[name])
     interest.save()
+    if learning.interest_text(interest) != text and subscriber.feedback.exists():
+        learner_refit_soon(subscriber.pk)  # the prior changed
     return subscriber
 
 
@@ -134,11 +139,14 @@ def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Feedb
     feedback, _ = Feedback.objects.update_or_create(
         subscriber=subscriber, paper=paper, defaults={"signal": signal}
     )
+    learner_refit_soon(subscriber.pk)
     return feedback
 
 
 def feedback_undo(subscriber: Subscriber, arxiv_id: str) -> int:
     deleted, _ = Feedback.objects.filter(subscriber=subscriber, paper__arxiv_id=arxiv_id).delete()
+    if deleted:
+        learner_refit_soon(subscriber.pk)
     return deleted
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
+from .learner import answers_count
 from .text import parse_term, profile_author_keys
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,12 @@ class CompiledProfiles:
     has_disliked: np.ndarray
     feedback_similarity: np.ndarray
     limits: np.ndarray
-    sent: sparse.csr_matrix  # subscribers x papers, 1 where the paper was already sent
+    sent: sparse.csr_matrix
+    # Learners: the weights of those who have one, each subscriber's row among them (-1:
+    # none) and their number of answers.
+    learners: np.ndarray
+    learner_of: np.ndarray
+    answers: np.ndarray  # subscribers x papers, 1 where the paper was already sent
 
 
 def _indicator(rows: list[list[int]], width: int) -> sparse.csr_matrix:
@@ -183,7 +189,27 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         feedback_similarity=feedback_similarity,
         limits=np.array([max(p.limit, 0) for p in profiles], dtype=np.int64),
         sent=_sent_matrix(ranker, profiles),
+        **_learners(ranker, profiles),
     )
+
+
+def _learners(ranker: Ranker, profiles: Sequence[Profile]) -> dict[str, np.ndarray]:
+    """The learners' weights stacked (subscribers without one, or a day without the
+    encoder's vectors, have none)."""
+    have = [i for i, p in enumerate(profiles) if p.learner is not None]
+    learner_of = np.full(len(profiles), -1, dtype=np.int64)
+    if have and ranker.learner_features() is not None:
+        learner_of[have] = np.arange(len(have))
+        weights = np.vstack([profiles[i].learner for i in have]).astype(np.float32)
+    else:
+        weights = np.zeros((0, 0), dtype=np.float32)
+    cfg = ranker.learner
+    answers = np.fromiter(
+        (answers_count(len(p.liked), len(p.disliked), cfg) for p in profiles),
+        dtype=np.float32,
+        count=len(profiles),
+    )
+    return {"learners": weights, "learner_of": learner_of, "answers": answers}
 
 
 def _sent_matrix(ranker: Ranker, profiles: Sequence[Profile]) -> sparse.csr_matrix:

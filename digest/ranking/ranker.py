@@ -22,6 +22,7 @@ import numpy as np
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
+from .learner import LearnerConfig, paper_features
 from .profiles import compile_profiles
 from .text import PhraseIndex, TextConfig, TextModel, fold, paper_author_keys
 from .types import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, Weights
@@ -46,9 +47,12 @@ class Ranker:
         weights: Weights | None = None,
         floor: float = RELEVANCE_FLOOR,
         today: date | None = None,
+        learner: LearnerConfig | None = None,
     ) -> None:
         self.papers = list(papers)
         self.weights = weights or Weights()
+        self.learner = learner or LearnerConfig()
+        self._learner_features: np.ndarray | None = None
         self.floor = floor
         self.position = {p.id: i for i, p in enumerate(self.papers)}
         self.text = TextModel(text)
@@ -102,6 +106,13 @@ class Ranker:
             + 0.2 * recency
         )
         return lift.astype(np.float32)
+
+    def learner_features(self) -> np.ndarray | None:
+        """The day's papers as the learners read them: (dimensions + 1) x papers, the last
+        row ones for the bias; None without an encoder. Encoded (or read) once a day."""
+        if self._learner_features is None and self.papers:
+            self._learner_features = paper_features(self.text, self.papers, self.learner)
+        return self._learner_features
 
     def term_hits(self, words: tuple[str, ...]) -> tuple[list[int], list[int]]:
         if words not in self._term_hits:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
+from .learner import learner_relevance
 from .text import fold
 from .types import Pick
 
@@ -103,7 +104,8 @@ def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int)
         description.block[far] = 0
     liked = _text_part(ranker, cp.liked, cp.has_liked, a, b, w.liked, documents)
     disliked = _text_part(ranker, cp.disliked, cp.has_disliked, a, b, w.disliked, documents)
-    for part in (description, liked):
+    learned = _learner_part(ranker, cp, a, b)
+    for part in (description, liked, learned):
         if part is not None:
             rel[part.rows] += part.block
     if disliked is not None:
@@ -119,7 +121,16 @@ def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int)
         cost[excluded.rows] = block
     sent = cp.sent[a:b]
     cost[np.repeat(np.arange(b - a), np.diff(sent.indptr)), sent.indices] = np.inf
-    return cost, description, liked
+    return cost, description, liked, learned
+
+
+def _learner_part(ranker: Ranker, cp: CompiledProfiles, a: int, b: int) -> Part | None:
+    """What each subscriber's learner makes of every paper, as relevance."""
+    rows = np.flatnonzero(cp.learner_of[a:b] >= 0)
+    if rows.size == 0:
+        return None
+    z = cp.learners[cp.learner_of[a + rows]] @ ranker.learner_features()
+    return Part(rows, learner_relevance(z, cp.answers[a + rows], ranker.learner))
 
 
 @dataclass
@@ -132,14 +143,15 @@ class _Cut:
     # Per row, the description and feedback relevance at its top papers, for the reasons.
     description: list[list[float] | None]
     liked: list[list[float] | None]
+    learned: list[list[float] | None]
 
 
 def _score_and_cut(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int) -> _Cut:
-    cost, description, liked = score_chunk(ranker, cp, day, a, b)
+    cost, description, liked, learned = score_chunk(ranker, cp, day, a, b)
     limits = cp.limits[a:b]
     kmax = int(min(cost.shape[1], limits.max(initial=0)))
     if kmax == 0:
-        return _Cut([], [], [0] * (b - a), [], [])
+        return _Cut([], [], [0] * (b - a), [], [], [])
     top = np.argpartition(cost, kmax - 1, axis=1)[:, :kmax]
     costs = np.take_along_axis(cost, top, axis=1)
     # Best first; equal scores in paper order so the result is deterministic.
@@ -156,6 +168,7 @@ def _score_and_cut(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: i
         counts,
         description.at(top, b - a) if description is not None else none,
         liked.at(top, b - a) if liked is not None else none,
+        learned.at(top, b - a) if learned is not None else none,
     )
 
 
@@ -179,7 +192,7 @@ def rank_compiled(ranker: Ranker, cp: CompiledProfiles, *, chunk_size: int) -> d
                 result[profiles[s].subscriber_id] = []
                 continue
             cols = cut.top[r][:n]
-            reasons = explain(s, cols, cut.description[r], cut.liked[r])
+            reasons = explain(s, cols, cut.description[r], cut.liked[r], cut.learned[r])
             result[profiles[s].subscriber_id] = [
                 Pick(paper_ids[c], v, why)
                 for c, v, why in zip(cols, cut.values[r][:n], reasons, strict=True)
@@ -192,6 +205,7 @@ class _Explainer:
 
     def __init__(self, ranker: Ranker, cp: CompiledProfiles) -> None:
         self.cp = cp
+        self.ranker = ranker
         self.paper_terms = _row_sets(cp.term_weights)
         self.paper_authors = _row_sets(ranker.author_matrix)
         vocab = ranker.category_vocab
@@ -209,7 +223,12 @@ class _Explainer:
         self.keyword_reasons: dict[tuple[int, ...], dict[int, str]] = {}
 
     def __call__(
-        self, s: int, cols: list[int], d_row: list[float] | None, l_row: list[float] | None
+        self,
+        s: int,
+        cols: list[int],
+        d_row: list[float] | None,
+        l_row: list[float] | None,
+        m_row: list[float] | None = None,
     ) -> list[str]:
         cp, upvotes, paper_terms, quoted = self.cp, self.upvotes, self.paper_terms, self.quoted
         indptr, indices = self.include
@@ -217,7 +236,7 @@ class _Explainer:
         names = cp.author_names[s]
         indptr, indices = self.categories
         wanted = set(indices[indptr[s] : indptr[s + 1]]) if indptr[s + 1] > indptr[s] else None
-        if not (names or wanted or d_row or l_row):
+        if not (names or wanted or d_row or l_row or m_row):
             # Keywords only, the common case: the matched terms and the upvotes. Subscribers
             # who follow the same keywords share the reason for the same paper.
             known = self.keyword_reasons.setdefault(tuple(terms), {})
@@ -247,14 +266,31 @@ class _Explainer:
             lk = l_row[j] if l_row else 0.0
             if d >= _MENTION or (not parts and d > 0 and d >= lk):
                 parts.append("similar to your description")
-            if lk >= _MENTION or (not parts and lk > 0):
-                parts.append("more like papers you liked")
+            learned = m_row[j] if m_row else 0.0
+            if learned >= _MENTION or lk >= _MENTION or (not parts and (lk > 0 or learned > 0)):
+                parts.append(self.example(s, c))
             if wanted:
                 shown = [cat for cat, keys in self.paper_categories[c] if keys & wanted]
                 if shown:
                     parts.append(shown[0])
             reasons.append(" · ".join(parts) + upvotes[c] if parts else upvotes[c][3:])
         return reasons
+
+    def example(self, s: int, c: int) -> str:
+        """ "like 'Born Again Neural Networks', which you liked": the liked paper nearest the
+        pick in the learner's space (or by words, without the encoder)."""
+        liked = self.cp.profiles[s].liked
+        if not liked:
+            return "more like papers you liked"
+        if len(liked) == 1:
+            return f"like '{liked[0].title}', which you liked"
+        features = self.ranker.learner_features()
+        encoder = self.ranker.text.encoder() if features is not None else None
+        if encoder is None:
+            return "more like papers you liked"
+        vectors = encoder.encode_terms([p.title for p in liked])
+        nearest = int(np.argmax(vectors @ features[:-1, c]))
+        return f"like '{liked[nearest].title}', which you liked"
 
 
 def _category_keys(category: str) -> list[str]:

@@ -38,6 +38,8 @@ class Profile:
     disliked: tuple[PaperDoc, ...] = field(default=())
     # The description's sentence-encoder vector, stored when it was written (None: encode it).
     description_vector: np.ndarray | None = field(default=None, compare=False, hash=False)
+    # The subscriber's learner (digest.ranking.learner): weights fitted on their answers.
+    learner: np.ndarray | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True, slots=True)  # a million of them at a time: no __dict__ each

@@ -393,7 +393,7 @@ def test_feedback_alone_is_a_profile():
     liked = paper(502, "Speech recognition at scale", "Recognising speech in many languages.")
     picks = picks_for(Profile(1, liked=(liked,)))
     assert ids(picks)[:1] == [8]
-    assert "more like papers you liked" in picks[0].reason
+    assert "like 'Speech recognition at scale', which you liked" in picks[0].reason
 
 
 # Many subscribers at once
@@ -426,4 +426,6 @@ def test_feedback_reorders_papers_that_match_the_same_keyword():
     assert ids(picks_for(replace(profile, liked=(chemistry,)), papers)) == [22, 21]
     assert ids(picks_for(replace(profile, disliked=(chemistry,)), papers)) == [21]
     picks = picks_for(replace(profile, liked=(chemistry,)), papers)
-    assert picks[0].reason == "matches 'agents' · more like papers you liked"
+    assert (
+        picks[0].reason == "matches 'agents' · like 'Planning chemical synthesis', which you liked"
+    )

@@ -1,0 +1,157 @@
+"""Simulated subscribers who answer by the judgements (issue 11), for bench/eval_relevance.py.
+
+For every judged profile:
+- day 1: the digest without any feedback;
+- onboarding: the subscriber answers the first 10 papers shown (the day-1 picks, then
+  trending papers to fill ten), "yes" where judged relevant, "no" elsewhere; then the
+  next digest, on the papers not yet shown;
+- a day of feedback: "more like this" on every relevant paper of day 1's digest and
+  "fewer like this" on every other one; then day 2 on the papers not yet sent, beside a
+  twin who sent no feedback (same papers already sent).
+
+P@10 is reported as a fraction of what the remaining pool allows: hits in the top 10
+divided by min(10, relevant papers not yet shown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from digest.ranking.learner import Background, LearnerConfig, learner_fit
+from digest.ranking.ranker import Ranker
+from digest.ranking.types import PaperDoc, Profile
+
+K = 10
+
+
+def allowed_precision(ranked: Sequence[int], relevant: set[int], shown: set[int]) -> float:
+    left = len(relevant - shown)
+    if left == 0:
+        return 1.0
+    return sum(1 for p in ranked[:K] if p in relevant) / min(K, left)
+
+
+def interest_text(profile: Profile) -> str:
+    """The prior's text: the description, else the wanted keywords (as digest.learner uses)."""
+    if profile.description.strip():
+        return profile.description.strip()
+    return ", ".join(k for k in profile.keywords if not k.startswith("-"))
+
+
+@dataclass
+class Simulation:
+    ranker: Ranker
+    docs: list[PaperDoc]
+    judged: dict[int, set[int]]
+    config: LearnerConfig
+
+    def __post_init__(self) -> None:
+        self.features = self.ranker.learner_features()
+        self.column = {d.id: i for i, d in enumerate(self.docs)}
+        self.background = (
+            Background.from_vectors(self.features[:-1].T, self.config.shrinkage)
+            if self.features is not None
+            else None
+        )
+        self.encoder = self.ranker.text.encoder()
+
+    def with_answers(self, profile: Profile, yes: list[PaperDoc], no: list[PaperDoc]) -> Profile:
+        answered = replace(profile, liked=tuple(yes), disliked=tuple(no))
+        if self.background is None or self.config.weight <= 0 or not (yes or no):
+            return answered
+        text = interest_text(profile)
+        prior = self.encoder.encode([text])[0] if text else None
+        vectors = self.features[:-1]
+        weights = learner_fit(
+            vectors[:, [self.column[d.id] for d in yes]].T,
+            vectors[:, [self.column[d.id] for d in no]].T,
+            self.background,
+            prior,
+            self.config,
+        )
+        return replace(answered, learner=weights)
+
+    def rank(self, profiles: list[Profile]) -> dict[int, list[int]]:
+        ranked = self.ranker.rank(profiles)
+        return {sid: [p.paper_id for p in picks] for sid, picks in ranked.items()}
+
+    def trending_fill(self, profile: Profile, picks: list[int]) -> list[int]:
+        """The first ten papers shown at onboarding: the picks, then trending ones."""
+        order = sorted(
+            self.docs, key=lambda p: (p.upvote_growth, p.upvotes, p.arxiv_id), reverse=True
+        )
+        shown = list(picks)
+        for doc in order:
+            if len(shown) >= K:
+                break
+            if doc.id not in shown:
+                shown.append(doc.id)
+        return shown
+
+    def run(self, profiles: list[Profile]) -> dict[int, dict[str, float]]:
+        by_id = {d.id: d for d in self.docs}
+        day1 = self.rank(profiles)
+        onboarded, fed, twins = [], [], []
+        shown_at: dict[int, set[int]] = {}
+        for profile in profiles:
+            sid, relevant = profile.subscriber_id, self.judged[profile.subscriber_id]
+            shown = self.trending_fill(profile, day1[sid])
+            shown_at[sid] = set(shown)
+            yes = [by_id[i] for i in shown if i in relevant]
+            no = [by_id[i] for i in shown if i not in relevant]
+            onboarded.append(replace(self.with_answers(profile, yes, no), already_sent=set(shown)))
+            sent = frozenset(day1[sid])
+            yes = [by_id[i] for i in day1[sid] if i in relevant]
+            no = [by_id[i] for i in day1[sid] if i not in relevant]
+            fed.append(replace(self.with_answers(profile, yes, no), already_sent=sent))
+            twins.append(replace(profile, already_sent=sent))
+        after_onboarding = self.rank(onboarded)
+        day2, twin2 = self.rank(fed), self.rank(twins)
+        out = {}
+        for profile in profiles:
+            sid, relevant = profile.subscriber_id, self.judged[profile.subscriber_id]
+            sent = set(day1[sid])
+            out[sid] = {
+                "day1": allowed_precision(day1[sid], relevant, set()),
+                "onboarding": allowed_precision(after_onboarding[sid], relevant, shown_at[sid]),
+                "feedback": allowed_precision(day2[sid], relevant, sent),
+                "twin": allowed_precision(twin2[sid], relevant, sent),
+                "day1_yes": sum(1 for i in day1[sid] if i in relevant),
+                "day1_sent": len(day1[sid]),
+            }
+        return out
+
+
+def summarise(results: dict[int, dict[str, float]], kinds: dict[int, str], ids) -> dict:
+    summary = {}
+    for kind in ("keyword", "description", "mixed", "all"):
+        rows = [results[i] for i in ids if kind == "all" or kinds[i] == kind]
+        if rows:
+            summary[kind] = {
+                key: float(np.mean([r[key] for r in rows]))
+                for key in ("day1", "onboarding", "feedback", "twin")
+            }
+            summary[kind]["worse_than_twin"] = sum(
+                1 for r in rows if r["feedback"] < r["twin"] - 1e-9
+            )
+            summary[kind]["profiles"] = len(rows)
+    return summary
+
+
+def print_simulation(results, summary, names, kinds, ids, title: str) -> None:
+    print(f"\n--- {title} ---")
+    print(f"{'profile':34} {'kind':12} {'day1':>5} {'onbrd':>5} {'fb d2':>5} {'twin':>5} yes/sent")
+    for i in ids:
+        r = results[i]
+        print(
+            f"{names[i]:34} {kinds[i]:12} {r['day1']:5.2f} {r['onboarding']:5.2f} "
+            f"{r['feedback']:5.2f} {r['twin']:5.2f} {r['day1_yes']}/{r['day1_sent']}"
+        )
+    for kind, s in summary.items():
+        print(
+            f"{'mean ' + kind:47} {s['day1']:5.2f} {s['onboarding']:5.2f} {s['feedback']:5.2f} "
+            f"{s['twin']:5.2f}  ({s['worse_than_twin']} of {s['profiles']} worse than the twin)"
+        )

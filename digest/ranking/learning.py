@@ -1,0 +1,175 @@
+"""Fitting and storing each subscriber's learner (digest.ranking.learner) when their answers change.
+
+A "more like this", a "not for me", a pasted example or a changed description queues
+`learner_refit_soon`: one task per subscriber within `REFIT_DELAY` seconds (later clicks
+in that window ride along), on the send queue, whose workers hold the encoder and the
+machine's store of paper vectors. The task refits only the learners whose answers or
+interests' text changed since their last fit (a hash of both), so a repeated task costs
+one query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from django.core.cache import cache
+from django.db import transaction
+
+from subscriptions.models import Feedback, Interest, Learner
+
+from ..models import Paper
+from . import semantic
+from .learner import Background, LearnerConfig, from_bytes, learner_fit, paper_text, to_bytes
+
+log = logging.getLogger(__name__)
+
+CONFIG = LearnerConfig()
+# Seconds a refit waits for more answers: a subscriber going through a digest clicks
+# several papers in a minute, and one fit after the last click is enough.
+REFIT_DELAY = 30
+# The background is estimated from this many of the newest papers.
+BACKGROUND_PAPERS = 2000
+_BACKGROUND: dict[tuple, Background] = {}
+_BACKGROUND_LOCK = threading.Lock()
+
+
+def model_id(config: LearnerConfig = CONFIG) -> str:
+    return f"{semantic.MODEL_ID}/{config.features}"
+
+
+def interest_text(interest: Interest | None) -> str:
+    """What the prior encodes: the description, else the wanted keywords."""
+    if interest is None:
+        return ""
+    if interest.description.strip():
+        return interest.description.strip()
+    return ", ".join(k for k in interest.keywords if not k.startswith("-"))
+
+
+def signature(answers: Iterable[tuple[int, int]], text: str, config: LearnerConfig) -> str:
+    digest = hashlib.sha256(model_id(config).encode())
+    for paper_id, signal in sorted(answers):
+        digest.update(f"{paper_id}:{signal};".encode())
+    digest.update(text.encode())
+    return digest.hexdigest()
+
+
+def learner_refit_soon(subscriber_id: int) -> bool:
+    """Queues a refit of this subscriber's learner after the current transaction commits,
+    unless one is already waiting; True when this call queued it."""
+    from .. import tasks  # tasks import the delivery code, which imports this module
+
+    if not cache.add(f"learner-refit:{subscriber_id}", 1, timeout=REFIT_DELAY):
+        return False
+    tasks.refit_learners.apply_async_on_commit(([subscriber_id],), countdown=REFIT_DELAY)
+    return True
+
+
+def background(encoder, config: LearnerConfig = CONFIG) -> Background | None:
+    """The spread of the newest papers in the encoder's space, computed once per process
+    for a given newest paper."""
+    rows = list(
+        Paper.objects.order_by("-id").values_list("id", "title_text", "abstract_text")[
+            :BACKGROUND_PAPERS
+        ]
+    )
+    if len(rows) < 2:
+        return None
+    key = (rows[0][0], len(rows), config.features, config.shrinkage)
+    with _BACKGROUND_LOCK:
+        if key in _BACKGROUND:
+            return _BACKGROUND[key]
+    vectors = encoder.encode_terms([paper_text(t, a, config.features) for _, t, a in rows])
+    found = Background.from_vectors(vectors, config.shrinkage)
+    with _BACKGROUND_LOCK:
+        _BACKGROUND.clear()
+        _BACKGROUND[key] = found
+    return found
+
+
+def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CONFIG) -> int:
+    """Refits the learners of these subscribers whose answers or interests changed since
+    their last fit; removes those of subscribers with no answers left. Returns how many
+    learners were written or removed."""
+    answers: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    texts: dict[int, tuple[str, str]] = {}
+    for sid, signal, pid, title, abstract in Feedback.objects.filter(
+        subscriber_id__in=subscriber_ids
+    ).values_list(
+        "subscriber_id", "signal", "paper_id", "paper__title_text", "paper__abstract_text"
+    ):
+        answers[sid].append((pid, signal))
+        texts[pid] = (title, abstract)
+    interests = {
+        i.subscriber_id: i for i in Interest.objects.filter(subscriber_id__in=subscriber_ids)
+    }
+    known = dict(
+        Learner.objects.filter(subscriber_id__in=subscriber_ids).values_list(
+            "subscriber_id", "signature"
+        )
+    )
+    gone = [sid for sid in known if not answers.get(sid)]
+    due = {
+        sid: sig
+        for sid in subscriber_ids
+        if answers.get(sid)
+        and (sig := signature(answers[sid], interest_text(interests.get(sid)), config))
+        != known.get(sid)
+    }
+    if gone:
+        Learner.objects.filter(subscriber_id__in=gone).delete()
+    if not due:
+        return len(gone)
+    encoder = semantic.encoder()
+    base = background(encoder, config) if encoder is not None else None
+    if base is None:
+        log.warning("learners not refitted: no encoder or too few papers")
+        return len(gone)
+    papers = sorted({pid for sid in due for pid, _ in answers[sid]})
+    vectors = encoder.encode_terms([paper_text(*texts[pid], config.features) for pid in papers])
+    row = {pid: i for i, pid in enumerate(papers)}
+    rows = [
+        _fitted(sid, sig, answers[sid], interests.get(sid), vectors, row, base, encoder, config)
+        for sid, sig in due.items()
+    ]
+    with transaction.atomic():
+        Learner.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["subscriber"],
+            update_fields=["weights", "model", "signature", "liked", "disliked", "fitted_at"],
+        )
+    return len(gone) + len(rows)
+
+
+def _fitted(sid, sig, answers, interest, vectors, row, base, encoder, config) -> Learner:
+    yes = [row[pid] for pid, signal in answers if signal > 0]
+    no = [row[pid] for pid, signal in answers if signal < 0]
+    prior = interest.stored_description_vector if interest is not None else None
+    if prior is None and (text := interest_text(interest)):
+        prior = encoder.encode([text])[0]
+    weights = learner_fit(vectors[yes], vectors[no], base, prior, config)
+    return Learner(
+        subscriber_id=sid,
+        weights=to_bytes(weights),
+        model=model_id(config),
+        signature=sig,
+        liked=len(yes),
+        disliked=len(no),
+    )
+
+
+def stored_weights(rows: Iterable[tuple[int, bytes, str]]) -> dict[int, np.ndarray]:
+    """Subscriber id -> learner weights, for the rows fitted with today's encoder."""
+    current = model_id()
+    out = {}
+    for sid, data, model in rows:
+        weights = from_bytes(bytes(data)) if model == current else None
+        if weights is not None:
+            out[sid] = weights
+    return out
