@@ -153,6 +153,8 @@ def profiles_for(subscribers: Iterable[Subscriber], *, exclude_delivery_ids=()) 
     for subscriber_id, signal, *paper in feedback:
         if not paper_problem(paper[4], paper[5]):
             (liked if signal > 0 else disliked)[subscriber_id].append(_doc(tuple(paper)))
+        # A paper the subscriber answered (from a digest, at sign-up, pasted) is not news.
+        sent[subscriber_id].add(paper[0])
     learners = stored_weights(
         Learner.objects.filter(subscriber_id__in=ids).values_list(
             "subscriber_id", "weights", "model"

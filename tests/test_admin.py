@@ -3,6 +3,8 @@ actions staff rely on (run a source now, resend a delivery, suppress a subscribe
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.contrib import admin
 from django.contrib.messages import get_messages
@@ -36,7 +38,9 @@ def sent_digest():
     paper = make_paper("Knowledge distillation for small language models", categories=("cs.CL",))
     UpvoteSnapshot.objects.create(paper=paper, upvotes=12)
     alice = make_subscriber("alice@example.org", keywords=["distillation"])
-    Feedback.objects.create(subscriber=alice, paper=paper, signal=1)
+    # An answered paper is never sent again: the answer is on an earlier one.
+    earlier = make_paper("Distillation of teachers", announced_on=date(2026, 1, 5))
+    Feedback.objects.create(subscriber=alice, paper=earlier, signal=1)
     sending.send_due(everyone=True)
     return Delivery.objects.get(subscriber=alice)
 
@@ -76,7 +80,7 @@ def test_a_delivery_page_shows_its_papers_in_rank_order(admin_client, sent_diges
 
 
 def test_a_paper_page_shows_where_it_was_seen_and_its_upvotes(admin_client, sent_digest):
-    paper = Paper.objects.get()
+    paper = sent_digest.items.get().paper
     page = admin_client.get(reverse("admin:digest_paper_change", args=[paper.pk])).content
     assert b"12" in page
 

@@ -34,7 +34,7 @@ def preview_picks(subscriber: Subscriber, interest_overrides: dict | None = None
         subscriber.paper_limit = int(overrides["paper_limit"])
     base = selectors.profiles_for([subscriber])[0]
     profile = selectors.profile_from(
-        subscriber, interest, base.already_sent, base.liked, base.disliked
+        subscriber, interest, base.already_sent, base.liked, base.disliked, base.learner
     )
     # The pool the next digest would draw from: the same wherever the reader lives.
     today = timezone.now().astimezone(UTC).date()

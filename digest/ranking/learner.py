@@ -50,7 +50,7 @@ class LearnerConfig:
     # Relevance at z_full, for a subscriber with `answers_full` answers or more; fewer
     # answers count proportionally less (one answer is a hint, ten are a statement).
     weight: float = 1.5
-    answers_full: int = 6
+    answers_full: int = 2
     # A "no" counts as this much of an answer there: noes alone say what is not wanted,
     # not what is, and must not outweigh the interests.
     no_answer: float = 1.0

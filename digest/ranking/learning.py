@@ -15,6 +15,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import partial
 
 import numpy as np
 from django.core.cache import cache
@@ -66,7 +67,12 @@ def learner_refit_soon(subscriber_id: int) -> bool:
 
     if not cache.add(f"learner-refit:{subscriber_id}", 1, timeout=REFIT_DELAY):
         return False
-    tasks.refit_learners.apply_async_on_commit(([subscriber_id],), countdown=REFIT_DELAY)
+    # As delay_on_commit does, but robust: a broker that is down must not turn a saved
+    # answer into an error page (the answer is kept; the next one queues the refit).
+    transaction.on_commit(
+        partial(tasks.refit_learners.apply_async, ([subscriber_id],), countdown=REFIT_DELAY),
+        robust=True,
+    )
     return True
 
 

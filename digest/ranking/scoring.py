@@ -267,6 +267,7 @@ class _Explainer:
             if d >= _MENTION or (not parts and d > 0 and d >= lk):
                 parts.append("similar to your description")
             learned = m_row[j] if m_row else 0.0
+            # Papers brought by answers name the liked paper they resemble most.
             if learned >= _MENTION or lk >= _MENTION or (not parts and (lk > 0 or learned > 0)):
                 parts.append(self.example(s, c))
             if wanted:

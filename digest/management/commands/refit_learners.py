@@ -1,0 +1,35 @@
+"""`manage.py refit_learners`: refit the learners whose answers changed (as the task does)."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from digest.ranking import learning, semantic
+from subscriptions.models import Feedback, Learner
+
+
+class Command(BaseCommand):
+    help = (
+        "Refit each subscriber's learner whose answers or interests changed since its last "
+        "fit (all subscribers with answers, or those given); unchanged ones are skipped."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("subscriber_ids", nargs="*", type=int)
+        parser.add_argument("--batch", type=int, default=500, help="subscribers per batch")
+
+    def handle(self, *args, subscriber_ids: list[int], batch: int, **options) -> None:
+        if semantic.encoder() is None:
+            raise CommandError(
+                "the sentence encoder is not available (see the warning above, "
+                "or PAPERBOY_SEMANTIC=off); nothing was changed"
+            )
+        # Subscribers with answers, and those whose learner outlived their last answer.
+        ids = subscriber_ids or sorted(
+            set(Feedback.objects.values_list("subscriber_id", flat=True))
+            | set(Learner.objects.values_list("subscriber_id", flat=True))
+        )
+        changed = 0
+        for a in range(0, len(ids), batch):
+            changed += learning.learners_refit(ids[a : a + batch])
+        self.stdout.write(f"{changed} learners refitted or removed, of {len(ids)} subscribers")

@@ -1,0 +1,141 @@
+"""Learners fitted from stored answers: queued once per burst, refitted only on change."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+
+from digest import selectors
+from digest.delivery.previews import preview_picks
+from digest.ranking import learning, semantic
+from subscriptions import services
+from subscriptions.models import Learner
+from tests.digest.test_ranking import FILLER_TOPICS
+from tests.factories import make_paper, make_subscriber
+
+pytestmark = pytest.mark.django_db
+
+TOPICS = {
+    # As in the papers' real abstracts, each says what it does in the field's words.
+    "distillation": [
+        (
+            "Born Again Neural Networks",
+            "Knowledge distillation: a student network trained to match its teacher's "
+            "outputs outperforms the teacher.",
+        ),
+        (
+            "Relational Knowledge Distillation",
+            "Knowledge distillation that transfers the relations between a teacher's "
+            "embeddings to a student.",
+        ),
+        (
+            "Distilling Language Models into Tiny Students",
+            "Knowledge distillation of a large teacher language model into a small student.",
+        ),
+        (
+            "Teacher-Student Compression of Speech Models",
+            "Knowledge distillation of a large speech teacher into a compact student.",
+        ),
+    ],
+    "generic": [
+        (f"Deep neural networks for {t}", f"Large neural networks trained on {t} data.")
+        for t in ("traffic", "crops", "rainfall", "sports", "shipping", "retail")
+    ],
+    # A day holds many topics: the learner measures closeness against their spread.
+    "other": [
+        (f"Learning {t}", f"We model {t} with statistical learning methods.") for t in FILLER_TOPICS
+    ],
+}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def papers():
+    assert semantic.encoder() is not None, "the sentence encoder must load in the tests"
+    # The distillation papers are the least upvoted: before any answer they come last.
+    return {
+        kind: [make_paper(t, a, upvotes=0 if kind == "distillation" else 5) for t, a in items]
+        for kind, items in TOPICS.items()
+    }
+
+
+def test_answers_in_a_burst_queue_one_refit(papers, django_capture_on_commit_callbacks):
+    alice = make_subscriber("alice@example.com", description="smaller neural networks")
+    with django_capture_on_commit_callbacks() as queued:
+        services.feedback_record(alice, papers["distillation"][0].arxiv_id, 1)
+        services.feedback_record(alice, papers["generic"][0].arxiv_id, -1)
+    assert len(queued) == 1
+
+
+def test_a_refit_happens_only_when_the_answers_change(papers):
+    alice = make_subscriber("alice@example.com", description="smaller neural networks")
+    services.feedback_record(alice, papers["distillation"][0].arxiv_id, 1)
+    assert learning.learners_refit([alice.pk]) == 1
+    assert learning.learners_refit([alice.pk]) == 0
+    learner = Learner.objects.get(subscriber=alice)
+    assert (learner.liked, learner.disliked, len(bytes(learner.weights))) == (1, 0, 770)
+    services.feedback_record(alice, papers["generic"][0].arxiv_id, -1)
+    assert learning.learners_refit([alice.pk]) == 1
+    assert Learner.objects.get(subscriber=alice).disliked == 1
+
+
+def test_undoing_every_answer_removes_the_learner(papers):
+    alice = make_subscriber("alice@example.com", keywords=["distillation"])
+    arxiv_id = papers["distillation"][1].arxiv_id
+    services.feedback_record(alice, arxiv_id, 1)
+    learning.learners_refit([alice.pk])
+    assert services.feedback_undo(alice, arxiv_id) == 1
+    assert learning.learners_refit([alice.pk]) == 1
+    assert not Learner.objects.filter(subscriber=alice).exists()
+    assert selectors.profiles_for([alice])[0].learner is None
+
+
+def test_a_changed_description_refits_the_learner(papers):
+    alice = make_subscriber("alice@example.com", description="smaller neural networks")
+    services.feedback_record(alice, papers["distillation"][0].arxiv_id, 1)
+    learning.learners_refit([alice.pk])
+    alice.interest.description = "students that learn from teachers"
+    alice.interest.save()
+    assert learning.learners_refit([alice.pk]) == 1
+
+
+def test_profiles_carry_the_learner_of_the_encoder_in_use(papers):
+    alice = make_subscriber("alice@example.com", description="smaller neural networks")
+    bob = make_subscriber("bob@example.com", description="smaller neural networks")
+    for subscriber in (alice, bob):
+        services.feedback_record(subscriber, papers["distillation"][0].arxiv_id, 1)
+    learning.learners_refit([alice.pk, bob.pk])
+    Learner.objects.filter(subscriber=bob).update(model="another-encoder/title")
+    alice_profile, bob_profile = selectors.profiles_for([alice, bob])
+    assert alice_profile.learner is not None and alice_profile.learner.shape == (385,)
+    assert bob_profile.learner is None
+
+
+def test_more_like_this_lifts_a_similar_paper_in_the_next_digest(papers):
+    # Every paper of the day matches the category alike: only the answer tells them apart.
+    alice = make_subscriber("alice@example.com", categories=["cs.LG"], paper_limit=40)
+    before = [p["arxiv_id"] for p in preview_picks(alice)]
+    liked = papers["distillation"][0]
+    services.feedback_record(alice, liked.arxiv_id, 1)
+    learning.learners_refit([alice.pk])
+    after = [p["arxiv_id"] for p in preview_picks(alice)]
+
+    for similar in papers["distillation"][1:3]:
+        assert after.index(similar.arxiv_id) < before.index(similar.arxiv_id)
+    assert liked.arxiv_id not in after  # answered: not news any more
+
+
+def test_the_command_refits_every_changed_learner(papers, capsys):
+    alice = make_subscriber("alice@example.com", keywords=["distillation"])
+    services.feedback_record(alice, papers["distillation"][0].arxiv_id, 1)
+    call_command("refit_learners")
+    assert "1 learners refitted or removed, of 1 subscribers" in capsys.readouterr().out
+    call_command("refit_learners")
+    assert "0 learners refitted" in capsys.readouterr().out
