@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "relevance")]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "bench" / "relevance")]
 
 import corpus  # noqa: E402
+import feedback  # noqa: E402
 
 from digest.ranking.ranker import Ranker  # noqa: E402
 from digest.ranking.text import TextConfig  # noqa: E402
@@ -207,7 +208,9 @@ def make_papers(n: int, rng: random.Random) -> list[PaperDoc]:
     return docs
 
 
-def make_profiles(n: int, papers: list[PaperDoc], rng: random.Random) -> list[Profile]:
+def make_profiles(
+    n: int, papers: list[PaperDoc], rng: random.Random
+) -> tuple[list[Profile], list[PaperDoc]]:
     authors = sorted({a for p in papers for a in p.authors})
     older = [
         PaperDoc(10_000_000 + j, f"old.{j}", p.title, p.abstract)
@@ -246,7 +249,7 @@ def make_profiles(n: int, papers: list[PaperDoc], rng: random.Random) -> list[Pr
                 disliked=disliked,
             )
         )
-    return profiles
+    return profiles, older
 
 
 def with_stored_vectors(profiles: list[Profile]) -> list[Profile]:
@@ -332,6 +335,13 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=1024)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--answers-share",
+        type=float,
+        default=0.3,
+        help="share of subscribers with 20-200 answered papers and a learner (0: the few "
+        "liked papers of 20 %% of them, without learners, as before issue 11)",
+    )
+    parser.add_argument(
         "--words-only",
         action="store_true",
         help="rank descriptions by their words alone (no sentence encoder), as before 2026-11-27",
@@ -340,10 +350,22 @@ def main() -> None:
     rng = random.Random(args.seed)
 
     papers = make_papers(args.papers, rng)
-    profiles = make_profiles(args.subscribers, papers, rng)
+    profiles, older = make_profiles(args.subscribers, papers, rng)
     text = TextConfig().without_semantic() if args.words_only else TextConfig()
     if not args.words_only:
         profiles = with_stored_vectors(profiles)
+    if args.answers_share > 0:
+        profiles = feedback.with_answers(profiles, papers, older, rng, args.answers_share)
+        if not args.words_only:
+            profiles, refit = feedback.fit_learners(profiles, papers, older)
+            print(
+                f"learners: {refit['subscribers']} subscribers with "
+                f"{refit['answers_mean']:.0f} answers on average; paper vectors "
+                f"{refit['paper_vectors_seconds']:.1f} s (from the store: encoded at ingestion), "
+                f"{refit['prior_texts']} distinct interest texts encoded in "
+                f"{refit['prior_seconds']:.1f} s, fits {refit['fit_seconds']:.2f} s = "
+                f"{refit['fits_per_second']:.0f} subscribers/s"
+            )
     gc.collect()
     rss_before = max_rss_mb()
     print(
@@ -365,7 +387,8 @@ def main() -> None:
         Ranker.fit(papers, text=text).rank(profiles, chunk_size=args.chunk)
         print(
             f"the same day again in this process (terms encoded already, as on most of a "
-            f"day's vocabulary): {time.perf_counter() - again:.2f} s"
+            f"day's vocabulary): {time.perf_counter() - again:.2f} s, peak RSS "
+            f"{max_rss_mb():.0f} MB"
         )
     picks = sum(len(v) for v in result.values())
     empty = sum(1 for v in result.values() if not v)

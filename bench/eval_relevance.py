@@ -12,6 +12,12 @@ The profiles of `bench/relevance/profiles.json` are the set the text settings we
 those of `bench/relevance/heldout.json` ("split": "heldout") were judged afterwards and are
 reported separately, with the same text-only comparison, to show whether the settings
 generalise. The tuned-set figures and means do not include them.
+
+Last, simulated subscribers (bench/relevance/simulate.py, issue 11): each profile answers
+the papers it is shown by its judgements, at onboarding and after day 1's digest, and the
+next digest is measured beside a twin that gave no feedback, with the per-subscriber
+learner and with the Rocchio terms alone. `heldout3.json` was judged before the learner
+ran on it; its figures are reported apart from the development sets it was chosen on.
 """
 
 from __future__ import annotations
@@ -31,14 +37,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "relevance")]
 
 import corpus  # noqa: E402
+import simulate  # noqa: E402
 
+from digest.ranking.learner import LearnerConfig  # noqa: E402
 from digest.ranking.ranker import Ranker  # noqa: E402
 from digest.ranking.text import TextConfig, TextModel  # noqa: E402
 from digest.ranking.types import Profile  # noqa: E402
 
 HERE = ROOT / "bench" / "relevance"
 # Sets judged after the settings they measure were fixed, by split name.
-HELD_OUT = {"heldout": "heldout.json", "heldout2": "heldout2.json"}
+HELD_OUT = {"heldout": "heldout.json", "heldout2": "heldout2.json", "heldout3": "heldout3.json"}
+# The sets the learner (issue 11) was chosen on; heldout3 was judged before it ran at all.
+LEARNER_DEVELOPMENT = ("tuned", "heldout", "heldout2")
 TODAY = date(2026, 11, 20)
 K = 10
 
@@ -211,6 +221,31 @@ def report_held_out(name, heldout, docs, judged, names, kinds, final, summary) -
     }
 
 
+def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
+    """Simulated subscribers answering by the judgements (bench/relevance/simulate.py): the
+    learner against the Rocchio terms alone, on the development sets and on heldout3."""
+    out = {}
+    for method, config in (
+        ("rocchio terms only (before issue 11)", LearnerConfig(weight=0)),
+        ("learner + rocchio terms", LearnerConfig()),
+    ):
+        ranker = Ranker.fit(docs, learner=config)
+        results = simulate.Simulation(ranker, docs, judged, config).run(profiles)
+        out[method] = {}
+        for name, sets in (("development", LEARNER_DEVELOPMENT), ("heldout3", ("heldout3",))):
+            ids = [p.subscriber_id for p in profiles if split[p.subscriber_id] in sets]
+            if not ids:
+                continue
+            summary = simulate.summarise(results, kinds, ids)
+            title = f"{method}: {name} ({', '.join(sets)})"
+            simulate.print_simulation(results, summary, names, kinds, ids, title)
+            out[method][name] = {
+                "summary": summary,
+                "per_profile": {names[i]: results[i] for i in ids},
+            }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=corpus.CORPUS)
@@ -266,6 +301,7 @@ def main() -> None:
     out["quiet_days"] = report_quiet_days(docs)
     for name, held_profiles in heldout.items():
         out[name] = report_held_out(name, held_profiles, docs, judged, names, kinds, final, summary)
+    out["simulated_subscribers"] = report_simulation(docs, profiles, judged, names, kinds, split)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
 

@@ -79,4 +79,7 @@ def prepare(papers: Sequence[PaperDoc]) -> int:
     """
     if not papers:
         return 0
-    return ranker_for(papers).text.prepare_nearest_terms()
+    ranker = ranker_for(papers)
+    count = ranker.text.prepare_nearest_terms()
+    ranker.learner_features()  # the papers as the learners read them, into the term store
+    return count

@@ -53,6 +53,7 @@ class Ranker:
         self.weights = weights or Weights()
         self.learner = learner or LearnerConfig()
         self._learner_features: np.ndarray | None = None
+        self.feedback_columns: dict[int, int] = {}
         self.floor = floor
         self.position = {p.id: i for i, p in enumerate(self.papers)}
         self.text = TextModel(text)
@@ -191,6 +192,8 @@ class Ranker:
             norms[norms == 0] = 1.0
             weights.append(sparse.diags(1.0 / norms).dot(averaging).astype(np.float32).tocsr())
         similarities = np.ascontiguousarray(gram[:, :pool])
+        # Where each feedback paper sits among the documents, for the reasons to name one.
+        self.feedback_columns = {**self.position, **{i: pool + j for i, j in outside.items()}}
         return weights, similarities
 
 

@@ -250,6 +250,7 @@ class _Explainer:
                 reasons.append(reason)
             return reasons
         reasons = []
+        examples: list[str] | None = None
         for j, c in enumerate(cols):
             parts = []
             if terms:
@@ -269,7 +270,8 @@ class _Explainer:
             learned = m_row[j] if m_row else 0.0
             # Papers brought by answers name the liked paper they resemble most.
             if learned >= _MENTION or lk >= _MENTION or (not parts and (lk > 0 or learned > 0)):
-                parts.append(self.example(s, c))
+                examples = examples or self.examples(s, cols)
+                parts.append(examples[j])
             if wanted:
                 shown = [cat for cat, keys in self.paper_categories[c] if keys & wanted]
                 if shown:
@@ -277,21 +279,22 @@ class _Explainer:
             reasons.append(" · ".join(parts) + upvotes[c] if parts else upvotes[c][3:])
         return reasons
 
-    def example(self, s: int, c: int) -> str:
-        """ "like 'Born Again Neural Networks', which you liked": the liked paper nearest the
-        pick in the learner's space (or by words, without the encoder)."""
+    def examples(self, s: int, cols: list[int]) -> list[str]:
+        """ "like 'Born Again Neural Networks', which you liked" for each pick: the liked
+        paper closest to it in words (the feedback cosines are computed already)."""
         liked = self.cp.profiles[s].liked
         if not liked:
-            return "more like papers you liked"
+            return ["more like papers you liked"] * len(cols)
         if len(liked) == 1:
-            return f"like '{liked[0].title}', which you liked"
-        features = self.ranker.learner_features()
-        encoder = self.ranker.text.encoder() if features is not None else None
-        if encoder is None:
-            return "more like papers you liked"
-        vectors = encoder.encode_terms([p.title for p in liked])
-        nearest = int(np.argmax(vectors @ features[:-1, c]))
-        return f"like '{liked[nearest].title}', which you liked"
+            return [f"like '{liked[0].title}', which you liked"] * len(cols)
+        where = self.ranker.feedback_columns
+        rows = [where.get(p.id, -1) for p in liked]
+        known = [r >= 0 for r in rows]
+        sims = self.cp.feedback_similarity[np.ix_([r for r in rows if r >= 0], cols)]
+        titles = [p.title for p, k in zip(liked, known, strict=True) if k]
+        if not titles:
+            return ["more like papers you liked"] * len(cols)
+        return [f"like '{titles[i]}', which you liked" for i in np.argmax(sims, axis=0).tolist()]
 
 
 def _category_keys(category: str) -> list[str]:

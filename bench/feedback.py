@@ -1,0 +1,96 @@
+"""Answers and learners for bench/bench_ranking.py (issue 11): a share of the subscribers
+hold 20 to 200 answered papers, and their learners are fitted as digest.ranking.learning
+fits them (the papers' vectors read from the machine's store, one fit per subscriber)."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from digest.ranking import semantic
+from digest.ranking.learner import Background, LearnerConfig, learner_fit, paper_text
+from digest.ranking.types import PaperDoc, Profile
+
+
+def with_answers(
+    profiles: list[Profile],
+    papers: list[PaperDoc],
+    older: list[PaperDoc],
+    rng: random.Random,
+    share: float,
+    low: int = 20,
+    high: int = 200,
+) -> list[Profile]:
+    """`share` of the profiles answer `low` to `high` papers (two thirds of them "yes"),
+    from today's pool and older days; the others none. Answered papers count as sent."""
+    out = []
+    for profile in profiles:
+        if rng.random() >= share:
+            out.append(replace(profile, liked=(), disliked=()))
+            continue
+        n = rng.randint(low, high)
+        answered = rng.sample(papers, min(n * 2 // 3, len(papers))) + rng.sample(
+            older, min(n - n * 2 // 3, len(older))
+        )
+        rng.shuffle(answered)
+        cut = len(answered) * 2 // 3
+        out.append(
+            replace(
+                profile,
+                liked=tuple(answered[:cut]),
+                disliked=tuple(answered[cut:]),
+                already_sent=profile.already_sent | {p.id for p in answered},
+            )
+        )
+    return out
+
+
+def fit_learners(
+    profiles: list[Profile], papers: list[PaperDoc], older: list[PaperDoc]
+) -> tuple[list[Profile], dict[str, float]]:
+    """The profiles with their learners, and the figures of the refit."""
+    encoder = semantic.encoder()
+    config = LearnerConfig()
+    docs = {p.id: p for p in [*papers, *older]}
+    start = time.perf_counter()
+    ids = sorted(docs)
+    vectors = encoder.encode_terms(
+        [paper_text(docs[i].title, docs[i].abstract, config.features) for i in ids]
+    )
+    encoded = time.perf_counter() - start
+    row = {pid: r for r, pid in enumerate(ids)}
+    background = Background.from_vectors(vectors[: len(papers)], config.shrinkage)
+    answering = [p for p in profiles if p.liked or p.disliked]
+    priors = {}
+    start = time.perf_counter()
+    texts = sorted({p.description.strip() or ", ".join(p.keywords) for p in answering} - {""})
+    priors = dict(zip(texts, encoder.encode(texts), strict=True)) if texts else {}
+    prior_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    fitted = {}
+    for p in answering:
+        yes = [row[d.id] for d in p.liked]
+        no = [row[d.id] for d in p.disliked]
+        prior = p.description_vector
+        if prior is None:
+            prior = priors.get(p.description.strip() or ", ".join(p.keywords))
+        fitted[p.subscriber_id] = learner_fit(vectors[yes], vectors[no], background, prior)
+    fit_seconds = time.perf_counter() - start
+    answers = np.array([len(p.liked) + len(p.disliked) for p in answering])
+    figures = {
+        "subscribers": len(answering),
+        "answers_mean": float(answers.mean()) if len(answers) else 0.0,
+        "paper_vectors_seconds": encoded,
+        "prior_texts": len(texts),
+        "prior_seconds": prior_seconds,
+        "fit_seconds": fit_seconds,
+        "fits_per_second": len(answering) / fit_seconds if fit_seconds else 0.0,
+    }
+    out = [
+        replace(p, learner=fitted[p.subscriber_id]) if p.subscriber_id in fitted else p
+        for p in profiles
+    ]
+    return out, figures
