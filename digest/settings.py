@@ -263,6 +263,8 @@ INGEST_MAX_BACKOFF_SECONDS = env.float("INGEST_MAX_BACKOFF_SECONDS", default=120
 INGEST_MAX_BYTES = env.int("INGEST_MAX_BYTES", default=20 * 1024 * 1024)
 # Backfills through the arXiv API stop after this many results (the API's own cap is 30000).
 ARXIV_API_PAGE_SIZE = env.int("ARXIV_API_PAGE_SIZE", default=500)
+# Where papers a subscriber pastes as examples are looked up when unknown (one request).
+ARXIV_API_URL = env.str("ARXIV_API_URL", default="https://export.arxiv.org/api/query")
 ARXIV_API_MAX_RESULTS = env.int("ARXIV_API_MAX_RESULTS", default=10000)
 
 # --- Production: logs, errors, queues (deploy/README.md) ------------------------------

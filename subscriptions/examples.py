@@ -1,0 +1,113 @@
+"""Papers a subscriber names as examples of what they want: arXiv ids or abs/pdf URLs.
+
+Each is resolved from the database or, when unknown, from the arXiv API: one request for
+all of them (`id_list`), through the polite shared HTTP client and arXiv's shared slot.
+Fetched papers are stored like any ingested ones, then each example is a "more like this".
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+
+from digest.ingest import pipeline
+from digest.models import Paper
+from digest.sources.arxiv_api import ArxivApiAdapter
+from digest.sources.arxiv_rss import FEED_TYPES, arxiv_throttle
+from digest.sources.base import IngestError, bare_arxiv_id
+from digest.sources.http import fetch as http_fetch
+
+from . import services
+from .models import Subscriber
+
+log = logging.getLogger(__name__)
+
+MAX_EXAMPLES = 20
+_SEPARATORS = re.compile(r"[\s,;]+")
+_ARXIV_HOSTS = {"arxiv.org", "www.arxiv.org", "export.arxiv.org"}
+
+
+@dataclass
+class Examples:
+    """What became of a pasted list: liked papers, and the items that could not be used."""
+
+    liked: list[Paper] = field(default_factory=list)
+    bad: list[str] = field(default_factory=list)  # not an arXiv id or link
+    unknown: list[str] = field(default_factory=list)  # well formed, but arXiv has no such paper
+    unavailable: bool = False  # arXiv could not be asked just now
+
+
+def parse_example(item: str) -> str | None:
+    """ "2401.01234", "arXiv:2401.01234v2", "https://arxiv.org/abs/2401.01234",
+    ".../pdf/2401.01234v1.pdf" -> "2401.01234"; anything else -> None."""
+    text = item.strip().strip("<>\"'")
+    if text.lower().startswith("arxiv:"):
+        text = text[6:]
+    if "://" in text or text.lower().startswith("arxiv.org/"):
+        parts = urlsplit(text if "://" in text else f"https://{text}")
+        if parts.hostname not in _ARXIV_HOSTS:
+            return None
+        path = parts.path
+        for prefix in ("/abs/", "/pdf/"):
+            if path.startswith(prefix):
+                text = path[len(prefix) :].removesuffix(".pdf")
+                break
+        else:
+            return None
+    return bare_arxiv_id(text)
+
+
+def examples_parse(text: str) -> tuple[list[str], list[str]]:
+    """(arXiv ids in order, without repeats; the items that are not ids or arXiv links)."""
+    ids: list[str] = []
+    bad: list[str] = []
+    for item in _SEPARATORS.split(text or ""):
+        if not item:
+            continue
+        arxiv_id = parse_example(item)
+        if arxiv_id is None:
+            bad.append(item[:80])
+        elif arxiv_id not in ids:
+            ids.append(arxiv_id)
+    return ids, bad
+
+
+def papers_fetch(arxiv_ids: list[str]) -> None:
+    """Stores the papers the arXiv API has among `arxiv_ids`: one request for all of them."""
+    query = urlencode({"id_list": ",".join(arxiv_ids), "max_results": len(arxiv_ids)})
+    key, interval = arxiv_throttle()
+    response = http_fetch(
+        f"{settings.ARXIV_API_URL}?{query}",
+        accept="application/atom+xml",
+        content_types=FEED_TYPES,
+        throttle=key,
+        interval=interval,
+    )
+    records = ArxivApiAdapter().parse(response.content)
+    pipeline.upsert(records, kind="arxiv-api")
+
+
+def examples_add(subscriber: Subscriber, text: str) -> Examples:
+    """Records every paper named in `text` as liked; says what could not be used."""
+    ids, bad = examples_parse(text)
+    result = Examples(bad=bad[:MAX_EXAMPLES])
+    ids = ids[:MAX_EXAMPLES]
+    known = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=ids)}
+    missing = [i for i in ids if i not in known]
+    if missing:
+        try:
+            papers_fetch(missing)
+        except IngestError:
+            log.warning("arXiv API unavailable for pasted examples", exc_info=True)
+            result.unavailable = True
+        known |= {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=missing)}
+        if not result.unavailable:
+            result.unknown = [i for i in missing if i not in known]
+    for arxiv_id in ids:
+        if arxiv_id in known and services.feedback_record(subscriber, arxiv_id, 1):
+            result.liked.append(known[arxiv_id])
+    return result
