@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import categories, selectors, services, tokens
+from .examples import MAX_EXAMPLES
 from .forms import WEEKDAYS, PreferencesForm
 from .models import Subscriber, known_time_zones
 from .views import bad_link, subscriber_for
@@ -77,6 +78,7 @@ def _page(request, subscriber: Subscriber, token: str, form: PreferencesForm, st
         "unsubscribe_token": tokens.make_token(subscriber, tokens.Purpose.UNSUBSCRIBE),
         "feedback": selectors.feedback_list(subscriber, limit=FEEDBACK_SHOWN + 1),
         "feedback_shown": FEEDBACK_SHOWN,
+        "max_examples": MAX_EXAMPLES,
         "saved": request.GET.get("saved") == "1",
         "hours": range(24),
         "time_zones": _zones_with(form["time_zone"].value()),

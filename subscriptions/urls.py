@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import preference_views, views
+from . import answer_views, preference_views, views
 
 app_name = "subscriptions"
 
@@ -15,6 +15,9 @@ urlpatterns = [
         preference_views.feedback_undo,
         name="feedback_undo",
     ),
+    path("preferences/<str:token>/papers/", answer_views.suggestions, name="suggestions"),
+    path("preferences/<str:token>/papers/answer/", answer_views.answer, name="answer"),
+    path("preferences/<str:token>/papers/examples/", answer_views.examples, name="examples"),
     path("preferences/<str:token>/my-data/", preference_views.my_data, name="my_data"),
     path("preferences/<str:token>/delete/", preference_views.delete, name="delete"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -155,7 +156,12 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         return bad_link(request, exc)
     if request.method == "POST":
         subscriber = services.subscriber_confirm(subscriber)
-        context = {"subscriber": subscriber, "preferences_url": tokens.preferences_url(subscriber)}
+        preferences_token = tokens.make_token(subscriber, tokens.Purpose.PREFERENCES)
+        context = {
+            "subscriber": subscriber,
+            "preferences_url": tokens.preferences_url(subscriber),
+            "suggestions_url": reverse("subscriptions:suggestions", args=[preferences_token]),
+        }
         return render(request, "subscriptions/confirmed.html", context)
     return render(request, "subscriptions/confirm.html", {"token": token})
 

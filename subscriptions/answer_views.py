@@ -1,0 +1,104 @@
+"""Papers as interests: a few papers to answer "yes, like this" / "not for me", and pasted
+examples. Plain forms that work without JavaScript; with htmx they answer in place.
+
+Every view takes the expiring preferences token; changes are POSTs with CSRF.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from . import services, tokens
+from .examples import MAX_EXAMPLES, examples_add
+from .models import Feedback, Subscriber
+from .views import bad_link, subscriber_for
+
+log = logging.getLogger(__name__)
+# Papers offered at a time: enough to say what one means, few enough to answer.
+SUGGESTED = 6
+
+
+def _suggestions(subscriber: Subscriber) -> list[dict]:
+    """Papers the current interests pick (trending ones for an empty profile), not yet
+    answered; [] when the ranking cannot run (the page still works)."""
+    from digest.delivery.previews import preview_picks  # the delivery layer, on demand
+
+    try:
+        return preview_picks(subscriber)[:SUGGESTED]
+    except Exception:  # noqa: BLE001 - a broken suggestion list must not break the page
+        log.exception("suggestions failed for subscriber %s", subscriber.pk)
+        return []
+
+
+def _htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+@require_GET
+def suggestions(request: HttpRequest, token: str) -> HttpResponse:
+    """The onboarding step (after confirming) and the preferences page's list."""
+    try:
+        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
+    except tokens.BadToken as exc:
+        return bad_link(request, exc)
+    context = {
+        "token": token,
+        "subscriber": subscriber,
+        "papers": _suggestions(subscriber),
+        "max_examples": MAX_EXAMPLES,
+    }
+    template = "_suggestions.html" if _htmx(request) else "suggestions.html"
+    return render(request, f"subscriptions/{template}", context)
+
+
+@require_POST
+def answer(request: HttpRequest, token: str) -> HttpResponse:
+    """ "Yes, like this" (signal 1) or "not for me" (-1) on one paper."""
+    try:
+        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
+    except tokens.BadToken as exc:
+        return bad_link(request, exc)
+    arxiv_id = request.POST.get("arxiv_id", "")[:40]
+    try:
+        signal = int(request.POST.get("signal", ""))
+    except ValueError:
+        signal = 0
+    recorded = services.feedback_record(subscriber, arxiv_id, signal)
+    if _htmx(request):
+        context = {"token": token, "feedback": recorded, "arxiv_id": arxiv_id}
+        return render(
+            request, "subscriptions/_answered.html", context, status=200 if recorded else 400
+        )
+    back = request.POST.get("next") == "suggestions"
+    url = reverse(f"subscriptions:{'suggestions' if back else 'preferences'}", args=[token])
+    return redirect(url + ("" if back else "#feedback"))
+
+
+@require_POST
+def examples(request: HttpRequest, token: str) -> HttpResponse:
+    """ "Papers I like": arXiv ids or links, each recorded as "more like this"."""
+    try:
+        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
+    except tokens.BadToken as exc:
+        return bad_link(request, exc)
+    text = request.POST.get("examples", "")[:4000]
+    result = examples_add(subscriber, text)
+    problem = bool(result.bad or result.unknown or result.unavailable) or not result.liked
+    context = {
+        "token": token,
+        "subscriber": subscriber,
+        "result": result,
+        "text": text if problem else "",
+        "max_examples": MAX_EXAMPLES,
+        "liked_count": Feedback.objects.filter(subscriber=subscriber, signal=1).count(),
+    }
+    status = 400 if problem and not result.liked else 200
+    if _htmx(request):
+        return render(request, "subscriptions/_examples.html", context, status=status)
+    context["papers"] = _suggestions(subscriber)
+    return render(request, "subscriptions/suggestions.html", context, status=status)

@@ -1,0 +1,113 @@
+"""Papers as interests: answer suggested papers, paste examples; all undoable, no JS needed."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from subscriptions import tokens
+from subscriptions.models import Feedback
+from tests.factories import make_paper, make_subscriber
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+
+
+@pytest.fixture
+def bob():
+    return make_subscriber("bob@example.com", keywords=["distillation"])
+
+
+@pytest.fixture
+def papers():
+    return [
+        make_paper("Knowledge distillation for tiny students", upvotes=3),
+        make_paper("Born Again Neural Networks: distillation", upvotes=9),
+    ]
+
+
+def url(name: str, subscriber) -> str:
+    token = tokens.make_token(subscriber, tokens.Purpose.PREFERENCES)
+    return reverse(f"subscriptions:{name}", args=[token])
+
+
+def test_the_papers_page_offers_what_the_interests_pick_with_two_answers(client, bob, papers):
+    body = client.get(url("suggestions", bob)).content.decode()
+    assert "Knowledge distillation for tiny students" in body
+    assert body.count('name="signal" value="1"') == 2
+    assert body.count('name="signal" value="-1"') == 2
+    assert "Papers I like" in body
+
+
+def test_an_empty_profile_is_offered_trending_papers(client, papers):
+    carol = make_subscriber("carol@example.com")
+    body = client.get(url("suggestions", carol)).content.decode()
+    assert "Born Again Neural Networks" in body
+
+
+def test_an_answer_without_javascript_is_stored_and_goes_back(client, bob, papers):
+    paper = papers[0]
+    response = client.post(
+        url("answer", bob), {"arxiv_id": paper.arxiv_id, "signal": "-1", "next": "suggestions"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == url("suggestions", bob)
+    assert Feedback.objects.get(subscriber=bob).signal == -1
+
+
+def test_an_answer_with_htmx_comes_back_in_place_with_undo(client, bob, papers):
+    paper = papers[1]
+    response = client.post(
+        url("answer", bob), {"arxiv_id": paper.arxiv_id, "signal": "1"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Yes, like this" in body and "Undo" in body
+    undo = client.post(url("feedback_undo", bob), {"arxiv_id": paper.arxiv_id})
+    assert undo.status_code == 302
+    assert not Feedback.objects.filter(subscriber=bob).exists()
+
+
+def test_an_answer_on_an_unknown_paper_says_so_and_stores_nothing(client, bob):
+    response = client.post(
+        url("answer", bob), {"arxiv_id": "0000.00000", "signal": "1"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 400
+    assert "nothing was saved" in response.content.decode()
+    assert not Feedback.objects.exists()
+
+
+def test_pasted_examples_are_liked_and_listed_on_the_preferences_page(client, bob, papers):
+    link = f"https://arxiv.org/abs/{papers[1].arxiv_id}v1"
+    response = client.post(url("examples", bob), {"examples": link})
+    assert response.status_code == 200
+    assert "Noted as papers you like" in response.content.decode()
+    page = client.get(url("preferences", bob)).content.decode()
+    assert "Born Again Neural Networks" in page
+    assert f'value="{papers[1].arxiv_id}"' in page  # its Undo button
+
+
+def test_a_bad_example_gets_a_clear_message_and_keeps_the_text(client, bob):
+    response = client.post(url("examples", bob), {"examples": "my favourite paper"})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Not an arXiv id or arXiv link: my, favourite, paper" in body
+    assert "my favourite paper</textarea>" in body
+    assert not Feedback.objects.exists()
+
+
+def test_the_confirmation_leads_to_the_papers_step(client):
+    dave = make_subscriber("dave@example.com", status="pending")
+    token = tokens.make_token(dave, tokens.Purpose.CONFIRM)
+    body = client.post(reverse("subscriptions:confirm", args=[token])).content.decode()
+    assert url("suggestions", dave) in body
+
+
+def test_a_bad_token_opens_nothing(client):
+    response = client.get(reverse("subscriptions:suggestions", args=["nope"]))
+    assert response.status_code == 400
