@@ -13,6 +13,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from digest.selectors import top_papers
+
 from . import services, tokens
 from .examples import MAX_EXAMPLES, examples_add
 from .models import Feedback, Subscriber
@@ -29,10 +31,21 @@ def _suggestions(subscriber: Subscriber) -> list[dict]:
     from digest.delivery.previews import preview_picks  # the delivery layer, on demand
 
     try:
-        return preview_picks(subscriber)[:SUGGESTED]
+        picked = preview_picks(subscriber)[:SUGGESTED]
     except Exception:  # noqa: BLE001 - a broken suggestion list must not break the page
         log.exception("suggestions failed for subscriber %s", subscriber.pk)
-        return []
+        picked = []
+    # Too few picks say little: fill up with trending papers the subscriber has not answered.
+    answered = set(
+        Feedback.objects.filter(subscriber=subscriber).values_list("paper__arxiv_id", flat=True)
+    )
+    shown = {p["arxiv_id"] for p in picked} | answered
+    for paper in top_papers(limit=SUGGESTED + len(shown)):
+        if len(picked) >= SUGGESTED:
+            break
+        if paper["arxiv_id"] not in shown:
+            picked.append({**paper, "reason": f"trending · {paper['upvotes']} upvotes"})
+    return picked
 
 
 def _htmx(request: HttpRequest) -> bool:
@@ -71,9 +84,8 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     recorded = services.feedback_record(subscriber, arxiv_id, signal)
     if _htmx(request):
         context = {"token": token, "feedback": recorded, "arxiv_id": arxiv_id}
-        return render(
-            request, "subscriptions/_answered.html", context, status=200 if recorded else 400
-        )
+        # htmx swaps 2xx answers only: the fragment itself says what went wrong.
+        return render(request, "subscriptions/_answered.html", context)
     back = request.POST.get("next") == "suggestions"
     url = reverse(f"subscriptions:{'suggestions' if back else 'preferences'}", args=[token])
     return redirect(url + ("" if back else "#feedback"))
@@ -97,8 +109,8 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
         "max_examples": MAX_EXAMPLES,
         "liked_count": Feedback.objects.filter(subscriber=subscriber, signal=1).count(),
     }
+    if _htmx(request):  # 200 whatever happened: htmx swaps 2xx answers only
+        return render(request, "subscriptions/_examples.html", context)
     status = 400 if problem and not result.liked else 200
-    if _htmx(request):
-        return render(request, "subscriptions/_examples.html", context, status=status)
     context["papers"] = _suggestions(subscriber)
     return render(request, "subscriptions/suggestions.html", context, status=status)
