@@ -158,7 +158,8 @@ def _fitted(sid, sig, answers, interest, vectors, row, base, encoder, config) ->
     no = [row[pid] for pid, signal in answers if signal < 0]
     prior = interest.stored_description_vector if interest is not None else None
     if prior is None and (text := interest_text(interest)):
-        prior = encoder.encode([text])[0]
+        # Keyword lists repeat across subscribers and refits: kept in the machine's store.
+        prior = encoder.encode_terms([text])[0]
     weights = learner_fit(vectors[yes], vectors[no], base, prior, config)
     return Learner(
         subscriber_id=sid,
