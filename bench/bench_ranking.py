@@ -262,7 +262,8 @@ def with_stored_vectors(profiles: list[Profile]) -> list[Profile]:
         sys.exit("the sentence encoder is not available; use --words-only")
     texts = sorted({p.description.strip() for p in profiles if p.description.strip()})
     start = time.perf_counter()
-    vectors = dict(zip(texts, encoder.encode(texts), strict=True))
+    # Through the term store, so a second run reads them back (the database would).
+    vectors = dict(zip(texts, encoder.encode_terms(texts), strict=True))
     seconds = time.perf_counter() - start
     print(
         f"encoded {len(texts)} distinct descriptions in {seconds:.1f} s "

@@ -67,7 +67,8 @@ def fit_learners(
     priors = {}
     start = time.perf_counter()
     texts = sorted({p.description.strip() or ", ".join(p.keywords) for p in answering} - {""})
-    priors = dict(zip(texts, encoder.encode(texts), strict=True)) if texts else {}
+    # As learning.py does for keyword lists: through the machine's term store.
+    priors = dict(zip(texts, encoder.encode_terms(texts), strict=True)) if texts else {}
     prior_seconds = time.perf_counter() - start
     start = time.perf_counter()
     fitted = {}

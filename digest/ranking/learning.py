@@ -76,7 +76,7 @@ def learner_refit_soon(subscriber_id: int) -> bool:
     return True
 
 
-def background(encoder, config: LearnerConfig = CONFIG) -> Background | None:
+def background(encoder: semantic.Encoder, config: LearnerConfig = CONFIG) -> Background | None:
     """The spread of the newest papers in the encoder's space, computed once per process
     for a given newest paper."""
     rows = list(
@@ -153,7 +153,18 @@ def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CON
     return len(gone) + len(rows)
 
 
-def _fitted(sid, sig, answers, interest, vectors, row, base, encoder, config) -> Learner:
+def _fitted(
+    sid: int,
+    sig: str,
+    answers: list[tuple[int, int]],
+    interest: Interest | None,
+    vectors: np.ndarray,
+    row: dict[int, int],
+    base: Background,
+    encoder: semantic.Encoder,
+    config: LearnerConfig,
+) -> Learner:
+    """One subscriber's learner, fitted on their answers' rows of `vectors`."""
     yes = [row[pid] for pid, signal in answers if signal > 0]
     no = [row[pid] for pid, signal in answers if signal < 0]
     prior = interest.stored_description_vector if interest is not None else None

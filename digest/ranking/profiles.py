@@ -166,8 +166,9 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         description_of,
         encoded if encoded is not None else [description_vectors.get(t) for t in descriptions],
     )
+    newest = ranker.weights.feedback_papers
     (liked, disliked), feedback_similarity = ranker.feedback_weights(
-        [p.liked for p in profiles], [p.disliked for p in profiles]
+        [p.liked[:newest] for p in profiles], [p.disliked[:newest] for p in profiles]
     )
     return CompiledProfiles(
         profiles=profiles,

@@ -66,6 +66,9 @@ class Weights:
     description: float = 1.0
     liked: float = 0.8
     disliked: float = 0.8
+    # The Rocchio terms use a subscriber's newest answers only, this many each way: their
+    # cost grows with the square of the count, and the learner reads all of them.
+    feedback_papers: int = 10
     similar_full: float = 0.2
     similar_cap: float = 1.5
     # Trending adds at most this much: it reorders matches of similar strength, and it is
