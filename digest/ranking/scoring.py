@@ -281,20 +281,19 @@ class _Explainer:
 
     def examples(self, s: int, cols: list[int]) -> list[str]:
         """ "like 'Born Again Neural Networks', which you liked" for each pick: the liked
-        paper closest to it in words (the feedback cosines are computed already)."""
-        liked = self.cp.profiles[s].liked
-        if not liked:
-            return ["more like papers you liked"] * len(cols)
+        paper closest to it in words, among the newest ones (those of the Rocchio terms,
+        whose cosines the ranking computed already)."""
+        liked = self.cp.profiles[s].liked[: self.ranker.weights.feedback_papers]
         if len(liked) == 1:
             return [f"like '{liked[0].title}', which you liked"] * len(cols)
         where = self.ranker.feedback_columns
-        rows = [where.get(p.id, -1) for p in liked]
-        known = [r >= 0 for r in rows]
-        sims = self.cp.feedback_similarity[np.ix_([r for r in rows if r >= 0], cols)]
-        titles = [p.title for p, k in zip(liked, known, strict=True) if k]
-        if not titles:
+        found = [(where[p.id], p.title) for p in liked if p.id in where]
+        if not found:
             return ["more like papers you liked"] * len(cols)
-        return [f"like '{titles[i]}', which you liked" for i in np.argmax(sims, axis=0).tolist()]
+        rows, titles = zip(*found, strict=True)
+        phrases = [f"like '{title}', which you liked" for title in titles]
+        nearest = np.argmax(self.cp.feedback_similarity[np.ix_(rows, cols)], axis=0)
+        return [phrases[i] for i in nearest.tolist()]
 
 
 def _category_keys(category: str) -> list[str]:
