@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscriptions', '0002_interest_description_vector'),
+        ('subscriptions', '0003_normalise_email_domains'),
     ]
 
     operations = [
