@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from digest.mail.messages import build_email
+from digest.ranking import semantic
 
 from . import tokens
 from .models import Feedback, Interest, Subscriber
@@ -116,8 +119,28 @@ def subscriber_update_preferences(subscriber: Subscriber, data: dict) -> Subscri
     interest, _ = Interest.objects.get_or_create(subscriber=subscriber)
     for name in INTEREST_FIELDS:
         setattr(interest, name, data[name])
-    interest.save()
+    interest_save(interest)
     return subscriber
+
+
+def interest_save(interest: Interest, *, update_fields: Iterable[str] | None = None) -> Interest:
+    """Saves an interest, encoding its description when it changed or its stored vector is
+    from another model; saving keywords or a time zone never loads the encoder."""
+    fields = None if update_fields is None else set(update_fields)
+    if (fields is None or "description" in fields) and _description_vector_is_stale(interest):
+        interest.description_vector, interest.description_model = semantic.describe(
+            interest.description
+        )
+        if fields is not None:
+            fields |= {"description_vector", "description_model"}
+    interest.save(update_fields=fields)
+    interest.description_as_saved = interest.description
+    return interest
+
+
+def _description_vector_is_stale(interest: Interest) -> bool:
+    unchanged = interest.description == interest.description_as_saved
+    return not (unchanged and interest.description_model == semantic.MODEL_ID)
 
 
 def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Feedback | None:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from digest.models import Paper
 from subscriptions.models import Interest, Subscriber
+from subscriptions.services import interest_save
 
 _ids = itertools.count(1)
 
@@ -54,11 +55,12 @@ def make_subscriber(
     **fields,
 ) -> Subscriber:
     subscriber = Subscriber.objects.create(email=email, status=status, **fields)
-    Interest.objects.create(
+    interest = Interest(
         subscriber=subscriber,
         categories=list(categories),
         keywords=list(keywords),
         authors=list(authors),
         description=description,
     )
+    interest_save(interest)  # as the preferences page saves it: the description is encoded
     return subscriber

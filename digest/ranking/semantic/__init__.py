@@ -254,6 +254,13 @@ def from_bytes(data: bytes) -> np.ndarray | None:
     return np.frombuffer(data, dtype="<f2").astype(np.float32)
 
 
+def stored_vector(data: bytes, model_id: str) -> np.ndarray | None:
+    """A description's stored vector if the encoder in use now made it, else None."""
+    if model_id != MODEL_ID:
+        return None
+    return from_bytes(bytes(data))
+
+
 def enabled() -> bool:
     return os.environ.get("PAPERBOY_SEMANTIC", "on").strip().lower() not in {"off", "0", "false"}
 
