@@ -57,12 +57,12 @@ def check_file(path: Path) -> list[str]:
                 f"{MAX_FUNCTION_LINES}: split it or say why in a `# long:` comment"
             )
         for inner in ast.walk(node):
-            if isinstance(inner, ast.Import | ast.ImportFrom):
-                if not _says_why(comments.get(inner.lineno)):
-                    problems.append(
-                        f"{name}:{inner.lineno}: import inside {node.name}(): move it to the "
-                        "top of the module or say why in a comment on that line"
-                    )
+            is_import = isinstance(inner, ast.Import | ast.ImportFrom)
+            if is_import and not _says_why(comments.get(inner.lineno)):
+                problems.append(
+                    f"{name}:{inner.lineno}: import inside {node.name}(): move it to the "
+                    "top of the module or say why in a comment on that line"
+                )
     return problems
 
 

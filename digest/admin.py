@@ -16,6 +16,9 @@ from .models import (
     SourceKind,
     UpvoteSnapshot,
 )
+from .sources.arxiv_rss import feed_url
+from .sources.base import IngestError
+from .tasks import ingest_source
 
 
 class SightingInline(admin.TabularInline):
@@ -63,9 +66,6 @@ class SourceForm(forms.ModelForm):
         self.fields["url"].assume_scheme = "https"
 
     def clean(self):
-        from .sources.arxiv_rss import feed_url
-        from .sources.base import IngestError
-
         data = super().clean()
         categories = data.get("categories", "").replace(",", " ").split()
         if categories:
@@ -102,8 +102,6 @@ class SourceAdmin(admin.ModelAdmin):
     def run_now(self, request, queryset):
         # Queued, not run in the request: an arXiv backfill at one request every three
         # seconds outlasts any web timeout. Each run shows up under Fetch runs.
-        from .tasks import ingest_source
-
         names = []
         for source in queryset:
             ingest_source.delay(source.pk)

@@ -7,7 +7,7 @@ class DigestConfig(AppConfig):
     verbose_name = "Papers and digests"
 
     def ready(self) -> None:
-        from .delivery.schedule import ensure_default_schedule
-        from .ops import checks  # noqa: F401 (registers the system checks)
+        from .delivery.schedule import ensure_default_schedule  # needs the registry loaded
+        from .ops import checks  # noqa: F401 - registers the system checks once apps are ready
 
         post_migrate.connect(ensure_default_schedule, sender=self)

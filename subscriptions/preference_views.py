@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from digest.delivery import previews
+
 from . import categories, selectors, services, tokens
 from .forms import WEEKDAYS, PreferencesForm
 from .models import Subscriber, known_time_zones
@@ -101,14 +103,6 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     return _page(request, subscriber, token, form)
 
 
-def _preview_picks():
-    try:
-        from digest.delivery.previews import preview_picks
-    except ImportError:
-        return None
-    return preview_picks
-
-
 @require_POST
 def preview(request: HttpRequest, token: str) -> HttpResponse:
     """ "Your digest if it were sent now", for the form as it stands; saves nothing."""
@@ -119,13 +113,10 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
     form = PreferencesForm(request.POST)
     context: dict[str, Any] = {"form": form, "picks": [], "unavailable": False}
     if form.is_valid():
-        preview_picks = _preview_picks()
         # The ranking looks at the frequency for its window; the object is never saved.
         subscriber.frequency = form.cleaned_data["frequency"]
         try:
-            if preview_picks is None:
-                raise LookupError("digest.delivery.previews.preview_picks is not there yet")
-            context["picks"] = preview_picks(subscriber, form.interest_overrides())
+            context["picks"] = previews.preview_picks(subscriber, form.interest_overrides())
         except Exception:  # noqa: BLE001 - a broken preview must not break the page.
             log.exception("preview failed for subscriber %s", subscriber.pk)
             context["unavailable"] = True

@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from digest.mail.messages import build_email
+from digest.models import Paper
 from digest.ranking import semantic
 
 from . import tokens
@@ -148,8 +149,6 @@ def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Feedb
 
     Returns None when the paper is not (or no longer) in our database.
     """
-    from digest.models import Paper
-
     paper = Paper.objects.filter(arxiv_id=arxiv_id).first()
     if paper is None or signal not in Feedback.Signal.values:
         return None

@@ -15,6 +15,9 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from digest import selectors as paper_selectors
+from digest.models import Paper
+
 from . import categories, ratelimits, services, tokens
 from .forms import RequestLinkForm, SignUpForm
 from .models import Subscriber
@@ -46,15 +49,10 @@ SAMPLE_CACHE_SECONDS = 60
 
 
 def _top_papers() -> list[dict]:
-    # The landing page must work even while the papers side is empty or changing.
-    try:
-        from digest.selectors import top_papers
-    except ImportError:
-        return []
     papers = cache.get(SAMPLE_CACHE_KEY)
     if papers is None:
         try:
-            papers = top_papers(limit=5)
+            papers = paper_selectors.top_papers(limit=5)
         except Exception:  # noqa: BLE001 - a sample is decoration; the form must still show.
             log.exception("landing sample failed")
             return []
@@ -204,8 +202,6 @@ def _feedback_target(data: tokens.TokenData) -> tuple[str, int]:
 
 @require_http_methods(["GET", "POST"])
 def feedback(request: HttpRequest, token: str) -> HttpResponse:
-    from digest.models import Paper
-
     try:
         subscriber, data = subscriber_for(token, tokens.Purpose.FEEDBACK)
         arxiv_id, signal = _feedback_target(data)

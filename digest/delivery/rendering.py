@@ -64,7 +64,7 @@ def _clip(text: str, limit: int) -> str:
 
 @cache
 def _latex_converter():
-    from pylatexenc.latex2text import LatexNodes2Text
+    from pylatexenc.latex2text import LatexNodes2Text  # slow to import; few titles need it
 
     return LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
 

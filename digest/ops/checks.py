@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core import checks
 
+from digest.ranking import semantic
 from digest.sources.http import PROCESS_LOCAL_CACHES
 
 
@@ -28,13 +29,11 @@ def shared_cache_for_a_shared_database(app_configs, **kwargs) -> list[checks.Che
 def sentence_encoder_installed(app_configs, **kwargs) -> list[checks.CheckMessage]:
     """Without the encoder, descriptions are ranked by their words alone: say so before
     subscribers notice, unless it was switched off on purpose. Nothing is loaded here."""
-    from digest.ranking import semantic
-
     if not semantic.enabled():
         return []
     try:
-        import onnxruntime  # noqa: F401
-        import tokenizers  # noqa: F401
+        import onnxruntime  # noqa: F401 - only whether it is installed; loaded when needed
+        import tokenizers  # noqa: F401 - only whether it is installed; loaded when needed
 
         found = semantic.model_path().is_file()
     except (ImportError, semantic.EncoderUnavailable):

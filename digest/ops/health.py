@@ -16,6 +16,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from digest.celery import app
+
 log = logging.getLogger(__name__)
 
 
@@ -30,8 +32,6 @@ def check_database() -> None:
 
 def check_broker() -> None:
     """Opens (and closes) one connection to the broker, without Celery's retry loop."""
-    from digest.celery import app
-
     timeout = settings.HEALTH_CHECK_TIMEOUT
     options = {
         **(app.conf.broker_transport_options or {}),

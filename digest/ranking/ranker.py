@@ -23,6 +23,7 @@ from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from .profiles import compile_profiles
+from .scoring import rank_compiled
 from .text import PhraseIndex, TextConfig, TextModel, fold, paper_author_keys
 from .types import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, Weights
 
@@ -110,8 +111,6 @@ class Ranker:
 
     def rank(self, profiles: Sequence[Profile], *, chunk_size: int = 1024) -> dict[int, list[Pick]]:
         """Picks per subscriber id, best first, at most `limit`, none below the floor."""
-        from .scoring import rank_compiled
-
         if not self.papers or not profiles:
             return {p.subscriber_id: [] for p in profiles}
         # The products are many and small: one BLAS thread avoids threads spinning against

@@ -70,13 +70,6 @@ def test_a_missing_or_failing_ranker_says_preview_unavailable(client, alice, mon
 
 
 @pytest.mark.django_db
-def test_a_ranker_that_is_not_there_yet_says_preview_unavailable(client, alice, monkeypatch):
-    monkeypatch.setattr("subscriptions.preference_views._preview_picks", lambda: None)
-    body = client.post(preview_path(alice), VALID).content.decode()
-    assert "Preview unavailable" in body
-
-
-@pytest.mark.django_db
 def test_titles_and_reasons_are_escaped(client, alice, monkeypatch):
     def picks(subscriber, interest_overrides):
         return [
