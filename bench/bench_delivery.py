@@ -178,15 +178,15 @@ def build_and_render(now, rank_again: bool) -> dict:
         with CaptureQueriesContext(connection) as captured:
             token, rows = planning.claim(chunk, now)
             started = time.perf_counter()
-            items = items.pick_papers(rows)
-            paper_ids = {i.paper_id for group in items.values() for i in group}
+            picked = items.pick_papers(rows)
+            paper_ids = {i.paper_id for group in picked.values() for i in group}
             papers = {p.pk: p for p in Paper.objects.filter(pk__in=paper_ids)}
             rank_seconds += time.perf_counter() - started
         queries = max(queries, len(captured))
         started, cpu = time.perf_counter(), time.process_time()
         renderer = DigestRenderer()
         for row in rows:
-            chosen = items.get(row.pk, [])
+            chosen = picked.get(row.pk, [])
             if not chosen:
                 continue
             email = renderer.email(row, [(i, papers[i.paper_id]) for i in chosen])
@@ -259,6 +259,7 @@ def main() -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert sink.stdin is not None and sink.stdout is not None
     assert sink.stdout.readline().strip() == "ready"
     with tempfile.TemporaryDirectory(prefix="paperboy-bench-") as folder:
         setup_environment(Path(folder), port, args.chunk)
@@ -299,8 +300,8 @@ def main() -> None:
             sent = deliver(now)
             sink.stdin.write("count\n")
             sink.stdin.flush()
-            received, received_bytes, sink_cpu = sink.stdout.readline().split()
-            received, received_bytes, sink_cpu = int(received), int(received_bytes), float(sink_cpu)
+            counts = sink.stdout.readline().split()
+            received, received_bytes, sink_cpu = int(counts[0]), int(counts[1]), float(counts[2])
             what = "ranked again" if args.rank_again else "picks from phase 1"
             print(
                 f"full delivery ({what}): {sent['sent']} sent ({sent['empty']} empty, "

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
+from django.utils.encoding import force_bytes
 from markupsafe import Markup, escape
 
 from digest.mail.messages import RenderedEmail, compose_email
@@ -90,7 +91,7 @@ class _ChunkSigner(signing.TimestampSigner):
     def __init__(self, purpose: tokens.Purpose) -> None:
         super().__init__(salt=f"paperboy.{purpose}")
         digest = getattr(hashlib, self.algorithm)
-        key = digest(f"{self.salt}signer{self.key}".encode()).digest()
+        key = digest(force_bytes(self.salt) + b"signer" + force_bytes(self.key)).digest()
         self._mac = hmac.new(key, digestmod=digest)
         self._timestamp = super().timestamp()
 
@@ -328,7 +329,7 @@ class DigestRenderer:
             macro = self._macros.get(part)
             if macro is None:
                 module = source.make_module({**context, "papers": []})
-                macro = self._macros[part] = module.card
+                macro = self._macros[part] = module.card  # type: ignore[attr-defined]  # the template's macro
             fragment = Fragment(macro({**paper, **{name: slot(name) for name in CARD_SLOTS}}))
             _cards.put(key, fragment, keep=(display, source))
         return fragment

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from datetime import datetime, timedelta
+from typing import Any
 
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
@@ -124,7 +125,7 @@ def _cancel(deliveries: list[Delivery], token: str) -> None:
 def _send_all(deliveries, items, papers, renderer, outcomes, unsent, temporary) -> None:
     """Renders each digest and hands it to one Mailer; records every answer in order."""
     mailer: Mailer | None = None
-    state = {"refusals": 0, "failure": None}
+    state: dict[str, Any] = {"refusals": 0, "failure": None}
 
     def record(result: Sent) -> bool:
         """Records one answer; False when nothing more should be sent."""

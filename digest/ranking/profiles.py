@@ -97,10 +97,12 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         return frozenset(author_vocab[k] for k in keys if k in author_vocab)
 
     for profile in profiles:
-        wanted, unwanted = [], []
+        wanted: list[int] = []
+        unwanted: list[int] = []
         for raw in profile.keywords:
-            hit = keyword_cache.get(raw, False)
-            if hit is False:
+            if raw in keyword_cache:
+                hit = keyword_cache[raw]
+            else:
                 hit = keyword_cache[raw] = keyword(raw)
             if hit is not None:
                 (unwanted if hit[1] else wanted).append(hit[0])
@@ -117,7 +119,8 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         category_rows.append(cats)
 
         if profile.authors:
-            names, cols = [], set()
+            names: list[tuple[str, frozenset[int]]] = []
+            cols: set[int] = set()
             for name in profile.authors:
                 keys = author_cache.get(name)
                 if keys is None:
@@ -139,17 +142,20 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
             description_vectors[text] = profile.description_vector
 
     n_papers = len(ranker.papers)
-    rows, cols, vals = [], [], []
+    rows: list[int] = []
+    term_cols: list[int] = []
+    vals: list[float] = []
     w = ranker.weights
     for words, col in terms.items():
         anywhere, in_title = ranker.term_hits(words)
         title_set = set(in_title)
         for i in anywhere:
             rows.append(i)
-            cols.append(col)
+            term_cols.append(col)
             vals.append(w.keyword_in_title if i in title_set else w.keyword)
     term_weights = sparse.csr_matrix(
-        (np.array(vals, dtype=np.float32), (rows, cols)), shape=(n_papers, max(len(labels), 1))
+        (np.array(vals, dtype=np.float32), (rows, term_cols)),
+        shape=(n_papers, max(len(labels), 1)),
     )
 
     # Each distinct description encoded once: for its nearest terms and for the title check.
@@ -229,7 +235,7 @@ def _description_rows(
     ranker: Ranker,
     descriptions: dict[str, int],
     description_of: list[int],
-    vectors: Sequence[np.ndarray | None],
+    vectors: np.ndarray | Sequence[np.ndarray | None],
 ) -> sparse.csr_matrix:
     """Each distinct description vectorised once, then spread to its subscribers' rows."""
     width = ranker.text.papers.shape[1] if ranker.text.papers is not None else 0

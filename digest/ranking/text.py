@@ -108,10 +108,11 @@ class PhraseIndex:
 
     def hits(self, phrase: tuple[str, ...]) -> tuple[list[int], list[int]]:
         """(papers matching anywhere, papers matching in the title), as index lists."""
-        lists = [self._postings.get(w) for w in set(phrase)]
+        lists: list[list[int]] = [self._postings.get(w, []) for w in set(phrase)]
         if not all(lists):
             return [], []
-        candidates = set(min(lists, key=len)).intersection(*lists)
+        shortest = min(lists, key=lambda hits: len(hits))
+        candidates = set(shortest).intersection(*lists)
         if len(phrase) == 1:
             anywhere = sorted(candidates)
         else:
@@ -392,7 +393,9 @@ class TextModel:
         return self.blend(self._raw(queries))
 
     def queries(
-        self, texts: Iterable[str], vectors: Sequence[np.ndarray | None] | None = None
+        self,
+        texts: Iterable[str],
+        vectors: np.ndarray | Sequence[np.ndarray | None] | None = None,
     ) -> sparse.csr_matrix:
         """Free-text queries as TF-IDF rows, with their nearest terms in meaning added, then
         expanded by pseudo-relevance feedback. `vectors` may give a text's encoder vector,
@@ -409,7 +412,7 @@ class TextModel:
         self,
         queries: sparse.csr_matrix,
         texts: Sequence[str],
-        vectors: Sequence[np.ndarray | None] | None = None,
+        vectors: np.ndarray | Sequence[np.ndarray | None] | None = None,
     ) -> sparse.csr_matrix:
         """Each query plus the day's terms nearest its text in the encoder's space.
 
@@ -430,7 +433,9 @@ class TextModel:
             return queries
 
     def text_vectors(
-        self, texts: Sequence[str], vectors: Sequence[np.ndarray | None] | None = None
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray | Sequence[np.ndarray | None] | None = None,
     ) -> np.ndarray | None:
         """The encoder's unit vectors of `texts` (those given are used as they are), or None
         when there is no encoder."""
@@ -464,7 +469,9 @@ class TextModel:
         columns, term_vectors, idf = self._semantic_terms(encoder)
         if not len(columns):
             return queries
+        assert self.papers is not None, "fit() first"
         text_vectors = self.text_vectors(texts, vectors)
+        assert text_vectors is not None, "an encoder was given"
         k = min(cfg.semantic_terms, len(columns))  # slots left empty weaken the expansion
         blocks = []
         for a in range(0, len(texts), _PRF_BLOCK):
@@ -505,6 +512,7 @@ class TextModel:
         if self._semantic is None:
             cfg = self.config
             frequency = self._document_frequency
+            assert self.papers is not None and frequency is not None, "fit() first"
             # On a handful of papers nearly every term is in one paper only.
             min_df = cfg.semantic_min_df if self.papers.shape[0] >= 20 else 1
             columns = np.flatnonzero(frequency >= min_df)

@@ -58,7 +58,7 @@ class FeedServer:
 
     def url(self, path: str) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{path}"
+        return f"http://{host!s}:{port}{path}"
 
     def serve(self, path: str, *replies: Reply) -> str:
         self.routes[path] = list(replies)

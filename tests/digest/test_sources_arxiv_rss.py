@@ -108,7 +108,7 @@ def test_it_refuses_a_feed_that_declares_entities():
 
 def test_it_refuses_text_instead_of_bytes():
     with pytest.raises(IngestError):
-        ArxivRssAdapter().parse("<rss/>")  # type: ignore[arg-type]
+        ArxivRssAdapter().parse("<rss/>")
 
 
 def test_feed_url_names_the_categories_feed():

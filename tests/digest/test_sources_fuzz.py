@@ -3,6 +3,7 @@
 import contextlib
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -64,7 +65,7 @@ def check(adapter, raw: bytes) -> None:
         assert isinstance(record.title, str) and isinstance(record.abstract, str)
         assert all(isinstance(name, str) for name in record.authors)
         for stamp in (record.published_at, record.updated_at):
-            assert stamp is None or stamp.utcoffset().total_seconds() == 0
+            assert stamp is None or stamp.utcoffset() == timedelta(0)
         # What the upsert would store, or a clean refusal.
         with contextlib.suppress(IngestError):
             clean_record(record, None)

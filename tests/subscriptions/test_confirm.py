@@ -17,7 +17,8 @@ from .helpers import html_part, link_in
 
 
 def confirm_path(subscriber) -> str:
-    return reverse("subscriptions:confirm", args=[tokens.make_token(subscriber, "confirm")])
+    token = tokens.make_token(subscriber, tokens.Purpose.CONFIRM)
+    return reverse("subscriptions:confirm", args=[token])
 
 
 @pytest.mark.django_db

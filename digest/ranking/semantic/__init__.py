@@ -254,7 +254,7 @@ def from_bytes(data: bytes) -> np.ndarray | None:
     return np.frombuffer(data, dtype="<f2").astype(np.float32)
 
 
-def stored_vector(data: bytes, model_id: str) -> np.ndarray | None:
+def stored_vector(data: bytes | memoryview, model_id: str) -> np.ndarray | None:
     """A description's stored vector if the encoder in use now made it, else None."""
     if model_id != MODEL_ID:
         return None
