@@ -218,18 +218,7 @@ class _Explainer:
         indptr, indices = self.categories
         wanted = set(indices[indptr[s] : indptr[s + 1]]) if indptr[s + 1] > indptr[s] else None
         if not (names or wanted or d_row or l_row):
-            # Keywords only, the common case: the matched terms and the upvotes. Subscribers
-            # who follow the same keywords share the reason for the same paper.
-            known = self.keyword_reasons.setdefault(tuple(terms), {})
-            reasons = []
-            for c in cols:
-                reason = known.get(c)
-                if reason is None:
-                    present = paper_terms[c]
-                    matched = [quoted[t] for t in terms if t in present]
-                    reason = known[c] = "matches " + ", ".join(matched[:3]) + upvotes[c]
-                reasons.append(reason)
-            return reasons
+            return self._keywords_only(terms, cols)
         reasons = []
         for j, c in enumerate(cols):
             parts = []
@@ -254,6 +243,20 @@ class _Explainer:
                 if shown:
                     parts.append(shown[0])
             reasons.append(" · ".join(parts) + upvotes[c] if parts else upvotes[c][3:])
+        return reasons
+
+    def _keywords_only(self, terms: list[int], cols: list[int]) -> list[str]:
+        """Keywords only, the common case: the matched terms and the upvotes. Subscribers
+        who follow the same keywords share the reason for the same paper."""
+        known = self.keyword_reasons.setdefault(tuple(terms), {})
+        reasons = []
+        for c in cols:
+            reason = known.get(c)
+            if reason is None:
+                present = self.paper_terms[c]
+                matched = [self.quoted[t] for t in terms if t in present]
+                reason = known[c] = "matches " + ", ".join(matched[:3]) + self.upvotes[c]
+            reasons.append(reason)
         return reasons
 
 
