@@ -15,7 +15,7 @@ from digest.ranking.text import TextConfig
 from digest.ranking.types import PaperDoc, Profile
 from digest.selectors import profile_from
 from subscriptions.services import interest_save
-from tests.digest.test_ranking import FILLERS, POOL, paper
+from tests.digest.ranking.test_ranking import FILLERS, POOL, paper
 
 ADVERSARIAL = [
     paper(

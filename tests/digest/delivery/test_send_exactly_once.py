@@ -20,7 +20,7 @@ from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
 
 pytestmark = pytest.mark.usefixtures("on_monday")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.digest.conftest import ATOM_TYPE, HTML_TYPE, Reply
 pytestmark = pytest.mark.usefixtures("fast_http")
 
 FEED = ("application/atom+xml",)
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(autouse=True)
