@@ -86,10 +86,6 @@ def browser_settings(settings, live_server, tmp_path):
     settings.SITE_URL = live_server.url
     settings.RATELIMIT_ENABLE = False
     cache.clear()  # the landing sample is cached for a minute
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     return settings
 
 

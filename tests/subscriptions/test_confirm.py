@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from subscriptions import tokens
 from subscriptions.models import Subscriber
-
-from .helpers import html_part, link_in
+from tests.helpers.mail import html_part, link_in
 
 
 def confirm_path(subscriber) -> str:

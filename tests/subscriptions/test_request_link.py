@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from .helpers import html_part, link_in
+from tests.helpers.mail import html_part, link_in
 
 URL = reverse("subscriptions:request_link")
 

@@ -16,6 +16,7 @@ from digest.ranking.types import PaperDoc, Profile
 from digest.selectors import profile_from
 from subscriptions.services import interest_save
 from tests.digest.ranking.test_ranking import FILLERS, POOL, paper
+from tests.factories import make_paper, make_subscriber
 
 ADVERSARIAL = [
     paper(
@@ -138,7 +139,6 @@ def stored_vector(interest):
 
 @pytest.mark.django_db
 def test_saving_a_description_stores_its_vector_and_the_profile_carries_it(encoder):
-    from tests.factories import make_subscriber
 
     subscriber = make_subscriber("v@example.com", description=FOOLING)
     interest = subscriber.interest
@@ -160,7 +160,6 @@ def test_saving_a_description_stores_its_vector_and_the_profile_carries_it(encod
 
 @pytest.mark.django_db
 def test_a_vector_from_another_model_or_none_at_all_is_not_used(monkeypatch):
-    from tests.factories import make_subscriber
 
     monkeypatch.setenv("PAPERBOY_SEMANTIC", "off")
     subscriber = make_subscriber("w@example.com", description=FOOLING)
@@ -210,8 +209,6 @@ def test_an_unusable_store_is_reported_once_and_vectors_stay_in_memory(tmp_path,
 def test_encode_descriptions_fills_in_what_was_saved_without_an_encoder(monkeypatch, encoder):
     from django.core.management import call_command
 
-    from tests.factories import make_subscriber
-
     monkeypatch.setenv("PAPERBOY_SEMANTIC", "off")
     without = [make_subscriber(f"r{n}@example.com", description=f"robots {n}") for n in range(3)]
     make_subscriber("k@example.com", keywords=["graphs"])
@@ -245,7 +242,6 @@ def test_after_ingestion_the_days_vocabulary_is_encoded_ahead_of_the_digests(
     tmp_path, monkeypatch, fresh_shared_encoder
 ):
     from digest import tasks
-    from tests.factories import make_paper
 
     monkeypatch.setenv("PAPERBOY_VAR_DIR", str(tmp_path))
     for p in DAY:
@@ -305,7 +301,6 @@ def test_an_encoder_failing_while_ranking_leaves_the_words(caplog):
 
 @pytest.mark.django_db
 def test_an_encoder_failing_while_saving_still_saves_the_description(monkeypatch, caplog):
-    from tests.factories import make_subscriber
 
     monkeypatch.setattr(semantic, "encoder", lambda: BrokenEncoder())
     with caplog.at_level(logging.ERROR, logger="digest.ranking.semantic"):
@@ -356,7 +351,6 @@ def test_a_title_close_in_meaning_still_matches(encoder):
 @pytest.mark.django_db
 def test_saving_other_interests_does_not_encode_the_description_again(monkeypatch, encoder):
     from subscriptions.models import Interest
-    from tests.factories import make_subscriber
 
     make_subscriber("s@example.com", description=FOOLING)
     interest = Interest.objects.get(subscriber__email="s@example.com")

@@ -7,7 +7,7 @@ import pytest
 
 from digest.sources.arxiv_rss import ArxivRssAdapter, feed_url
 from digest.sources.base import IngestError
-from tests.digest.conftest import ATOM_FEED, EMPTY_FEED, RSS_FEED, feed_bytes
+from tests.helpers.feeds import ATOM_FEED, EMPTY_FEED, RSS_FEED, feed_bytes
 
 
 @pytest.fixture

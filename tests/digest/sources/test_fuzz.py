@@ -15,7 +15,7 @@ from digest.sources.base import IngestError, PaperRecord
 from digest.sources.hf_daily import HfDailyAdapter
 from digest.sources.records import clean_record
 from digest.sources.text import readable
-from tests.digest.conftest import API_PAGE, ATOM_FEED, HF_JSON, HF_PAGE, RSS_FEED, feed_bytes
+from tests.helpers.feeds import API_PAGE, ATOM_FEED, HF_JSON, HF_PAGE, RSS_FEED, feed_bytes
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # The first three entries of the real Atom capture keep each example fast.

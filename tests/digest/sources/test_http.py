@@ -17,7 +17,7 @@ import pytest
 from digest.sources import http
 from digest.sources.base import IngestError
 from digest.sources.http import fetch, wait_for_slot
-from tests.digest.conftest import ATOM_TYPE, HTML_TYPE, Reply
+from tests.helpers.feeds import ATOM_TYPE, HTML_TYPE, Reply
 
 pytestmark = pytest.mark.usefixtures("fast_http")
 
