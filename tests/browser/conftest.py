@@ -23,7 +23,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 # Playwright's sync API keeps an event loop in this thread; our ORM calls in the test
 # body are still plain synchronous calls, so Django's async guard does not apply.
@@ -87,13 +86,3 @@ def browser_settings(settings, live_server, tmp_path):
     settings.RATELIMIT_ENABLE = False
     cache.clear()  # the landing sample is cached for a minute
     return settings
-
-
-def shoot(page, name: str) -> None:
-    """Full-page screenshots at desktop (1280) and phone (390) width."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    size = page.viewport_size
-    for label, width in (("desktop", 1280), ("phone", 390)):
-        page.set_viewport_size({"width": width, "height": 900 if width > 500 else 844})
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
-    page.set_viewport_size(size)
