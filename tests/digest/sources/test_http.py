@@ -325,6 +325,7 @@ def redis_url(tmp_path):
         server.wait(timeout=10)
 
 
+@pytest.mark.integration  # a real redis-server and two worker processes
 def test_processes_with_their_own_folders_share_arxivs_slots_through_redis(
     feed_server, tmp_path, redis_url
 ):
