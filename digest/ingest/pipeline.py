@@ -28,6 +28,8 @@ from digest.sources.records import FIELDS, clean_record, merge_values, validate_
 from digest.sources.registry import get_adapter
 
 logger = logging.getLogger(__name__)
+# One line per fetch-run state change, with the run's id and counts (deploy/README.md).
+run_log = logging.getLogger("digest.ingest")
 
 BATCH_SIZE = 500
 # An unchanged upvote count is recorded again only after this long (see _record_upvotes):
@@ -114,6 +116,7 @@ def load_snapshot() -> dict[str, int]:
 def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
     # A long backfill query is noted cut to the column's size, not refused.
     run = FetchRun.objects.create(source=source, kind=kind, url=url[:_FETCH_RUN_URL_LENGTH])
+    _log_run(run, "started")
     try:
         adapter = get_adapter(kind)
         fetched = adapter.fetch(
@@ -149,7 +152,24 @@ def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
         run.error = f"unexpected: {type(error).__name__}: {error}"
     run.finished_at = timezone.now()
     run.save()
+    _log_run(run, run.status)
     return run
+
+
+def _log_run(run: FetchRun, state: str) -> None:
+    run_log.info(
+        "fetch run %s",
+        state,
+        extra={
+            "fetch_run_id": run.pk,
+            "kind": run.kind,
+            "url": run.url,
+            "status": run.status,
+            "http_status": run.http_status,
+            "new_count": run.new_count,
+            "updated_count": run.updated_count,
+        },
+    )
 
 
 def _summarise(problems: list[str], limit: int = 20) -> str:
