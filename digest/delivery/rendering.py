@@ -18,7 +18,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from markupsafe import Markup, escape
@@ -369,7 +368,3 @@ def digest_context(delivery: Delivery, pairs: list[tuple[DeliveryItem, Paper]]) 
 
 def render_digest(delivery: Delivery, pairs) -> tuple[str, str, str]:
     return DigestRenderer().render(delivery, pairs)
-
-
-def digest_message(delivery: Delivery, pairs) -> EmailMultiAlternatives:
-    return DigestRenderer().email(delivery, pairs).django_message()
