@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from .text import parse_term, profile_author_keys
+from .words import parse_term, profile_author_keys
 
 log = logging.getLogger(__name__)
 

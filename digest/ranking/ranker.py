@@ -24,8 +24,9 @@ from threadpoolctl import threadpool_limits
 
 from .profiles import compile_profiles
 from .scoring import rank_compiled
-from .text import PhraseIndex, TextConfig, TextModel, fold, paper_author_keys
+from .text import TextConfig, TextModel
 from .types import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, Weights
+from .words import PhraseIndex, fold, paper_author_keys
 
 
 def _category_keys(category: str) -> list[str]:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from .text import fold
 from .types import Pick
+from .words import fold
 
 if TYPE_CHECKING:
     from .profiles import CompiledProfiles
