@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from .words import parse_term, profile_author_keys
+from .words import category_keys, parse_term, profile_author_keys
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,8 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         return terms[term.tokens], term.exclude
 
     def category(raw: str) -> int | None:
-        key = raw.strip().casefold()
-        return category_vocab.get(key if "." in key else f"{key}.*")
+        keys = category_keys(raw)
+        return category_vocab.get(keys[0]) if keys else None
 
     def author(name: str) -> frozenset[int]:
         keys = profile_author_keys(name)

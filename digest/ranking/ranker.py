@@ -26,15 +26,7 @@ from .profiles import compile_profiles
 from .scoring import rank_compiled
 from .text import TextConfig, TextModel
 from .types import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, Weights
-from .words import PhraseIndex, fold, paper_author_keys
-
-
-def _category_keys(category: str) -> list[str]:
-    key = fold(category.strip())
-    if not key:
-        return []
-    archive = key.split(".")[0]
-    return [key, f"{archive}.*"] if "." in key and not key.endswith(".*") else [f"{archive}.*"]
+from .words import PhraseIndex, category_keys, paper_author_keys
 
 
 class Ranker:
@@ -62,7 +54,7 @@ class Ranker:
         )
         self.trend = self._trending(today)
         self.category_matrix, self.category_vocab = self._keyed_matrix(
-            [k for c in p.categories for k in _category_keys(c)] for p in self.papers
+            [k for c in p.categories for k in category_keys(c)] for p in self.papers
         )
         self.author_matrix, self.author_vocab = self._keyed_matrix(
             [k for a in p.authors for k in paper_author_keys(a)] for p in self.papers

@@ -12,7 +12,7 @@ import numpy as np
 from scipy import sparse
 
 from .types import Pick
-from .words import fold
+from .words import category_keys
 
 if TYPE_CHECKING:
     from .profiles import CompiledProfiles
@@ -196,7 +196,7 @@ class _Explainer:
         self.paper_authors = _row_sets(ranker.author_matrix)
         vocab = ranker.category_vocab
         self.paper_categories = [
-            [(c, {vocab.get(k) for k in _category_keys(c)}) for c in p.categories]
+            [(c, {vocab.get(k) for k in category_keys(c)}) for c in p.categories]
             for p in ranker.papers
         ]
         self.upvotes = [
@@ -258,11 +258,6 @@ class _Explainer:
                 reason = known[c] = "matches " + ", ".join(matched[:3]) + self.upvotes[c]
             reasons.append(reason)
         return reasons
-
-
-def _category_keys(category: str) -> list[str]:
-    key = fold(category.strip())
-    return [key, key.split(".")[0] + ".*"]
 
 
 def _row_sets(matrix: sparse.csr_matrix) -> list[frozenset[int]]:

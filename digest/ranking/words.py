@@ -27,6 +27,17 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def category_keys(category: str) -> list[str]:
+    """The keys a category matches by: "cs.LG" -> ["cs.lg", "cs.*"]; an archive ("cs" or
+    "cs.*") -> ["cs.*"]. A paper is filed under all of its keys; a subscriber's category
+    is its first key, so "cs" follows the whole archive and "cs.LG" one category."""
+    key = fold(category.strip())
+    if not key:
+        return []
+    archive = key.split(".")[0]
+    return [key, f"{archive}.*"] if "." in key and not key.endswith(".*") else [f"{archive}.*"]
+
+
 @lru_cache(maxsize=200_000)
 def singular(word: str) -> str:
     """A simple plural folding, applied the same way to papers and to interests."""
