@@ -10,22 +10,21 @@ chunk and holds the signers and the URL around each token; only the per-subscrib
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from collections import OrderedDict
 from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
-from django.utils.encoding import force_bytes
 from markupsafe import Markup, escape
 
 from digest.mail.messages import RenderedEmail, compose_email
 from digest.mail.templates import Fragment, header_safe, pack_lines, slot, template
 from digest.models import Delivery, DeliveryItem, Paper
 from subscriptions import tokens
+
+from .chunk_signer import ChunkSigner
 
 AUTHORS_SHOWN = 4
 ABSTRACT_SENTENCES = 2
@@ -79,35 +78,6 @@ def readable_title(paper: Paper) -> str:
         return " ".join(paper.title.split())
 
 
-class _ChunkSigner(signing.TimestampSigner):
-    """`tokens`' signer for one purpose, made once per chunk instead of once per link.
-
-    It signs exactly as Django does (salted HMAC-SHA256 over the same payload, so
-    `tokens.read_token` reads its tokens); it only keeps the derived HMAC key and the
-    timestamp, which Django recomputes for every signature.
-    """
-
-    def __init__(self, purpose: tokens.Purpose) -> None:
-        super().__init__(salt=f"paperboy.{purpose}")
-        digest = getattr(hashlib, self.algorithm)
-        key = digest(force_bytes(self.salt) + b"signer" + force_bytes(self.key)).digest()
-        self._mac = hmac.new(key, digestmod=digest)
-        self._timestamp = super().timestamp()
-
-    def timestamp(self) -> str:
-        return self._timestamp
-
-    def signature(self, value, key=None) -> str:
-        mac = self._mac.copy()
-        mac.update(value.encode())
-        return signing.b64_encode(mac.digest()).decode()
-
-    def sign(self, value: str) -> str:
-        # TimestampSigner.sign and Signer.sign, flattened: value:timestamp:signature.
-        value = f"{value}{self.sep}{self._timestamp}"
-        return f"{value}{self.sep}{self.signature(value)}"
-
-
 class Links:
     """Signed links for many subscribers: each route is reversed once, not per link.
 
@@ -126,12 +96,12 @@ class Links:
 
     def __init__(self) -> None:
         self._around: dict[tokens.Purpose, tuple[str, str]] = {}
-        self._signers: dict[tokens.Purpose, _ChunkSigner] = {}
+        self._signers: dict[tokens.Purpose, ChunkSigner] = {}
         for purpose, route in self.ROUTES.items():
             url = tokens.absolute(reverse(route, args=[_TOKEN_SLOT]))
             before, _, after = url.partition(_TOKEN_SLOT)
             self._around[purpose] = (before, after)
-            self._signers[purpose] = _ChunkSigner(purpose)
+            self._signers[purpose] = ChunkSigner(purpose)
 
     def token(self, subscriber, purpose: tokens.Purpose, extra: str = "") -> str:
         payload = subscriber.public_id.hex + (f":{extra}" if extra else "")
