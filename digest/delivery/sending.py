@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
@@ -17,11 +17,11 @@ from django.core.mail import get_connection
 from django.utils import timezone
 
 from digest.mail.mailer import Mailer, Sent
-from digest.mail.messages import InvalidRecipient
+from digest.mail.messages import InvalidRecipient, RenderedEmail
 from digest.models import Delivery, Paper
 from subscriptions.models import Subscriber
 
-from .items import pick_papers
+from .items import Chosen, pick_papers
 from .outcomes import Outcomes, SendReport
 from .planning import chunked, claim, claimable_delivery_ids, plan_deliveries
 from .rendering import DigestRenderer
@@ -86,29 +86,28 @@ def send_chunk(delivery_ids: list[int], *, now: datetime | None = None) -> SendR
     token, deliveries = claim(delivery_ids, now)
     if not deliveries:
         return report
-    outcomes = Outcomes(token, report)
-    unsent = {d.pk: d for d in deliveries}
-    temporary: list[str] = []
+    sender = _ChunkSender(Outcomes(token, report), {d.pk: d for d in deliveries})
     try:
         active = [d for d in deliveries if d.subscriber.status == Subscriber.Status.ACTIVE]
         inactive = [
-            unsent.pop(d.pk) for d in deliveries if d.subscriber.status != Subscriber.Status.ACTIVE
+            sender.unsent.pop(d.pk)
+            for d in deliveries
+            if d.subscriber.status != Subscriber.Status.ACTIVE
         ]
         _cancel(inactive, token)
         report.cancelled += len(inactive)
         items = pick_papers(active)
         paper_ids = {i.paper_id for rows in items.values() for i in rows}
         papers = {p.pk: p for p in Paper.objects.filter(pk__in=paper_ids)} if paper_ids else {}
-        renderer = DigestRenderer()
-        _send_all(active, items, papers, renderer, outcomes, unsent, temporary)
+        sender.send_all(active, items, papers, DigestRenderer())
     finally:
         # Whatever happened (a lost server, a bug, a soft time limit), record what was
         # sent and give back what was not, before the exception goes anywhere.
-        outcomes.release(unsent.values())
-        outcomes.flush()
+        sender.outcomes.release(sender.unsent.values())
+        sender.outcomes.flush()
     if report.released:
         raise TemporarySendError(
-            "; ".join(temporary[:3]) or "mail server unavailable",
+            "; ".join(sender.temporary[:3]) or "mail server unavailable",
             released=report.released,
             report=report,
         )
@@ -122,62 +121,89 @@ def _cancel(deliveries: list[Delivery], token: str) -> None:
         )
 
 
-def _send_all(deliveries, items, papers, renderer, outcomes, unsent, temporary) -> None:
-    """Renders each digest and hands it to one Mailer; records every answer in order."""
-    mailer: Mailer | None = None
-    state: dict[str, Any] = {"refusals": 0, "failure": None}
+@dataclass
+class _ChunkSender:
+    """Renders each digest of a chunk and hands it to one Mailer; records every answer in
+    order. `unsent` holds the rows not recorded yet (given back at the end), `temporary`
+    why some must wait."""
 
-    def record(result: Sent) -> bool:
+    outcomes: Outcomes
+    unsent: dict[int, Delivery]
+    temporary: list[str] = field(default_factory=list)
+    mailer: Mailer | None = None
+    refusals: int = 0
+    failure: BaseException | None = None
+
+    def send_all(
+        self,
+        deliveries: list[Delivery],
+        items: dict[int, list[Chosen]],
+        papers: dict[int, Paper],
+        renderer: DigestRenderer,
+    ) -> None:
+        try:
+            for delivery in deliveries:
+                chosen = items.get(delivery.pk, [])
+                email = self._build(delivery, [(i, papers[i.paper_id]) for i in chosen], renderer)
+                if email is not None and not self._submit(delivery, email):
+                    break
+        finally:
+            # Whatever happened, every message in flight is waited for and recorded: one
+            # sent but not recorded here would be sent again.
+            if self.mailer is not None:
+                for result in self.mailer.close():
+                    if not self._record(result):
+                        self.mailer.stop()
+        if self.failure is not None:
+            raise self.failure
+
+    def _build(
+        self, delivery: Delivery, pairs: list[tuple[Chosen, Paper]], renderer: DigestRenderer
+    ) -> RenderedEmail | None:
+        """The digest's email, or None when it is recorded as empty or failed instead."""
+        if not pairs and delivery.subscriber.empty_day == Subscriber.EmptyDay.NOTHING:
+            self.outcomes.mark_empty(self.unsent.pop(delivery.pk))
+            return None
+        try:
+            return renderer.email(delivery, pairs)
+        except InvalidRecipient as exc:
+            self.outcomes.mark_failed(self.unsent.pop(delivery.pk), str(exc))
+            return None
+
+    def _submit(self, delivery: Delivery, email: RenderedEmail) -> bool:
+        """Hands one email over; False when nothing more should be sent."""
+        if self.mailer is None:
+            connection = _open_connection(self.temporary)
+            if connection is None:
+                return False
+            self.mailer = Mailer(connection, _classify)
+        self.mailer.submit(delivery, email)
+        carry_on = [self._record(result) for result in self.mailer.ready()]
+        if not all(carry_on):
+            self.mailer.stop()
+            return False
+        return True
+
+    def _record(self, result: Sent) -> bool:
         """Records one answer; False when nothing more should be sent."""
         delivery = result.key
         if result.kind == "sent":
-            state["refusals"] = 0
-            outcomes.mark_sent(unsent.pop(delivery.pk), result.email.subject)
+            self.refusals = 0
+            self.outcomes.mark_sent(self.unsent.pop(delivery.pk), result.email.subject)
         elif result.kind == "permanent":
-            outcomes.mark_failed(unsent.pop(delivery.pk), result.text)
+            self.outcomes.mark_failed(self.unsent.pop(delivery.pk), result.text)
         elif result.kind == "temporary":
             # The row stays in `unsent`: it is given back for the retry.
-            temporary.append(f"{delivery.subscriber.email}: {result.text}")
-            state["refusals"] += 1
-            return state["refusals"] < TEMPORARY_REFUSALS_IN_A_ROW
+            self.temporary.append(f"{delivery.subscriber.email}: {result.text}")
+            self.refusals += 1
+            return self.refusals < TEMPORARY_REFUSALS_IN_A_ROW
         elif result.kind == "connection":
-            temporary.append(f"lost the mail server while sending: {result.text}")
+            self.temporary.append(f"lost the mail server while sending: {result.text}")
             return False
         elif result.kind == "unknown":
-            state["failure"] = state["failure"] or result.error
+            self.failure = self.failure or result.error
             return False
         return True  # "skipped": never tried, stays in `unsent`
-
-    try:
-        for delivery in deliveries:
-            chosen = items.get(delivery.pk, [])
-            if not chosen and delivery.subscriber.empty_day == Subscriber.EmptyDay.NOTHING:
-                outcomes.mark_empty(unsent.pop(delivery.pk))
-                continue
-            try:
-                email = renderer.email(delivery, [(i, papers[i.paper_id]) for i in chosen])
-            except InvalidRecipient as exc:
-                outcomes.mark_failed(unsent.pop(delivery.pk), str(exc))
-                continue
-            if mailer is None:
-                connection = _open_connection(temporary)
-                if connection is None:
-                    return
-                mailer = Mailer(connection, _classify)
-            mailer.submit(delivery, email)
-            carry_on = [record(result) for result in mailer.ready()]
-            if not all(carry_on):
-                mailer.stop()
-                break
-    finally:
-        # Whatever happened, every message in flight is waited for and recorded: one
-        # sent but not recorded here would be sent again.
-        if mailer is not None:
-            for result in mailer.close():
-                if not record(result):
-                    mailer.stop()
-    if state["failure"] is not None:
-        raise state["failure"]
 
 
 def _open_connection(temporary: list[str]):
