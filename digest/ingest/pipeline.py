@@ -231,6 +231,32 @@ def _write_batch(
             arxiv_id__in=[values["arxiv_id"] for values in batch]
         ).values("id", "arxiv_id", *FIELDS)
     }
+    created, changed, seen = _sort_batch(batch, existing, replay_on=replay_on, outcome=outcome)
+    ids = {arxiv_id: row["id"] for arxiv_id, row in existing.items()}
+    ids.update(_store(created, changed))
+    outcome.new += len(created)
+    outcome.updated += len(changed)
+    held = {row["id"] for row in existing.values()}
+    _record_sightings([ids[v["arxiv_id"]] for v in seen], kind=kind, source=source, held=held)
+    fresh = {values["arxiv_id"] for values in created}
+    _record_upvotes(
+        [
+            (ids[values["arxiv_id"]], values["upvotes"])
+            for values in seen
+            if values["has_upvotes"] and (replay_on is None or values["arxiv_id"] in fresh)
+        ],
+        held=held,
+    )
+
+
+def _sort_batch(
+    batch: list[dict[str, Any]],
+    existing: dict[str, dict[str, Any]],
+    *,
+    replay_on: date | None,
+    outcome: Outcome,
+) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    """(papers to create, (id, merged values) to update, every paper seen and kept)."""
     created: list[dict[str, Any]] = []
     changed: list[tuple[int, dict[str, Any]]] = []
     seen: list[dict[str, Any]] = []
@@ -249,7 +275,14 @@ def _write_batch(
             if any(merged[name] != current[name] for name in FIELDS):
                 changed.append((current["id"], merged))
         seen.append(values)
-    ids = {arxiv_id: row["id"] for arxiv_id, row in existing.items()}
+    return created, changed, seen
+
+
+def _store(
+    created: list[dict[str, Any]], changed: list[tuple[int, dict[str, Any]]]
+) -> dict[str, int]:
+    """Inserts and updates in one statement each; the ids of the inserted, by arXiv id."""
+    ids: dict[str, int] = {}
     if created:
         now = timezone.now()
         insert_many(
@@ -271,19 +304,7 @@ def _write_batch(
             [*FIELDS, "last_seen_at"],
             [[*(merged[n] for n in FIELDS), now, pk] for pk, merged in changed],
         )
-    outcome.new += len(created)
-    outcome.updated += len(changed)
-    held = {row["id"] for row in existing.values()}
-    _record_sightings([ids[v["arxiv_id"]] for v in seen], kind=kind, source=source, held=held)
-    fresh = {values["arxiv_id"] for values in created}
-    _record_upvotes(
-        [
-            (ids[values["arxiv_id"]], values["upvotes"])
-            for values in seen
-            if values["has_upvotes"] and (replay_on is None or values["arxiv_id"] in fresh)
-        ],
-        held=held,
-    )
+    return ids
 
 
 def _record_upvotes(counts: list[tuple[int, int]], *, held: set[int]) -> None:
