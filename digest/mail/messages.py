@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.utils import formataddr, make_msgid, parseaddr
 from functools import cache
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -154,21 +154,14 @@ def compose_email(
     return RenderedEmail(safe_recipient(to), header_safe(subject), text, html, headers)
 
 
+class EmailOptions(TypedDict, total=False):
+    unsubscribe_url: str | None
+    list_id: str | None
+    message_key: str | None
+
+
 def build_email(
-    kind: str,
-    to: str,
-    context: dict[str, Any],
-    *,
-    unsubscribe_url: str | None = None,
-    list_id: str | None = None,
-    message_key: str | None = None,
+    kind: str, to: str, context: dict[str, Any], **options: Unpack[EmailOptions]
 ) -> EmailMultiAlternatives:
     """One message with text and HTML parts; bulk mail also gets the RFC 8058 headers."""
-    return compose_email(
-        kind,
-        to,
-        context,
-        unsubscribe_url=unsubscribe_url,
-        list_id=list_id,
-        message_key=message_key,
-    ).django_message()
+    return compose_email(kind, to, context, **options).django_message()

@@ -147,10 +147,8 @@ def _name_parts(name: str) -> tuple[str, str, bool]:
 def paper_author_keys(name: str) -> list[str]:
     """Keys a paper's author name answers to: "John Smith" -> smith|j, smith|j|john."""
     last, first, initial_only = _name_parts(name)
-    if not last:
-        return []
-    if not first:
-        return [f"{last}|"]
+    if not (last and first):
+        return [f"{last}|"] if last else []
     initial = first[0]
     return [f"{last}|{initial}", f"{last}|{initial}|" + ("?" if initial_only else first)]
 
@@ -158,10 +156,8 @@ def paper_author_keys(name: str) -> list[str]:
 def profile_author_keys(name: str) -> list[str]:
     """Keys a followed author matches: "J. Smith" any J. Smith; "John Smith" John or J. only."""
     last, first, initial_only = _name_parts(name)
-    if not last:
-        return []
-    if not first:
-        return [f"{last}|"]
+    if not (last and first):
+        return [f"{last}|"] if last else []
     initial = first[0]
     if initial_only:
         return [f"{last}|{initial}"]
