@@ -7,7 +7,9 @@ page that offers a fresh link.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -31,6 +33,29 @@ def subscriber_for(token: str, purpose: tokens.Purpose) -> tuple[Subscriber, tok
         return Subscriber.objects.get(public_id=data.subscriber_public_id), data
     except Subscriber.DoesNotExist as exc:
         raise tokens.BadToken("no such subscriber") from exc
+
+
+TokenView = Callable[[HttpRequest, str], HttpResponse]
+
+
+def subscriber_view(
+    purpose: tokens.Purpose,
+) -> Callable[[Callable[[HttpRequest, str, Subscriber], HttpResponse]], TokenView]:
+    """The view gets the subscriber its signed token names; a bad, expired or unknown
+    token gets the bad-link page (which offers a fresh link) instead."""
+
+    def decorate(view: Callable[[HttpRequest, str, Subscriber], HttpResponse]) -> TokenView:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+            try:
+                subscriber, _ = subscriber_for(token, purpose)
+            except tokens.BadToken as exc:
+                return bad_link(request, exc)
+            return view(request, token, subscriber)
+
+        return wrapper
+
+    return decorate
 
 
 def bad_link(request: HttpRequest, exc: tokens.BadToken) -> HttpResponse:
@@ -142,11 +167,8 @@ def request_link(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.CONFIRM)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
+@subscriber_view(tokens.Purpose.CONFIRM)
+def confirm(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         subscriber = services.subscriber_confirm(subscriber)
         context = {"subscriber": subscriber, "preferences_url": tokens.preferences_url(subscriber)}
@@ -161,11 +183,8 @@ ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 # cookie. The signed token in the URL is what authorises them.
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.UNSUBSCRIBE)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
+@subscriber_view(tokens.Purpose.UNSUBSCRIBE)
+def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         services.subscriber_unsubscribe(subscriber)
         if request.POST.get("List-Unsubscribe") == "One-Click":
@@ -177,11 +196,8 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def resubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.UNSUBSCRIBE)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
+@subscriber_view(tokens.Purpose.UNSUBSCRIBE)
+def resubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         subscriber = services.subscriber_resubscribe(subscriber)
         context = {"subscriber": subscriber, "preferences_url": tokens.preferences_url(subscriber)}
