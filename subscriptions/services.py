@@ -139,6 +139,28 @@ def interest_save(interest: Interest, *, update_fields: Iterable[str] | None = N
     return interest
 
 
+def interests_encode_stale(encoder: semantic.Encoder, *, batch: int = 256) -> int:
+    """Stores the vector of every description saved without one (or with another
+    model's), `batch` at a time; returns how many were encoded."""
+    stale = (
+        Interest.objects.exclude(description="")
+        .exclude(description_model=encoder.model_id)
+        .only("pk", "description")
+        .order_by("pk")
+    )
+    done = 0
+    pending = list(stale[:batch])
+    while pending:
+        vectors = encoder.encode([i.description.strip() for i in pending])
+        for interest, vector in zip(pending, vectors, strict=True):
+            interest.description_vector = semantic.to_bytes(vector)
+            interest.description_model = encoder.model_id
+        Interest.objects.bulk_update(pending, ["description_vector", "description_model"])
+        done += len(pending)
+        pending = list(stale.filter(pk__gt=pending[-1].pk)[:batch])
+    return done
+
+
 def _description_vector_is_stale(interest: Interest) -> bool:
     unchanged = interest.description == interest.description_as_saved
     return not (unchanged and interest.description_model == semantic.MODEL_ID)
@@ -185,6 +207,12 @@ def subscribers_record_permanent_failure(reasons: dict[int, str]) -> None:
         Subscriber.objects.filter(pk=pk).update(
             status=Subscriber.Status.BOUNCED, suppressed_reason=reason[:300]
         )
+
+
+def subscribers_clear_failures(subscriber_ids: list[int]) -> None:
+    """A delivered digest ends a run of permanent failures."""
+    if subscriber_ids:
+        Subscriber.objects.filter(pk__in=subscriber_ids).update(failure_count=0)
 
 
 def subscriber_suppress(email: str, reason: str) -> int:
