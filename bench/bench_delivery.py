@@ -24,6 +24,7 @@ import argparse
 import os
 import random
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -89,6 +90,8 @@ def setup_environment(folder: Path, port: int, chunk: int) -> None:
             "SITE_URL": "https://paperboy.example.org",
         }
     )
+    # Outside DEBUG the settings refuse to load without a key; a throw-away one will do.
+    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(40))
     import django
 
     django.setup()

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,8 @@ def run_one(size: int) -> dict:
 
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "digest.settings")
+    # Outside DEBUG the settings refuse to load without a key; a throw-away one will do.
+    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(40))
     django.setup()
     import feedparser
     from django.core.management import call_command

@@ -21,7 +21,11 @@ max_requests_jitter = 200
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
 errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# The peer (nginx), the client's address nginx passed on, and the request line with its
+# signed tokens replaced by "[token]" (digest/ops/accesslog.py): a link in a log would
+# let its reader act as that subscriber.
+access_log_format = '%(h)s %({x-real-ip}i)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+logger_class = "digest.ops.accesslog.RedactingLogger"
 
 if os.environ.get("LOG_FORMAT", "json") == "json":
     logconfig_dict = {

@@ -9,5 +9,7 @@ class DigestConfig(AppConfig):
     def ready(self) -> None:
         from .delivery.schedule import ensure_default_schedule  # needs the registry loaded
         from .ops import checks  # noqa: F401 - registers the system checks once apps are ready
+        from .ops.ratecache import create_cache_tables  # needs the registry loaded
 
         post_migrate.connect(ensure_default_schedule, sender=self)
+        post_migrate.connect(create_cache_tables, sender=self)

@@ -5,6 +5,8 @@ a local mail outbox). Production differs only in environment values.
 """
 
 import importlib.util
+import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -20,9 +22,24 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.str("PAPERBOY_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
-# The embedded default is for a laptop; a missing SECRET_KEY outside DEBUG is refused
-# below by check --deploy and by the production checklist in the README.
-SECRET_KEY = env.str("SECRET_KEY", default="paperboy-insecure-development-key-change-me-0123456789")
+# The development key is public: with it anyone could sign a link for any subscriber.
+# Outside DEBUG, a missing key (or this one, or example.env's placeholder) stops the
+# process at start instead of serving forgeable links.
+DEVELOPMENT_SECRET_KEY = "django-insecure-paperboy-development-key-change-me-0123456789"  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY or SECRET_KEY == DEVELOPMENT_SECRET_KEY or SECRET_KEY.startswith("change-me"):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set (or is the public development key) and DEBUG is off: "
+            "refusing to start, because every link in every email would be forgeable. "
+            "Set SECRET_KEY to 50 random characters, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))', "
+            "or set DEBUG=1 on a development machine."
+        )
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+# Earlier keys, newest first (comma-separated): links signed with them keep working after
+# SECRET_KEY is rotated, until they are dropped from this list (docs/security.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="Paperboy")
@@ -45,6 +62,8 @@ INSTALLED_APPS = [
     "subscriptions",
     # Email services' webhooks (bounces, complaints); their backends only with ANYMAIL_ESP.
     "anymail",
+    # Admin sign-in throttling (see "Admin sign-in throttling" below).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -57,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "digest.ops.middleware.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "digest.urls"
@@ -100,6 +120,19 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://paperboy")}
+# The rate limits must count once for every web process. With a cache server they use
+# it; without one, the database (digest/ops/ratecache.py), never one process's memory.
+CACHES["ratelimit"] = (
+    dict(CACHES["default"])
+    if "CACHE_URL" in env
+    else {
+        "BACKEND": "digest.ops.ratecache.SharedCounterCache",
+        "LOCATION": "paperboy_cache",
+        # Culling would drop live counters under a flood of new keys.
+        "OPTIONS": {"MAX_ENTRIES": 200_000},
+    }
+)
+RATELIMIT_USE_CACHE = "ratelimit"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -187,7 +220,25 @@ DELIVERY_CHUNK_SIZE = env.int("DELIVERY_CHUNK_SIZE", default=500)
 DIGEST_WINDOW_DAYS = env.int("DIGEST_WINDOW_DAYS", default=3)
 CONFIRM_TOKEN_MAX_AGE = env.int("CONFIRM_TOKEN_MAX_AGE", default=7 * 24 * 3600)
 PREFERENCES_TOKEN_MAX_AGE = env.int("PREFERENCES_TOKEN_MAX_AGE", default=60 * 24 * 3600)
+# The "changed your mind?" button on the page right after unsubscribing; later, only a
+# fresh confirmation mail brings a subscriber back.
+RESUBSCRIBE_TOKEN_MAX_AGE = env.int("RESUBSCRIBE_TOKEN_MAX_AGE", default=3600)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+
+# --- Admin sign-in throttling (django-axes) ---------------------------------------------
+# Failed admin logins are counted per account and per client address (the same address
+# the rate limits use, digest/ops/clientip.py), in the database every process shares.
+# After AXES_FAILURE_LIMIT failures either one is locked out for AXES_COOLOFF_HOURS,
+# the right password included; each failure and lockout is logged (logger "axes").
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(hours=env.float("AXES_COOLOFF_HOURS", default=1.0))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "digest.ops.clientip.client_ip"
+AXES_RESET_ON_SUCCESS = True
 
 # --- Security -------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -226,16 +277,9 @@ ARXIV_API_PAGE_SIZE = env.int("ARXIV_API_PAGE_SIZE", default=500)
 ARXIV_API_MAX_RESULTS = env.int("ARXIV_API_MAX_RESULTS", default=10000)
 
 # --- Production: logs, errors, queues (deploy/README.md) ------------------------------
-# The embedded default's key is public: give it the prefix check --deploy refuses
-# (security.W009), so a server started without SECRET_KEY fails its deploy check.
-if "SECRET_KEY" not in env:
-    SECRET_KEY = "django-insecure-" + SECRET_KEY
-
 # One JSON object per line (digest/ops/logs.py) unless LOG_FORMAT=plain; DEBUG defaults to plain.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "plain"):
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
@@ -243,7 +287,10 @@ LOGGING = {
     "filters": {"context": {"()": "digest.ops.logs.ContextFilter"}},
     "formatters": {
         "json": {"()": "digest.ops.logs.JsonFormatter"},
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "digest.ops.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
     },
     "handlers": {
         "console": {
@@ -295,9 +342,18 @@ HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=3.0)
 # Django's technical one.
 CSRF_FAILURE_VIEW = "subscriptions.views.csrf_failure"
 # Behind a reverse proxy every request comes from the proxy's address, so the per-IP
-# rate limits would lump all visitors together: name the header the proxy sets with the
-# client's address (e.g. HTTP_X_REAL_IP). Unset, REMOTE_ADDR is used.
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+# rate limits would lump all visitors together. The shipped nginx passes the client's
+# address in X-Real-IP; it is believed only from these proxies (addresses or networks,
+# comma-separated), else the peer's own address counts (digest/ops/clientip.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
+# The request.META key a trusted proxy fills with the client's address.
+CLIENT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or "HTTP_X_REAL_IP"
+RATELIMIT_IP_META_KEY = "digest.ops.clientip.client_ip"
 
 
 # --- Email service through django-anymail (digest/delivery/webhooks.py, docs/email.md) ----------

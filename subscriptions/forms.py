@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from . import categories, interests
+from .addresses import normalise_email
 from .models import PAPER_LIMIT_MAX, Subscriber, validate_time_zone
 
 EMAIL_ERRORS = {
@@ -54,7 +55,7 @@ class SignUpForm(HoneypotMixin):
     time_zone = forms.CharField(required=False, max_length=64)
 
     def clean_email(self) -> str:
-        return self.cleaned_data["email"].strip()
+        return normalise_email(self.cleaned_data["email"])
 
     def clean_keywords(self) -> list[str]:
         return clean_keywords_text(self.cleaned_data.get("keywords", ""))
@@ -72,7 +73,7 @@ class RequestLinkForm(HoneypotMixin):
     email = forms.EmailField(max_length=254, error_messages=EMAIL_ERRORS)
 
     def clean_email(self) -> str:
-        return self.cleaned_data["email"].strip()
+        return normalise_email(self.cleaned_data["email"])
 
 
 class PreferencesForm(forms.Form):

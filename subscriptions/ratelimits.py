@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from django_ratelimit.core import is_ratelimited
 
+from .addresses import normalise_email
+
 RATES = {
     # Every POST counts against the IP, so a script cannot try address after address.
     "signup.ip": "20/h",
@@ -33,7 +35,7 @@ def ip_limited(request, scope: str) -> bool:
 
 def email_limited(request, scope: str, email: str) -> bool:
     name = f"{scope}.email"
-    address = email.strip().lower()
+    address = normalise_email(email).lower()
     return is_ratelimited(
         request,
         group=f"paperboy.{name}",

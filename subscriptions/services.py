@@ -14,6 +14,7 @@ from digest.models import Paper
 from digest.ranking import semantic
 
 from . import tokens
+from .addresses import normalise_email
 from .models import Feedback, Interest, Subscriber
 
 
@@ -30,7 +31,7 @@ def subscriber_sign_up(
     anyone who subscribes. First topics are kept only for a new address: whoever types
     a known address into the form must not be able to change that person's interests.
     """
-    email = email.strip()
+    email = normalise_email(email)
     subscriber = Subscriber.objects.filter(email__iexact=email).first()
     if subscriber is None:
         try:
@@ -60,7 +61,7 @@ def send_confirmation(subscriber: Subscriber) -> None:
 
 def subscriber_request_link(email: str) -> None:
     """Mails a preferences link if we know the address; says nothing either way."""
-    subscriber = Subscriber.objects.filter(email__iexact=email.strip()).first()
+    subscriber = Subscriber.objects.filter(email__iexact=normalise_email(email)).first()
     if subscriber is None or subscriber.status == Subscriber.Status.BOUNCED:
         return
     pending = subscriber.status == Subscriber.Status.PENDING
@@ -218,7 +219,7 @@ def subscribers_clear_failures(subscriber_ids: list[int]) -> None:
 def subscriber_suppress(email: str, reason: str) -> int:
     """Stops all mail to an address; the first reason given is the one kept."""
     return (
-        Subscriber.objects.filter(email__iexact=email.strip())
+        Subscriber.objects.filter(email__iexact=normalise_email(email))
         .exclude(status=Subscriber.Status.BOUNCED)
         .update(status=Subscriber.Status.BOUNCED, suppressed_reason=reason[:300])
     )

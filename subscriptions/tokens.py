@@ -19,6 +19,9 @@ class Purpose(StrEnum):
     CONFIRM = "confirm"
     PREFERENCES = "preferences"
     UNSUBSCRIBE = "unsubscribe"
+    # The undo on the page right after unsubscribing: short-lived, and only for that
+    # unsubscribe (its extra is the consent mark below).
+    RESUBSCRIBE = "resubscribe"
     FEEDBACK = "feedback"
     VIEW_DIGEST = "view-digest"
     FEED = "feed"
@@ -29,7 +32,25 @@ def max_age(purpose: Purpose) -> int | None:
     return {
         Purpose.CONFIRM: settings.CONFIRM_TOKEN_MAX_AGE,
         Purpose.PREFERENCES: settings.PREFERENCES_TOKEN_MAX_AGE,
+        Purpose.RESUBSCRIBE: settings.RESUBSCRIBE_TOKEN_MAX_AGE,
     }.get(purpose)
+
+
+def consent_mark(subscriber) -> str:
+    """Which unsubscribe a confirm or resubscribe link belongs to ("" before any).
+
+    Consent given before an unsubscribe must not outlive it: a confirm link mailed
+    earlier, or an undo offered after an earlier unsubscribe, no longer matches once
+    the subscriber has left again; only a fresh confirmation mail brings them back.
+    """
+    left = subscriber.unsubscribed_at
+    return str(int(left.timestamp())) if left else ""
+
+
+def read_consent_token(token: str, purpose: Purpose, subscriber) -> None:
+    """Raises ExpiredToken when a valid confirm/resubscribe link predates an unsubscribe."""
+    if read_token(token, purpose).extra != consent_mark(subscriber):
+        raise ExpiredToken("the subscriber unsubscribed after this link was made")
 
 
 class BadToken(Exception):
@@ -74,9 +95,8 @@ def absolute(path: str) -> str:
 
 
 def confirm_url(subscriber) -> str:
-    return absolute(
-        reverse("subscriptions:confirm", args=[make_token(subscriber, Purpose.CONFIRM)])
-    )
+    token = make_token(subscriber, Purpose.CONFIRM, extra=consent_mark(subscriber))
+    return absolute(reverse("subscriptions:confirm", args=[token]))
 
 
 def preferences_url(subscriber) -> str:

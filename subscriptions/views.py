@@ -10,17 +10,20 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from digest import selectors as paper_selectors
 from digest.models import Paper
 
-from . import categories, ratelimits, services, tokens
+from . import categories, ratelimits, services, tasks, tokens
 from .forms import RequestLinkForm, SignUpForm
 from .models import Subscriber
 
@@ -39,16 +42,19 @@ TokenView = Callable[[HttpRequest, str], HttpResponse]
 
 
 def subscriber_view(
-    purpose: tokens.Purpose,
+    purpose: tokens.Purpose, *, consent: bool = False
 ) -> Callable[[Callable[[HttpRequest, str, Subscriber], HttpResponse]], TokenView]:
     """The view gets the subscriber its signed token names; a bad, expired or unknown
-    token gets the bad-link page (which offers a fresh link) instead."""
+    token gets the bad-link page (which offers a fresh link) instead. With `consent`,
+    a link made before the subscriber last unsubscribed is expired too."""
 
     def decorate(view: Callable[[HttpRequest, str, Subscriber], HttpResponse]) -> TokenView:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, token: str) -> HttpResponse:
             try:
                 subscriber, _ = subscriber_for(token, purpose)
+                if consent:
+                    tokens.read_consent_token(token, purpose, subscriber)
             except tokens.BadToken as exc:
                 return bad_link(request, exc)
             return view(request, token, subscriber)
@@ -158,16 +164,16 @@ def request_link(request: HttpRequest) -> HttpResponse:
             email = form.cleaned_data["email"]
             if ratelimits.email_limited(request, "link", email):
                 return too_many(request, "link requests")
-            return _then(
-                render(request, "subscriptions/link_sent.html"),
-                lambda: services.subscriber_request_link(email),
-            )
+            # The lookup and the mail happen in a worker: a known address and an unknown
+            # one cost this process the same (one enqueue), so timing tells nothing.
+            tasks.subscriber_request_link.delay_on_commit(email)  # type: ignore[attr-defined]  # Celery 5.4; celery-types lags
+            return render(request, "subscriptions/link_sent.html")
     status = 400 if form.errors else 200
     return render(request, "subscriptions/request_link.html", {"form": form}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
-@subscriber_view(tokens.Purpose.CONFIRM)
+@subscriber_view(tokens.Purpose.CONFIRM, consent=True)
 def confirm(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         subscriber = services.subscriber_confirm(subscriber)
@@ -186,17 +192,33 @@ ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 @subscriber_view(tokens.Purpose.UNSUBSCRIBE)
 def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
-        services.subscriber_unsubscribe(subscriber)
+        subscriber = services.subscriber_unsubscribe(subscriber)
         if request.POST.get("List-Unsubscribe") == "One-Click":
             # The mail provider reads nothing back: answer at once, set no cookie.
             return HttpResponse("You are unsubscribed.\n", content_type="text/plain")
-        context = {"token": token, "preferences_url": tokens.preferences_url(subscriber)}
+        context = {
+            "resubscribe_token": _undo_token(subscriber),
+            "preferences_url": tokens.preferences_url(subscriber),
+        }
         return render(request, "subscriptions/unsubscribed.html", context)
     return render(request, "subscriptions/unsubscribe.html", {"token": token})
 
 
+def _undo_token(subscriber: Subscriber) -> str:
+    """A resubscribe token right after an unsubscribe; "" later (a fresh confirmation
+    mail is needed then: the old unsubscribe link is no proof of consent)."""
+    left = subscriber.unsubscribed_at
+    window = timedelta(seconds=settings.RESUBSCRIBE_TOKEN_MAX_AGE)
+    if subscriber.status != Subscriber.Status.UNSUBSCRIBED or not left:
+        return ""
+    if timezone.now() - left > window:
+        return ""
+    mark = tokens.consent_mark(subscriber)
+    return tokens.make_token(subscriber, tokens.Purpose.RESUBSCRIBE, extra=mark)
+
+
 @require_http_methods(["GET", "POST"])
-@subscriber_view(tokens.Purpose.UNSUBSCRIBE)
+@subscriber_view(tokens.Purpose.RESUBSCRIBE, consent=True)
 def resubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         subscriber = services.subscriber_resubscribe(subscriber)

@@ -1,4 +1,5 @@
-"""System checks for a deployment: one that outgrew one machine, or lost its encoder."""
+"""System checks for a deployment: one that outgrew one machine, counts its rate limits
+per process, or lost its encoder."""
 
 from django.conf import settings
 from django.core import checks
@@ -21,6 +22,24 @@ def shared_cache_for_a_shared_database(app_configs, **kwargs) -> list[checks.Che
             hint="Set CACHE_URL=redis://... so the sign-up rate limits and arXiv's "
             "one-request-every-3-seconds slot hold across all web and worker processes.",
             id="digest.W001",
+        )
+    ]
+
+
+@checks.register(checks.Tags.caches, deploy=True)
+def rate_limits_count_across_processes(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Counters in one process's memory let a client through once per process."""
+    alias = getattr(settings, "RATELIMIT_USE_CACHE", "default")
+    backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
+    if backend.rsplit(".", 1)[-1] not in PROCESS_LOCAL_CACHES:
+        return []
+    return [
+        checks.Warning(
+            f"The rate limits count in a cache private to each process ({alias!r}: "
+            f"{backend.rsplit('.', 1)[-1]}): every web process gives a client its own quota.",
+            hint="Set CACHE_URL=redis://..., or leave CACHE_URL unset so the rate limits "
+            "count in the database (docs/security.md).",
+            id="digest.W003",
         )
     ]
 

@@ -27,6 +27,8 @@ from typing import Any
 from celery import signals
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
+from .redact import redact
+
 _context: ContextVar[Mapping[str, Any]] = ContextVar(
     "paperboy_log_context", default=MappingProxyType({})
 )
@@ -55,13 +57,27 @@ class ContextFilter(logging.Filter):
 
 
 class JsonFormatter(_BaseJsonFormatter):
-    """`{"time", "level", "logger", "message", ...ids}`, one object per line."""
+    """`{"time", "level", "logger", "message", ...ids}`, one object per line.
+
+    Signed link tokens are replaced by "[token]" in the whole line (Django logs the
+    path of every 4xx answer, and a bad or expired link is one).
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("fmt", "%(levelname)s %(name)s %(message)s")
         kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
         kwargs.setdefault("timestamp", "time")
         super().__init__(*args, **kwargs)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class PlainFormatter(logging.Formatter):
+    """The plain-text line (LOG_FORMAT=plain), tokens replaced as in JsonFormatter."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 # --- Celery -----------------------------------------------------------------------------

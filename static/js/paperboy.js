@@ -11,17 +11,8 @@
     }
   }
 
-  // Confirm and feedback pages: a person needs one click (the one in the email); mail
-  // scanners that only fetch the page change nothing, because the change is a POST.
-  function autosubmit() {
-    document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
-      var note = form.querySelector("[data-autosubmit-note]");
-      if (note) note.hidden = false;
-      var button = form.querySelector("button[type=submit]");
-      if (button) button.disabled = true;
-      form.submit();
-    });
-  }
+  // No script submits a form by itself: the confirm and feedback pages change something
+  // only when a person presses their button (a mail scanner may run scripts too).
 
   // Sign-up: the hidden time_zone field gets the browser's zone.
   function fillTimeZone() {
@@ -103,7 +94,6 @@
     categorySearch();
     groupCounts();
     weekdayToggle();
-    autosubmit();
   }
 
   if (document.readyState === "loading") {

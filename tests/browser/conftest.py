@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
+from subscriptions import tasks as subscription_tasks
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--no-sandbox",
@@ -79,10 +81,13 @@ def page(browser, live_server):
 
 
 @pytest.fixture
-def browser_settings(settings, live_server, tmp_path):
+def browser_settings(settings, live_server, tmp_path, monkeypatch):
     settings.EMAIL_BACKEND = "digest.mail.outbox.OutboxEmailBackend"
     settings.OUTBOX_DIR = tmp_path / "outbox"
     settings.SITE_URL = live_server.url
     settings.RATELIMIT_ENABLE = False
     cache.clear()  # the landing sample is cached for a minute
+    # The Celery worker's part of a link request, done at once in the server.
+    task = subscription_tasks.subscriber_request_link
+    monkeypatch.setattr(task, "delay_on_commit", lambda email: task(email))
     return settings

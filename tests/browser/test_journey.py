@@ -67,8 +67,9 @@ def test_sign_up_confirm_tune_leave_and_come_back(page, browser_settings, browse
     assert carol.status == Subscriber.Status.PENDING
     assert carol.time_zone == "Europe/Berlin"  # from the browser, by our script
 
-    # Confirm from the outbox link: the page submits itself.
+    # Confirm from the outbox link: one press of the button on the page.
     page.goto(wait_for(lambda: link_from_outbox("/confirm/")))
+    page.get_by_role("button", name="Confirm my subscription").click()
     page.get_by_role("heading", name="You're subscribed").wait_for()
     shoot(page, "03-confirmed")
     carol.refresh_from_db()
@@ -97,8 +98,9 @@ def test_sign_up_confirm_tune_leave_and_come_back(page, browser_settings, browse
     assert carol.interest.categories == ["cs.RO"]
     assert carol.interest.keywords == ["laundry", "-parsing"]
 
-    # Feedback from a digest link: one click, the page posts itself.
+    # Feedback from a digest link: the page asks, the button records it.
     page.goto(tokens.feedback_url(carol, "2501.00002", 1))
+    page.get_by_role("button", name="Yes, more like this").click()
     page.get_by_role("heading", name="Thanks, noted").wait_for()
     shoot(page, "06-feedback")
     assert Feedback.objects.get(subscriber=carol).signal == 1

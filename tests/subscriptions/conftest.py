@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from digest.models import Paper
+from subscriptions import tasks as subscription_tasks
 from subscriptions.models import Subscriber
 from tests.factories import make_paper, make_subscriber
 
@@ -75,3 +76,11 @@ def papers(db) -> list[Paper]:
             announced_on=today,
         ),
     ]
+
+
+@pytest.fixture(autouse=True)
+def _link_requests_run_inline(monkeypatch):
+    """A Celery worker's part, done at once: these tests read the mail it sends.
+    (test_request_link.py checks the view itself only enqueues.)"""
+    task = subscription_tasks.subscriber_request_link
+    monkeypatch.setattr(task, "delay_on_commit", lambda email: task(email))

@@ -10,7 +10,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from subscriptions import tokens
+from subscriptions import services, tokens
 from subscriptions.models import Subscriber
 from tests.helpers.mail import html_part, link_in
 
@@ -36,15 +36,14 @@ def test_the_link_from_the_sign_up_mail_confirms_on_post(client):
 
 
 @pytest.mark.django_db
-def test_the_get_page_changes_nothing_and_auto_submits_with_our_own_script(client, bob):
+def test_the_get_page_changes_nothing_and_waits_for_a_person_to_press_the_button(client, bob):
     response = client.get(confirm_path(bob))
     bob.refresh_from_db()
     assert bob.status == Subscriber.Status.PENDING
     body = response.content.decode()
-    assert "data-autosubmit" in body
-    assert "/static/js/paperboy.js" in body
+    assert "data-autosubmit" not in body  # no script submits it (scanners run scripts)
     assert "<script>" not in body
-    assert 'type="submit"' in body  # the button for people without scripts
+    assert 'type="submit"' in body
     assert "script-src 'self'" in response["Content-Security-Policy"]
 
 
@@ -98,12 +97,34 @@ def test_a_link_for_a_deleted_subscriber_is_a_bad_link_not_a_500(client, bob):
 
 
 @pytest.mark.django_db
-def test_confirming_an_unsubscribed_address_brings_it_back(client, alice):
-    Subscriber.objects.filter(pk=alice.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
-    client.post(confirm_path(alice))
+def test_a_fresh_confirmation_mail_brings_an_unsubscribed_address_back(client, alice):
+    services.subscriber_unsubscribe(alice)
+    services.subscriber_sign_up("alice@example.org")  # signs up again: a new mail
+    client.post(link_in(mail.outbox[-1], "/confirm/"))
     alice.refresh_from_db()
     assert alice.status == Subscriber.Status.ACTIVE
     assert alice.unsubscribed_at is None
+
+
+@pytest.mark.django_db
+def test_an_old_confirm_link_does_not_bring_back_someone_who_unsubscribed_since(client, bob):
+    old_link = tokens.confirm_url(bob).removeprefix("http://testserver")
+    client.post(old_link)
+    bob.refresh_from_db()
+    services.subscriber_unsubscribe(bob)
+    response = client.post(old_link)
+    assert response.status_code == 400
+    assert "This link does not work" in response.content.decode()
+    bob.refresh_from_db()
+    assert bob.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_a_confirm_link_made_before_the_first_unsubscribe_works_only_until_then(client, bob):
+    link = tokens.confirm_url(bob).removeprefix("http://testserver")
+    assert client.get(link).status_code == 200
+    services.subscriber_unsubscribe(bob)
+    assert client.get(link).status_code == 400
 
 
 @pytest.mark.django_db

@@ -22,7 +22,7 @@ def test_the_get_page_shows_a_button_escapes_the_title_and_stores_nothing(client
     body = response.content.decode()
     assert "More papers like this?" in body
     assert "Parsing with &lt;b&gt;transformers&lt;/b&gt;" in body
-    assert "data-autosubmit" in body
+    assert "data-autosubmit" not in body  # a person presses the button; no script does
     assert Feedback.objects.count() == 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -21,7 +22,11 @@ def unsubscribe_path(subscriber) -> str:
 
 
 def resubscribe_path(subscriber) -> str:
-    token = tokens.make_token(subscriber, tokens.Purpose.UNSUBSCRIBE)
+    """The undo link the page right after unsubscribing offers."""
+    subscriber.refresh_from_db()
+    token = tokens.make_token(
+        subscriber, tokens.Purpose.RESUBSCRIBE, extra=tokens.consent_mark(subscriber)
+    )
     return reverse("subscriptions:resubscribe", args=[token])
 
 
@@ -147,3 +152,56 @@ def test_a_bounced_address_is_not_revived_by_resubscribe(client, alice):
     assert "cannot send" in response.content.decode()
     alice.refresh_from_db()
     assert alice.status == Subscriber.Status.BOUNCED
+
+
+@pytest.mark.django_db
+def test_the_unsubscribe_token_does_not_work_on_resubscribe(client, alice):
+    client.post(unsubscribe_path(alice))
+    token = tokens.make_token(alice, tokens.Purpose.UNSUBSCRIBE)
+    response = client.post(reverse("subscriptions:resubscribe", args=[token]))
+    assert response.status_code == 400
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_the_undo_offered_after_unsubscribing_brings_the_subscriber_back(client, alice):
+    page = client.post(unsubscribe_path(alice)).content.decode()
+    undo = re.search(r'action="(/resubscribe/[^"]+)"', page).group(1)
+    assert "Welcome back" in client.post(undo).content.decode()
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_the_undo_is_short_lived(client, alice):
+    page = client.post(unsubscribe_path(alice)).content.decode()
+    undo = re.search(r'action="(/resubscribe/[^"]+)"', page).group(1)
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        response = client.post(undo)
+    assert response.status_code == 400
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_an_old_unsubscribe_link_days_later_offers_no_undo_but_a_fresh_sign_up(client, alice):
+    path = unsubscribe_path(alice)
+    client.post(path)
+    with time_machine.travel(timezone.now() + timedelta(days=5)):
+        page = client.post(path).content.decode()
+    assert "/resubscribe/" not in page
+    assert "Sign up again" in page
+
+
+@pytest.mark.django_db
+def test_an_undo_from_an_earlier_unsubscribe_does_not_undo_a_later_one(client, alice):
+    page = client.post(unsubscribe_path(alice)).content.decode()
+    undo = re.search(r'action="(/resubscribe/[^"]+)"', page).group(1)
+    client.post(undo)
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        client.post(unsubscribe_path(alice))
+        response = client.post(undo)
+    assert response.status_code == 400
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED

@@ -40,3 +40,14 @@ def test_a_missing_sentence_encoder_is_warned_about(monkeypatch):
     assert "digest.W002" in check_ids()
     monkeypatch.setenv("PAPERBOY_SEMANTIC", "off")
     assert "digest.W002" not in check_ids()
+
+
+def test_rate_limits_kept_in_one_processs_memory_are_warned_about(settings):
+    settings.CACHES = {**settings.CACHES, "ratelimit": LOCMEM}
+    assert "digest.W003" in check_ids()
+
+
+def test_rate_limits_counted_in_the_database_or_redis_are_fine(settings):
+    assert "digest.W003" not in check_ids()  # the default: the database cache
+    settings.CACHES = {**settings.CACHES, "ratelimit": REDIS}
+    assert "digest.W003" not in check_ids()

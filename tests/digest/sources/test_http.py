@@ -2,6 +2,8 @@
 
 import email.utils
 import gzip
+import itertools
+import json
 import os
 import shutil
 import socket
@@ -249,19 +251,39 @@ def test_the_embedded_default_keeps_its_slots_in_a_file_not_the_local_cache(sett
 # --- Two processes, one arXiv ---------------------------------------------------------
 
 _WORKER = """
-import os, sys, time
+import json, os, sys, time
 import django
 django.setup()
-from digest.sources.http import fetch
+from digest.sources import http
 start_at, url, count = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+slots, sent = [], []
+
+def recorded(reserve):
+    def reserve_and_record(key, interval):
+        start = reserve(key, interval)
+        slots.append(start)
+        return start
+    return reserve_and_record
+
+http._reserve_in_cache = recorded(http._reserve_in_cache)
+http._reserve_in_file = recorded(http._reserve_in_file)
+wait_for_slot = http.wait_for_slot
+
+def wait_and_record(key, interval):
+    wait_for_slot(key, interval)
+    sent.append(time.time())  # the request leaves right after this
+
+http.wait_for_slot = wait_and_record
 time.sleep(max(0.0, start_at - time.time()))  # Both processes start together.
 for _ in range(count):
-    fetch(url, throttle="arxiv", interval=float(os.environ["ARXIV_MIN_INTERVAL_SECONDS"]))
+    http.fetch(url, throttle="arxiv", interval=float(os.environ["ARXIV_MIN_INTERVAL_SECONDS"]))
+print(json.dumps({"slots": slots, "sent": sent}))
 """
 
 
-def _two_workers(url: str, *environments: dict[str, str], count: int = 3) -> None:
-    """Two interpreters, each with its own settings, fetching `url` through arXiv's slot."""
+def _two_workers(url: str, *environments: dict[str, str], count: int = 3) -> list[dict]:
+    """Two interpreters, each with its own settings, fetching `url` through arXiv's slot.
+    Returns what each recorded: the slot starts it was given, and when it sent."""
     start_at = time.time() + 2.5  # Time for both interpreters to import Django.
     workers = [
         subprocess.Popen(
@@ -273,14 +295,27 @@ def _two_workers(url: str, *environments: dict[str, str], count: int = 3) -> Non
         )
         for environment in environments
     ]
+    records = []
     for worker in workers:
-        _, errors = worker.communicate(timeout=60)
+        output, errors = worker.communicate(timeout=60)
         assert worker.returncode == 0, errors.decode()
+        records.append(json.loads(output.decode().strip().splitlines()[-1]))
+    return records
 
 
-def _gaps(feed_server, path: str) -> list[float]:
-    times = sorted(hit[2] for hit in feed_server.hits(path))
-    return [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+def _assert_slots_held(records: list[dict], interval: float, requests: int) -> None:
+    """What the slot lock guarantees, whatever the machine's load: every request had
+    its own slot, the slots of all processes together are `interval` apart, and no
+    request left before its slot began. (When the server sees each request depends on
+    the scheduler, so its arrival times are not asserted on.)"""
+    slots = sorted(start for record in records for start in record["slots"])
+    assert len(slots) == requests
+    assert all(later - earlier >= interval - 1e-6 for earlier, later in itertools.pairwise(slots))
+    for record in records:
+        assert len(record["sent"]) == len(record["slots"])
+        assert all(
+            sent >= start for start, sent in zip(record["slots"], record["sent"], strict=True)
+        )
 
 
 def test_two_processes_on_one_machine_share_arxivs_slots(feed_server, tmp_path):
@@ -291,9 +326,9 @@ def test_two_processes_on_one_machine_share_arxivs_slots(feed_server, tmp_path):
         "ARXIV_MIN_INTERVAL_SECONDS": "0.5",
         "CACHE_URL": "locmemcache://each-process-its-own",
     }
-    _two_workers(url, machine, machine)
+    records = _two_workers(url, machine, machine)
     assert len(feed_server.hits("/rss/cs.AI")) == 6
-    assert min(_gaps(feed_server, "/rss/cs.AI")) >= 0.45
+    _assert_slots_held(records, 0.5, 6)
 
 
 @pytest.fixture
@@ -339,7 +374,7 @@ def test_processes_with_their_own_folders_share_arxivs_slots_through_redis(
         }
         for name in ("a", "b")
     ]
-    _two_workers(url, *machines)
+    records = _two_workers(url, *machines)
     assert len(feed_server.hits("/rss/cs.LG")) == 6
-    assert min(_gaps(feed_server, "/rss/cs.LG")) >= 0.45
+    _assert_slots_held(records, 0.5, 6)
     assert not (tmp_path / "a" / "slots").exists()  # The slots lived in Redis.

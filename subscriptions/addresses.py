@@ -1,0 +1,30 @@
+"""One written form per mailbox, so one person is one subscriber.
+
+`idn@exämple.test` and `idn@xn--exmple-cua.test` (or `idn@EXAMPLE.test`) reach the same
+mailbox: the domain is case-insensitive and an internationalised domain has an ASCII
+form (IDNA, "punycode"). Addresses are stored and looked up with the domain in that
+lowercase ASCII form (UTS #46 mapping, through the `idna` package). The local part is
+kept as typed: only the receiving server may decide what its case means; the database's
+case-insensitive unique constraint already treats `Alice@` and `alice@` as one.
+"""
+
+from __future__ import annotations
+
+import idna
+
+
+def normalise_email(address: str) -> str:
+    """`local@domain` with the domain as lowercase ASCII; unchanged if it has no "@".
+
+    A domain that is not valid IDNA is only lowercased (the form's validation decides
+    whether such an address is acceptable; this never raises).
+    """
+    address = address.strip()
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    try:
+        ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        ascii_domain = domain
+    return f"{local}@{ascii_domain.lower()}"

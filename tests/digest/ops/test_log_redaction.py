@@ -1,0 +1,85 @@
+"""Signed tokens never reach a log line whole: the app's lines and gunicorn's access log."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import logging
+import uuid
+
+import pytest
+from django.core import signing
+from gunicorn.config import Config
+
+from digest.ops.accesslog import RedactingLogger
+from digest.ops.logs import JsonFormatter, PlainFormatter
+from digest.ops.redact import redact
+from subscriptions import tokens
+from tests.factories import make_subscriber
+
+
+def a_token(extra: str = "") -> str:
+    payload = uuid.uuid4().hex + (f":{extra}" if extra else "")
+    return signing.TimestampSigner(salt="paperboy.test").sign(payload)
+
+
+@pytest.mark.parametrize("extra", ["", "2501.00001:1", "hep-th/9901001:-1"])
+def test_every_token_shape_is_replaced(extra):
+    token = a_token(extra)
+    assert redact(f"GET /feedback/{token}/?next=/x HTTP/1.1") == (
+        "GET /feedback/[token]/?next=/x HTTP/1.1"
+    )
+    assert redact(f"/confirm/{token.replace(':', '%3A')}/") == "/confirm/[token]/"
+
+
+def test_lines_without_tokens_are_left_alone():
+    for line in ("GET /health/ HTTP/1.1", "12:30:45 sent 3 digests", "cs.CL: 2501.00001"):
+        assert redact(line) == line
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("formatter", [JsonFormatter(), PlainFormatter("%(message)s")])
+def test_a_bad_link_is_logged_without_its_token(client, formatter):
+    # A 4xx answer makes Django log the path: here the token of an expired link.
+    subscriber = make_subscriber("alice@example.org")
+    token = tokens.make_token(subscriber, tokens.Purpose.PREFERENCES)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        response = client.get(f"/confirm/{token}/")  # a preferences token: wrong purpose
+    finally:
+        logger.removeHandler(handler)
+    assert response.status_code == 400
+    assert "/confirm/[token]/" in stream.getvalue()
+    assert token.split(":")[0] not in stream.getvalue()
+
+
+class _Response:
+    status = "200 OK"
+    sent = 120
+    headers: list[tuple[str, str]] = []
+
+
+def test_gunicorns_access_log_writes_the_request_line_without_the_token():
+    token = a_token()
+    config = Config()
+    config.set("access_log_format", '%(h)s "%(r)s" %(s)s "%(f)s"')
+    logger = RedactingLogger(config)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/preferences/{token}/?saved=1",
+        "PATH_INFO": f"/preferences/{token}/",
+        "QUERY_STRING": "saved=1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_REFERER": f"https://paperboy.test/unsubscribe/{token}/",
+    }
+    atoms = logger.atoms(_Response(), [], environ, datetime.timedelta(seconds=0.1))
+    line = config.access_log_format % atoms
+    assert line == (
+        '127.0.0.1 "GET /preferences/[token]/?saved=1 HTTP/1.1" 200 '
+        '"https://paperboy.test/unsubscribe/[token]/"'
+    )
