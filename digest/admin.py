@@ -18,7 +18,6 @@ from .models import (
 )
 from .sources.arxiv_rss import feed_url
 from .sources.base import IngestError
-from .tasks import ingest_source
 
 
 class SightingInline(admin.TabularInline):
@@ -102,9 +101,11 @@ class SourceAdmin(admin.ModelAdmin):
     def run_now(self, request, queryset):
         # Queued, not run in the request: an arXiv backfill at one request every three
         # seconds outlasts any web timeout. Each run shows up under Fetch runs.
+        from . import tasks  # the tasks load the ranking (scipy): not in every process
+
         names = []
         for source in queryset:
-            ingest_source.delay(source.pk)
+            tasks.ingest_source.delay(source.pk)
             names.append(source.name)
         self.message_user(
             request,

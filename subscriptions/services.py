@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -11,11 +12,13 @@ from django.utils import timezone
 
 from digest.mail.messages import build_email
 from digest.models import Paper
-from digest.ranking import semantic
 
 from . import tokens
 from .addresses import normalise_email
 from .models import Feedback, Interest, Subscriber
+
+if TYPE_CHECKING:
+    from digest.ranking.semantic import Encoder
 
 
 def subscriber_sign_up(
@@ -128,6 +131,8 @@ def subscriber_update_preferences(subscriber: Subscriber, data: dict) -> Subscri
 def interest_save(interest: Interest, *, update_fields: Iterable[str] | None = None) -> Interest:
     """Saves an interest, encoding its description when it changed or its stored vector is
     from another model; saving keywords or a time zone never loads the encoder."""
+    from digest.ranking import semantic  # numpy: loaded by a save, not by every process
+
     fields = None if update_fields is None else set(update_fields)
     if (fields is None or "description" in fields) and _description_vector_is_stale(interest):
         interest.description_vector, interest.description_model = semantic.describe(
@@ -140,9 +145,11 @@ def interest_save(interest: Interest, *, update_fields: Iterable[str] | None = N
     return interest
 
 
-def interests_encode_stale(encoder: semantic.Encoder, *, batch: int = 256) -> int:
+def interests_encode_stale(encoder: Encoder, *, batch: int = 256) -> int:
     """Stores the vector of every description saved without one (or with another
     model's), `batch` at a time; returns how many were encoded."""
+    from digest.ranking import semantic  # numpy: loaded by a save, not by every process
+
     stale = (
         Interest.objects.exclude(description="")
         .exclude(description_model=encoder.model_id)
@@ -163,6 +170,8 @@ def interests_encode_stale(encoder: semantic.Encoder, *, batch: int = 256) -> in
 
 
 def _description_vector_is_stale(interest: Interest) -> bool:
+    from digest.ranking import semantic  # numpy: loaded by a save, not by every process
+
     unchanged = interest.description == interest.description_as_saved
     return not (unchanged and interest.description_model == semantic.MODEL_ID)
 

@@ -4,7 +4,6 @@ per process, or lost its encoder."""
 from django.conf import settings
 from django.core import checks
 
-from digest.ranking import semantic
 from digest.sources.http import PROCESS_LOCAL_CACHES
 
 
@@ -48,6 +47,8 @@ def rate_limits_count_across_processes(app_configs, **kwargs) -> list[checks.Che
 def sentence_encoder_installed(app_configs, **kwargs) -> list[checks.CheckMessage]:
     """Without the encoder, descriptions are ranked by their words alone: say so before
     subscribers notice, unless it was switched off on purpose. Nothing is loaded here."""
+    from digest.ranking import semantic  # numpy: only when the deploy checks run
+
     if not semantic.enabled():
         return []
     try:
