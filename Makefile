@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test system-deps lint bench
+.PHONY: run test test-fast check system-deps lint bench
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,6 +22,18 @@ run: $(VENV)/.installed
 # The whole suite: unit, integration (real Redis, PostgreSQL, Celery workers) and browser.
 test: $(VENV)/.installed system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Unit tests only (no servers, no browser), two processes: the quick loop while editing.
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 -m "not integration and not browser" $(PYTEST_ARGS)
+
+# Everything CI checks before the tests: import contracts, lint, format, types, code shape.
+check: $(VENV)/.installed
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(PY) .ci/check_code.py
 
 # Debian packages the integration and browser tests drive; installed when missing.
 system-deps:

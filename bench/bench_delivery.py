@@ -262,6 +262,7 @@ def main() -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert sink.stdin is not None and sink.stdout is not None
     assert sink.stdout.readline().strip() == "ready"
     with tempfile.TemporaryDirectory(prefix="paperboy-bench-") as folder:
         setup_environment(Path(folder), port, args.chunk)
@@ -302,8 +303,8 @@ def main() -> None:
             sent = deliver(now)
             sink.stdin.write("count\n")
             sink.stdin.flush()
-            received, received_bytes, sink_cpu = sink.stdout.readline().split()
-            received, received_bytes, sink_cpu = int(received), int(received_bytes), float(sink_cpu)
+            counts = sink.stdout.readline().split()
+            received, received_bytes, sink_cpu = int(counts[0]), int(counts[1]), float(counts[2])
             what = "ranked again" if args.rank_again else "picks from phase 1"
             print(
                 f"full delivery ({what}): {sent['sent']} sent ({sent['empty']} empty, "

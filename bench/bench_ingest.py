@@ -44,7 +44,9 @@ def build_feed(count: int) -> tuple[bytes, list[str]]:
     body, ids = [], []
     for i in range(count):
         entry = complete[i % len(complete)]
-        original = ID.search(entry).group(0)
+        found = ID.search(entry)
+        assert found, "every entry has an arXiv id"
+        original = found.group(0)
         new_id = f"2599.{i + 1:05d}"
         ids.append(new_id)
         body.append(

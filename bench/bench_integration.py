@@ -133,7 +133,7 @@ def main() -> None:
     if not redis_binary() or not bindir:
         sys.exit("needs redis-server and PostgreSQL: sudo bash deploy/install-test-services.sh")
     redis, postgres, sink, feed_server = (
-        RedisServer(redis_binary()),
+        RedisServer(redis_binary() or "redis-server"),
         PostgresServer(bindir),
         SmtpSink(),
         FeedServer(),

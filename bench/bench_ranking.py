@@ -230,7 +230,8 @@ def make_profiles(
             description = " ".join(rng.sample(DESCRIPTION_WORDS, rng.randint(6, 14)))
         if kind >= 0.90 or rng.random() < 0.08:
             followed = rng.sample(authors, rng.randint(1, 3))
-        liked, disliked = (), ()
+        liked: tuple[PaperDoc, ...] = ()
+        disliked: tuple[PaperDoc, ...] = ()
         if rng.random() < 0.2:
             liked = tuple(rng.sample(papers, rng.randint(1, 3)) + rng.sample(older, 1))
             if rng.random() < 0.5:
@@ -281,7 +282,7 @@ def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def svm_sample(papers, profiles, sample: int, rng: random.Random) -> tuple[float, int]:
+def svm_sample(papers, profiles, sample: int, rng: random.Random) -> tuple[float, float]:
     """arxiv-sanity-lite's way: TF-IDF features, one LinearSVC per subscriber (per tag)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC

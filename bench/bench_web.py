@@ -118,7 +118,7 @@ def run(name: str, total: int, threads: int, work) -> Result:
     def worker(_: int) -> None:
         nonlocal errors
         with httpx.Client(timeout=30) as client:
-            state = {}
+            state: dict[str, str] = {}
             while True:
                 with lock:
                     i = next(counter, None)
@@ -195,7 +195,9 @@ def signup(base: str):
         # One GET per client thread for the CSRF cookie and form token, then only POSTs.
         if "token" not in state:
             page = client.get(f"{base}/")
-            state["token"] = TOKEN.search(page.content).group(1).decode()
+            found = TOKEN.search(page.content)
+            assert found, "the landing page has a CSRF token"
+            state["token"] = found.group(1).decode()
         response = client.post(
             f"{base}/",
             data={

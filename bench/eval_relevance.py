@@ -29,6 +29,7 @@ import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -164,7 +165,7 @@ def print_rows(profiles, results, judged, names, kinds) -> None:
 
 
 def compare_methods(docs, described, judged) -> dict[str, dict]:
-    comparison = {}
+    comparison: dict[str, dict[str, Any]] = {}
     for method, config in METHODS.items():
         rows = text_only(docs, described, judged, config)
         comparison[method] = {k: mean(rows, k) for k in ("p@5", "p@10", "ndcg@10")}
@@ -289,7 +290,7 @@ def main() -> None:
     )
     print(f"overall P@10: {summary['all']['p@10']:.3f} (goal >= 0.80)")
 
-    out = {
+    out: dict[str, Any] = {
         "per_profile": {names[p.subscriber_id]: final[p.subscriber_id] for p in tuned},
         "summary": summary,
         "description_methods": comparison,

@@ -17,6 +17,8 @@ from .models import (
     UpvoteSnapshot,
 )
 from .selectors import paper_problem
+from .sources.arxiv_rss import feed_url
+from .sources.base import IngestError
 
 
 class SightingInline(admin.TabularInline):
@@ -89,9 +91,6 @@ class SourceForm(forms.ModelForm):
         self.fields["url"].assume_scheme = "https"
 
     def clean(self):
-        from .sources.arxiv_rss import feed_url
-        from .sources.base import IngestError
-
         data = super().clean()
         categories = data.get("categories", "").replace(",", " ").split()
         if categories:
@@ -128,11 +127,11 @@ class SourceAdmin(admin.ModelAdmin):
     def run_now(self, request, queryset):
         # Queued, not run in the request: an arXiv backfill at one request every three
         # seconds outlasts any web timeout. Each run shows up under Fetch runs.
-        from .tasks import ingest_source
+        from . import tasks  # the tasks load the ranking (scipy): not in every process
 
         names = []
         for source in queryset:
-            ingest_source.delay(source.pk)
+            tasks.ingest_source.delay(source.pk)
             names.append(source.name)
         self.message_user(
             request,

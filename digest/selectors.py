@@ -14,6 +14,7 @@ from django.db.models import Max, Min
 from subscriptions.models import Feedback, Interest, Learner, Subscriber
 
 from .models import Delivery, DeliveryItem, Paper, UpvoteSnapshot
+from .ranking import semantic
 from .ranking.learning import stored_weights
 from .ranking.types import PaperDoc, Profile
 
@@ -195,7 +196,11 @@ def profile_from(
         keywords=tuple(interest.keywords) if interest else (),
         authors=tuple(interest.authors) if interest else (),
         description=interest.description if interest else "",
-        description_vector=interest.stored_description_vector if interest else None,
+        description_vector=(
+            semantic.stored_vector(interest.description_vector, interest.description_model)
+            if interest
+            else None
+        ),
         limit=subscriber.paper_limit,
         already_sent=frozenset(already_sent),
         liked=tuple(liked),

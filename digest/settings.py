@@ -4,17 +4,22 @@ With nothing set it runs on the embedded default (SQLite, kombu's filesystem bro
 a local mail outbox). Production differs only in environment values.
 """
 
+import importlib.util
 import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+import sentry_sdk
 from django.core.exceptions import ImproperlyConfigured
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("PAPERBOY_VAR_DIR", default=str(BASE_DIR / "var")))
+from kombu import Exchange, Queue
+from sentry_sdk.integrations.celery import CeleryIntegration
+from sentry_sdk.integrations.django import DjangoIntegration
 
 env = environ.Env()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env.str("PAPERBOY_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 # The development key is public: with it anyone could sign a link for any subscriber.
@@ -55,6 +60,10 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "digest",
     "subscriptions",
+    # Email services' webhooks (bounces, complaints); their backends only with ANYMAIL_ESP.
+    "anymail",
+    # Admin sign-in throttling (see "Admin sign-in throttling" below).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -67,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "digest.ops.middleware.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "digest.urls"
@@ -156,10 +166,17 @@ STORAGES = {
 # No EMAIL_URL: every message is written to the outbox folder, one .eml file each,
 # and the DEBUG-only /outbox/ page lists them.
 OUTBOX_DIR = Path(env.str("OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
+EMAIL_BACKEND = "digest.mail.outbox.OutboxEmailBackend"
 if "EMAIL_URL" in env:
-    vars().update(env.email_url("EMAIL_URL"))
-else:
-    EMAIL_BACKEND = "digest.mail.outbox.OutboxEmailBackend"
+    _email = env.email_url("EMAIL_URL")
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email["EMAIL_HOST"]
+    EMAIL_PORT = _email["EMAIL_PORT"]
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+    EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # --- Celery ---------------------------------------------------------------------------
@@ -217,8 +234,6 @@ RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # the rate limits use, digest/ops/clientip.py), in the database every process shares.
 # After AXES_FAILURE_LIMIT failures either one is locked out for AXES_COOLOFF_HOURS,
 # the right password included; each failure and lockout is logged (logger "axes").
-INSTALLED_APPS = [*INSTALLED_APPS, "axes"]
-MIDDLEWARE = [*MIDDLEWARE, "axes.middleware.AxesMiddleware"]  # last, as axes requires
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -297,10 +312,6 @@ LOGGING = {
 # Errors (web requests, tasks, and ERROR log lines) go to Sentry when a DSN is given.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
-    import sentry_sdk
-    from sentry_sdk.integrations.celery import CeleryIntegration
-    from sentry_sdk.integrations.django import DjangoIntegration
-
     sentry_sdk.init(
         dsn=SENTRY_DSN,
         integrations=[DjangoIntegration(), CeleryIntegration()],
@@ -314,8 +325,6 @@ if SENTRY_DSN:
 # tick on "celery", ingest_* on "ingest", send_chunk on "send". A worker started without
 # -Q consumes all three (the embedded default's single worker); production runs
 # `-Q celery,ingest` and `-Q send` workers and scales them apart (deploy/README.md).
-from kombu import Exchange, Queue  # noqa: E402
-
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = tuple(
     Queue(name, Exchange(name), routing_key=name) for name in ("celery", "ingest", "send")
@@ -362,11 +371,8 @@ RATELIMIT_IP_META_KEY = "digest.ops.clientip.client_ip"
 # ANYMAIL_POSTMARK_SERVER_TOKEN=... and ANYMAIL_WEBHOOK_SECRET=user:long-random-password.
 # The ESP's bounce, complaint and rejection webhooks (/anymail/<esp>/tracking/) suppress
 # the address.
-INSTALLED_APPS = [*INSTALLED_APPS, "anymail"]
 ANYMAIL_ESP = env.str("ANYMAIL_ESP", default="")
 if ANYMAIL_ESP:
-    import importlib.util
-
     if importlib.util.find_spec(f"anymail.backends.{ANYMAIL_ESP}") is None:
         raise ImproperlyConfigured(f"ANYMAIL_ESP={ANYMAIL_ESP!r} is not an anymail backend")
     EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"

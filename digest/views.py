@@ -5,6 +5,9 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from subscriptions import tokens
+
+from .delivery.previews import render_delivery
 from .mail import outbox
 from .models import Delivery
 
@@ -46,8 +49,6 @@ def outbox_html(request, name: str):
 
 @staff_member_required
 def admin_preview(request, public_id):
-    from .delivery.previews import render_delivery
-
     delivery = get_object_or_404(Delivery, public_id=public_id)
     response = HttpResponse(render_delivery(delivery)[2], content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = EMAIL_PREVIEW_CSP
@@ -56,10 +57,6 @@ def admin_preview(request, public_id):
 
 def view_digest(request, token: str):
     """A delivered digest as a web page, through the signed link in its footer."""
-    from subscriptions import tokens
-
-    from .delivery.previews import render_delivery
-
     try:
         data = tokens.read_token(token, tokens.Purpose.VIEW_DIGEST)
         delivery = Delivery.objects.select_related("subscriber").get(

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from .models import Feedback, Interest, Subscriber
+from .services import interest_save
 
 
 class InterestInline(admin.StackedInline):
@@ -30,6 +31,15 @@ class SubscriberAdmin(admin.ModelAdmin):
     readonly_fields = ("public_id", "created_at", "confirmed_at", "unsubscribed_at")
     inlines = [InterestInline]
     actions = ["suppress", "reactivate"]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Interest:
+            return super().save_formset(request, form, formset, change)
+        # Through the service, as the preferences page saves it: a changed description
+        # gets its encoder vector.
+        for interest in formset.save(commit=False):
+            interest_save(interest)
+        formset.save_m2m()
 
     @admin.action(description="Suppress the selected addresses (no more mail)")
     def suppress(self, request, queryset):

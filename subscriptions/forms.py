@@ -110,7 +110,12 @@ class PreferencesForm(forms.Form):
         },
     )
     frequency = forms.ChoiceField(choices=Subscriber.Frequency.choices)
-    weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, empty_value=0, required=False)
+    weekday = forms.TypedChoiceField(
+        choices=WEEKDAYS,
+        coerce=int,
+        empty_value=0,  # type: ignore[arg-type]  # any value is allowed; the stubs say str
+        required=False,
+    )
     send_hour = forms.TypedChoiceField(
         choices=HOURS,
         coerce=int,

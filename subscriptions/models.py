@@ -112,45 +112,19 @@ class Interest(models.Model):
     description_vector = models.BinaryField(blank=True, default=b"", editable=False)
     description_model = models.CharField(max_length=40, blank=True, default="", editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # Not a field: the description as last read or saved (None for a new interest).
+    description_as_saved: str | None = None
 
     def __str__(self) -> str:
         return f"interests of {self.subscriber}"
 
-    def save(self, *args, **kwargs) -> None:
-        fields = kwargs.get("update_fields")
-        if (fields is None or "description" in fields) and self._vector_is_stale():
-            self.encode_description()
-            if fields is not None:
-                kwargs["update_fields"] = {*fields, "description_vector", "description_model"}
-        super().save(*args, **kwargs)
-        self._saved_description = self.description
-
     @classmethod
     def from_db(cls, db, field_names, values):
         interest = super().from_db(db, field_names, values)
-        interest._saved_description = interest.__dict__.get("description")
+        # The description as stored, so that subscriptions.services.interest_save encodes
+        # it again only when it changed.
+        interest.description_as_saved = interest.__dict__.get("description")
         return interest
-
-    def _vector_is_stale(self) -> bool:
-        """Saving keywords or a time zone must not encode (and load the encoder) again."""
-        from digest.ranking import semantic
-
-        unchanged = self.description == getattr(self, "_saved_description", None)
-        return not (unchanged and self.description_model == semantic.MODEL_ID)
-
-    def encode_description(self) -> None:
-        from digest.ranking import semantic
-
-        self.description_vector, self.description_model = semantic.describe(self.description)
-
-    @property
-    def stored_description_vector(self):
-        """The stored vector if it was made by the encoder in use now, else None."""
-        from digest.ranking import semantic
-
-        if self.description_model != semantic.MODEL_ID:
-            return None
-        return semantic.from_bytes(bytes(self.description_vector))
 
     @property
     def is_empty(self) -> bool:

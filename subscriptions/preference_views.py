@@ -16,11 +16,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from digest.delivery import previews
+
 from . import categories, selectors, services, tokens
 from .examples import MAX_EXAMPLES
 from .forms import WEEKDAYS, PreferencesForm
 from .models import Subscriber, known_time_zones
-from .views import bad_link, subscriber_for
+from .views import subscriber_view
 
 log = logging.getLogger(__name__)
 # The page lists the newest feedback only; the data download has all of it.
@@ -87,11 +89,8 @@ def _page(request, subscriber: Subscriber, token: str, form: PreferencesForm, st
 
 
 @require_http_methods(["GET", "POST"])
-def preferences(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
+@subscriber_view(tokens.Purpose.PREFERENCES)
+def preferences(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         form = PreferencesForm(request.POST)
         if form.is_valid():
@@ -103,31 +102,17 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     return _page(request, subscriber, token, form)
 
 
-def _preview_picks():
-    try:
-        from digest.delivery.previews import preview_picks
-    except ImportError:
-        return None
-    return preview_picks
-
-
 @require_POST
-def preview(request: HttpRequest, token: str) -> HttpResponse:
+@subscriber_view(tokens.Purpose.PREFERENCES)
+def preview(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """ "Your digest if it were sent now", for the form as it stands; saves nothing."""
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
     form = PreferencesForm(request.POST)
     context: dict[str, Any] = {"form": form, "picks": [], "unavailable": False}
     if form.is_valid():
-        preview_picks = _preview_picks()
         # The ranking looks at the frequency for its window; the object is never saved.
         subscriber.frequency = form.cleaned_data["frequency"]
         try:
-            if preview_picks is None:
-                raise LookupError("digest.delivery.previews.preview_picks is not there yet")
-            context["picks"] = preview_picks(subscriber, form.interest_overrides())
+            context["picks"] = previews.preview_picks(subscriber, form.interest_overrides())
         except Exception:  # noqa: BLE001 - a broken preview must not break the page.
             log.exception("preview failed for subscriber %s", subscriber.pk)
             context["unavailable"] = True
@@ -135,22 +120,16 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
-def feedback_undo(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
+@subscriber_view(tokens.Purpose.PREFERENCES)
+def feedback_undo(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     services.feedback_undo(subscriber, request.POST.get("arxiv_id", ""))
     return redirect(reverse("subscriptions:preferences", args=[token]) + "#feedback")
 
 
 @require_POST
-def my_data(request: HttpRequest, token: str) -> HttpResponse:
+@subscriber_view(tokens.Purpose.PREFERENCES)
+def my_data(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """Everything we hold about the subscriber, as a JSON download."""
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
     data = {"exported_at": timezone.now().isoformat(), **selectors.subscriber_export(subscriber)}
     response = HttpResponse(
         json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
@@ -161,11 +140,8 @@ def my_data(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def delete(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
+@subscriber_view(tokens.Purpose.PREFERENCES)
+def delete(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         services.subscriber_delete(subscriber)
         return render(request, "subscriptions/deleted.html")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from digest.models import Delivery
+
 from .models import Feedback, Interest, Subscriber
 
 
@@ -29,8 +31,6 @@ def _iso(value) -> str | None:
 
 def subscriber_export(subscriber: Subscriber) -> dict[str, Any]:
     """Everything Paperboy stores about one subscriber, as plain JSON-ready data."""
-    from digest.models import Delivery
-
     interest = Interest.objects.filter(subscriber=subscriber).first()
     deliveries = (
         Delivery.objects.filter(subscriber=subscriber)

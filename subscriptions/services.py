@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -10,10 +13,14 @@ from django.utils import timezone
 from digest.mail.messages import build_email
 from digest.ranking import learning
 from digest.ranking.learning import learner_refit_soon
+from digest.models import Paper
 
 from . import tokens
 from .addresses import normalise_email
 from .models import Feedback, Interest, Subscriber
+
+if TYPE_CHECKING:
+    from digest.ranking.semantic import Encoder
 
 
 def subscriber_sign_up(
@@ -120,10 +127,58 @@ def subscriber_update_preferences(subscriber: Subscriber, data: dict) -> Subscri
     text = learning.interest_text(interest)
     for name in INTEREST_FIELDS:
         setattr(interest, name, data[name])
-    interest.save()
+    interest_save(interest)
     if learning.interest_text(interest) != text and subscriber.feedback.exists():
         learner_refit_soon(subscriber.pk)  # the prior changed
     return subscriber
+
+
+def interest_save(interest: Interest, *, update_fields: Iterable[str] | None = None) -> Interest:
+    """Saves an interest, encoding its description when it changed or its stored vector is
+    from another model; saving keywords or a time zone never loads the encoder."""
+    from digest.ranking import semantic  # numpy: loaded by a save, not by every process
+
+    fields = None if update_fields is None else set(update_fields)
+    if (fields is None or "description" in fields) and _description_vector_is_stale(interest):
+        interest.description_vector, interest.description_model = semantic.describe(
+            interest.description
+        )
+        if fields is not None:
+            fields |= {"description_vector", "description_model"}
+    interest.save(update_fields=fields)
+    interest.description_as_saved = interest.description
+    return interest
+
+
+def interests_encode_stale(encoder: Encoder, *, batch: int = 256) -> int:
+    """Stores the vector of every description saved without one (or with another
+    model's), `batch` at a time; returns how many were encoded."""
+    from digest.ranking import semantic  # numpy: loaded by a save, not by every process
+
+    stale = (
+        Interest.objects.exclude(description="")
+        .exclude(description_model=encoder.model_id)
+        .only("pk", "description")
+        .order_by("pk")
+    )
+    done = 0
+    pending = list(stale[:batch])
+    while pending:
+        vectors = encoder.encode([i.description.strip() for i in pending])
+        for interest, vector in zip(pending, vectors, strict=True):
+            interest.description_vector = semantic.to_bytes(vector)
+            interest.description_model = encoder.model_id
+        Interest.objects.bulk_update(pending, ["description_vector", "description_model"])
+        done += len(pending)
+        pending = list(stale.filter(pk__gt=pending[-1].pk)[:batch])
+    return done
+
+
+def _description_vector_is_stale(interest: Interest) -> bool:
+    from digest.ranking import semantic  # numpy: loaded by a save, not by every process
+
+    unchanged = interest.description == interest.description_as_saved
+    return not (unchanged and interest.description_model == semantic.MODEL_ID)
 
 
 def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Feedback | None:
@@ -131,8 +186,6 @@ def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Feedb
 
     Returns None when the paper is not (or no longer) in our database.
     """
-    from digest.models import Paper
-
     paper = Paper.objects.filter(arxiv_id=arxiv_id).first()
     if paper is None or signal not in Feedback.Signal.values:
         return None
@@ -172,6 +225,12 @@ def subscribers_record_permanent_failure(reasons: dict[int, str]) -> None:
         Subscriber.objects.filter(pk=pk).update(
             status=Subscriber.Status.BOUNCED, suppressed_reason=reason[:300]
         )
+
+
+def subscribers_clear_failures(subscriber_ids: list[int]) -> None:
+    """A delivered digest ends a run of permanent failures."""
+    if subscriber_ids:
+        Subscriber.objects.filter(pk__in=subscriber_ids).update(failure_count=0)
 
 
 def subscriber_suppress(email: str, reason: str) -> int:

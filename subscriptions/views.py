@@ -7,7 +7,9 @@ page that offers a fresh link.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,6 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+
+from digest import selectors as paper_selectors
+from digest.models import Paper
 
 from . import categories, ratelimits, services, tasks, tokens
 from .forms import RequestLinkForm, SignUpForm
@@ -32,6 +37,32 @@ def subscriber_for(token: str, purpose: tokens.Purpose) -> tuple[Subscriber, tok
         return Subscriber.objects.get(public_id=data.subscriber_public_id), data
     except Subscriber.DoesNotExist as exc:
         raise tokens.BadToken("no such subscriber") from exc
+
+
+TokenView = Callable[[HttpRequest, str], HttpResponse]
+
+
+def subscriber_view(
+    purpose: tokens.Purpose, *, consent: bool = False
+) -> Callable[[Callable[[HttpRequest, str, Subscriber], HttpResponse]], TokenView]:
+    """The view gets the subscriber its signed token names; a bad, expired or unknown
+    token gets the bad-link page (which offers a fresh link) instead. With `consent`,
+    a link made before the subscriber last unsubscribed is expired too."""
+
+    def decorate(view: Callable[[HttpRequest, str, Subscriber], HttpResponse]) -> TokenView:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+            try:
+                subscriber, _ = subscriber_for(token, purpose)
+                if consent:
+                    tokens.read_consent_token(token, purpose, subscriber)
+            except tokens.BadToken as exc:
+                return bad_link(request, exc)
+            return view(request, token, subscriber)
+
+        return wrapper
+
+    return decorate
 
 
 def bad_link(request: HttpRequest, exc: tokens.BadToken) -> HttpResponse:
@@ -50,15 +81,10 @@ SAMPLE_CACHE_SECONDS = 60
 
 
 def _top_papers() -> list[dict]:
-    # The landing page must work even while the papers side is empty or changing.
-    try:
-        from digest.selectors import top_papers
-    except ImportError:
-        return []
     papers = cache.get(SAMPLE_CACHE_KEY)
     if papers is None:
         try:
-            papers = top_papers(limit=5)
+            papers = paper_selectors.top_papers(limit=5)
         except Exception:  # noqa: BLE001 - a sample is decoration; the form must still show.
             log.exception("landing sample failed")
             return []
@@ -141,19 +167,15 @@ def request_link(request: HttpRequest) -> HttpResponse:
                 return too_many(request, "link requests")
             # The lookup and the mail happen in a worker: a known address and an unknown
             # one cost this process the same (one enqueue), so timing tells nothing.
-            tasks.subscriber_request_link.delay_on_commit(email)
+            tasks.subscriber_request_link.delay_on_commit(email)  # type: ignore[attr-defined]  # Celery 5.4; celery-types lags
             return render(request, "subscriptions/link_sent.html")
     status = 400 if form.errors else 200
     return render(request, "subscriptions/request_link.html", {"form": form}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
-def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.CONFIRM)
-        tokens.read_consent_token(token, tokens.Purpose.CONFIRM, subscriber)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
+@subscriber_view(tokens.Purpose.CONFIRM, consent=True)
+def confirm(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         subscriber = services.subscriber_confirm(subscriber)
         preferences_token = tokens.make_token(subscriber, tokens.Purpose.PREFERENCES)
@@ -173,11 +195,8 @@ ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 # cookie. The signed token in the URL is what authorises them.
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.UNSUBSCRIBE)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
+@subscriber_view(tokens.Purpose.UNSUBSCRIBE)
+def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         subscriber = services.subscriber_unsubscribe(subscriber)
         if request.POST.get("List-Unsubscribe") == "One-Click":
@@ -205,12 +224,8 @@ def _undo_token(subscriber: Subscriber) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-def resubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.RESUBSCRIBE)
-        tokens.read_consent_token(token, tokens.Purpose.RESUBSCRIBE, subscriber)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
+@subscriber_view(tokens.Purpose.RESUBSCRIBE, consent=True)
+def resubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         subscriber = services.subscriber_resubscribe(subscriber)
         context = {"subscriber": subscriber, "preferences_url": tokens.preferences_url(subscriber)}
@@ -231,8 +246,6 @@ def _feedback_target(data: tokens.TokenData) -> tuple[str, int]:
 
 @require_http_methods(["GET", "POST"])
 def feedback(request: HttpRequest, token: str) -> HttpResponse:
-    from digest.models import Paper
-
     try:
         subscriber, data = subscriber_for(token, tokens.Purpose.FEEDBACK)
         arxiv_id, signal = _feedback_target(data)

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 from django.utils import timezone
 
 from digest.models import Paper
-from subscriptions.models import Interest, Subscriber
+from subscriptions.models import Feedback, Interest, Subscriber
+from subscriptions.services import interest_save
 
 _ids = itertools.count(1)
 
@@ -27,38 +28,47 @@ def make_paper(
     authors=("Ada Lovelace",),
     **fields,
 ) -> Paper:
-    n = next(_ids)
-    return Paper.objects.create(
-        arxiv_id=fields.pop("arxiv_id", f"2511.{n:05d}"),
-        title=title,
-        title_text=title,
-        abstract=abstract or f"We study {title.lower()}.",
-        abstract_text=abstract or f"We study {title.lower()}.",
-        authors=list(authors),
-        categories=list(categories),
-        primary_category=categories[0] if categories else "",
-        upvotes=upvotes,
-        announced_on=announced_on or timezone.localdate(),
-        **fields,
-    )
+    """A paper announced today (unless said otherwise); any other field may be given."""
+    abstract = abstract or f"We study {title.lower()}."
+    values = {
+        "arxiv_id": f"2511.{next(_ids):05d}",
+        "title": title,
+        "title_text": title,
+        "abstract": abstract,
+        "abstract_text": abstract,
+        "authors": list(authors),
+        "categories": list(categories),
+        "primary_category": categories[0] if categories else "",
+        "upvotes": upvotes,
+        "announced_on": announced_on or timezone.localdate(),
+    }
+    return Paper.objects.create(**{**values, **fields})
 
 
 def make_subscriber(
     email: str,
     *,
-    status=Subscriber.Status.ACTIVE,
+    status: str = Subscriber.Status.ACTIVE,
     categories=(),
     keywords=(),
     authors=(),
     description="",
     **fields,
 ) -> Subscriber:
+    """A subscriber with these interests; confirmed unless still pending."""
+    if status != Subscriber.Status.PENDING:
+        fields.setdefault("confirmed_at", timezone.now())
     subscriber = Subscriber.objects.create(email=email, status=status, **fields)
-    Interest.objects.create(
+    interest = Interest(
         subscriber=subscriber,
         categories=list(categories),
         keywords=list(keywords),
         authors=list(authors),
         description=description,
     )
+    interest_save(interest)  # as the preferences page saves it: the description is encoded
     return subscriber
+
+
+def give_feedback(subscriber: Subscriber, paper: Paper, signal: int = 1) -> Feedback:
+    return Feedback.objects.create(subscriber=subscriber, paper=paper, signal=signal)

@@ -22,8 +22,10 @@ from django.utils import timezone
 from digest.lib.bulk import update_each
 from digest.mail.messages import message_id
 from digest.models import Delivery
-from subscriptions.models import Subscriber
-from subscriptions.services import subscribers_record_permanent_failure
+from subscriptions.services import (
+    subscribers_clear_failures,
+    subscribers_record_permanent_failure,
+)
 
 # Outcomes are written when this many are waiting (and when the chunk ends or fails).
 FLUSH_EVERY = 100
@@ -125,9 +127,9 @@ class Outcomes:
         recorded = self._not_yet_delivered([d.pk for d, _ in self.sent])
         update_each(recorded, rows, ["subject", "message_id"], values)
         # A delivered digest ends a run of permanent failures.
-        failing = [d.subscriber_id for d, _ in self.sent if d.subscriber.failure_count]
-        if failing:
-            Subscriber.objects.filter(pk__in=failing).update(failure_count=0)
+        subscribers_clear_failures(
+            [d.subscriber_id for d, _ in self.sent if d.subscriber.failure_count]
+        )
 
     def _write(self, deliveries: list[Delivery], status: str) -> None:
         if deliveries:

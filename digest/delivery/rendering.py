@@ -10,15 +10,12 @@ chunk and holds the signers and the URL around each token; only the per-subscrib
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from collections import OrderedDict
 from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from markupsafe import Markup, escape
 
@@ -26,6 +23,8 @@ from digest.mail.messages import RenderedEmail, compose_email
 from digest.mail.templates import Fragment, header_safe, pack_lines, slot, template
 from digest.models import Delivery, DeliveryItem, Paper
 from subscriptions import tokens
+
+from .chunk_signer import ChunkSigner
 
 AUTHORS_SHOWN = 4
 ABSTRACT_SENTENCES = 2
@@ -64,7 +63,7 @@ def _clip(text: str, limit: int) -> str:
 
 @cache
 def _latex_converter():
-    from pylatexenc.latex2text import LatexNodes2Text
+    from pylatexenc.latex2text import LatexNodes2Text  # slow to import; few titles need it
 
     return LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
 
@@ -77,35 +76,6 @@ def readable_title(paper: Paper) -> str:
         return " ".join(_latex_converter().latex_to_text(paper.title).split())
     except Exception:  # noqa: BLE001 - a malformed title is still better shown raw
         return " ".join(paper.title.split())
-
-
-class _ChunkSigner(signing.TimestampSigner):
-    """`tokens`' signer for one purpose, made once per chunk instead of once per link.
-
-    It signs exactly as Django does (salted HMAC-SHA256 over the same payload, so
-    `tokens.read_token` reads its tokens); it only keeps the derived HMAC key and the
-    timestamp, which Django recomputes for every signature.
-    """
-
-    def __init__(self, purpose: tokens.Purpose) -> None:
-        super().__init__(salt=f"paperboy.{purpose}")
-        digest = getattr(hashlib, self.algorithm)
-        key = digest(f"{self.salt}signer{self.key}".encode()).digest()
-        self._mac = hmac.new(key, digestmod=digest)
-        self._timestamp = super().timestamp()
-
-    def timestamp(self) -> str:
-        return self._timestamp
-
-    def signature(self, value, key=None) -> str:
-        mac = self._mac.copy()
-        mac.update(value.encode())
-        return signing.b64_encode(mac.digest()).decode()
-
-    def sign(self, value: str) -> str:
-        # TimestampSigner.sign and Signer.sign, flattened: value:timestamp:signature.
-        value = f"{value}{self.sep}{self._timestamp}"
-        return f"{value}{self.sep}{self.signature(value)}"
 
 
 class Links:
@@ -126,12 +96,12 @@ class Links:
 
     def __init__(self) -> None:
         self._around: dict[tokens.Purpose, tuple[str, str]] = {}
-        self._signers: dict[tokens.Purpose, _ChunkSigner] = {}
+        self._signers: dict[tokens.Purpose, ChunkSigner] = {}
         for purpose, route in self.ROUTES.items():
             url = tokens.absolute(reverse(route, args=[_TOKEN_SLOT]))
             before, _, after = url.partition(_TOKEN_SLOT)
             self._around[purpose] = (before, after)
-            self._signers[purpose] = _ChunkSigner(purpose)
+            self._signers[purpose] = ChunkSigner(purpose)
 
     def token(self, subscriber, purpose: tokens.Purpose, extra: str = "") -> str:
         payload = subscriber.public_id.hex + (f":{extra}" if extra else "")
@@ -328,7 +298,7 @@ class DigestRenderer:
             macro = self._macros.get(part)
             if macro is None:
                 module = source.make_module({**context, "papers": []})
-                macro = self._macros[part] = module.card
+                macro = self._macros[part] = module.card  # type: ignore[attr-defined]  # the template's macro
             fragment = Fragment(macro({**paper, **{name: slot(name) for name in CARD_SLOTS}}))
             _cards.put(key, fragment, keep=(display, source))
         return fragment
@@ -368,7 +338,3 @@ def digest_context(delivery: Delivery, pairs: list[tuple[DeliveryItem, Paper]]) 
 
 def render_digest(delivery: Delivery, pairs) -> tuple[str, str, str]:
     return DigestRenderer().render(delivery, pairs)
-
-
-def digest_message(delivery: Delivery, pairs) -> EmailMultiAlternatives:
-    return DigestRenderer().email(delivery, pairs).django_message()

@@ -4,6 +4,7 @@ Created after every migrate if missing; staff edits are never overwritten.
 """
 
 from django.db import transaction
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 DEFAULT_TASKS = [
     # Ingestion first: every hour, each source whose own interval (Source.fetch_every) is
@@ -15,8 +16,6 @@ DEFAULT_TASKS = [
 
 
 def ensure_default_schedule(**kwargs) -> None:
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
-
     with transaction.atomic():
         for name, task, crontab in DEFAULT_TASKS:
             if PeriodicTask.objects.filter(name=name).exists():

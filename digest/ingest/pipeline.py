@@ -28,6 +28,8 @@ from digest.sources.records import FIELDS, clean_record, merge_values, validate_
 from digest.sources.registry import get_adapter
 
 logger = logging.getLogger(__name__)
+# One line per fetch-run state change, with the run's id and counts (deploy/README.md).
+run_log = logging.getLogger("digest.ingest")
 
 BATCH_SIZE = 500
 # An unchanged upvote count is recorded again only after this long (see _record_upvotes):
@@ -114,6 +116,7 @@ def load_snapshot() -> dict[str, int]:
 def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
     # A long backfill query is noted cut to the column's size, not refused.
     run = FetchRun.objects.create(source=source, kind=kind, url=url[:_FETCH_RUN_URL_LENGTH])
+    _log_run(run, "started")
     try:
         adapter = get_adapter(kind)
         fetched = adapter.fetch(
@@ -149,7 +152,24 @@ def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
         run.error = f"unexpected: {type(error).__name__}: {error}"
     run.finished_at = timezone.now()
     run.save()
+    _log_run(run, run.status)
     return run
+
+
+def _log_run(run: FetchRun, state: str) -> None:
+    run_log.info(
+        "fetch run %s",
+        state,
+        extra={
+            "fetch_run_id": run.pk,
+            "kind": run.kind,
+            "url": run.url,
+            "status": run.status,
+            "http_status": run.http_status,
+            "new_count": run.new_count,
+            "updated_count": run.updated_count,
+        },
+    )
 
 
 def _summarise(problems: list[str], limit: int = 20) -> str:
@@ -211,6 +231,32 @@ def _write_batch(
             arxiv_id__in=[values["arxiv_id"] for values in batch]
         ).values("id", "arxiv_id", *FIELDS)
     }
+    created, changed, seen = _sort_batch(batch, existing, replay_on=replay_on, outcome=outcome)
+    ids = {arxiv_id: row["id"] for arxiv_id, row in existing.items()}
+    ids.update(_store(created, changed))
+    outcome.new += len(created)
+    outcome.updated += len(changed)
+    held = {row["id"] for row in existing.values()}
+    _record_sightings([ids[v["arxiv_id"]] for v in seen], kind=kind, source=source, held=held)
+    fresh = {values["arxiv_id"] for values in created}
+    _record_upvotes(
+        [
+            (ids[values["arxiv_id"]], values["upvotes"])
+            for values in seen
+            if values["has_upvotes"] and (replay_on is None or values["arxiv_id"] in fresh)
+        ],
+        held=held,
+    )
+
+
+def _sort_batch(
+    batch: list[dict[str, Any]],
+    existing: dict[str, dict[str, Any]],
+    *,
+    replay_on: date | None,
+    outcome: Outcome,
+) -> tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    """(papers to create, (id, merged values) to update, every paper seen and kept)."""
     created: list[dict[str, Any]] = []
     changed: list[tuple[int, dict[str, Any]]] = []
     seen: list[dict[str, Any]] = []
@@ -229,7 +275,14 @@ def _write_batch(
             if any(merged[name] != current[name] for name in FIELDS):
                 changed.append((current["id"], merged))
         seen.append(values)
-    ids = {arxiv_id: row["id"] for arxiv_id, row in existing.items()}
+    return created, changed, seen
+
+
+def _store(
+    created: list[dict[str, Any]], changed: list[tuple[int, dict[str, Any]]]
+) -> dict[str, int]:
+    """Inserts and updates in one statement each; the ids of the inserted, by arXiv id."""
+    ids: dict[str, int] = {}
     if created:
         now = timezone.now()
         insert_many(
@@ -251,19 +304,7 @@ def _write_batch(
             [*FIELDS, "last_seen_at"],
             [[*(merged[n] for n in FIELDS), now, pk] for pk, merged in changed],
         )
-    outcome.new += len(created)
-    outcome.updated += len(changed)
-    held = {row["id"] for row in existing.values()}
-    _record_sightings([ids[v["arxiv_id"]] for v in seen], kind=kind, source=source, held=held)
-    fresh = {values["arxiv_id"] for values in created}
-    _record_upvotes(
-        [
-            (ids[values["arxiv_id"]], values["upvotes"])
-            for values in seen
-            if values["has_upvotes"] and (replay_on is None or values["arxiv_id"] in fresh)
-        ],
-        held=held,
-    )
+    return ids
 
 
 def _record_upvotes(counts: list[tuple[int, int]], *, held: set[int]) -> None:

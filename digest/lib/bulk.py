@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, Model, QuerySet, Value, When
+from django.db.models import Case, Field, Model, QuerySet, Value, When
 
 
 def insert_many(
-    model: type[Model], names: list[str], rows: list[list[Any]], *, conflict: list[str] = ()
+    model: type[Model], names: list[str], rows: list[list[Any]], *, conflict: Sequence[str] = ()
 ) -> None:
     """One `executemany` INSERT for many rows; duplicates on `conflict` are left alone.
 
@@ -30,15 +30,15 @@ def insert_many(
     if not rows:
         return
     meta = model._meta
-    fields = [meta.get_field(name) for name in names]
+    fields = [_concrete(model, name) for name in names]
     quote = connection.ops.quote_name
     # Only quoted identifiers from the model's meta go into the text; values are parameters.
     table = quote(meta.db_table)
-    columns = ", ".join(quote(f.column) for f in fields)
+    columns = ", ".join(quote(_column(f)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
     if conflict:
-        target = ", ".join(quote(meta.get_field(name).column) for name in conflict)
+        target = ", ".join(quote(_column(_concrete(model, name))) for name in conflict)
         sql += f" ON CONFLICT ({target}) DO NOTHING"
     with connection.cursor() as cursor:
         cursor.executemany(sql, _prepared(fields, rows))
@@ -52,13 +52,28 @@ def update_many(model: type[Model], names: list[str], rows: list[list[Any]]) -> 
     if not rows:
         return
     meta = model._meta
-    fields = [meta.get_field(name) for name in names]
+    fields = [_concrete(model, name) for name in names]
+    assert meta.pk is not None, "every model has a primary key"
+    pk = _concrete(model, meta.pk.name)
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    sql = f"UPDATE {table} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    assignments = ", ".join(f"{quote(_column(f))} = %s" for f in fields)
+    sql = f"UPDATE {table} SET {assignments} WHERE {quote(_column(pk))} = %s"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.executemany(sql, _prepared([*fields, meta.pk], rows))
+        cursor.executemany(sql, _prepared([*fields, pk], rows))
+
+
+def _concrete(model: type[Model], name: str) -> Field:
+    """The model's concrete field `name`: one with a column of its own."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or field.column is None:
+        raise ValueError(f"{model.__name__}.{name} has no column")
+    return field
+
+
+def _column(field: Field) -> str:
+    assert field.column is not None, "a concrete field"
+    return field.column
 
 
 def _prepared(fields: list[Any], rows: list[list[Any]]) -> list[list[Any]]:
@@ -138,9 +153,9 @@ def insert_rows(model: type[Model], columns: Sequence[tuple[str, str]], rows: li
         )
         return
     table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(name) for name, _ in columns)
+    quoted = ", ".join(connection.ops.quote_name(name) for name, _ in columns)
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({names}) {select}", [json.dumps(rows)])  # noqa: S608 - names are ours, values a parameter
+        cursor.execute(f"INSERT INTO {table} ({quoted}) {select}", [json.dumps(rows)])  # noqa: S608 - names are ours, values a parameter
 
 
 def insert_rows_once(

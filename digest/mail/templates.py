@@ -15,6 +15,7 @@ the clients that honour it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -142,7 +143,7 @@ class Fragment:
     def __init__(self, rendered: str) -> None:
         self.parts = _SLOT.split(str(rendered))
 
-    def fill(self, values: dict[str, str]) -> str:
+    def fill(self, values: Mapping[str, str]) -> str:
         parts = self.parts
         out = [parts[0]]
         for i in range(1, len(parts), 2):

@@ -47,13 +47,13 @@ def rate_limits_count_across_processes(app_configs, **kwargs) -> list[checks.Che
 def sentence_encoder_installed(app_configs, **kwargs) -> list[checks.CheckMessage]:
     """Without the encoder, descriptions are ranked by their words alone: say so before
     subscribers notice, unless it was switched off on purpose. Nothing is loaded here."""
-    from digest.ranking import semantic
+    from digest.ranking import semantic  # numpy: only when the deploy checks run
 
     if not semantic.enabled():
         return []
     try:
-        import onnxruntime  # noqa: F401
-        import tokenizers  # noqa: F401
+        import onnxruntime  # noqa: F401 - only whether it is installed; loaded when needed
+        import tokenizers  # noqa: F401 - only whether it is installed; loaded when needed
 
         found = semantic.model_path().is_file()
     except (ImportError, semantic.EncoderUnavailable):

@@ -16,6 +16,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from digest.celery import app
+
 log = logging.getLogger(__name__)
 
 
@@ -30,8 +32,6 @@ def check_database() -> None:
 
 def check_broker() -> None:
     """Opens (and closes) one connection to the broker, without Celery's retry loop."""
-    from digest.celery import app
-
     timeout = settings.HEALTH_CHECK_TIMEOUT
     options = {
         **(app.conf.broker_transport_options or {}),
@@ -42,7 +42,7 @@ def check_broker() -> None:
         broker.ensure_connection(max_retries=0, timeout=timeout)
         if broker.transport.driver_type == "redis":
             # Connecting is lazy in redis-py; a PING proves the server answers.
-            broker.default_channel.client.ping()
+            broker.default_channel.client.ping()  # type: ignore[attr-defined]  # a redis channel
 
 
 CHECKS = {"database": check_database, "broker": check_broker}

@@ -2,13 +2,11 @@
 
 Settings' LOGGING names `ContextFilter` and `JsonFormatter` here, so Django imports this
 module while it configures logging, in every process (web, worker, beat, commands); that
-import also connects the Celery signal handlers below. Use it like this:
+import also connects the Celery signal handlers below (logging only: they change nothing
+else). Code adds its own ids to every line of a block like this:
 
-    from digest.ops.logs import get_logger, log_context
-
-    log = get_logger(__name__)
-    with log_context(fetch_run_id=run.pk, source_id=source.pk):
-        log.info("fetched", extra={"http_status": 200})  # both ids ride along
+    with log_context(delivery_id=delivery.pk):
+        log.info("sent", extra={"http_status": 250})  # delivery_id rides along
 
 Inside a Celery task every line already carries `task_id`, `task_name`, `worker` and the
 task's id arguments (`delivery_ids`, `source_id` ...), and each task logs one "task
@@ -27,7 +25,6 @@ from types import MappingProxyType
 from typing import Any
 
 from celery import signals
-from django.db.models.signals import post_save
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 from .redact import redact
@@ -47,22 +44,6 @@ def log_context(**ids: Any) -> Iterator[None]:
         yield
     finally:
         _context.reset(token)
-
-
-def current_context() -> dict[str, Any]:
-    return dict(_context.get())
-
-
-class ContextLogger(logging.LoggerAdapter):
-    """A logger whose lines always carry the given ids, on top of the current context."""
-
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
-        return msg, kwargs
-
-
-def get_logger(name: str, **ids: Any) -> ContextLogger:
-    return ContextLogger(logging.getLogger(name), ids)
 
 
 class ContextFilter(logging.Filter):
@@ -166,27 +147,3 @@ def _on_task_retry(request=None, reason=None, sender=None, **_: Any) -> None:
     logging.getLogger("digest.tasks").warning(
         "task retry: %s", reason, extra={"task_id": getattr(request, "id", None)}
     )
-
-
-# --- Fetch runs ------------------------------------------------------------------------
-
-
-def _on_fetch_run_saved(sender: Any, instance: Any, created: bool, **_: Any) -> None:
-    """One line per fetch-run state change, with the run's id (ingestion may add its own)."""
-    logging.getLogger("digest.ingest").info(
-        "fetch run %s",
-        "started" if created else instance.status,
-        extra={
-            "fetch_run_id": instance.pk,
-            "kind": instance.kind,
-            "url": instance.url,
-            "status": instance.status,
-            "http_status": instance.http_status,
-            "new_count": instance.new_count,
-            "updated_count": instance.updated_count,
-        },
-    )
-
-
-# A lazy sender: the model registry is not ready while logging is being configured.
-post_save.connect(_on_fetch_run_saved, sender="digest.FetchRun", weak=False)

@@ -36,8 +36,9 @@ class SharedCounterCache(DatabaseCache):
         connection = connections[db]
         quote = connection.ops.quote_name
         cache_key = self.make_and_validate_key(key, version=version)
+        table = self._table  # type: ignore[attr-defined]  # DatabaseCache's; not in the stubs
         sql = (
-            f"SELECT {quote('value')}, {quote('expires')} FROM {quote(self._table)} "  # noqa: S608 - names quoted, values bound
+            f"SELECT {quote('value')}, {quote('expires')} FROM {quote(table)} "  # noqa: S608 - names quoted, values bound
             f"WHERE {quote('cache_key')} = %s"
         )
         if connection.features.has_select_for_update:

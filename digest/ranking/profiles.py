@@ -17,7 +17,7 @@ import numpy as np
 from scipy import sparse
 
 from .learner import answers_count
-from .text import parse_term, profile_author_keys
+from .words import category_keys, parse_term, profile_author_keys
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,12 @@ class CompiledProfiles:
     has_disliked: np.ndarray
     feedback_similarity: np.ndarray
     limits: np.ndarray
-    sent: sparse.csr_matrix
+    sent: sparse.csr_matrix  # subscribers x papers, 1 where the paper was already sent
     # Learners: the weights of those who have one, each subscriber's row among them (-1:
     # none) and their number of answers.
     learners: np.ndarray
     learner_of: np.ndarray
-    answers: np.ndarray  # subscribers x papers, 1 where the paper was already sent
+    answers: np.ndarray
 
 
 def _indicator(rows: list[list[int]], width: int) -> sparse.csr_matrix:
@@ -66,105 +66,18 @@ def _indicator(rows: list[list[int]], width: int) -> sparse.csr_matrix:
 
 
 def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledProfiles:
-    terms: dict[tuple[str, ...], int] = {}
-    labels: list[str] = []
-    include_rows: list[list[int]] = []
-    exclude_rows: list[list[int]] = []
-    category_rows: list[list[int]] = []
-    author_rows: list[list[int]] = []
-    author_names: list[list[tuple[str, frozenset[int]]]] = []
-    descriptions: dict[str, int] = {}
-    description_vectors: dict[str, np.ndarray] = {}
-    description_of: list[int] = []
-    category_vocab, author_vocab = ranker.category_vocab, ranker.author_vocab
-
-    # Interests repeat across subscribers: each distinct keyword, category and name is
-    # resolved once, and a profile is a few dictionary look-ups.
-    keyword_cache: dict[str, tuple[int, bool] | None] = {}
-    category_cache: dict[str, int | None] = {}
-    author_cache: dict[str, frozenset[int]] = {}
-    no_names: list[tuple[str, frozenset[int]]] = []
-
-    def keyword(raw: str) -> tuple[int, bool] | None:
-        term = parse_term(raw)
-        if term is None:
-            return None
-        if term.tokens not in terms:
-            terms[term.tokens] = len(labels)
-            labels.append(term.label)
-        return terms[term.tokens], term.exclude
-
-    def category(raw: str) -> int | None:
-        key = raw.strip().casefold()
-        return category_vocab.get(key if "." in key else f"{key}.*")
-
-    def author(name: str) -> frozenset[int]:
-        keys = profile_author_keys(name)
-        return frozenset(author_vocab[k] for k in keys if k in author_vocab)
-
+    interests = _Interests(ranker)
     for profile in profiles:
-        wanted, unwanted = [], []
-        for raw in profile.keywords:
-            hit = keyword_cache.get(raw, False)
-            if hit is False:
-                hit = keyword_cache[raw] = keyword(raw)
-            if hit is not None:
-                (unwanted if hit[1] else wanted).append(hit[0])
-        include_rows.append(list(dict.fromkeys(wanted)) if len(wanted) > 1 else wanted)
-        exclude_rows.append(list(dict.fromkeys(unwanted)) if len(unwanted) > 1 else unwanted)
-
-        cats = []
-        for raw in profile.categories:
-            col = category_cache.get(raw, -1)
-            if col == -1:
-                col = category_cache[raw] = category(raw)
-            if col is not None and col not in cats:
-                cats.append(col)
-        category_rows.append(cats)
-
-        if profile.authors:
-            names, cols = [], set()
-            for name in profile.authors:
-                keys = author_cache.get(name)
-                if keys is None:
-                    keys = author_cache[name] = author(name)
-                if keys:
-                    names.append((name.strip(), keys))
-                    cols |= keys
-            author_rows.append(list(cols))
-            author_names.append(names)
-        else:
-            author_rows.append([])
-            author_names.append(no_names)
-
-        text = profile.description
-        if text:
-            text = text.strip()
-        description_of.append(descriptions.setdefault(text, len(descriptions)) if text else -1)
-        if text and profile.description_vector is not None:
-            description_vectors[text] = profile.description_vector
-
-    n_papers = len(ranker.papers)
-    rows, cols, vals = [], [], []
-    w = ranker.weights
-    for words, col in terms.items():
-        anywhere, in_title = ranker.term_hits(words)
-        title_set = set(in_title)
-        for i in anywhere:
-            rows.append(i)
-            cols.append(col)
-            vals.append(w.keyword_in_title if i in title_set else w.keyword)
-    term_weights = sparse.csr_matrix(
-        (np.array(vals, dtype=np.float32), (rows, cols)), shape=(n_papers, max(len(labels), 1))
-    )
-
+        interests.add(profile)
+    labels, description_of = interests.labels, interests.description_of
     # Each distinct description encoded once: for its nearest terms and for the title check.
-    encoded = _description_vectors(ranker, descriptions, description_vectors)
+    descriptions, stored = interests.descriptions, interests.description_vectors
+    encoded = _description_vectors(ranker, descriptions, stored)
     description_rows = _description_rows(
         ranker,
         descriptions,
         description_of,
-        encoded if encoded is not None else [description_vectors.get(t) for t in descriptions],
+        encoded if encoded is not None else [stored.get(t) for t in descriptions],
     )
     newest = ranker.weights.feedback_papers
     (liked, disliked), feedback_similarity = ranker.feedback_weights(
@@ -172,13 +85,13 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
     )
     return CompiledProfiles(
         profiles=profiles,
-        include=_indicator(include_rows, len(labels)),
-        exclude=_indicator(exclude_rows, len(labels)),
-        term_weights=term_weights,
+        include=_indicator(interests.include, len(labels)),
+        exclude=_indicator(interests.exclude, len(labels)),
+        term_weights=_term_weights(ranker, interests.terms, len(labels)),
         term_labels=labels,
-        categories=_indicator(category_rows, len(category_vocab)),
-        authors=_indicator(author_rows, len(author_vocab)),
-        author_names=author_names,
+        categories=_indicator(interests.categories, len(ranker.category_vocab)),
+        authors=_indicator(interests.authors, len(ranker.author_vocab)),
+        author_names=interests.author_names,
         descriptions=description_rows,
         has_description=np.array([d >= 0 for d in description_of], dtype=bool),
         description_vectors=encoded if ranker.text.config.semantic_gate > 0 else None,
@@ -211,6 +124,117 @@ def _learners(ranker: Ranker, profiles: Sequence[Profile]) -> dict[str, np.ndarr
         count=len(profiles),
     )
     return {"learners": weights, "learner_of": learner_of, "answers": answers}
+_NO_NAMES: list[tuple[str, frozenset[int]]] = []
+
+
+class _Interests:
+    """Every profile's keywords, categories, authors and description as column lists.
+
+    Interests repeat across subscribers: each distinct keyword, category and name is
+    resolved once, and a profile is a few dictionary look-ups.
+    """
+
+    def __init__(self, ranker: Ranker) -> None:
+        self.category_vocab, self.author_vocab = ranker.category_vocab, ranker.author_vocab
+        self.terms: dict[tuple[str, ...], int] = {}
+        self.labels: list[str] = []
+        self.include: list[list[int]] = []
+        self.exclude: list[list[int]] = []
+        self.categories: list[list[int]] = []
+        self.authors: list[list[int]] = []
+        self.author_names: list[list[tuple[str, frozenset[int]]]] = []
+        self.descriptions: dict[str, int] = {}
+        self.description_vectors: dict[str, np.ndarray] = {}
+        self.description_of: list[int] = []
+        self._keywords: dict[str, tuple[int, bool] | None] = {}
+        self._categories: dict[str, int | None] = {}
+        self._authors: dict[str, frozenset[int]] = {}
+
+    def add(self, profile: Profile) -> None:
+        self._add_keywords(profile.keywords)
+        self._add_categories(profile.categories)
+        self._add_authors(profile.authors)
+        text = profile.description.strip() if profile.description else ""
+        self.description_of.append(
+            self.descriptions.setdefault(text, len(self.descriptions)) if text else -1
+        )
+        if text and profile.description_vector is not None:
+            self.description_vectors[text] = profile.description_vector
+
+    def _add_keywords(self, keywords: Sequence[str]) -> None:
+        wanted: list[int] = []
+        unwanted: list[int] = []
+        cache = self._keywords
+        for raw in keywords:
+            hit = cache[raw] if raw in cache else cache.setdefault(raw, self._keyword(raw))
+            if hit is not None:
+                (unwanted if hit[1] else wanted).append(hit[0])
+        self.include.append(list(dict.fromkeys(wanted)) if len(wanted) > 1 else wanted)
+        self.exclude.append(list(dict.fromkeys(unwanted)) if len(unwanted) > 1 else unwanted)
+
+    def _keyword(self, raw: str) -> tuple[int, bool] | None:
+        term = parse_term(raw)
+        if term is None:
+            return None
+        if term.tokens not in self.terms:
+            self.terms[term.tokens] = len(self.labels)
+            self.labels.append(term.label)
+        return self.terms[term.tokens], term.exclude
+
+    def _add_categories(self, categories: Sequence[str]) -> None:
+        cols: list[int] = []
+        cache = self._categories
+        for raw in categories:
+            col = cache[raw] if raw in cache else cache.setdefault(raw, self._category(raw))
+            if col is not None and col not in cols:
+                cols.append(col)
+        self.categories.append(cols)
+
+    def _category(self, raw: str) -> int | None:
+        keys = category_keys(raw)
+        return self.category_vocab.get(keys[0]) if keys else None
+
+    def _add_authors(self, authors: Sequence[str]) -> None:
+        if not authors:
+            self.authors.append([])
+            self.author_names.append(_NO_NAMES)
+            return
+        names: list[tuple[str, frozenset[int]]] = []
+        cols: set[int] = set()
+        cache = self._authors
+        for name in authors:
+            keys = cache.get(name)
+            if keys is None:
+                found = profile_author_keys(name)
+                keys = cache[name] = frozenset(
+                    self.author_vocab[k] for k in found if k in self.author_vocab
+                )
+            if keys:
+                names.append((name.strip(), keys))
+                cols |= keys
+        self.authors.append(list(cols))
+        self.author_names.append(names)
+
+
+def _term_weights(
+    ranker: Ranker, terms: dict[tuple[str, ...], int], n_terms: int
+) -> sparse.csr_matrix:
+    """Papers x terms: the weight of each paper's match (in the title it counts more)."""
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    w = ranker.weights
+    for words, col in terms.items():
+        anywhere, in_title = ranker.term_hits(words)
+        title_set = set(in_title)
+        for i in anywhere:
+            rows.append(i)
+            cols.append(col)
+            vals.append(w.keyword_in_title if i in title_set else w.keyword)
+    return sparse.csr_matrix(
+        (np.array(vals, dtype=np.float32), (rows, cols)),
+        shape=(len(ranker.papers), max(n_terms, 1)),
+    )
 
 
 def _sent_matrix(ranker: Ranker, profiles: Sequence[Profile]) -> sparse.csr_matrix:
@@ -256,7 +280,7 @@ def _description_rows(
     ranker: Ranker,
     descriptions: dict[str, int],
     description_of: list[int],
-    vectors: Sequence[np.ndarray | None],
+    vectors: np.ndarray | Sequence[np.ndarray | None],
 ) -> sparse.csr_matrix:
     """Each distinct description vectorised once, then spread to its subscribers' rows."""
     width = ranker.text.papers.shape[1] if ranker.text.papers is not None else 0

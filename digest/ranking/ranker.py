@@ -24,16 +24,10 @@ from threadpoolctl import threadpool_limits
 
 from .learner import LearnerConfig, paper_features
 from .profiles import compile_profiles
-from .text import PhraseIndex, TextConfig, TextModel, fold, paper_author_keys
+from .scoring import rank_compiled
+from .text import TextConfig, TextModel
 from .types import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, Weights
-
-
-def _category_keys(category: str) -> list[str]:
-    key = fold(category.strip())
-    if not key:
-        return []
-    archive = key.split(".")[0]
-    return [key, f"{archive}.*"] if "." in key and not key.endswith(".*") else [f"{archive}.*"]
+from .words import PhraseIndex, category_keys, paper_author_keys
 
 
 class Ranker:
@@ -65,7 +59,7 @@ class Ranker:
         )
         self.trend = self._trending(today)
         self.category_matrix, self.category_vocab = self._keyed_matrix(
-            [k for c in p.categories for k in _category_keys(c)] for p in self.papers
+            [k for c in p.categories for k in category_keys(c)] for p in self.papers
         )
         self.author_matrix, self.author_vocab = self._keyed_matrix(
             [k for a in p.authors for k in paper_author_keys(a)] for p in self.papers
@@ -122,8 +116,6 @@ class Ranker:
 
     def rank(self, profiles: Sequence[Profile], *, chunk_size: int = 1024) -> dict[int, list[Pick]]:
         """Picks per subscriber id, best first, at most `limit`, none below the floor."""
-        from .scoring import rank_compiled
-
         if not self.papers or not profiles:
             return {p.subscriber_id: [] for p in profiles}
         # The products are many and small: one BLAS thread avoids threads spinning against

@@ -12,8 +12,8 @@ import numpy as np
 from scipy import sparse
 
 from .learner import learner_relevance
-from .text import fold
 from .types import Pick
+from .words import category_keys
 
 if TYPE_CHECKING:
     from .profiles import CompiledProfiles
@@ -210,7 +210,7 @@ class _Explainer:
         self.paper_authors = _row_sets(ranker.author_matrix)
         vocab = ranker.category_vocab
         self.paper_categories = [
-            [(c, {vocab.get(k) for k in _category_keys(c)}) for c in p.categories]
+            [(c, {vocab.get(k) for k in category_keys(c)}) for c in p.categories]
             for p in ranker.papers
         ]
         self.upvotes = [
@@ -237,18 +237,7 @@ class _Explainer:
         indptr, indices = self.categories
         wanted = set(indices[indptr[s] : indptr[s + 1]]) if indptr[s + 1] > indptr[s] else None
         if not (names or wanted or d_row or l_row or m_row):
-            # Keywords only, the common case: the matched terms and the upvotes. Subscribers
-            # who follow the same keywords share the reason for the same paper.
-            known = self.keyword_reasons.setdefault(tuple(terms), {})
-            reasons = []
-            for c in cols:
-                reason = known.get(c)
-                if reason is None:
-                    present = paper_terms[c]
-                    matched = [quoted[t] for t in terms if t in present]
-                    reason = known[c] = "matches " + ", ".join(matched[:3]) + upvotes[c]
-                reasons.append(reason)
-            return reasons
+            return self._keywords_only(terms, cols)
         reasons = []
         examples: list[str] | None = None
         for j, c in enumerate(cols):
@@ -295,10 +284,19 @@ class _Explainer:
         nearest = np.argmax(self.cp.feedback_similarity[np.ix_(rows, cols)], axis=0)
         return [phrases[i] for i in nearest.tolist()]
 
-
-def _category_keys(category: str) -> list[str]:
-    key = fold(category.strip())
-    return [key, key.split(".")[0] + ".*"]
+    def _keywords_only(self, terms: list[int], cols: list[int]) -> list[str]:
+        """Keywords only, the common case: the matched terms and the upvotes. Subscribers
+        who follow the same keywords share the reason for the same paper."""
+        known = self.keyword_reasons.setdefault(tuple(terms), {})
+        reasons = []
+        for c in cols:
+            reason = known.get(c)
+            if reason is None:
+                present = self.paper_terms[c]
+                matched = [self.quoted[t] for t in terms if t in present]
+                reason = known[c] = "matches " + ", ".join(matched[:3]) + self.upvotes[c]
+            reasons.append(reason)
+        return reasons
 
 
 def _row_sets(matrix: sparse.csr_matrix) -> list[frozenset[int]]:

@@ -1,238 +1,27 @@
-"""Text handling for the ranking: word tokens, keyword terms, author names, the TF-IDF model.
+"""The day's TF-IDF text model for the ranking: free-text queries, their nearest terms in
+meaning (the sentence encoder), pseudo-relevance feedback and the title check.
 
-Everything here is pure and fitted at most once per day's pool of papers; the ranking in
-`digest.ranking` combines these pieces into sparse matrices.
+Fitted at most once per day's pool of papers; the words and keys it builds on are in
+words.py.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.utils.extmath import randomized_svd
 from threadpoolctl import threadpool_limits
 
 from . import semantic
+from .words import STOP_WORDS, analyzer
 
 log = logging.getLogger(__name__)
-
-_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
-_QUOTES = "\"'“”‘’«»"
-# Words where a trailing "s" is not a plural; stripping it would merge unrelated words.
-_NOT_PLURAL = ("ss", "us", "is", "ous", "sis")
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: "Éric Müller" -> "eric muller"."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-@lru_cache(maxsize=200_000)
-def singular(word: str) -> str:
-    """A simple plural folding, applied the same way to papers and to interests."""
-    if len(word) < 4 or not word.endswith("s") or word.endswith(_NOT_PLURAL):
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "zes", "ches", "shes")):
-        return word[:-2]
-    return word[:-1]
-
-
-@lru_cache(maxsize=50_000)
-def analysed(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(word tokens, hyphenated compounds joined), in one pass over the text, cached per text."""
-    words: list[str] = []
-    compounds: list[str] = []
-    for match in _WORD.findall(fold(text)):
-        if "-" in match:
-            parts = match.split("-")
-            words.extend(singular(w) for w in parts)
-            compounds.append(singular("".join(parts)))
-        else:
-            words.append(singular(match))
-    return tuple(words), tuple(compounds)
-
-
-def tokens(text: str) -> tuple[str, ...]:
-    """Word tokens on word boundaries, folded: "URLs" -> url; "Co-training" -> co, training."""
-    return analysed(text)[0]
-
-
-@dataclass(frozen=True)
-class Term:
-    """One keyword element of an interest: a word or a phrase, maybe excluded."""
-
-    label: str
-    tokens: tuple[str, ...]
-    exclude: bool
-
-
-@lru_cache(maxsize=100_000)
-def parse_term(raw: str) -> Term | None:
-    text = raw.strip()
-    exclude = text.startswith("-")
-    if exclude:
-        text = text[1:].strip()
-    label = text.strip(_QUOTES).strip()
-    words = tuple(tokens(label))
-    return Term(label, words, exclude) if words else None
-
-
-def contains_phrase(words: Sequence[str], phrase: tuple[str, ...]) -> bool:
-    first, n = phrase[0], len(phrase)
-    return any(w == first and tuple(words[i : i + n]) == phrase for i, w in enumerate(words))
-
-
-class PhraseIndex:
-    """Which papers contain a term, in the title or anywhere; built once per pool."""
-
-    def __init__(self, titles: Sequence[str], abstracts: Sequence[str]) -> None:
-        self.title_words = [tokens(t) for t in titles]
-        self.all_words = [tw + tokens(a) for tw, a in zip(self.title_words, abstracts, strict=True)]
-        self._postings: dict[str, list[int]] = {}
-        for i, words in enumerate(self.all_words):
-            for w in set(words):
-                self._postings.setdefault(w, []).append(i)
-
-    def hits(self, phrase: tuple[str, ...]) -> tuple[list[int], list[int]]:
-        """(papers matching anywhere, papers matching in the title), as index lists."""
-        lists = [self._postings.get(w) for w in set(phrase)]
-        if not all(lists):
-            return [], []
-        candidates = set(min(lists, key=len)).intersection(*lists)
-        if len(phrase) == 1:
-            anywhere = sorted(candidates)
-        else:
-            anywhere = sorted(i for i in candidates if contains_phrase(self.all_words[i], phrase))
-        in_title = [i for i in anywhere if contains_phrase(self.title_words[i], phrase)]
-        return anywhere, in_title
-
-
-_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
-
-
-@lru_cache(maxsize=200_000)
-def _name_parts(name: str) -> tuple[str, str, bool]:
-    """(last name, first name or initial, whether the first name is only an initial)."""
-    text = fold(name).strip()
-    if "," in text:
-        last, _, first = text.partition(",")
-        text = f"{first} {last}"
-    parts = [p for p in re.split(r"[\s.]+", text) if p and any(c.isalnum() for c in p)]
-    while len(parts) > 1 and parts[-1].strip(".") in _SUFFIXES:
-        parts.pop()
-    if not parts:
-        return "", "", True
-    last = re.sub(r"[^\w]", "", parts[-1])
-    if len(parts) == 1:
-        return last, "", True
-    first = parts[0].strip("-")
-    initial_only = len(re.sub(r"[^\w]", "", first.split("-")[0])) <= 1
-    return last, first, initial_only
-
-
-def paper_author_keys(name: str) -> list[str]:
-    """Keys a paper's author name answers to: "John Smith" -> smith|j, smith|j|john."""
-    last, first, initial_only = _name_parts(name)
-    if not last:
-        return []
-    if not first:
-        return [f"{last}|"]
-    initial = first[0]
-    return [f"{last}|{initial}", f"{last}|{initial}|" + ("?" if initial_only else first)]
-
-
-def profile_author_keys(name: str) -> list[str]:
-    """Keys a followed author matches: "J. Smith" any J. Smith; "John Smith" John or J. only."""
-    last, first, initial_only = _name_parts(name)
-    if not last:
-        return []
-    if not first:
-        return [f"{last}|"]
-    initial = first[0]
-    if initial_only:
-        return [f"{last}|{initial}"]
-    return [f"{last}|{initial}|{first}", f"{last}|{initial}|?"]
-
-
-# Suffixes folded for text similarity only (keywords match exactly, up to plurals).
-_SUFFIXES_STEM = (
-    *("ations", "ation", "ings", "ing", "ions", "ion"),
-    *("ive", "ments", "ment", "ness", "ed"),
-)
-
-
-@lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    """A light suffix folding: adapting, adaptation, adaptive -> adapt; pruning, pruned -> prun."""
-    for suffix in _SUFFIXES_STEM:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            word = word[: -len(suffix)]
-            break
-    if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]
-    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "lsz":
-        word = word[:-1]
-    return word
-
-
-def _analyzer(ngram_max: int, stop_words: frozenset[str], stemmed: bool = False):
-    def analyze_text(text: str) -> list[str]:
-        words, compounds = analysed(text)
-        # N-grams of adjacent words only: a stop word between two words breaks the phrase.
-        kept = [
-            None if w in stop_words or w.isdigit() else (stem(w) if stemmed else w) for w in words
-        ]
-        grams = [w for w in kept if w]
-        for n in range(2, ngram_max + 1):
-            grams.extend(
-                " ".join(gram)
-                for gram in zip(*(kept[i:] for i in range(n)), strict=False)
-                if all(gram)
-            )
-        grams.extend(stem(c) if stemmed else c for c in compounds if c not in stop_words)
-        return grams
-
-    def analyze(document: str | tuple[str, ...]) -> list[str]:
-        """A text, or a paper as (title, abstract) with the title counted `title_repeat` times."""
-        if isinstance(document, str):
-            return analyze_text(document)
-        grams: list[str] = []
-        for part in document:
-            grams.extend(analyze_text(part))
-        return grams
-
-    return analyze
-
-
-_STOP = frozenset(singular(w) for w in ENGLISH_STOP_WORDS) | {
-    "paper",
-    "propose",
-    "proposed",
-    "approach",
-    "method",
-    "result",
-    "show",
-    "work",
-    "novel",
-    "interested",
-    "interest",
-    "like",
-    "want",
-    "papers",
-}
 
 
 @dataclass(frozen=True)
@@ -322,7 +111,7 @@ class TextModel:
         cfg = self.config
         if cfg.folded:
             self.vectorizer = TfidfVectorizer(
-                analyzer=_analyzer(cfg.ngram_max, _STOP, cfg.stemmed),
+                analyzer=analyzer(cfg.ngram_max, STOP_WORDS, cfg.stemmed),
                 sublinear_tf=cfg.sublinear_tf,
                 min_df=cfg.min_df,
                 max_df=cfg.max_df,
@@ -392,7 +181,9 @@ class TextModel:
         return self.blend(self._raw(queries))
 
     def queries(
-        self, texts: Iterable[str], vectors: Sequence[np.ndarray | None] | None = None
+        self,
+        texts: Iterable[str],
+        vectors: np.ndarray | Sequence[np.ndarray | None] | None = None,
     ) -> sparse.csr_matrix:
         """Free-text queries as TF-IDF rows, with their nearest terms in meaning added, then
         expanded by pseudo-relevance feedback. `vectors` may give a text's encoder vector,
@@ -409,7 +200,7 @@ class TextModel:
         self,
         queries: sparse.csr_matrix,
         texts: Sequence[str],
-        vectors: Sequence[np.ndarray | None] | None = None,
+        vectors: np.ndarray | Sequence[np.ndarray | None] | None = None,
     ) -> sparse.csr_matrix:
         """Each query plus the day's terms nearest its text in the encoder's space.
 
@@ -430,7 +221,9 @@ class TextModel:
             return queries
 
     def text_vectors(
-        self, texts: Sequence[str], vectors: Sequence[np.ndarray | None] | None = None
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray | Sequence[np.ndarray | None] | None = None,
     ) -> np.ndarray | None:
         """The encoder's unit vectors of `texts` (those given are used as they are), or None
         when there is no encoder."""
@@ -464,7 +257,9 @@ class TextModel:
         columns, term_vectors, idf = self._semantic_terms(encoder)
         if not len(columns):
             return queries
+        assert self.papers is not None, "fit() first"
         text_vectors = self.text_vectors(texts, vectors)
+        assert text_vectors is not None, "an encoder was given"
         k = min(cfg.semantic_terms, len(columns))  # slots left empty weaken the expansion
         blocks = []
         for a in range(0, len(texts), _PRF_BLOCK):
@@ -505,6 +300,7 @@ class TextModel:
         if self._semantic is None:
             cfg = self.config
             frequency = self._document_frequency
+            assert self.papers is not None and frequency is not None, "fit() first"
             # On a handful of papers nearly every term is in one paper only.
             min_df = cfg.semantic_min_df if self.papers.shape[0] >= 20 else 1
             columns = np.flatnonzero(frequency >= min_df)

@@ -75,13 +75,7 @@ class ArxivRssAdapter(SourceAdapter):
             throttle=key,
             interval=interval,
         )
-        return Fetched(
-            bodies=[] if response.not_modified else [response.content],
-            http_status=response.status,
-            etag=response.etag,
-            last_modified=response.last_modified,
-            not_modified=response.not_modified,
-        )
+        return Fetched.of(response)
 
     def parse(self, raw: bytes) -> list[PaperRecord]:
         """Every item of the feed; an empty feed (weekends, holidays) gives []."""

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # http.py imports this module's IngestError
+    from .http import Response
 
 ARXIV_ID = re.compile(
     r"(?P<id>\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<version>\d+))?",
@@ -72,6 +76,17 @@ class Fetched:
     etag: str = ""
     last_modified: str = ""
     not_modified: bool = False
+
+    @classmethod
+    def of(cls, response: Response) -> Fetched:
+        """One page as the HTTP client got it (none when the server said 304)."""
+        return cls(
+            bodies=[] if response.not_modified else [response.content],
+            http_status=response.status,
+            etag=response.etag,
+            last_modified=response.last_modified,
+            not_modified=response.not_modified,
+        )
 
 
 class SourceAdapter:

@@ -99,13 +99,7 @@ class HfDailyAdapter(SourceAdapter):
                     permanent=error.permanent and page_error.permanent,
                     http_status=error.http_status,
                 ) from page_error
-        return Fetched(
-            bodies=[] if response.not_modified else [response.content],
-            http_status=response.status,
-            etag=response.etag,
-            last_modified=response.last_modified,
-            not_modified=response.not_modified,
-        )
+        return Fetched.of(response)
 
     def parse(self, raw: bytes) -> list[PaperRecord]:
         """A JSON array of items, or an HTML page with the items in its data-props."""

@@ -25,7 +25,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 # Playwright's sync API keeps an event loop in this thread; our ORM calls in the test
 # body are still plain synchronous calls, so Django's async guard does not apply.
@@ -91,18 +90,4 @@ def browser_settings(settings, live_server, tmp_path, monkeypatch):
     # The Celery worker's part of a link request, done at once in the server.
     task = subscription_tasks.subscriber_request_link
     monkeypatch.setattr(task, "delay_on_commit", lambda email: task(email))
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     return settings
-
-
-def shoot(page, name: str) -> None:
-    """Full-page screenshots at desktop (1280) and phone (390) width."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    size = page.viewport_size
-    for label, width in (("desktop", 1280), ("phone", 390)):
-        page.set_viewport_size({"width": width, "height": 900 if width > 500 else 844})
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
-    page.set_viewport_size(size)

@@ -12,8 +12,7 @@ from digest.mail.outbox import list_messages
 from digest.models import Paper
 from subscriptions import tokens
 from subscriptions.models import Feedback, Subscriber
-
-from .conftest import shoot
+from tests.helpers.screenshots import shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,7 +155,9 @@ class PostgresServer:
             os.chown(self.dir, entry.pw_uid, entry.pw_gid)
 
     def _run(self, *args: str) -> None:
-        extra = {"user": self.user, "group": self.user, "extra_groups": []} if self.user else {}
+        extra: dict[str, Any] = (
+            {"user": self.user, "group": self.user, "extra_groups": []} if self.user else {}
+        )
         subprocess.run(
             [str(self.bindir / args[0]), *args[1:]],
             check=True,
@@ -237,7 +240,7 @@ class SmtpSink:
         self.delay = 0.0
         self.held = threading.Event()
         self._release = threading.Event()
-        self.controller = None
+        self.controller: Any = None  # an aiosmtpd Controller once started
 
     # aiosmtpd handler hooks
     async def handle_EHLO(self, server, session, envelope, hostname, responses):

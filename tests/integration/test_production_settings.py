@@ -71,9 +71,9 @@ def test_collectstatic_writes_the_hashed_manifest_whitenoise_serves(tmp_path):
 
 LOGGING_SCRIPT = """
 import logging
-from digest.ops.logs import get_logger, log_context
+from digest.ops.logs import log_context
 with log_context(delivery_id=42):
-    get_logger("paperboy.test", fetch_run_id=7).info("hello %s", "world")
+    logging.getLogger("paperboy.test").info("hello %s", "world", extra={"fetch_run_id": 7})
 logging.getLogger("paperboy.test").warning("plain line")
 """
 

@@ -131,6 +131,7 @@ def proxied(site, tmp_path_factory) -> Iterator[tuple[Server, Server]]:
     app = start_gunicorn(site, folder / "gunicorn.log")
     port = free_port()
     (folder / "nginx.conf").write_text(nginx_config(app.port, port, folder))
+    assert NGINX is not None, "the fixture runs only with nginx installed"
     process = subprocess.Popen(
         [NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e",
          str(folder / "error.log")],
@@ -139,7 +140,7 @@ def proxied(site, tmp_path_factory) -> Iterator[tuple[Server, Server]]:
     proxy = Server(process, port, folder / "access.log")
     try:
         wait_for(lambda: _answers(proxy.url + "/") or process.poll() is not None, 30, "nginx")
-        assert process.poll() is None, process.stderr.read().decode()
+        assert process.poll() is None, process.stderr and process.stderr.read().decode()
         yield proxy, app
     finally:
         proxy.stop()
@@ -153,7 +154,9 @@ def client(base_url: str, address: str = "127.0.0.1") -> httpx.Client:
 
 def sign_up(browser: httpx.Client, email: str, **headers: str) -> int:
     page = browser.get("/", headers=headers)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert found, "the page has a CSRF token"
+    token = found.group(1)
     data = {"email": email, "csrfmiddlewaretoken": token}
     return browser.post("/", data=data, headers=headers).status_code
 

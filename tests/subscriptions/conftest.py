@@ -9,8 +9,7 @@ from django.utils import timezone
 from digest.models import Paper
 from subscriptions import tasks as subscription_tasks
 from subscriptions.models import Subscriber
-
-from .helpers import make_paper, make_subscriber
+from tests.factories import make_paper, make_subscriber
 
 
 @pytest.fixture(autouse=True)
@@ -22,15 +21,6 @@ def _fresh_rate_limits(settings):
     cache.clear()
 
 
-@pytest.fixture(autouse=True)
-def _plain_static_files(settings):
-    # Outside DEBUG the manifest storage wants `collectstatic` first; tests need no hashes.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def no_rate_limits(settings):
     settings.RATELIMIT_ENABLE = False
@@ -39,39 +29,50 @@ def no_rate_limits(settings):
 @pytest.fixture
 def alice(db) -> Subscriber:
     """Confirmed and active, reads cs.CL papers about parsing."""
-    return make_subscriber("alice@example.org")
+    return make_subscriber("alice@example.org", categories=["cs.CL"], keywords=["parsing"])
 
 
 @pytest.fixture
 def bob(db) -> Subscriber:
     """Signed up, never confirmed."""
-    return make_subscriber("bob@example.org", Subscriber.Status.PENDING)
+    return make_subscriber(
+        "bob@example.org",
+        status=Subscriber.Status.PENDING,
+        categories=["cs.CL"],
+        keywords=["parsing"],
+    )
 
 
 @pytest.fixture
 def paper(db) -> Paper:
-    return make_paper("2501.00001", "Parsing with <b>transformers</b>", upvotes=12)
+    return make_paper(
+        "Parsing with <b>transformers</b>", arxiv_id="2501.00001", categories=["cs.CL"], upvotes=12
+    )
 
 
 @pytest.fixture
 def papers(db) -> list[Paper]:
     today = timezone.localdate()
     return [
-        make_paper("2501.00001", "Parsing with transformers", upvotes=12, announced_on=today),
         make_paper(
-            "2501.00002",
+            "Parsing with transformers",
+            arxiv_id="2501.00001",
+            categories=["cs.CL"],
+            upvotes=12,
+            announced_on=today,
+        ),
+        make_paper(
             "Robot arms that fold laundry",
+            "We teach robot arms to fold laundry with diffusion policies.",
+            arxiv_id="2501.00002",
             categories=["cs.RO"],
-            primary_category="cs.RO",
-            abstract_text="We teach robot arms to fold laundry with diffusion policies.",
             upvotes=3,
             announced_on=today,
         ),
         make_paper(
-            "2501.00003",
             "A survey of galaxy clusters",
+            arxiv_id="2501.00003",
             categories=["astro-ph.CO"],
-            primary_category="astro-ph.CO",
             announced_on=today,
         ),
     ]

@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from subscriptions import services, tokens
 from subscriptions.models import Subscriber
-
-from .helpers import html_part, link_in
+from tests.helpers.mail import html_part, link_in
 
 
 def confirm_path(subscriber) -> str:
-    return reverse("subscriptions:confirm", args=[tokens.make_token(subscriber, "confirm")])
+    token = tokens.make_token(subscriber, tokens.Purpose.CONFIRM)
+    return reverse("subscriptions:confirm", args=[token])
 
 
 @pytest.mark.django_db

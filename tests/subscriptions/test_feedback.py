@@ -8,8 +8,7 @@ from django.urls import reverse
 
 from subscriptions import tokens
 from subscriptions.models import Feedback
-
-from .helpers import give_feedback, make_paper
+from tests.factories import give_feedback, make_paper
 
 
 def feedback_path(subscriber, arxiv_id: str, signal: int) -> str:
@@ -53,7 +52,7 @@ def test_the_other_button_changes_the_signal(client, alice, paper):
 
 @pytest.mark.django_db
 def test_old_style_arxiv_ids_with_a_slash_work(client, alice):
-    make_paper("hep-th/9901001", "Strings, old style")
+    make_paper("Strings, old style", arxiv_id="hep-th/9901001")
     response = client.post(feedback_path(alice, "hep-th/9901001", 1))
     assert response.status_code == 200
     assert Feedback.objects.get().paper.arxiv_id == "hep-th/9901001"

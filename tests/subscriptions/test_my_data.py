@@ -12,8 +12,7 @@ from django.urls import reverse
 from digest.models import Delivery, DeliveryItem
 from subscriptions import tokens
 from subscriptions.models import Feedback, Interest, Subscriber
-
-from .helpers import give_feedback
+from tests.factories import give_feedback
 
 
 def url(name: str, subscriber) -> str:

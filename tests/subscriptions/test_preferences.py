@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from subscriptions import tokens
 from subscriptions.models import Interest, Subscriber
-
-from .helpers import give_feedback, make_paper
+from tests.factories import give_feedback, make_paper
 
 VALID = {
     "categories": ["cs.CL", "stat.ML"],
@@ -56,7 +55,8 @@ def test_the_page_and_its_scripts_and_styles_stay_under_100_kb(client, alice, pa
     from django.contrib.staticfiles import finders
 
     for i in range(80):
-        give_feedback(alice, make_paper(f"2502.{i:05d}", f"A fairly long paper title number {i}"))
+        paper = make_paper(f"A fairly long paper title number {i}", arxiv_id=f"2502.{i:05d}")
+        give_feedback(alice, paper)
     body = client.get(prefs_path(alice)).content
     assert len(body) < 50_000, f"{len(body)} bytes of HTML"
     assets = re.findall(rb'(?:src|href)="/static/([^"]+)"', body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -22,7 +23,7 @@ NGINX = "127.0.0.1"
 STRANGER = "203.0.113.50"
 
 
-def request(remote_addr: str, **headers: str):
+def request(remote_addr: str, **headers: Any):
     return RequestFactory().get("/", REMOTE_ADDR=remote_addr, **headers)
 
 

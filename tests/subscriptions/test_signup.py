@@ -7,8 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from subscriptions.models import Interest, Subscriber
-
-from .helpers import html_part, link_in
+from tests.helpers.mail import html_part, link_in
 
 URL = reverse("subscriptions:signup")
 

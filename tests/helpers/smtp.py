@@ -1,6 +1,5 @@
-"""A real SMTP server on loopback (aiosmtpd) for the delivery tests.
+"""A real SMTP server on loopback (aiosmtpd) for the delivery tests (fixture `smtp_server`).
 
-Import the fixture into a test module: `from tests.digest.conftest_smtp import smtp_server`.
 The server records every message it accepts; `script` makes it answer chosen recipients
 with chosen replies (a 451, a 550, a 421 that hangs up) before it accepts them.
 """
@@ -10,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import logging
 import socket
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-import pytest
 from aiosmtpd.controller import Controller
 
 
@@ -90,19 +87,3 @@ class SMTPServer:
 
     def __exit__(self, *exc) -> None:
         self.controller.stop()
-
-
-@pytest.fixture
-def smtp_server(settings):
-    """Django sends through plain SMTP to a recording server on 127.0.0.1."""
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
-    with SMTPServer() as server:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = server.port
-        settings.EMAIL_HOST_USER = ""
-        settings.EMAIL_HOST_PASSWORD = ""
-        settings.EMAIL_USE_TLS = False
-        settings.EMAIL_USE_SSL = False
-        settings.EMAIL_TIMEOUT = 10
-        yield server.handler

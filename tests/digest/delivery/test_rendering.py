@@ -12,7 +12,7 @@ from digest.delivery import rendering
 from digest.mail import templates
 from digest.models import Delivery, DeliveryItem
 from subscriptions import tokens
-from tests.factories import make_paper, make_subscriber
+from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +155,7 @@ def test_the_template_is_inlined_once_per_version_not_per_message(monkeypatch, t
         templates.html_environment.cache_clear()
 
 
+@time_machine.travel(MONDAY_9_UTC, tick=False)  # the link's token carries the time
 def test_an_empty_day_note_points_to_the_preferences():
     subscriber = make_subscriber("quiet@example.org")
     row = Delivery.objects.create(subscriber=subscriber, digest_date=date(2026, 11, 23))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,7 +20,7 @@ def staff(db):
     return get_user_model().objects.create_superuser("root", "root@example.org", PASSWORD)
 
 
-def sign_in(client: Client, password: str, username: str = "root", **meta: str):
+def sign_in(client: Client, password: str, username: str = "root", **meta: Any):
     return client.post(LOGIN, {"username": username, "password": password}, **meta)
 
 

@@ -15,7 +15,7 @@ from digest.ops.accesslog import RedactingLogger
 from digest.ops.logs import JsonFormatter, PlainFormatter
 from digest.ops.redact import redact
 from subscriptions import tokens
-from tests.subscriptions.helpers import make_subscriber
+from tests.factories import make_subscriber
 
 
 def a_token(extra: str = "") -> str:

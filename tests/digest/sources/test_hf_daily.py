@@ -7,7 +7,7 @@ import pytest
 
 from digest.sources.base import IngestError
 from digest.sources.hf_daily import HfDailyAdapter, page_url
-from tests.digest.conftest import HF_JSON, HF_PAGE, HTML_TYPE, JSON_TYPE, Reply, feed_bytes
+from tests.helpers.feeds import HF_JSON, HF_PAGE, HTML_TYPE, JSON_TYPE, Reply, feed_bytes
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from digest.sources.arxiv_rss import ArxivRssAdapter, feed_url
 from digest.sources.base import IngestError
-from tests.digest.conftest import ATOM_FEED, EMPTY_FEED, RSS_FEED, feed_bytes
+from tests.helpers.feeds import ATOM_FEED, EMPTY_FEED, RSS_FEED, feed_bytes
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_it_refuses_a_feed_that_declares_entities():
 
 def test_it_refuses_text_instead_of_bytes():
     with pytest.raises(IngestError):
-        ArxivRssAdapter().parse("<rss/>")  # type: ignore[arg-type]
+        ArxivRssAdapter().parse("<rss/>")
 
 
 def test_feed_url_names_the_categories_feed():

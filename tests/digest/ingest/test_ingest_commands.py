@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from digest.models import FetchRun, Paper, Source
-from tests.digest.conftest import API_PAGE, ATOM_FEED, Reply
+from tests.helpers.feeds import API_PAGE, ATOM_FEED, Reply
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_http", "no_default_sources")]
 

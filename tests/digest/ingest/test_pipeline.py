@@ -12,7 +12,7 @@ from digest.ingest import pipeline as ingest
 from digest.ingest.pipeline import ingest_all, ingest_source, ingest_url, upsert
 from digest.models import FetchRun, Paper, PaperSighting, Source, UpvoteSnapshot
 from digest.sources.base import IngestError, PaperRecord
-from tests.digest.conftest import (
+from tests.helpers.feeds import (
     API_PAGE,
     ATOM_FEED,
     EMPTY_FEED,

@@ -14,7 +14,9 @@ from digest.ranking.ranker import Ranker
 from digest.ranking.text import TextConfig
 from digest.ranking.types import PaperDoc, Profile
 from digest.selectors import profile_from
-from tests.digest.test_ranking import FILLERS, POOL, paper
+from subscriptions.services import interest_save
+from tests.digest.ranking.test_ranking import FILLERS, POOL, paper
+from tests.factories import make_paper, make_subscriber
 
 ADVERSARIAL = [
     paper(
@@ -131,15 +133,18 @@ def test_an_altered_model_file_is_refused(tmp_path):
 # Stored with the interest, so the daily ranking does not encode descriptions.
 
 
+def stored_vector(interest):
+    return semantic.stored_vector(interest.description_vector, interest.description_model)
+
+
 @pytest.mark.django_db
 def test_saving_a_description_stores_its_vector_and_the_profile_carries_it(encoder):
-    from tests.factories import make_subscriber
 
     subscriber = make_subscriber("v@example.com", description=FOOLING)
     interest = subscriber.interest
     interest.refresh_from_db()
     assert interest.description_model == semantic.MODEL_ID
-    assert np.allclose(interest.stored_description_vector, encoder.encode([FOOLING])[0], atol=2e-3)
+    assert np.allclose(stored_vector(interest), encoder.encode([FOOLING])[0], atol=2e-3)
     assert np.allclose(
         profile_from(subscriber, interest).description_vector,
         encoder.encode([FOOLING])[0],
@@ -147,15 +152,14 @@ def test_saving_a_description_stores_its_vector_and_the_profile_carries_it(encod
     )
 
     interest.description = "protein folding"
-    interest.save(update_fields=["description"])
+    interest_save(interest, update_fields=["description"])
     interest.refresh_from_db()
     expected = encoder.encode(["protein folding"])[0]
-    assert np.allclose(interest.stored_description_vector, expected, atol=2e-3)
+    assert np.allclose(stored_vector(interest), expected, atol=2e-3)
 
 
 @pytest.mark.django_db
 def test_a_vector_from_another_model_or_none_at_all_is_not_used(monkeypatch):
-    from tests.factories import make_subscriber
 
     monkeypatch.setenv("PAPERBOY_SEMANTIC", "off")
     subscriber = make_subscriber("w@example.com", description=FOOLING)
@@ -166,7 +170,7 @@ def test_a_vector_from_another_model_or_none_at_all_is_not_used(monkeypatch):
 
     interest.description_vector = semantic.to_bytes(np.ones(semantic.DIMENSIONS))
     interest.description_model = "some-older-model"
-    assert interest.stored_description_vector is None
+    assert stored_vector(interest) is None
 
 
 # Term vectors kept on disk between processes and days.
@@ -205,8 +209,6 @@ def test_an_unusable_store_is_reported_once_and_vectors_stay_in_memory(tmp_path,
 def test_encode_descriptions_fills_in_what_was_saved_without_an_encoder(monkeypatch, encoder):
     from django.core.management import call_command
 
-    from tests.factories import make_subscriber
-
     monkeypatch.setenv("PAPERBOY_SEMANTIC", "off")
     without = [make_subscriber(f"r{n}@example.com", description=f"robots {n}") for n in range(3)]
     make_subscriber("k@example.com", keywords=["graphs"])
@@ -217,7 +219,7 @@ def test_encode_descriptions_fills_in_what_was_saved_without_an_encoder(monkeypa
     assert "Encoded 3 descriptions" in out.getvalue()
     for subscriber in without:
         subscriber.interest.refresh_from_db()
-        stored = subscriber.interest.stored_description_vector
+        stored = stored_vector(subscriber.interest)
         expected = encoder.encode([subscriber.interest.description])[0]
         assert np.allclose(stored, expected, atol=2e-3)
 
@@ -240,7 +242,6 @@ def test_after_ingestion_the_days_vocabulary_is_encoded_ahead_of_the_digests(
     tmp_path, monkeypatch, fresh_shared_encoder
 ):
     from digest import tasks
-    from tests.factories import make_paper
 
     monkeypatch.setenv("PAPERBOY_VAR_DIR", str(tmp_path))
     for p in DAY:
@@ -300,7 +301,6 @@ def test_an_encoder_failing_while_ranking_leaves_the_words(caplog):
 
 @pytest.mark.django_db
 def test_an_encoder_failing_while_saving_still_saves_the_description(monkeypatch, caplog):
-    from tests.factories import make_subscriber
 
     monkeypatch.setattr(semantic, "encoder", lambda: BrokenEncoder())
     with caplog.at_level(logging.ERROR, logger="digest.ranking.semantic"):
@@ -351,7 +351,6 @@ def test_a_title_close_in_meaning_still_matches(encoder):
 @pytest.mark.django_db
 def test_saving_other_interests_does_not_encode_the_description_again(monkeypatch, encoder):
     from subscriptions.models import Interest
-    from tests.factories import make_subscriber
 
     make_subscriber("s@example.com", description=FOOLING)
     interest = Interest.objects.get(subscriber__email="s@example.com")
@@ -361,7 +360,7 @@ def test_saving_other_interests_does_not_encode_the_description_again(monkeypatc
 
     monkeypatch.setattr(semantic, "describe", must_not_encode)
     interest.keywords = ["robustness"]
-    interest.save()
-    interest.save(update_fields=["description", "keywords"])
+    interest_save(interest)
+    interest_save(interest, update_fields=["description", "keywords"])
     interest.refresh_from_db()
     assert interest.description_model == semantic.MODEL_ID

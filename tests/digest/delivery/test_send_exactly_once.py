@@ -15,12 +15,11 @@ from digest import tasks
 from digest.celery import app as celery_app
 from digest.delivery import items, outcomes, planning, sending
 from digest.models import Delivery, DeliveryItem
-from tests.digest.conftest_smtp import smtp_server  # noqa: F401 - a fixture
 from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
 
 pytestmark = pytest.mark.usefixtures("on_monday")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

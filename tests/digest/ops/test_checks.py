@@ -16,7 +16,7 @@ def on_postgres(settings, monkeypatch):
 
 
 def check_ids() -> set[str]:
-    return {m.id for m in run_checks(include_deployment_checks=True)}
+    return {str(m.id) for m in run_checks(include_deployment_checks=True)}
 
 
 def test_a_server_database_with_a_private_cache_is_warned_about(settings, on_postgres):

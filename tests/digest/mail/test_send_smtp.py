@@ -12,7 +12,6 @@ from digest import tasks
 from digest.delivery import planning, sending
 from digest.models import Delivery
 from subscriptions.models import Subscriber
-from tests.digest.conftest_smtp import smtp_server  # noqa: F401 - a fixture
 from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_monday")]

@@ -4,6 +4,8 @@ actions staff rely on (run a source now, resend a delivery, suppress a subscribe
 from __future__ import annotations
 
 from datetime import date
+import html
+import re
 
 import pytest
 from django.contrib import admin
@@ -14,10 +16,18 @@ from django_celery_beat.models import PeriodicTask
 
 from digest.celery import app as celery_app
 from digest.delivery import sending
-from digest.models import Delivery, FetchRun, Paper, Source, UpvoteSnapshot
+from digest.models import (
+    Delivery,
+    FetchRun,
+    Paper,
+    PaperSighting,
+    Source,
+    SourceKind,
+    UpvoteSnapshot,
+)
 from subscriptions.models import Feedback, Subscriber
-from tests.digest.conftest import FeedServer
 from tests.factories import make_paper, make_subscriber
+from tests.helpers.feeds import FeedServer
 
 pytestmark = pytest.mark.django_db
 
@@ -81,8 +91,24 @@ def test_a_delivery_page_shows_its_papers_in_rank_order(admin_client, sent_diges
 
 def test_a_paper_page_shows_where_it_was_seen_and_its_upvotes(admin_client, sent_digest):
     paper = sent_digest.items.get().paper
-    page = admin_client.get(reverse("admin:digest_paper_change", args=[paper.pk])).content
-    assert b"12" in page
+    daily = Source.objects.create(
+        name="Daily Papers (test)", kind=SourceKind.HF_DAILY, url="https://example.org/daily"
+    )
+    PaperSighting.objects.create(paper=paper, kind=daily.kind, source=daily)
+
+    page = admin_client.get(reverse("admin:digest_paper_change", args=[paper.pk])).content.decode()
+
+    assert readonly_cells(page, "upvotes") == ["12"]
+    assert readonly_cells(page, "source") == ["Daily Papers (test)"]
+    assert readonly_cells(page, "kind") == [SourceKind.HF_DAILY.label]
+
+
+def readonly_cells(page: str, field: str) -> list[str]:
+    """The text an admin inline shows for one read-only field, row by row (the hidden
+    template row for a new entry left out)."""
+    rows = [row for row in page.split("<tr")[1:] if "empty-form" not in row.split(">", 1)[0]]
+    cells = (re.search(rf'<td class="field-{field}">\s*<p>(.*?)</p>', row, re.S) for row in rows)
+    return [html.unescape(re.sub(r"<[^>]+>", "", c.group(1))).strip() for c in cells if c]
 
 
 def test_a_subscriber_page_shows_their_interests(admin_client, sent_digest):

@@ -7,7 +7,7 @@ import pytest
 
 from digest.sources.arxiv_api import ArxivApiAdapter, query_url, total_results
 from digest.sources.base import IngestError
-from tests.digest.conftest import API_ERROR, API_PAGE, Reply, feed_bytes
+from tests.helpers.feeds import API_ERROR, API_PAGE, Reply, feed_bytes
 
 
 @pytest.fixture

@@ -19,12 +19,12 @@ import pytest
 from digest.sources import http
 from digest.sources.base import IngestError
 from digest.sources.http import fetch, wait_for_slot
-from tests.digest.conftest import ATOM_TYPE, HTML_TYPE, Reply
+from tests.helpers.feeds import ATOM_TYPE, HTML_TYPE, Reply
 
 pytestmark = pytest.mark.usefixtures("fast_http")
 
 FEED = ("application/atom+xml",)
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(autouse=True)
@@ -360,6 +360,7 @@ def redis_url(tmp_path):
         server.wait(timeout=10)
 
 
+@pytest.mark.integration  # a real redis-server and two worker processes
 def test_processes_with_their_own_folders_share_arxivs_slots_through_redis(
     feed_server, tmp_path, redis_url
 ):

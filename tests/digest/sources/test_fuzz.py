@@ -3,6 +3,7 @@
 import contextlib
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +15,7 @@ from digest.sources.base import IngestError, PaperRecord
 from digest.sources.hf_daily import HfDailyAdapter
 from digest.sources.records import clean_record
 from digest.sources.text import readable
-from tests.digest.conftest import API_PAGE, ATOM_FEED, HF_JSON, HF_PAGE, RSS_FEED, feed_bytes
+from tests.helpers.feeds import API_PAGE, ATOM_FEED, HF_JSON, HF_PAGE, RSS_FEED, feed_bytes
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # The first three entries of the real Atom capture keep each example fast.
@@ -64,7 +65,7 @@ def check(adapter, raw: bytes) -> None:
         assert isinstance(record.title, str) and isinstance(record.abstract, str)
         assert all(isinstance(name, str) for name in record.authors)
         for stamp in (record.published_at, record.updated_at):
-            assert stamp is None or stamp.utcoffset().total_seconds() == 0
+            assert stamp is None or stamp.utcoffset() == timedelta(0)
         # What the upsert would store, or a clean refusal.
         with contextlib.suppress(IngestError):
             clean_record(record, None)

@@ -10,7 +10,7 @@ import pytest
 from digest.sources.feedparsing import split_authors
 from digest.sources.text import _CONTROL, clean_whitespace, latex_to_text, readable, strip_controls
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "feeds"
 
 
 @pytest.mark.parametrize(
