@@ -225,7 +225,7 @@ def report_held_out(name, heldout, docs, judged, names, kinds, final, summary) -
 def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
     """Simulated subscribers answering by the judgements (bench/relevance/simulate.py): the
     learner against the Rocchio terms alone, on the development sets and on heldout3."""
-    out = {}
+    out: dict = {}
     for method, config in (
         ("rocchio terms only (before issue 11)", LearnerConfig(weight=0)),
         ("learner + rocchio terms", LearnerConfig()),

@@ -1,5 +1,5 @@
 """Answers and learners for bench/bench_ranking.py (issue 11): a share of the subscribers
-hold 20 to 200 answered papers, and their learners are fitted as digest.ranking.learning
+hold 20 to 200 answered papers, and their learners are fitted as subscriptions.learners
 fits them (the papers' vectors read from the machine's store, one fit per subscriber)."""
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def fit_learners(
 ) -> tuple[list[Profile], dict[str, float]]:
     """The profiles with their learners, and the figures of the refit."""
     encoder = semantic.encoder()
+    assert encoder is not None, "the learners need the sentence encoder"
     config = LearnerConfig()
     docs = {p.id: p for p in [*papers, *older]}
     start = time.perf_counter()

@@ -11,11 +11,11 @@ from datetime import UTC, date, timedelta
 import numpy as np
 from django.db.models import Max, Min
 
+from subscriptions.learners import stored_weights
 from subscriptions.models import Feedback, Interest, Learner, Subscriber
 
 from .models import Delivery, DeliveryItem, Paper, UpvoteSnapshot
 from .ranking import semantic
-from .ranking.learning import stored_weights
 from .ranking.types import PaperDoc, Profile
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ def profiles_for(subscribers: Iterable[Subscriber], *, exclude_delivery_ids=()) 
         # A paper the subscriber answered (from a digest, at sign-up, pasted) is not news.
         sent[subscriber_id].add(paper[0])
     learners = stored_weights(
-        (sid, learner.weights, learner.model)
+        (sid, bytes(learner.weights), learner.model)
         for sid, interest in interests.items()
         if (learner := _learner_of(interest)) is not None
     )

@@ -334,7 +334,7 @@ CELERY_TASK_ROUTES = {
     "digest.tasks.send_chunk": {"queue": "send"},
     # The ranking machines keep the encoded vocabulary (var/semantic-terms.sqlite3).
     "digest.tasks.prepare_ranking": {"queue": "send"},
-    # Learners are fitted where the encoder and the paper vectors are (digest.ranking.learning).
+    # Learners are fitted where the encoder and the paper vectors are (subscriptions.learners).
     "digest.tasks.refit_learners": {"queue": "send"},
 }
 # When Redis goes away mid-chunk, let the running chunk finish and record its outcomes

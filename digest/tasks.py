@@ -14,11 +14,13 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from subscriptions import learners as learning
+
 from . import selectors
 from .delivery import planning, sending
 from .ingest import pipeline as ingest
 from .models import Source
-from .ranking import learning, picking
+from .ranking import picking
 
 log = logging.getLogger(__name__)
 
@@ -104,5 +106,5 @@ def send_chunk(self, delivery_ids: list[int]) -> dict:
 
 @shared_task(soft_time_limit=300, time_limit=330)
 def refit_learners(subscriber_ids: list[int]) -> int:
-    """Refits the learners of subscribers whose answers changed (digest.ranking.learning)."""
+    """Refits the learners of subscribers whose answers changed (subscriptions.learners)."""
     return learning.learners_refit(subscriber_ids)

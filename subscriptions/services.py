@@ -11,12 +11,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from digest.mail.messages import build_email
-from digest.ranking import learning
-from digest.ranking.learning import learner_refit_soon
 from digest.models import Paper
 
+from . import learners as learning
 from . import tokens
 from .addresses import normalise_email
+from .learners import learner_refit_soon
 from .models import Feedback, Interest, Subscriber
 
 if TYPE_CHECKING:

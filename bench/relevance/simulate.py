@@ -27,7 +27,9 @@ from digest.ranking.types import PaperDoc, Profile
 K = 10
 
 
-def allowed_precision(ranked: Sequence[int], relevant: set[int], shown: set[int]) -> float:
+def allowed_precision(
+    ranked: Sequence[int], relevant: set[int], shown: set[int] | frozenset[int]
+) -> float:
     left = len(relevant - shown)
     if left == 0:
         return 1.0
@@ -62,6 +64,7 @@ class Simulation:
         answered = replace(profile, liked=tuple(yes), disliked=tuple(no))
         if self.background is None or self.config.weight <= 0 or not (yes or no):
             return answered
+        assert self.features is not None and self.encoder is not None
         text = interest_text(profile)
         prior = self.encoder.encode([text])[0] if text else None
         vectors = self.features[:-1]
@@ -102,7 +105,9 @@ class Simulation:
             shown_at[sid] = set(shown)
             yes = [by_id[i] for i in shown if i in relevant]
             no = [by_id[i] for i in shown if i not in relevant]
-            onboarded.append(replace(self.with_answers(profile, yes, no), already_sent=set(shown)))
+            onboarded.append(
+                replace(self.with_answers(profile, yes, no), already_sent=frozenset(shown))
+            )
             sent = frozenset(day1[sid])
             yes = [by_id[i] for i in day1[sid] if i in relevant]
             no = [by_id[i] for i in day1[sid] if i not in relevant]
@@ -113,7 +118,7 @@ class Simulation:
         out = {}
         for profile in profiles:
             sid, relevant = profile.subscriber_id, self.judged[profile.subscriber_id]
-            sent = set(day1[sid])
+            sent = frozenset(day1[sid])
             out[sid] = {
                 "day1": allowed_precision(day1[sid], relevant, set()),
                 "onboarding": allowed_precision(after_onboarding[sid], relevant, shown_at[sid]),

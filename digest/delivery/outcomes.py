@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -145,7 +146,11 @@ class Outcomes:
     def _write_released(self) -> None:
         # claimed_at stays: it tells the tick when this row was last tried.
         for rows, error, counted in self.released:
-            values = {"status": Delivery.Status.PENDING, "claim_token": "", "error": error}
+            values: dict[str, Any] = {
+                "status": Delivery.Status.PENDING,
+                "claim_token": "",
+                "error": error,
+            }
             if not counted:
                 values["attempts"] = F("attempts") - 1
             self.report.released += self._owned(rows).update(**values)

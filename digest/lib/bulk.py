@@ -183,13 +183,13 @@ def insert_rows_once(
         return len(kept)
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    names = ", ".join(quote(name) for name, _ in columns)
+    column_list = ", ".join(quote(name) for name, _ in columns)
     picked = ", ".join(f"v.{name}" for name, _ in columns)
     where, where_params = _where_of(parents)
     # NOT EXISTS keeps a second writer's different picks out (one statement: SQLite
     # serialises it); ON CONFLICT covers two PostgreSQL transactions racing past it.
     sql = (
-        f"INSERT INTO {table} ({names}) SELECT {picked} FROM ({select}) AS v "  # noqa: S608 - names are ours, values parameters
+        f"INSERT INTO {table} ({column_list}) SELECT {picked} FROM ({select}) AS v "  # noqa: S608 - names are ours, values parameters
         f"WHERE v.{parent} IN ({where}) AND NOT EXISTS "
         f"(SELECT 1 FROM {table} AS o WHERE o.{quote(parent)} = v.{parent}) "
         "ON CONFLICT DO NOTHING"

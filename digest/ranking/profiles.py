@@ -114,7 +114,8 @@ def _learners(ranker: Ranker, profiles: Sequence[Profile]) -> dict[str, np.ndarr
     learner_of = np.full(len(profiles), -1, dtype=np.int64)
     if have and ranker.learner_features() is not None:
         learner_of[have] = np.arange(len(have))
-        weights = np.vstack([profiles[i].learner for i in have]).astype(np.float32)
+        stacked = [learner for i in have if (learner := profiles[i].learner) is not None]
+        weights = np.vstack(stacked).astype(np.float32)
     else:
         weights = np.zeros((0, 0), dtype=np.float32)
     cfg = ranker.learner
@@ -124,6 +125,8 @@ def _learners(ranker: Ranker, profiles: Sequence[Profile]) -> dict[str, np.ndarr
         count=len(profiles),
     )
     return {"learners": weights, "learner_of": learner_of, "answers": answers}
+
+
 _NO_NAMES: list[tuple[str, frozenset[int]]] = []
 
 

@@ -96,7 +96,9 @@ def _is_link(url: str) -> bool:
     return bool(_LINK.fullmatch(url))
 
 
-def merge_values(current: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+def merge_values(  # noqa: C901 - one rule per field, read top to bottom
+    current: dict[str, Any], incoming: dict[str, Any]
+) -> dict[str, Any]:
     """The best of two views of one paper. `announced_on` never moves once set, except
     on a stub: a record cut short by a truncated feed (no abstract) took its date from the
     channel or the pull, so the first complete record corrects it."""

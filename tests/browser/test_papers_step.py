@@ -9,8 +9,7 @@ from digest.models import Paper
 from subscriptions import tokens
 from subscriptions.models import Feedback
 from tests.factories import make_subscriber
-
-from .conftest import shoot
+from tests.helpers.screenshots import shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -3,9 +3,9 @@ actions staff rely on (run a source now, resend a delivery, suppress a subscribe
 
 from __future__ import annotations
 
-from datetime import date
 import html
 import re
+from datetime import date
 
 import pytest
 from django.contrib import admin

@@ -7,8 +7,8 @@ import pytest
 from digest.models import Paper
 from subscriptions.examples import examples_add, examples_parse, parse_example
 from subscriptions.models import Feedback
-from tests.digest.conftest import FeedServer
 from tests.factories import make_paper, make_subscriber
+from tests.helpers.feeds import FeedServer
 
 pytestmark = pytest.mark.django_db
 API_PAGE = "arxiv-api-query-atom_all-science_2019-08-10_first3entries.xml"
@@ -76,7 +76,7 @@ def test_an_id_arxiv_does_not_know_and_a_bad_one_are_named(arxiv_api):
 
 
 def test_arxiv_being_down_loses_nothing_already_known(arxiv_api, settings):
-    from tests.digest.conftest import Reply
+    from tests.helpers.feeds import Reply
 
     settings.ARXIV_API_URL = arxiv_api.serve("/down", Reply(status=503, body=b"busy"))
     alice = make_subscriber("alice@example.com")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from digest.ranking import learning, semantic
+from digest.ranking import semantic
+from subscriptions import learners as learning
 from subscriptions.models import Feedback, Learner
 
 

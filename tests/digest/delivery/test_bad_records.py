@@ -6,7 +6,6 @@ import pytest
 
 from digest.delivery import planning, sending
 from digest.models import Delivery, Paper
-from tests.digest.conftest_smtp import smtp_server  # noqa: F401 - a fixture
 from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_monday")]
@@ -27,7 +26,7 @@ def readers():
 
 
 def test_a_paper_with_bad_authors_is_left_out_and_everyone_else_gets_their_digest(
-    smtp_server,  # noqa: F811
+    smtp_server,
     broken_paper,
     readers,
     caplog,

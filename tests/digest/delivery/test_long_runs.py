@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.digest.conftest_smtp import smtp_server  # noqa: F401 - a fixture
-
 ROOT = Path(__file__).resolve().parents[3]
 READERS = 20
 
@@ -63,7 +61,7 @@ def _wait_for(condition, process: subprocess.Popen, timeout: float = 120.0) -> N
 
 @pytest.mark.parametrize("chunk_size", [1, READERS])
 def test_a_second_sender_during_a_run_longer_than_the_lease_doubles_nothing(
-    smtp_server,  # noqa: F811
+    smtp_server,
     tmp_path,
     chunk_size,
 ):

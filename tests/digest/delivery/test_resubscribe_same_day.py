@@ -7,7 +7,6 @@ from digest.delivery import sending
 from digest.models import Delivery
 from subscriptions.models import Subscriber
 from subscriptions.services import subscriber_unsubscribe
-from tests.digest.conftest_smtp import smtp_server  # noqa: F401 - a fixture
 from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
 
 pytestmark = pytest.mark.django_db

@@ -56,7 +56,7 @@ def test_running_the_send_twice_sends_each_digest_once(smtp_server, papers):  # 
 
 @pytest.mark.django_db
 def test_two_ticks_and_a_duplicated_chunk_task_send_each_digest_once(
-    smtp_server,  # noqa: F811
+    smtp_server,
     papers,
     eager_celery,
 ):
@@ -204,7 +204,7 @@ def test_two_senders_at_once_send_each_digest_once(smtp_server, tmp_path):  # no
 
 @pytest.mark.django_db
 def test_a_given_back_row_waits_for_its_chunks_retry_before_the_tick_offers_it(
-    smtp_server,  # noqa: F811
+    smtp_server,
     papers,
 ):
     readers(1)

@@ -9,7 +9,7 @@ from digest.ingest.pipeline import upsert
 from digest.models import Paper
 from digest.sources.arxiv_rss import ArxivRssAdapter
 from digest.sources.base import PaperRecord
-from tests.digest.conftest import ATOM_FEED, feed_bytes
+from tests.helpers.feeds import ATOM_FEED, feed_bytes
 
 pytestmark = pytest.mark.django_db
 

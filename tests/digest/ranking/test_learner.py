@@ -19,7 +19,7 @@ from digest.ranking.learner import (
 )
 from digest.ranking.ranker import Ranker
 from digest.ranking.types import PaperDoc, Profile
-from tests.digest.test_ranking import FILLERS, paper
+from tests.digest.ranking.test_ranking import FILLERS, paper
 
 DISTILLATION = [
     paper(
@@ -62,11 +62,13 @@ def ranker() -> Ranker:
 
 
 def with_answers(ranker: Ranker, profile: Profile, yes=(), no=()) -> Profile:
-    """The profile after these answers, with its learner fitted as digest.ranking.learning does."""
+    """The profile after these answers, with its learner fitted as subscriptions.learners does."""
     features = ranker.learner_features()
+    encoder = semantic.encoder()
+    assert features is not None and encoder is not None
     column = {p.id: i for i, p in enumerate(ranker.papers)}
     background = Background.from_vectors(features[:-1].T, ranker.learner.shrinkage)
-    prior = semantic.encoder().encode([profile.description])[0] if profile.description else None
+    prior = encoder.encode([profile.description])[0] if profile.description else None
     weights = learner_fit(
         features[:-1, [column[p.id] for p in yes]].T,
         features[:-1, [column[p.id] for p in no]].T,

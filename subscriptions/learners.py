@@ -1,4 +1,4 @@
-"""Fitting and storing each subscriber's learner (digest.ranking.learner) when their answers change.
+"""Fitting and storing each subscriber's learner (digest.ranking.learner) as answers change.
 
 A "more like this", a "not for me", a pasted example or a changed description queues
 `learner_refit_soon`: one task per subscriber within `REFIT_DELAY` seconds (later clicks
@@ -21,11 +21,18 @@ import numpy as np
 from django.core.cache import cache
 from django.db import transaction
 
-from subscriptions.models import Feedback, Interest, Learner
+from digest.models import Paper
+from digest.ranking import semantic
+from digest.ranking.learner import (
+    Background,
+    LearnerConfig,
+    from_bytes,
+    learner_fit,
+    paper_text,
+    to_bytes,
+)
 
-from ..models import Paper
-from . import semantic
-from .learner import Background, LearnerConfig, from_bytes, learner_fit, paper_text, to_bytes
+from .models import Feedback, Interest, Learner
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +70,7 @@ def signature(answers: Iterable[tuple[int, int]], text: str, config: LearnerConf
 def learner_refit_soon(subscriber_id: int) -> bool:
     """Queues a refit of this subscriber's learner after the current transaction commits,
     unless one is already waiting; True when this call queued it."""
-    from .. import tasks  # tasks import the delivery code, which imports this module
+    from digest import tasks  # tasks import the delivery code, which imports this module
 
     if not cache.add(f"learner-refit:{subscriber_id}", 1, timeout=REFIT_DELAY):
         return False
@@ -133,7 +140,7 @@ def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CON
         return len(gone)
     encoder = semantic.encoder()
     base = background(encoder, config) if encoder is not None else None
-    if base is None:
+    if encoder is None or base is None:
         log.warning("learners not refitted: no encoder or too few papers")
         return len(gone)
     papers = sorted({pid for sid in due for pid, _ in answers[sid]})
@@ -167,7 +174,11 @@ def _fitted(
     """One subscriber's learner, fitted on their answers' rows of `vectors`."""
     yes = [row[pid] for pid, signal in answers if signal > 0]
     no = [row[pid] for pid, signal in answers if signal < 0]
-    prior = interest.stored_description_vector if interest is not None else None
+    prior = (
+        semantic.stored_vector(interest.description_vector, interest.description_model)
+        if interest is not None
+        else None
+    )
     if prior is None and (text := interest_text(interest)):
         # Keyword lists repeat across subscribers and refits: kept in the machine's store.
         prior = encoder.encode_terms([text])[0]

@@ -8,10 +8,11 @@ from django.core.management import call_command
 
 from digest import selectors
 from digest.delivery.previews import preview_picks
-from digest.ranking import learning, semantic
+from digest.ranking import semantic
+from subscriptions import learners as learning
 from subscriptions import services
 from subscriptions.models import Learner
-from tests.digest.test_ranking import FILLER_TOPICS
+from tests.digest.ranking.test_ranking import FILLER_TOPICS
 from tests.factories import make_paper, make_subscriber
 
 pytestmark = pytest.mark.django_db
