@@ -1,11 +1,32 @@
-"""The staff console: papers, sources and their runs, deliveries."""
+"""The staff console: papers, sources and their runs, deliveries.
+
+Every list reads a bounded number of queries at any size: related rows are joined
+(list_select_related) or fetched per page, counts of whole big tables are estimated on
+PostgreSQL (EstimatedCountPaginator, show_full_result_count off), and dates are filtered
+by preset ranges instead of a date hierarchy that reads every distinct day.
+"""
+
+from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html
 
+from subscriptions import categories
+
+from .cockpit.adminkit import (
+    CategoryPickerField,
+    EstimatedCountPaginator,
+    OnePerLineField,
+    action_log,
+    badge,
+    badges,
+    confirmed,
+)
 from .models import (
     Delivery,
     DeliveryItem,
@@ -16,7 +37,11 @@ from .models import (
     SourceKind,
     UpvoteSnapshot,
 )
-from .selectors import paper_problem
+from .tasks import ingest_source
+
+admin.site.site_header = f"{settings.SITE_NAME} staff"
+admin.site.site_title = settings.SITE_NAME
+admin.site.index_title = "Operations"
 
 
 class SightingInline(admin.TabularInline):
@@ -35,39 +60,101 @@ class UpvoteInline(admin.TabularInline):
 
 
 class PaperForm(forms.ModelForm):
+    authors = OnePerLineField(help_text="One author per line, in order.", max_items=3000)
+    categories = CategoryPickerField(
+        choices=categories.choices, help_text="The primary category is kept first."
+    )
+
     class Meta:
         model = Paper
-        fields = "__all__"  # noqa: DJ007 - staff may correct any field of a paper
+        fields = ("authors", "categories")  # the admin adds the fieldsets' others
 
-    def clean(self):
-        cleaned = super().clean()
-        problem = paper_problem(cleaned.get("authors"), cleaned.get("categories"))
-        if problem:
-            raise forms.ValidationError(problem)
-        return cleaned
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["categories"].keep_unknown(self.instance.categories or [])
+
+    def clean_categories(self) -> list[str]:
+        chosen = self.cleaned_data["categories"]
+        primary = self.cleaned_data.get("primary_category") or self.instance.primary_category
+        return sorted(chosen, key=lambda code: code != primary)
 
 
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
     form = PaperForm
     list_display = (
-        "arxiv_id",
-        "title_text",
-        "primary_category",
+        "title_cell",
+        "arxiv_link",
+        "categories_badges",
+        "upvotes_badge",
         "announced_on",
-        "upvotes",
-        "problem",
     )
-    list_filter = ("announced_on", "primary_category", "announce_type", "sightings__kind")
-    search_fields = ("arxiv_id", "title", "title_text", "authors", "organization")
-    date_hierarchy = "announced_on"
-    readonly_fields = ("problem", "first_seen_at", "last_seen_at")
+    list_display_links = ("title_cell",)
+    list_filter = (
+        ("announced_on", admin.DateFieldListFilter),
+        "announce_type",
+        "sightings__kind",
+    )
+    search_fields = ("=arxiv_id", "title_text")
+    search_help_text = "An exact arXiv id (2501.01234) or words of the title."
+    readonly_fields = ("first_seen_at", "last_seen_at")
     inlines = [SightingInline, UpvoteInline]
     list_per_page = 50
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    fieldsets = (
+        (None, {"fields": ("arxiv_id", "version", "title", "title_text", "authors")}),
+        ("Topics", {"fields": ("primary_category", "categories", "announce_type")}),
+        (
+            "Dates",
+            {
+                "fields": ("announced_on", "published_at", "updated_at"),
+                "description": (
+                    "Announced is the day the paper entered Paperboy's pool of new papers "
+                    "(what digests draw from). Published is the first version's submission "
+                    "date on arXiv and Updated its latest version's: an old paper announced "
+                    "today is a new version, a cross-list, or a paper first seen on Hugging "
+                    "Face Daily Papers long after arXiv published it."
+                ),
+            },
+        ),
+        ("Abstract", {"fields": ("abstract", "abstract_text"), "classes": ("collapse",)}),
+        (
+            "Links and community",
+            {
+                "fields": (
+                    ("abs_url", "pdf_url"),
+                    ("hf_url", "code_url", "project_url"),
+                    ("upvotes", "num_comments", "organization"),
+                )
+            },
+        ),
+        (
+            "Journal",
+            {"fields": ("comment", "doi", "journal_ref"), "classes": ("collapse",)},
+        ),
+        ("Record", {"fields": ("first_seen_at", "last_seen_at")}),
+    )
 
-    @admin.display(description="problem (left out of digests)")
-    def problem(self, paper):
-        return paper_problem(paper.authors, paper.categories) or "-"
+    @admin.display(description="title", ordering="title_text")
+    def title_cell(self, paper: Paper) -> str:
+        return paper.title_text
+
+    @admin.display(description="arXiv", ordering="arxiv_id")
+    def arxiv_link(self, paper: Paper) -> str:
+        return format_html(
+            '<a href="https://arxiv.org/abs/{}" rel="noopener" target="_blank">{}</a>',
+            paper.arxiv_id,
+            paper.arxiv_id,
+        )
+
+    @admin.display(description="categories")
+    def categories_badges(self, paper: Paper) -> str:
+        return badges(paper.categories[:4], "cat")
+
+    @admin.display(description="upvotes", ordering="upvotes")
+    def upvotes_badge(self, paper: Paper) -> str:
+        return badge(f"▲ {paper.upvotes}", "up") if paper.upvotes else ""
 
 
 class SourceForm(forms.ModelForm):
@@ -89,7 +176,7 @@ class SourceForm(forms.ModelForm):
         self.fields["url"].assume_scheme = "https"
 
     def clean(self):
-        from .sources.arxiv_rss import feed_url
+        from .sources.arxiv_rss import feed_url  # the layout change moves sources; keep lazy
         from .sources.base import IngestError
 
         data = super().clean()
@@ -107,61 +194,108 @@ class SourceForm(forms.ModelForm):
         return data  # the built URL reaches the instance with the other cleaned fields
 
 
+def _every(interval: timedelta) -> str:
+    hours, rest = divmod(int(interval.total_seconds()), 3600)
+    minutes = rest // 60
+    if hours and minutes:
+        return f"every {hours} h {minutes} min"
+    return f"every {hours} h" if hours else f"every {minutes} min"
+
+
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     form = SourceForm
-    list_display = ("name", "kind", "url", "enabled", "fetch_every", "last_run")
+    list_display = ("name", "kind", "enabled", "fetch_every", "schedule", "last_run")
     list_filter = ("kind", "enabled")
     search_fields = ("name", "url")
     list_editable = ("enabled", "fetch_every")
     readonly_fields = ("etag", "last_modified", "created_at")
     actions = ["run_now"]
 
-    @admin.display(description="last run")
-    def last_run(self, source):
-        run = source.runs.order_by("-started_at").first()
-        if run is None:
-            return "never"
-        return f"{run.get_status_display()} · {run.started_at:%Y-%m-%d %H:%M} · +{run.new_count}"
+    def get_queryset(self, request):
+        last = FetchRun.objects.filter(source=OuterRef("pk")).order_by("-started_at")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _last_status=Subquery(last.values("status")[:1]),
+                _last_started=Subquery(last.values("started_at")[:1]),
+                _last_new=Subquery(last.values("new_count")[:1]),
+            )
+        )
 
-    @admin.action(description="Run the selected sources now")
+    @admin.display(description="schedule")
+    def schedule(self, source: Source) -> str:
+        return _every(source.fetch_every)
+
+    @admin.display(description="last run", ordering="_last_started")
+    def last_run(self, source: Source) -> str:
+        if source._last_status is None:
+            return badge("never", "never")
+        return format_html(
+            "{} {:%Y-%m-%d %H:%M} · +{}",
+            badge(FetchRun.Status(source._last_status).label, source._last_status),
+            source._last_started,
+            source._last_new,
+        )
+
+    @admin.action(description="Re-fetch the selected sources now", permissions=["change"])
     def run_now(self, request, queryset):
+        page = confirmed(
+            self,
+            request,
+            queryset,
+            question="Re-fetch these sources now?",
+            consequence="Each source is queued for a pull at once, outside its schedule; "
+            "arXiv's one-request-every-3-seconds rule still holds. The results appear "
+            "under Fetch runs.",
+        )
+        if page is not None:
+            return page
         # Queued, not run in the request: an arXiv backfill at one request every three
-        # seconds outlasts any web timeout. Each run shows up under Fetch runs.
-        from .tasks import ingest_source
-
-        names = []
-        for source in queryset:
+        # seconds outlasts any web timeout.
+        sources = list(queryset)
+        for source in sources:
             ingest_source.delay(source.pk)
-            names.append(source.name)
+        action_log(self, request, sources, "queued a fetch now (admin action)")
         self.message_user(
             request,
-            f"Queued {len(names)} source(s) to run now: {', '.join(names)}. "
-            "Their results appear under Fetch runs.",
+            f"Queued {len(sources)} source(s) to run now: "
+            f"{', '.join(s.name for s in sources)}. Their results appear under Fetch runs.",
             messages.SUCCESS,
         )
 
 
 @admin.register(FetchRun)
 class FetchRunAdmin(admin.ModelAdmin):
+    """What each pull did: a record, so nobody adds or edits one."""
+
     list_display = (
         "started_at",
         "source",
         "kind",
-        "status",
+        "status_badge",
         "http_status",
         "new_count",
         "updated_count",
         "skipped_count",
         "short_error",
     )
-    list_filter = ("status", "kind", "source")
+    list_filter = ("status", "kind", "source", ("started_at", admin.DateFieldListFilter))
     search_fields = ("url", "error")
-    date_hierarchy = "started_at"
-    readonly_fields = [f.name for f in FetchRun._meta.fields]
+    list_select_related = ("source",)
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, run: FetchRun) -> str:
+        return badge(run.get_status_display(), run.status)
 
     @admin.display(description="error")
     def short_error(self, run):
@@ -176,42 +310,59 @@ class DeliveryItemInline(admin.TabularInline):
     can_delete = False
     max_num = 0
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("paper")
+
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
+    """One row per digest: written by the sender only, so read-only here; resending is
+    an action (it puts the row back in the queue with the same papers)."""
+
     list_display = (
         "digest_date",
         "subscriber",
-        "status",
+        "status_badge",
         "paper_count",
         "attempts",
         "sent_at",
         "preview",
     )
-    list_filter = ("status", "digest_date")
-    search_fields = ("subscriber__email", "message_id")
-    date_hierarchy = "digest_date"
+    list_filter = ("status", ("digest_date", admin.DateFieldListFilter))
+    search_fields = ("subscriber__email", "=message_id")
     list_select_related = ("subscriber",)
-    readonly_fields = (
-        "public_id",
-        "subscriber",
-        "digest_date",
-        "created_at",
-        "claimed_at",
-        "claim_token",
-        "sent_at",
-        "attempts",
-        "message_id",
-        "subject",
-        "error",
-    )
+    raw_id_fields = ("subscriber",)
     inlines = [DeliveryItemInline]
     actions = ["resend"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_papers=Count("items"))
+        # A correlated count, computed for the page's rows only (a JOIN + GROUP BY would
+        # read every delivery item of the table before the page is cut).
+        items = (
+            DeliveryItem.objects.filter(delivery=OuterRef("pk"))
+            .order_by()
+            .values("delivery")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return super().get_queryset(request).annotate(_papers=Coalesce(Subquery(items), 0))
 
-    @admin.display(description="papers", ordering="_papers")
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_resend_permission(self, request) -> bool:
+        return request.user.has_perm("digest.change_delivery")
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, delivery: Delivery) -> str:
+        return badge(delivery.get_status_display(), delivery.status)
+
+    @admin.display(description="papers")
     def paper_count(self, delivery):
         return delivery._papers
 
@@ -220,13 +371,24 @@ class DeliveryAdmin(admin.ModelAdmin):
         url = reverse("digest:admin_preview", args=[delivery.public_id])
         return format_html('<a href="{}" target="_blank" rel="noopener">view</a>', url)
 
-    @admin.action(description="Resend the selected deliveries (same papers) on the next tick")
+    @admin.action(
+        description="Resend the selected deliveries (same papers) on the next tick",
+        permissions=["resend"],
+    )
     def resend(self, request, queryset):
-        count = queryset.exclude(status=Delivery.Status.SENDING).update(
-            status=Delivery.Status.PENDING,
-            claim_token="",
-            claimed_at=None,
-            error="",
-            attempts=0,
+        page = confirmed(
+            self,
+            request,
+            queryset,
+            question="Send these digests again?",
+            consequence="Each goes back in the queue with the same papers and is mailed "
+            "again on the next send tick (within minutes), even if it was sent already.",
         )
+        if page is not None:
+            return page
+        rows = list(queryset.exclude(status=Delivery.Status.SENDING))
+        count = Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(
+            status=Delivery.Status.PENDING, claim_token="", claimed_at=None, error=""
+        )
+        action_log(self, request, rows, "queued to be sent again (admin action)")
         self.message_user(request, f"{count} deliveries queued to be sent again.")

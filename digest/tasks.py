@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import selectors
+from .cockpit import services as cockpit
 from .delivery import planning, sending
 from .ingest import pipeline as ingest
 from .models import Source
@@ -100,3 +101,9 @@ def send_chunk(self, delivery_ids: list[int]) -> dict:
         log.warning("temporary send failure, retrying in %ss: %s", countdown, exc)
         raise self.retry(exc=exc, countdown=countdown) from exc
     return {"sent": report.sent, "empty": report.empty, "failed": report.failed}
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def cockpit_watch() -> int:
+    """Hourly: rolls up the finished days for the cockpit and logs what needs a person."""
+    return len(cockpit.cockpit_watch())
