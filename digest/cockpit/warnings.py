@@ -16,8 +16,8 @@ from django.core import checks as django_checks
 from django.urls import reverse
 from django.utils import timezone
 
-from digest.ops import checks
 from digest.models import Delivery, FetchRun, Paper, Source
+from digest.ops import checks
 from subscriptions.models import Subscriber
 
 from . import stats

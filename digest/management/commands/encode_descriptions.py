@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from digest.ops import progress
 from digest.ranking import semantic
 from subscriptions.models import Interest
 
@@ -31,14 +32,20 @@ class Command(BaseCommand):
             .order_by("pk")
         )
         done = 0
-        pending = list(stale[:batch])
-        while pending:
-            vectors = encoder.encode([i.description.strip() for i in pending])
-            for interest, vector in zip(pending, vectors, strict=True):
-                interest.description_vector = semantic.to_bytes(vector)
-                interest.description_model = encoder.model_id
-            # bulk_update skips save(): the vectors are set here already.
-            Interest.objects.bulk_update(pending, ["description_vector", "description_model"])
-            done += len(pending)
-            pending = list(stale.filter(pk__gt=pending[-1].pk)[:batch])
+        with progress.track(
+            "encode_descriptions", self.stderr, total=stale.count(), unit="descriptions"
+        ) as watch:
+            pending = list(stale[:batch])
+            while pending:
+                vectors = encoder.encode([i.description.strip() for i in pending])
+                for interest, vector in zip(pending, vectors, strict=True):
+                    interest.description_vector = semantic.to_bytes(vector)
+                    interest.description_model = encoder.model_id
+                # bulk_update skips save(): the vectors are set here already.
+                Interest.objects.bulk_update(pending, ["description_vector", "description_model"])
+                done += len(pending)
+                watch.advance(len(pending))
+                pending = list(stale.filter(pk__gt=pending[-1].pk)[:batch])
+            summary = watch.close()
         self.stdout.write(f"Encoded {done} descriptions with {encoder.model_id}.")
+        self.stderr.write(summary)
