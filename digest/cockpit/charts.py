@@ -91,6 +91,11 @@ def _nice_top(value: float) -> float:
         step *= 10
 
 
+def _n(value: float) -> str:
+    """A coordinate, to a tenth of a unit (format_html escapes its arguments to text)."""
+    return f"{value:.1f}"
+
+
 def _x(n: int, count: int) -> float:
     span = WIDTH - LEFT - RIGHT
     return LEFT + span * (n + 0.5) / max(count, 1)
@@ -104,10 +109,11 @@ def _axes(chart: Chart, top: float) -> SafeString:
     ticks = [0, top / 2, top]
     return format_html_join(
         "",
-        '<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" class="grid"/>'
-        '<text x="{}" y="{:.1f}" class="tick" text-anchor="end">{}</text>',
+        '<line x1="{}" x2="{}" y1="{}" y2="{}" class="grid"/>'
+        '<text x="{}" y="{}" class="tick" text-anchor="end">{}</text>',
         (
-            (LEFT, WIDTH - RIGHT, _y(t, top), _y(t, top), LEFT - 6, _y(t, top) + 4, chart.format(t))
+            (LEFT, WIDTH - RIGHT, _n(_y(t, top)), _n(_y(t, top)), LEFT - 6, _n(_y(t, top) + 4))
+            + (chart.format(t),)
             for t in ticks
         ),
     )
@@ -118,9 +124,9 @@ def _x_labels(days: list[date]) -> SafeString:
     every = max(1, len(days) // 7)
     return format_html_join(
         "",
-        '<text x="{:.1f}" y="{}" class="tick" text-anchor="middle">{}</text>',
+        '<text x="{}" y="{}" class="tick" text-anchor="middle">{}</text>',
         (
-            (_x(n, len(days)), HEIGHT - 8, day.strftime("%d %b"))
+            (_n(_x(n, len(days))), HEIGHT - 8, day.strftime("%d %b"))
             for n, day in enumerate(days)
             if n % every == 0 or n == len(days) - 1
         ),
@@ -157,12 +163,12 @@ def _bars(chart: Chart, top: float) -> SafeString:
             y_top, y_base = _y(base + value, top), _y(base, top)
             parts.append(
                 format_html(
-                    '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}">'
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
                     "<title>{} {}: {}</title></rect>",
-                    _x(n, count) - width / 2,
-                    y_top,
-                    width,
-                    y_base - y_top,
+                    _n(_x(n, count) - width / 2),
+                    _n(y_top),
+                    _n(width),
+                    _n(y_base - y_top),
                     colour,
                     chart.days[n].isoformat(),
                     name,
