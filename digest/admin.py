@@ -233,9 +233,9 @@ class SourceAdmin(admin.ModelAdmin):
         if source._last_status is None:
             return badge("never", "never")
         return format_html(
-            "{} {:%Y-%m-%d %H:%M} · +{}",
+            "{} {} · +{}",
             badge(FetchRun.Status(source._last_status).label, source._last_status),
-            source._last_started,
+            f"{source._last_started:%Y-%m-%d %H:%M}",
             source._last_new,
         )
 
