@@ -11,6 +11,7 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import ShowFacets
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -50,6 +51,9 @@ class SightingInline(admin.TabularInline):
     readonly_fields = ("kind", "source", "first_seen_at")
     can_delete = False
 
+    def has_add_permission(self, request, obj=None):
+        return False  # the ingestion records where a paper was seen
+
 
 class UpvoteInline(admin.TabularInline):
     model = UpvoteSnapshot
@@ -68,6 +72,11 @@ class PaperForm(forms.ModelForm):
     class Meta:
         model = Paper
         fields = ("authors", "categories")  # the admin adds the fieldsets' others
+        labels = {"arxiv_id": "arXiv id", "title_text": "Title (readable)"}
+        widgets = {
+            "title": forms.Textarea(attrs={"rows": 2, "cols": 90}),
+            "title_text": forms.Textarea(attrs={"rows": 2, "cols": 90}),
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -102,6 +111,7 @@ class PaperAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    show_facets = ShowFacets.NEVER  # a count per filter choice reads the whole table
     fieldsets = (
         (None, {"fields": ("arxiv_id", "version", "title", "title_text", "authors")}),
         ("Topics", {"fields": ("primary_category", "categories", "announce_type")}),
@@ -286,6 +296,8 @@ class FetchRunAdmin(admin.ModelAdmin):
     list_select_related = ("source",)
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    show_facets = ShowFacets.NEVER  # a count per filter choice reads the whole table
+    list_per_page = 50
 
     def has_add_permission(self, request):
         return False
@@ -336,6 +348,8 @@ class DeliveryAdmin(admin.ModelAdmin):
     actions = ["resend"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    show_facets = ShowFacets.NEVER  # a count per filter choice reads the whole table
+    list_per_page = 50
 
     def get_queryset(self, request):
         # A correlated count, computed for the page's rows only (a JOIN + GROUP BY would

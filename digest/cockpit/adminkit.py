@@ -103,6 +103,16 @@ class OnePerLineField(forms.Field):
             )
 
 
+class CategoryPicker(FilteredSelectMultiple):
+    """The admin's two-box picker, wrapped: its script puts the boxes first in their
+    parent, which (without a wrapper of their own) would be before the field's label."""
+
+    def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None):
+        return format_html(
+            '<div class="picker">{}</div>', super().render(name, value, attrs, renderer)
+        )
+
+
 class CategoryPickerField(forms.TypedMultipleChoiceField):
     """arXiv categories picked from the taxonomy with the admin's searchable two-box picker.
 
@@ -111,7 +121,7 @@ class CategoryPickerField(forms.TypedMultipleChoiceField):
 
     def __init__(self, *, choices: Callable[[], list[tuple[str, str]]], **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
-        kwargs.setdefault("widget", FilteredSelectMultiple("categories", is_stacked=False))
+        kwargs.setdefault("widget", CategoryPicker("categories", is_stacked=False))
         super().__init__(choices=choices, coerce=str, **kwargs)
 
     def keep_unknown(self, held: Iterable[str]) -> None:

@@ -61,7 +61,7 @@ class Chart:
         body = _bars(self, top) if self.kind == "bars" else _lines(self, top)
         return format_html(
             '<svg class="cockpit-chart" viewBox="0 0 {} {}" role="img" '
-            'aria-labelledby="chart-{}-title" preserveAspectRatio="none">'
+            'aria-labelledby="chart-{}-title">'
             '<title id="chart-{}-title">{}</title>{}{}{}</svg>',
             WIDTH,
             HEIGHT,
@@ -120,15 +120,16 @@ def _axes(chart: Chart, top: float) -> SafeString:
 
 
 def _x_labels(days: list[date]) -> SafeString:
-    # At most about seven labels, so they never overlap on a phone.
-    every = max(1, len(days) // 7)
+    # At most about seven labels, so they never overlap on a phone; the last day is
+    # always labelled (counting back from it), it is the one an operator looks for.
+    every = max(1, -(-len(days) // 7))
     return format_html_join(
         "",
         '<text x="{}" y="{}" class="tick" text-anchor="middle">{}</text>',
         (
             (_n(_x(n, len(days))), HEIGHT - 8, day.strftime("%d %b"))
             for n, day in enumerate(days)
-            if n % every == 0 or n == len(days) - 1
+            if (len(days) - 1 - n) % every == 0
         ),
     )
 

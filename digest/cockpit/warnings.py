@@ -72,13 +72,16 @@ def weekdays_without_papers(now: datetime) -> list[Alert]:
         .distinct()
         .order_by()
     )
+    missing = sorted(set(weekdays) - seen)
+    if not missing:
+        return []
+    names = ", ".join(f"{day:%A %d %B}" for day in missing)
     return [
         Alert(
             "weekday-without-papers",
-            f"No new papers were announced on {day:%A %d %B}.",
+            f"No new papers were announced on {names}: check the sources' fetch runs.",
             _changelist(FetchRun),
         )
-        for day in sorted(set(weekdays) - seen)
     ]
 
 
