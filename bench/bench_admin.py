@@ -50,6 +50,21 @@ def configure(database_url: str | None, var_dir: Path) -> None:
     settings.ALLOWED_HOSTS = ["testserver"]
 
 
+def backdate(model, column: str, rows: list[tuple[int, datetime]]) -> None:
+    """Sets an auto_now_add column after a bulk insert (which always writes now), so
+    the data spreads over past days as production data does."""
+    from django.db import connection
+
+    table = model._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = f"UPDATE {table} SET {column} = %s WHERE id = %s"  # noqa: S608 - our own names
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 20_000):
+            cursor.executemany(
+                sql, [(adapt(when), pk) for pk, when in rows[start : start + 20_000]]
+            )
+
+
 def build(scale: float, log) -> dict:
     """Every table at production size, through bulk inserts; returns a few row ids."""
     from django.db import connection, transaction
@@ -76,7 +91,13 @@ def build(scale: float, log) -> dict:
             for s in sources
             for _ in range(8 * 60)
         ]
-        FetchRun.objects.bulk_create(runs, batch_size=2000)
+        runs = FetchRun.objects.bulk_create(runs, batch_size=2000)
+        # Eight runs a day per source over the last 60 days.
+        backdate(
+            FetchRun,
+            "started_at",
+            [(r.pk, now - timedelta(hours=3 * (n // 5))) for n, r in enumerate(runs)],
+        )
         subs = []
         for n in range(n_subs):
             created = now - timedelta(minutes=rng.randrange(365 * 24 * 60))
@@ -94,6 +115,11 @@ def build(scale: float, log) -> dict:
                 )
             )
         subs = Subscriber.objects.bulk_create(subs, batch_size=2000)
+        backdate(
+            Subscriber,
+            "created_at",
+            [(s.pk, s.confirmed_at or now - timedelta(days=rng.randrange(365))) for s in subs],
+        )
         log(f"subscribers {len(subs):,} ({time.perf_counter() - started:.0f} s)")
         Interest.objects.bulk_create(
             (
@@ -125,12 +151,17 @@ def build(scale: float, log) -> dict:
             batch_size=2000,
         )
         log(f"papers {len(papers):,} ({time.perf_counter() - started:.0f} s)")
-        UpvoteSnapshot.objects.bulk_create(
+        snapshots = UpvoteSnapshot.objects.bulk_create(
             (
                 UpvoteSnapshot(paper=papers[n], upvotes=rng.randrange(100))
                 for n in range(0, len(papers), 10)
             ),
             batch_size=2000,
+        )
+        backdate(
+            UpvoteSnapshot,
+            "taken_at",
+            [(s.pk, now - timedelta(hours=rng.randrange(720))) for s in snapshots],
         )
         active = [s for s in subs if s.status == "active"]
         deliveries = Delivery.objects.bulk_create(
@@ -164,12 +195,17 @@ def build(scale: float, log) -> dict:
                 cursor.executemany(sql, batch)
         took = time.perf_counter() - started
         log(f"delivery items {n_deliveries * per_delivery:,} ({took:.0f} s)")
-        Feedback.objects.bulk_create(
+        feedback = Feedback.objects.bulk_create(
             (
                 Feedback(subscriber=subs[n], paper=papers[n], signal=rng.choice([1, -1]))
                 for n in range(min(int(50_000 * scale) or 1, len(subs)))
             ),
             batch_size=2000,
+        )
+        backdate(
+            Feedback,
+            "created_at",
+            [(f.pk, now - timedelta(minutes=rng.randrange(60 * 24 * 60))) for f in feedback],
         )
     # Fresh statistics for the planner (and PostgreSQL's row estimate for the lists).
     with connection.cursor() as cursor:
@@ -207,6 +243,7 @@ def pages(ids: dict) -> list[tuple[str, str]]:
         ("papers list", cl("digest_paper")),
         ("papers list, page 100", cl("digest_paper", "p=100")),
         ("papers, search an arXiv id", cl("digest_paper", "q=2400.01234")),
+        ("papers, search title words", cl("digest_paper", "q=topic+4242+reasonably")),
         ("papers, announced this week", cl("digest_paper", "announced_on__gte=" + _week())),
         ("sources list", cl("digest_source")),
         ("fetch runs list", cl("digest_fetchrun")),
@@ -214,7 +251,11 @@ def pages(ids: dict) -> list[tuple[str, str]]:
         ("deliveries list", cl("digest_delivery")),
         ("deliveries, failed", cl("digest_delivery", "status__exact=failed")),
         ("subscribers list", cl("subscriptions_subscriber")),
-        ("subscribers, search an email", cl("subscriptions_subscriber", "q=reader4242@")),
+        (
+            "subscribers, search an address",
+            cl("subscriptions_subscriber", "q=reader4242@example.org"),
+        ),
+        ("subscribers, search part of one", cl("subscriptions_subscriber", "q=reader4242")),
         ("subscribers, bounced", cl("subscriptions_subscriber", "status__exact=bounced")),
         ("feedback list", cl("subscriptions_feedback")),
         ("paper change page", reverse("admin:digest_paper_change", args=[ids["paper"]])),

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ShowFacets
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from digest.cockpit.adminkit import (
@@ -113,6 +114,15 @@ class SubscriberAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_facets = ShowFacets.NEVER  # a count per filter choice reads the whole table
     list_per_page = 50
+
+    def get_search_results(self, request, queryset, search_term):
+        """A whole address is found through the case-insensitive unique index on
+        LOWER(email); anything else is matched as part of an address."""
+        term = search_term.strip()
+        if "@" in term and " " not in term and "." in term.rsplit("@", 1)[-1]:
+            found = queryset.alias(email_lower=Lower("email")).filter(email_lower=term.lower())
+            return found, False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, subscriber: Subscriber) -> str:

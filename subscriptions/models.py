@@ -179,8 +179,9 @@ class Feedback(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "feedback"
-        # The admin's list (newest first) and the cockpit's feedback per day.
-        indexes = [models.Index(fields=["created_at"], name="feedback_created")]
+        # The admin's list (newest first) and the cockpit's feedback per day and signal
+        # (read from the index alone).
+        indexes = [models.Index(fields=["created_at", "signal"], name="feedback_created")]
         constraints = [
             models.UniqueConstraint(fields=["subscriber", "paper"], name="feedback_one_per_paper"),
             models.CheckConstraint(condition=Q(signal__in=[1, -1]), name="feedback_signal_valid"),

@@ -12,10 +12,11 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.paginator import Paginator
 from django.db import connections
+from django.forms.utils import flatatt
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 log = logging.getLogger("digest.admin")
 
@@ -104,12 +105,27 @@ class OnePerLineField(forms.Field):
 
 
 class CategoryPicker(FilteredSelectMultiple):
-    """The admin's two-box picker, wrapped: its script puts the boxes first in their
-    parent, which (without a wrapper of their own) would be before the field's label."""
+    """The admin's two-box picker, written in Python: the stock widget renders a
+    template per option, about 20 ms for the taxonomy's ~140 categories on this machine,
+    twice per subscriber page (the inline's empty form). Wrapped, because its script
+    puts the boxes first in their parent, which would be before the field's label."""
 
     def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None):
+        context = self.get_context(name, value, attrs)["widget"]
+        chosen = {str(v) for v in (value or [])}
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (code, mark_safe(" selected") if str(code) in chosen else "", label)  # noqa: S308
+                for code, label in self.choices
+            ),
+        )
         return format_html(
-            '<div class="picker">{}</div>', super().render(name, value, attrs, renderer)
+            '<div class="picker"><select name="{}"{}>{}</select></div>',
+            name,
+            flatatt(context["attrs"]),
+            options,
         )
 
 

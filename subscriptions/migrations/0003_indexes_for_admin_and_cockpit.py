@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='feedback',
-            index=models.Index(fields=['created_at'], name='feedback_created'),
+            index=models.Index(fields=['created_at', 'signal'], name='feedback_created'),
         ),
         migrations.AddIndex(
             model_name='subscriber',
