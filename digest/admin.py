@@ -48,6 +48,8 @@ ARXIV_ID_TERM = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})(v\d+)?
 admin.site.site_header = f"{settings.SITE_NAME} staff"
 admin.site.site_title = settings.SITE_NAME
 admin.site.index_title = "Operations"
+# The lists need the width more than a second menu; Home is one click away.
+admin.site.enable_nav_sidebar = False
 
 
 class SightingInline(admin.TabularInline):
@@ -123,7 +125,7 @@ class PaperAdmin(admin.ModelAdmin):
         "arxiv_link",
         "categories_badges",
         "upvotes_badge",
-        "announced_on",
+        "announced",
     )
     list_display_links = ("title_cell",)
     list_filter = (
@@ -203,7 +205,13 @@ class PaperAdmin(admin.ModelAdmin):
 
     @admin.display(description="categories")
     def categories_badges(self, paper: Paper) -> str:
-        return badges(paper.categories[:4], "cat")
+        shown, more = paper.categories[:2], len(paper.categories) - 2
+        extra = format_html(' <span class="muted">+{}</span>', more) if more > 0 else ""
+        return format_html("{}{}", badges(shown, "cat"), extra)
+
+    @admin.display(description="announced", ordering="announced_on")
+    def announced(self, paper: Paper) -> str:
+        return paper.announced_on.isoformat()
 
     @admin.display(description="upvotes", ordering="upvotes")
     def upvotes_badge(self, paper: Paper) -> str:
@@ -258,10 +266,10 @@ def _every(interval: timedelta) -> str:
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     form = SourceForm
-    list_display = ("name", "kind", "enabled", "fetch_every", "schedule", "last_run")
+    list_display = ("name", "kind_code", "enabled", "schedule", "last_run")
     list_filter = ("kind", "enabled")
     search_fields = ("name", "url")
-    list_editable = ("enabled", "fetch_every")
+    list_editable = ("enabled",)
     readonly_fields = ("etag", "last_modified", "created_at")
     actions = ["run_now"]
 
@@ -277,7 +285,11 @@ class SourceAdmin(admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="schedule")
+    @admin.display(description="kind", ordering="kind")
+    def kind_code(self, source: Source) -> str:
+        return format_html('<span title="{}">{}</span>', source.get_kind_display(), source.kind)
+
+    @admin.display(description="fetched", ordering="fetch_every")
     def schedule(self, source: Source) -> str:
         return _every(source.fetch_every)
 
@@ -286,9 +298,9 @@ class SourceAdmin(admin.ModelAdmin):
         if source._last_status is None:
             return badge("never", "never")
         return format_html(
-            "{} {} · +{}",
+            '{} <span class="muted">{} · +{} new</span>',
             badge(FetchRun.Status(source._last_status).label, source._last_status),
-            f"{source._last_started:%Y-%m-%d %H:%M}",
+            f"{source._last_started:%d %b %H:%M}",
             source._last_new,
         )
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core import checks as django_checks
+from django.core.management import call_command
 
 from digest.cockpit import services, stats, warnings
 from digest.models import Delivery, FetchRun, Paper, Source
@@ -151,3 +153,15 @@ def test_the_hourly_watch_logs_each_warning_and_rolls_yesterday_up(caplog):
     assert [a.code for a in alerts] == ["weekday-without-papers"]
     assert "No new papers were announced on Friday 20 November" in caplog.text
     assert stats.days_missing(date(2026, 11, 9), date(2026, 11, 22)) == []
+
+
+def test_the_rollup_command_fills_the_days_and_prints_the_warnings():
+    Paper.objects.filter(announced_on=date(2026, 11, 20)).delete()
+    out = io.StringIO()
+    with at(NOW):
+        call_command("cockpit_rollup", "--days", "3", stdout=out)
+        call_command("cockpit_rollup", "--days", "3", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Rolled up 3 day(s)."
+    assert lines[1].startswith("WARNING weekday-without-papers: No new papers")
+    assert lines[2] == "Rolled up 0 day(s)."
