@@ -9,6 +9,7 @@ after one warm-up and prints the median and worst time and the number of queries
 
     .venv/bin/python bench/bench_admin.py                       # SQLite, full size
     .venv/bin/python bench/bench_admin.py --scale 0.1           # a tenth, for a quick look
+    .venv/bin/python bench/bench_admin.py --postgres           # a throw-away local cluster
     .venv/bin/python bench/bench_admin.py --database-url postgres://u:p@127.0.0.1/db
     .venv/bin/python bench/bench_admin.py --write docs/benchmarks/admin.md
 """
@@ -278,10 +279,30 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of production size")
     parser.add_argument("--repeat", type=int, default=5, help="timed requests per page")
     parser.add_argument("--database-url", help="an EMPTY PostgreSQL database (default SQLite)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a throw-away PostgreSQL cluster (tests/integration's helper) and use it",
+    )
     parser.add_argument("--write", type=Path, help="append the table to this Markdown file")
     args = parser.parse_args()
 
     var_dir = Path(tempfile.mkdtemp(prefix="bench-admin-"))
+    server = None
+    if args.postgres:
+        from tests.integration.servers import PostgresServer, postgres_bindir
+
+        server = PostgresServer(postgres_bindir())
+        server.start()
+        args.database_url = server.create_database("bench_admin")
+    try:
+        run(args, var_dir)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def run(args: argparse.Namespace, var_dir: Path) -> None:
     configure(args.database_url, var_dir)
     from django.contrib.auth.models import User
     from django.core.management import call_command
