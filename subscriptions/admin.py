@@ -9,7 +9,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ShowFacets
 from django.db import transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from digest.cockpit.adminkit import (
@@ -115,7 +117,9 @@ class SubscriberAdmin(admin.ModelAdmin):
     show_facets = ShowFacets.NEVER  # a count per filter choice reads the whole table
     list_per_page = 50
 
-    def get_search_results(self, request, queryset, search_term):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
         """A whole address is found through the case-insensitive unique index on
         LOWER(email); anything else is matched as part of an address."""
         term = search_term.strip()
@@ -144,7 +148,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         return f"daily at {when}"
 
     @admin.action(description="Resend today's digest to this subscriber", permissions=["change"])
-    def resend_today(self, request, queryset):
+    def resend_today(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         if queryset.count() != 1:
             self.message_user(
                 request, "Pick exactly one subscriber to resend a digest to.", messages.ERROR
@@ -177,7 +181,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     @admin.action(
         description="Suppress the selected addresses (no more mail)", permissions=["change"]
     )
-    def suppress(self, request, queryset):
+    def suppress(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         page = confirmed(
             self,
             request,
@@ -197,7 +201,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         return None
 
     @admin.action(description="Unsuppress the selected addresses", permissions=["change"])
-    def unsuppress(self, request, queryset):
+    def unsuppress(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         page = confirmed(
             self,
             request,
@@ -229,5 +233,5 @@ class FeedbackAdmin(admin.ModelAdmin):
     show_facets = ShowFacets.NEVER  # a count per filter choice reads the whole table
     list_per_page = 50
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

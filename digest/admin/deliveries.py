@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -29,7 +32,7 @@ class DeliveryItemInline(admin.TabularInline):
     can_delete = False
     max_num = 0
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("paper")
 
 
@@ -58,7 +61,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     show_facets = ShowFacets.NEVER  # a count per filter choice reads the whole table
     list_per_page = 50
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
         # A correlated count, computed for the page's rows only (a JOIN + GROUP BY would
         # read every delivery item of the table before the page is cut).
         items = (
@@ -70,10 +73,10 @@ class DeliveryAdmin(admin.ModelAdmin):
         )
         return super().get_queryset(request).annotate(_papers=Coalesce(Subquery(items), 0))
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_resend_permission(self, request) -> bool:
@@ -84,11 +87,11 @@ class DeliveryAdmin(admin.ModelAdmin):
         return badge(delivery.get_status_display(), delivery.status)
 
     @admin.display(description="papers")
-    def paper_count(self, delivery):
+    def paper_count(self, delivery: Delivery) -> int:
         return delivery._papers
 
     @admin.display(description="email")
-    def preview(self, delivery):
+    def preview(self, delivery: Delivery) -> str:
         url = reverse("digest:admin_preview", args=[delivery.public_id])
         return format_html('<a href="{}" target="_blank" rel="noopener">view</a>', url)
 
@@ -96,7 +99,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         description="Resend the selected deliveries (same papers) on the next tick",
         permissions=["resend"],
     )
-    def resend(self, request, queryset):
+    def resend(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         page = confirmed(
             self,
             request,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
 
@@ -34,7 +36,7 @@ class SightingInline(admin.TabularInline):
     readonly_fields = ("kind", "source", "first_seen_at")
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # the ingestion records where a paper was seen
 
 
@@ -77,7 +79,7 @@ class AnnounceTypeFilter(admin.SimpleListFilter):
     title = "announce type"
     parameter_name = "announce_type"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [
             ("new", "new"),
             ("cross", "cross-list"),
@@ -86,7 +88,7 @@ class AnnounceTypeFilter(admin.SimpleListFilter):
             ("none", "none given (API, Daily Papers)"),
         ]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
         if value is None:
             return queryset
@@ -151,7 +153,9 @@ class PaperAdmin(admin.ModelAdmin):
         ("Record", {"fields": ("first_seen_at", "last_seen_at")}),
     )
 
-    def get_search_results(self, request, queryset, search_term):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
         """An arXiv id is looked up in its unique index; words are matched in titles
         through an id subquery, which SQLite answers from the small title index rather
         than by reading every paper with its abstract."""

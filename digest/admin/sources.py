@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ShowFacets
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
 from digest.cockpit.adminkit import (
@@ -39,12 +41,12 @@ class SourceForm(forms.ModelForm):
         model = Source
         fields = ("name", "kind", "categories", "url", "enabled", "fetch_every")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["url"].required = False
         self.fields["url"].assume_scheme = "https"
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
         categories = data.get("categories", "").replace(",", " ").split()
         if categories:
@@ -78,7 +80,7 @@ class SourceAdmin(admin.ModelAdmin):
     readonly_fields = ("etag", "last_modified", "created_at")
     actions = ["run_now"]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
         last = FetchRun.objects.filter(source=OuterRef("pk")).order_by("-started_at")
         return (
             super()
@@ -110,7 +112,7 @@ class SourceAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description="Re-fetch the selected sources now", permissions=["change"])
-    def run_now(self, request, queryset):
+    def run_now(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         page = confirmed(
             self,
             request,
@@ -159,10 +161,10 @@ class FetchRunAdmin(admin.ModelAdmin):
     show_facets = ShowFacets.NEVER  # a count per filter choice reads the whole table
     list_per_page = 50
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     @admin.display(description="status", ordering="status")
@@ -170,5 +172,5 @@ class FetchRunAdmin(admin.ModelAdmin):
         return badge(run.get_status_display(), run.status)
 
     @admin.display(description="error")
-    def short_error(self, run):
+    def short_error(self, run: FetchRun) -> str:
         return run.error[:80]

@@ -88,8 +88,11 @@ def day_store(day: date, *, today: date | None = None) -> dict[Key, int]:
     values[(DONE, "")] = 1
     with transaction.atomic():
         DailyStat.objects.filter(day=day).exclude(metric__in=COUNTERS).delete()
+        # Two views missing the same day may roll it up at once: the same numbers, so
+        # whichever lands second simply finds them there.
         DailyStat.objects.bulk_create(
-            [DailyStat(day=day, metric=m, key=k, value=v) for (m, k), v in values.items()]
+            [DailyStat(day=day, metric=m, key=k, value=v) for (m, k), v in values.items()],
+            ignore_conflicts=True,
         )
     return values
 
