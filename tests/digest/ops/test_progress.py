@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
+from digest.models import Source
 from digest.ops import progress
 from digest.ops.progress import Progress
+from tests.digest.conftest import API_PAGE, ATOM_FEED, Reply
 from tests.factories import make_paper, make_subscriber
 
 
@@ -111,3 +113,29 @@ def test_durations_read_as_people_write_them():
     assert progress._duration(5) == "5 s"
     assert progress._duration(65) == "1 min 05 s"
     assert progress._duration(timedelta(hours=2, minutes=3).total_seconds()) == "2 h 03 min"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fast_http", "no_default_sources")
+def test_an_api_backfill_counts_the_papers_it_fetched(feed_server):
+    endpoint = feed_server.serve_file("/api/query", API_PAGE)
+    err = io.StringIO()
+    call_command(
+        "ingest", "--url", endpoint, "--since", "2019-08-01", "--category", "cs.LG",
+        stdout=io.StringIO(), stderr=err,
+    )  # fmt: skip
+    assert err.getvalue().startswith("ingest: 3 papers in ")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fast_http", "no_default_sources")
+def test_ingest_of_every_source_names_the_ones_that_failed(feed_server):
+    Source.objects.create(name="up", kind="arxiv-rss", url=feed_server.serve_file("/a", ATOM_FEED))
+    Source.objects.create(
+        name="down", kind="arxiv-rss", url=feed_server.serve("/d", Reply(status=404))
+    )
+    err = io.StringIO()
+    call_command("ingest", stdout=io.StringIO(), stderr=err)
+    summary = err.getvalue().strip().splitlines()[-1]
+    assert summary.startswith("ingest: 2 sources in ")
+    assert "1 failed: down: permanent" in summary
