@@ -20,6 +20,7 @@ import argparse
 import os
 import platform
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -35,6 +36,8 @@ def configure(database_url: str | None, var_dir: Path) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "digest.settings"
     os.environ["PAPERBOY_VAR_DIR"] = str(var_dir)
     os.environ.setdefault("DEBUG", "0")
+    # Production refuses to start without a key; a throw-away one signs nothing here.
+    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(40))
     os.environ["LOG_FORMAT"] = "plain"
     os.environ.pop("DATABASE_URL", None)
     if database_url:

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('digest', '0005_indexes_for_admin_and_cockpit'),
-        ('subscriptions', '0002_interest_description_vector'),
+        ('subscriptions', '0003_normalise_email_domains'),
     ]
 
     operations = [
