@@ -238,8 +238,6 @@ COCKPIT_FAILED_RUNS = env.int("COCKPIT_FAILED_RUNS", default=3)
 COCKPIT_FAILURE_RATE = env.float("COCKPIT_FAILURE_RATE", default=0.05)
 COCKPIT_BOUNCE_RATE = env.float("COCKPIT_BOUNCE_RATE", default=0.02)
 COCKPIT_MIN_TRIED = env.int("COCKPIT_MIN_TRIED", default=20)
-# A digest still pending after this many claims is one the mail server keeps refusing.
-COCKPIT_ATTEMPTS_USED_UP = env.int("COCKPIT_ATTEMPTS_USED_UP", default=5)
 
 # --- Security -------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -90,7 +90,11 @@ def resend_today(subscriber: Subscriber) -> Delivery:
         delivery, created = Delivery.objects.get_or_create(subscriber=subscriber, digest_date=today)
         if not created:
             Delivery.objects.filter(pk=delivery.pk).exclude(status=Delivery.Status.SENDING).update(
-                status=Delivery.Status.PENDING, claim_token="", claimed_at=None, error=""
+                status=Delivery.Status.PENDING,
+                claim_token="",
+                claimed_at=None,
+                error="",
+                attempts=0,  # a resend gets its full DELIVERY_MAX_ATTEMPTS again
             )
     return delivery
 

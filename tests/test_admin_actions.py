@@ -93,7 +93,7 @@ def test_resend_today_puts_a_sent_digest_back_in_the_queue(admin_client, alice):
     Delivery.objects.create(subscriber=alice, digest_date=today, status="sent", attempts=1)
     act(admin_client, SUBSCRIBERS, "resend_today", [alice])
     delivery = Delivery.objects.get(subscriber=alice)
-    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert (delivery.status, delivery.attempts) == ("pending", 0)
 
 
 def test_resend_today_refuses_several_subscribers_at_once(admin_client, alice):

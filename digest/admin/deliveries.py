@@ -112,7 +112,11 @@ class DeliveryAdmin(admin.ModelAdmin):
             return page
         rows = list(queryset.exclude(status=Delivery.Status.SENDING))
         count = Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(
-            status=Delivery.Status.PENDING, claim_token="", claimed_at=None, error=""
+            status=Delivery.Status.PENDING,
+            claim_token="",
+            claimed_at=None,
+            error="",
+            attempts=0,  # a resend gets its full DELIVERY_MAX_ATTEMPTS again
         )
         action_log(self, request, rows, "queued to be sent again (admin action)")
         self.message_user(request, f"{count} deliveries queued to be sent again.")

@@ -25,6 +25,7 @@ from digest.models import (
     PaperSighting,
     UpvoteSnapshot,
 )
+from digest.selectors import paper_problem
 from subscriptions import categories
 
 ARXIV_ID_TERM = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$", re.IGNORECASE)
@@ -72,6 +73,15 @@ class PaperForm(forms.ModelForm):
         primary = self.cleaned_data.get("primary_category") or self.instance.primary_category
         return sorted(chosen, key=lambda code: code != primary)
 
+    def clean(self) -> dict[str, Any]:
+        # The widgets only give lists of text, but a paper that could not be ranked must
+        # never be saved from here whatever the form sends (digest.selectors).
+        cleaned = super().clean()
+        problem = paper_problem(cleaned.get("authors"), cleaned.get("categories"))
+        if problem:
+            raise forms.ValidationError(problem)
+        return cleaned
+
 
 class AnnounceTypeFilter(admin.SimpleListFilter):
     """The arXiv announce types, listed without a SELECT DISTINCT over every paper."""
@@ -104,6 +114,7 @@ class PaperAdmin(admin.ModelAdmin):
         "categories_badges",
         "upvotes_badge",
         "announced",
+        "problem_badge",
     )
     list_display_links = ("title_cell",)
     list_filter = (
@@ -113,7 +124,7 @@ class PaperAdmin(admin.ModelAdmin):
     )
     search_fields = ("=arxiv_id", "title_text")
     search_help_text = "An exact arXiv id (2501.01234) or words of the title."
-    readonly_fields = ("first_seen_at", "last_seen_at")
+    readonly_fields = ("problem", "first_seen_at", "last_seen_at")
     inlines = [SightingInline, UpvoteInline]
     list_per_page = 50
     show_full_result_count = False
@@ -150,7 +161,7 @@ class PaperAdmin(admin.ModelAdmin):
             "Journal",
             {"fields": ("comment", "doi", "journal_ref"), "classes": ("collapse",)},
         ),
-        ("Record", {"fields": ("first_seen_at", "last_seen_at")}),
+        ("Record", {"fields": ("problem", "first_seen_at", "last_seen_at")}),
     )
 
     def get_search_results(
@@ -190,6 +201,19 @@ class PaperAdmin(admin.ModelAdmin):
         shown, more = paper.categories[:2], len(paper.categories) - 2
         extra = format_html(' <span class="muted">+{}</span>', more) if more > 0 else ""
         return format_html("{}{}", badges(shown, "cat"), extra)
+
+    @admin.display(description="problem (left out of digests)")
+    def problem(self, paper: Paper) -> str:
+        return paper_problem(paper.authors, paper.categories) or "-"
+
+    @admin.display(description="")
+    def problem_badge(self, paper: Paper) -> str:
+        problem = paper_problem(paper.authors, paper.categories)
+        return (
+            format_html('<span class="badge badge-failed" title="{}">left out</span>', problem)
+            if problem
+            else ""
+        )
 
     @admin.display(description="announced", ordering="announced_on")
     def announced(self, paper: Paper) -> str:

@@ -131,13 +131,14 @@ def mail_rates(now: datetime) -> list[Alert]:
 
 def deliveries_stuck(now: datetime) -> list[Alert]:
     """Rows claimed longer ago than the lease (a worker died, and no tick took them over),
-    and rows still pending after COCKPIT_ATTEMPTS_USED_UP claims."""
+    and rows still pending with all DELIVERY_MAX_ATTEMPTS claims used (the next claim
+    marks them failed: if they stay pending, nothing is claiming)."""
     lease_start = now - timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
     stuck = Delivery.objects.filter(
         status=Delivery.Status.SENDING, claimed_at__lt=lease_start
     ).count()
     worn = Delivery.objects.filter(
-        status=Delivery.Status.PENDING, attempts__gte=settings.COCKPIT_ATTEMPTS_USED_UP
+        status=Delivery.Status.PENDING, attempts__gte=settings.DELIVERY_MAX_ATTEMPTS
     ).count()
     alerts = []
     if stuck:
@@ -153,8 +154,9 @@ def deliveries_stuck(now: datetime) -> list[Alert]:
         alerts.append(
             Alert(
                 "attempts-used-up",
-                f"{worn} digests are still pending after {settings.COCKPIT_ATTEMPTS_USED_UP} "
-                "or more attempts: the mail server keeps refusing them.",
+                f"{worn} digests are still pending with all {settings.DELIVERY_MAX_ATTEMPTS} "
+                "attempts used: the mail server kept refusing them, and no send tick has "
+                "marked them failed since. Is beat running?",
                 _changelist(Delivery, "status__exact=pending"),
             )
         )

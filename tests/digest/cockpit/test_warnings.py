@@ -128,7 +128,7 @@ def test_deliveries_stuck_past_their_lease(settings):
 
 
 def test_digests_pending_with_their_attempts_used_up(settings):
-    settings.COCKPIT_ATTEMPTS_USED_UP = 5
+    settings.DELIVERY_MAX_ATTEMPTS = 5
     [alice, bob] = subscribers(2)
     Delivery.objects.create(subscriber=alice, digest_date=NOW.date(), attempts=4)
     assert codes() == []
