@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "digest",
+    "digest.cockpit",
     "subscriptions",
     # Email services' webhooks (bounces, complaints); their backends only with ANYMAIL_ESP.
     "anymail",
@@ -243,6 +244,15 @@ AXES_COOLOFF_TIME = timedelta(hours=env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "digest.ops.clientip.client_ip"
 AXES_RESET_ON_SUCCESS = True
+
+# --- The staff cockpit (digest/cockpit/warnings.py) ------------------------------------
+# A source whose last this-many runs all failed is a warning.
+COCKPIT_FAILED_RUNS = env.int("COCKPIT_FAILED_RUNS", default=3)
+# Rates of the day's digests tried (sent + failed) above which a person should look,
+# once at least COCKPIT_MIN_TRIED were tried (two failures of three say little).
+COCKPIT_FAILURE_RATE = env.float("COCKPIT_FAILURE_RATE", default=0.05)
+COCKPIT_BOUNCE_RATE = env.float("COCKPIT_BOUNCE_RATE", default=0.02)
+COCKPIT_MIN_TRIED = env.int("COCKPIT_MIN_TRIED", default=20)
 
 # --- Security -------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -17,6 +17,7 @@ from django.utils import timezone
 from subscriptions import learners as learning
 
 from . import selectors
+from .cockpit import services as cockpit
 from .delivery import planning, sending
 from .ingest import pipeline as ingest
 from .models import Source
@@ -108,3 +109,8 @@ def send_chunk(self, delivery_ids: list[int]) -> dict:
 def refit_learners(subscriber_ids: list[int]) -> int:
     """Refits the learners of subscribers whose answers changed (subscriptions.learners)."""
     return learning.learners_refit(subscriber_ids)
+
+
+def cockpit_watch() -> int:
+    """Hourly: rolls up the finished days for the cockpit and logs what needs a person."""
+    return len(cockpit.cockpit_watch())

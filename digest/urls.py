@@ -2,8 +2,18 @@ from django.contrib import admin
 from django.urls import include, path
 
 from digest import views
+from digest.cockpit import views as cockpit
 from digest.delivery import feed, webhooks  # noqa: F401 - webhooks connects a receiver
 from digest.ops import health
+
+# The staff cockpit lives inside the admin: admin_view refuses anyone not active staff.
+cockpit_patterns = (
+    [
+        path("", admin.site.admin_view(cockpit.dashboard), name="dashboard"),
+        path("<slug:slug>.csv", admin.site.admin_view(cockpit.chart_csv), name="csv"),
+    ],
+    "cockpit",
+)
 
 digest_patterns = (
     [
@@ -18,7 +28,10 @@ digest_patterns = (
 )
 
 urlpatterns = [
+    path("admin/cockpit/", include(cockpit_patterns)),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico whatever the page says; send them to the real one.
+    path("favicon.ico", cockpit.favicon, name="favicon"),
     path("health/", health.health, name="health"),
     path("anymail/", include("anymail.urls")),
     path("", include(digest_patterns)),

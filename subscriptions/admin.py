@@ -1,36 +1,126 @@
-"""The staff console for subscribers: their interests, feedback and suppression."""
+"""The staff console for subscribers: their interests, feedback and suppression.
 
-from django.contrib import admin
+Interests are edited with real widgets (the category picker, keyword chips, one author
+per line), never as JSON; every action that changes a subscriber asks first and is
+recorded in the admin's history and the logs.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.options import ShowFacets
+from django.db import transaction
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from digest.cockpit.adminkit import (
+    HOUR_CHOICES,
+    WEEKDAY_CHOICES,
+    WEEKDAYS,
+    CategoryPickerField,
+    ChipsField,
+    EstimatedCountPaginator,
+    OnePerLineField,
+    action_log,
+    badge,
+    confirmed,
+)
+from digest.models import Delivery
+
+from . import categories, interests
+from .forms import clean_keywords_text
 from .models import Feedback, Interest, Subscriber
 from .services import interest_save
 
 
+class InterestForm(forms.ModelForm):
+    categories = CategoryPickerField(choices=categories.choices)
+    keywords = ChipsField(
+        parse=clean_keywords_text,
+        preview=interests.parse_keywords,
+        format=interests.format_keywords,
+        max_length=1000,
+    )
+    authors = OnePerLineField(help_text="One author per line.", max_items=50)
+
+    class Meta:
+        model = Interest
+        fields = ("categories", "keywords", "authors", "description")
+        widgets = {"description": forms.Textarea(attrs={"rows": 3, "cols": 80})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["categories"].keep_unknown(self.instance.categories or [])
+
+
 class InterestInline(admin.StackedInline):
     model = Interest
+    form = InterestForm
     can_delete = False
     extra = 0
 
 
+class SubscriberForm(forms.ModelForm):
+    send_hour = forms.TypedChoiceField(choices=HOUR_CHOICES, coerce=int, label="Send at")
+    weekday = forms.TypedChoiceField(
+        choices=WEEKDAY_CHOICES, coerce=int, help_text="Weekly digests only."
+    )
+
+    class Meta:
+        model = Subscriber
+        fields = (
+            "email",
+            "status",
+            "frequency",
+            "weekday",
+            "send_hour",
+            "time_zone",
+            "paper_limit",
+            "empty_day",
+            "failure_count",
+            "suppressed_reason",
+        )
+
+
+def resend_today(subscriber: Subscriber) -> Delivery:
+    """Today's digest (in the subscriber's time zone) queued again for the next tick: the
+    same papers if it was built already, else a new row ranked at send time."""
+    today = timezone.now().astimezone(subscriber.tz).date()
+    with transaction.atomic():
+        delivery, created = Delivery.objects.get_or_create(subscriber=subscriber, digest_date=today)
+        if not created:
+            Delivery.objects.filter(pk=delivery.pk).exclude(status=Delivery.Status.SENDING).update(
+                status=Delivery.Status.PENDING,
+                claim_token="",
+                claimed_at=None,
+                error="",
+                attempts=0,  # a resend gets its full DELIVERY_MAX_ATTEMPTS again
+            )
+    return delivery
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
+    form = SubscriberForm
     list_display = (
         "email",
-        "status",
-        "frequency",
-        "send_hour",
-        "time_zone",
+        "status_badge",
+        "schedule",
         "paper_limit",
         "created_at",
         "failure_count",
     )
-    list_filter = ("status", "frequency", "empty_day", "time_zone")
+    list_filter = ("status", "frequency", "empty_day", ("created_at", admin.DateFieldListFilter))
     search_fields = ("email",)
-    date_hierarchy = "created_at"
+    search_help_text = "A whole email address (exact), or part of one."
     readonly_fields = ("public_id", "created_at", "confirmed_at", "unsubscribed_at")
     inlines = [InterestInline]
-    actions = ["suppress", "reactivate"]
+    actions = ["resend_today", "suppress", "unsuppress"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    show_facets = ShowFacets.NEVER  # a count per filter choice reads the whole table
+    list_per_page = 50
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Interest:
@@ -41,25 +131,121 @@ class SubscriberAdmin(admin.ModelAdmin):
             interest_save(interest)
         formset.save_m2m()
 
-    @admin.action(description="Suppress the selected addresses (no more mail)")
-    def suppress(self, request, queryset):
-        count = queryset.update(
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        """A whole address is found through the case-insensitive unique index on
+        LOWER(email); anything else is matched as part of an address."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        lowered = Subscriber.objects.alias(email_lower=Lower("email"))
+        if "@" in term and " " not in term and "." in term.rsplit("@", 1)[-1]:
+            return queryset.filter(
+                pk__in=lowered.filter(email_lower=term.lower()).values("pk")
+            ), False
+        # Part of an address: an id subquery, so the page's order is applied to the few
+        # matches (scanning in the list's order for matches took 390 ms instead of 83 ms at
+        # 100,000 subscribers on SQLite).
+        found = lowered.filter(email_lower__contains=term.lower()).values("pk")
+        return queryset.filter(pk__in=found), False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, subscriber: Subscriber) -> str:
+        return badge(subscriber.get_status_display(), subscriber.status)
+
+    @admin.display(description="schedule", ordering="send_hour")
+    def schedule(self, subscriber: Subscriber) -> str:
+        when = f"{subscriber.send_hour:02d}:00 {subscriber.time_zone}"
+        if subscriber.frequency == Subscriber.Frequency.WEEKLY:
+            return f"{WEEKDAYS[subscriber.weekday]}s at {when}"
+        return f"daily at {when}"
+
+    @admin.action(description="Resend today's digest to this subscriber", permissions=["change"])
+    def resend_today(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(
+                request, "Pick exactly one subscriber to resend a digest to.", messages.ERROR
+            )
+            return None
+        subscriber = queryset.get()
+        if subscriber.status != Subscriber.Status.ACTIVE:
+            self.message_user(
+                request,
+                f"{subscriber} is {subscriber.get_status_display()}: only active subscribers "
+                "get digests.",
+                messages.ERROR,
+            )
+            return None
+        page = confirmed(
+            self,
+            request,
+            queryset,
+            question=f"Resend today's digest to {subscriber}?",
+            consequence="Today's digest is queued again (with the same papers if it was "
+            "built already) and goes out on the next send tick, within minutes.",
+        )
+        if page is not None:
+            return page
+        delivery = resend_today(subscriber)
+        action_log(self, request, [subscriber], f"today's digest ({delivery.digest_date}) queued")
+        self.message_user(request, f"Today's digest for {subscriber} is queued.")
+        return None
+
+    @admin.action(
+        description="Suppress the selected addresses (no more mail)", permissions=["change"]
+    )
+    def suppress(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        page = confirmed(
+            self,
+            request,
+            queryset,
+            question="Suppress these addresses?",
+            consequence="No digest or other mail goes to them until they are unsuppressed.",
+        )
+        if page is not None:
+            return page
+        rows = list(queryset.exclude(status=Subscriber.Status.BOUNCED))
+        count = Subscriber.objects.filter(pk__in=[s.pk for s in rows]).update(
             status=Subscriber.Status.BOUNCED,
             suppressed_reason=f"suppressed by {request.user} on {timezone.now():%Y-%m-%d}",
         )
+        action_log(self, request, rows, "suppressed (admin action)")
         self.message_user(request, f"{count} subscribers suppressed.")
+        return None
 
-    @admin.action(description="Reactivate the selected addresses")
-    def reactivate(self, request, queryset):
-        count = queryset.update(
+    @admin.action(description="Unsuppress the selected addresses", permissions=["change"])
+    def unsuppress(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        page = confirmed(
+            self,
+            request,
+            queryset,
+            question="Unsuppress these addresses?",
+            consequence="They become active and get digests again. Only do this when the "
+            "address works again (a bounce or spam complaint suppressed it).",
+        )
+        if page is not None:
+            return page
+        rows = list(queryset.filter(status=Subscriber.Status.BOUNCED))
+        count = Subscriber.objects.filter(pk__in=[s.pk for s in rows]).update(
             status=Subscriber.Status.ACTIVE, suppressed_reason="", failure_count=0
         )
-        self.message_user(request, f"{count} subscribers reactivated.")
+        action_log(self, request, rows, "unsuppressed (admin action)")
+        self.message_user(request, f"{count} subscribers unsuppressed.")
+        return None
 
 
 @admin.register(Feedback)
 class FeedbackAdmin(admin.ModelAdmin):
     list_display = ("created_at", "subscriber", "paper", "signal")
-    list_filter = ("signal",)
-    search_fields = ("subscriber__email", "paper__arxiv_id")
+    list_filter = ("signal", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("subscriber__email", "=paper__arxiv_id")
     raw_id_fields = ("subscriber", "paper")
+    list_select_related = ("subscriber", "paper")
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    show_facets = ShowFacets.NEVER  # a count per filter choice reads the whole table
+    list_per_page = 50
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

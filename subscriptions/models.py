@@ -81,8 +81,15 @@ class Subscriber(models.Model):
                 name="subscriber_status_valid",
             ),
         ]
-        # The scheduler's tick asks for active subscribers by hour.
-        indexes = [models.Index(fields=["status", "send_hour"], name="subscriber_due")]
+        indexes = [
+            # The scheduler's tick asks for active subscribers by hour.
+            models.Index(fields=["status", "send_hour"], name="subscriber_due"),
+            # The admin's list (newest first) and the cockpit's sign-ups per day.
+            models.Index(fields=["created_at"], name="subscriber_created"),
+            # The cockpit's confirmations and unsubscribes per day.
+            models.Index(fields=["confirmed_at"], name="subscriber_confirmed"),
+            models.Index(fields=["unsubscribed_at"], name="subscriber_unsubscribed"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -145,6 +152,10 @@ class Feedback(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name_plural = "feedback"
+        # The admin's list (newest first) and the cockpit's feedback per day and signal
+        # (read from the index alone).
+        indexes = [models.Index(fields=["created_at", "signal"], name="feedback_created")]
         constraints = [
             models.UniqueConstraint(fields=["subscriber", "paper"], name="feedback_one_per_paper"),
             models.CheckConstraint(condition=Q(signal__in=[1, -1]), name="feedback_signal_valid"),

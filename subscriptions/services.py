@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from digest.mail.messages import build_email
@@ -150,17 +150,25 @@ def interest_save(interest: Interest, *, update_fields: Iterable[str] | None = N
     return interest
 
 
-def interests_encode_stale(encoder: Encoder, *, batch: int = 256) -> int:
-    """Stores the vector of every description saved without one (or with another
-    model's), `batch` at a time; returns how many were encoded."""
-    from digest.ranking import semantic  # numpy: loaded by a save, not by every process
-
-    stale = (
+def interests_with_stale_vectors(encoder: Encoder) -> QuerySet[Interest]:
+    """The descriptions saved without a vector, or with another model's."""
+    return (
         Interest.objects.exclude(description="")
         .exclude(description_model=encoder.model_id)
         .only("pk", "description")
         .order_by("pk")
     )
+
+
+def interests_encode_stale(
+    encoder: Encoder, *, batch: int = 256, on_batch: Callable[[int], None] | None = None
+) -> int:
+    """Stores the vector of every description saved without one (or with another
+    model's), `batch` at a time; returns how many were encoded. `on_batch` hears how
+    many each batch encoded (a progress bar)."""
+    from digest.ranking import semantic  # numpy: loaded by a save, not by every process
+
+    stale = interests_with_stale_vectors(encoder)
     done = 0
     pending = list(stale[:batch])
     while pending:
@@ -170,6 +178,8 @@ def interests_encode_stale(encoder: Encoder, *, batch: int = 256) -> int:
             interest.description_model = encoder.model_id
         Interest.objects.bulk_update(pending, ["description_vector", "description_model"])
         done += len(pending)
+        if on_batch is not None:
+            on_batch(len(pending))
         pending = list(stale.filter(pk__gt=pending[-1].pk)[:batch])
     return done
 

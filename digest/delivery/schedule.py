@@ -12,6 +12,8 @@ DEFAULT_TASKS = [
     ("Ingest due sources", "digest.tasks.ingest_due", {"minute": "15", "hour": "*"}),
     # The send tick: each subscriber's digest goes out at their hour in their time zone.
     ("Send due digests", "digest.tasks.tick", {"minute": "*/5", "hour": "*"}),
+    # The cockpit: yesterday's numbers rolled up once, every warning logged each hour.
+    ("Cockpit watch", "digest.tasks.cockpit_watch", {"minute": "40", "hour": "*"}),
 ]
 
 

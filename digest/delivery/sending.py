@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.utils import timezone
 
+from digest.lib import progress
 from digest.mail.mailer import Mailer, Sent
 from digest.mail.messages import InvalidRecipient
 from digest.models import Delivery, Paper
@@ -253,14 +254,19 @@ def send_due(now: datetime | None = None, *, everyone: bool = False) -> SendRepo
     report = SendReport(planned=plan_deliveries(now, everyone=everyone))
     # Run by hand, it retries what an earlier run gave back at once.
     ids = claimable_delivery_ids(now, retry_pause=timedelta(0))
+    watch = progress.current()  # `send_digests` shows a bar; the tasks report to no one
+    watch.set_total(len(ids))
     for chunk in chunked(ids, settings.DELIVERY_CHUNK_SIZE):
         try:
             # Each chunk claims at its own time: `now` is when the run began.
-            report.add(send_chunk(chunk))
+            done = send_chunk(chunk)
         except TemporarySendError as exc:
             # The mail server is refusing or down: stop; the released rows go out on the
             # next run, and the rest of the day's rows are still pending.
             report.add(exc.report)
             report.errors.append(str(exc))
+            watch.advance(len(chunk), failed=exc.report.failed, failure=str(exc))
             break
+        report.add(done)
+        watch.advance(len(chunk), failed=done.failed)
     return report

@@ -14,6 +14,7 @@ import logging
 from anymail.signals import AnymailTrackingEvent, EventType, tracking
 from django.dispatch import receiver
 
+from digest.cockpit import stats
 from subscriptions.services import subscriber_suppress
 
 log = logging.getLogger(__name__)
@@ -34,4 +35,8 @@ def suppress_on_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **k
     detail = " ".join(str(p) for p in parts if p and p != event.event_type)
     reason = f"{esp_name}: {what}" + (f" ({detail})" if detail else "")
     count = subscriber_suppress(event.recipient, reason)
+    # Counted for the cockpit's bounce and complaint rates (no other record keeps them).
+    stats.counter_add(
+        stats.COMPLAINED if event.event_type == EventType.COMPLAINED else stats.BOUNCED
+    )
     log.info("suppressed %s subscriber(s) after a %s event", count, event.event_type)

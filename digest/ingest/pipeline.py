@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from digest.lib import progress
 from digest.lib.bulk import insert_many, update_many
 from digest.models import FetchRun, Paper, PaperSighting, Source, SourceKind, UpvoteSnapshot
 from digest.sources.arxiv_rss import REFRESH_ONLY
@@ -68,7 +69,17 @@ def ingest_source(source: Source) -> FetchRun:
 
 def ingest_all() -> list[FetchRun]:
     """Pull every enabled source; one failing source never stops the others."""
-    return [ingest_source(source) for source in Source.objects.filter(enabled=True)]
+    sources = list(Source.objects.filter(enabled=True))
+    watch = progress.current()  # `manage.py ingest` counts sources, not each one's pages
+    watch.set_total(len(sources))
+    runs = []
+    for source in sources:
+        with progress.silenced():
+            run = ingest_source(source)
+        failed = run.status == FetchRun.Status.FAILED
+        watch.advance(failed=int(failed), failure=f"{source.name}: {run.error[:120]}" * failed)
+        runs.append(run)
+    return runs
 
 
 def ingest_due(now: datetime) -> list[FetchRun]:
@@ -97,6 +108,8 @@ def load_snapshot() -> dict[str, int]:
     """
     today = timezone.localdate()
     totals = {"files": 0, "records": 0, "new": 0, "updated": 0, "skipped": 0}
+    watch = progress.current()
+    watch.set_total(len(SNAPSHOT_FILES))
     for name, kind in SNAPSHOT_FILES:
         adapter = get_adapter(kind)
         records = adapter.parse((SNAPSHOT_DIR / name).read_bytes())
@@ -106,6 +119,7 @@ def load_snapshot() -> dict[str, int]:
         totals["new"] += outcome.new
         totals["updated"] += outcome.updated
         totals["skipped"] += outcome.skipped
+        watch.advance(failed=outcome.skipped)
     totals["papers"] = Paper.objects.filter(announced_on=today).count()
     return totals
 

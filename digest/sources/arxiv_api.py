@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 
+from digest.lib import progress
 from digest.sources.arxiv_rss import FEED_TYPES, arxiv_throttle
 from digest.sources.base import ARXIV_ID, Fetched, IngestError, PaperRecord, SourceAdapter
 from digest.sources.feedparsing import arxiv_links, categories, parse_feed, text_of, to_utc, utc_day
@@ -105,9 +106,13 @@ class ArxivApiAdapter(SourceAdapter):
             )
             status = response.status
             bodies.append(response.content)
-            total = total_results(response.content) if total is None else total
+            if total is None:
+                total = total_results(response.content)
+                if total is not None:
+                    progress.current().set_total(min(wanted, max(0, total - start)))
             entries = response.content.count(b"<entry")
             fetched += entries
+            progress.current().advance(entries)  # a backfill's bar counts papers fetched
             if entries < count:  # A short page is the last one: never loop on a stale total.
                 break
         return Fetched(bodies=bodies, http_status=status)

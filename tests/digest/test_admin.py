@@ -127,7 +127,8 @@ def test_run_now_queues_the_source_and_its_run_is_recorded(admin_client, monkeyp
         source = Source.objects.create(name="cs.AI", kind="arxiv-rss", url=url)
 
         response = admin_client.post(
-            changelist(Source), {"action": "run_now", "_selected_action": [source.pk]}
+            changelist(Source),
+            {"action": "run_now", "_selected_action": [source.pk], "confirm": "yes"},
         )
     finally:
         server.stop()
@@ -145,7 +146,8 @@ def test_resend_sends_the_same_papers_again_on_the_next_send(admin_client, sent_
     assert len(mail.outbox) == 1
 
     admin_client.post(
-        changelist(Delivery), {"action": "resend", "_selected_action": [sent_digest.pk]}
+        changelist(Delivery),
+        {"action": "resend", "_selected_action": [sent_digest.pk], "confirm": "yes"},
     )
     sending.send_due(everyone=True)
 
@@ -161,7 +163,8 @@ def test_suppressing_a_subscriber_stops_their_mail(admin_client, sent_digest):
     make_paper("Distillation, revisited", categories=("cs.CL",))
 
     admin_client.post(
-        changelist(Subscriber), {"action": "suppress", "_selected_action": [alice.pk]}
+        changelist(Subscriber),
+        {"action": "suppress", "_selected_action": [alice.pk], "confirm": "yes"},
     )
     Delivery.objects.all().delete()  # a new day
     sending.send_due(everyone=True)

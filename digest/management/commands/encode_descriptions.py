@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from digest.lib import progress
 from digest.ranking import semantic
-from subscriptions.services import interests_encode_stale
+from subscriptions.services import interests_encode_stale, interests_with_stale_vectors
 
 
 class Command(BaseCommand):
@@ -24,5 +25,11 @@ class Command(BaseCommand):
                 "the sentence encoder is not available (see the warning above, "
                 "or PAPERBOY_SEMANTIC=off); nothing was changed"
             )
-        done = interests_encode_stale(encoder, batch=batch)
+        stale = interests_with_stale_vectors(encoder).count()
+        with progress.track(
+            "encode_descriptions", self.stderr, total=stale, unit="descriptions"
+        ) as watch:
+            done = interests_encode_stale(encoder, batch=batch, on_batch=watch.advance)
+            summary = watch.close()
         self.stdout.write(f"Encoded {done} descriptions with {encoder.model_id}.")
+        self.stderr.write(summary)

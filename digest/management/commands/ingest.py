@@ -10,6 +10,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from digest.ingest.pipeline import ingest_all, ingest_url
+from digest.lib import progress
 from digest.models import FetchRun, SourceKind
 from digest.sources.arxiv_api import API_URL, query_url
 from digest.sources.arxiv_rss import FEED_BASE, feed_url
@@ -94,19 +95,25 @@ class Command(BaseCommand):
         elif bool(url) != bool(kind):
             raise CommandError("--url and --kind go together (e.g. --url URL --kind arxiv-rss)")
         if url:
-            try:
-                run = ingest_url(url, kind or "")  # kind is set here: checked above
-            except IngestError as error:
-                raise CommandError(str(error)) from None
+            with progress.track("ingest", self.stderr, unit="papers") as watch:
+                try:
+                    run = ingest_url(url, kind or "")  # kind is set here: checked above
+                except IngestError as error:
+                    raise CommandError(str(error)) from None
+                summary = watch.close()
             if run.status == FetchRun.Status.FAILED:
                 raise CommandError(f"pull of {url} failed: {run.error.splitlines()[0]}")
             self.stdout.write(describe(run))
+            self.stderr.write(summary)
             return
-        runs = ingest_all()
+        with progress.track("ingest", self.stderr, unit="sources") as watch:
+            runs = ingest_all()
+            summary = watch.close()
         if not runs:
             self.stdout.write("No enabled sources.")
         for run in runs:
             self.stdout.write(describe(run))
+        self.stderr.write(summary)
         failed = [run for run in runs if run.status == FetchRun.Status.FAILED]
         if failed and len(failed) == len(runs):
             raise CommandError(f"all {len(runs)} sources failed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from digest.ingest.pipeline import load_snapshot
+from digest.lib import progress
 from digest.sources.base import IngestError
 
 
@@ -12,12 +13,15 @@ class Command(BaseCommand):
     help = "Load the bundled real-format listings (digest/snapshot/) as today's papers."
 
     def handle(self, *args, **options) -> None:
-        try:
-            totals = load_snapshot()
-        except (IngestError, OSError) as error:
-            raise CommandError(f"could not load the snapshot: {error}") from None
+        with progress.track("load_snapshot", self.stderr, unit="files") as watch:
+            try:
+                totals = load_snapshot()
+            except (IngestError, OSError) as error:
+                raise CommandError(f"could not load the snapshot: {error}") from None
+            summary = watch.close()
         self.stdout.write(
             f"Snapshot: {totals['records']} records from {totals['files']} files: "
             f"{totals['new']} new, {totals['updated']} updated, {totals['skipped']} skipped; "
             f"{totals['papers']} papers announced today."
         )
+        self.stderr.write(summary)

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from digest import selectors
 from digest.delivery import planning, sending
+from digest.lib import progress
 from digest.ranking.picking import pick
 from subscriptions.models import Subscriber
 
@@ -25,7 +26,10 @@ class Command(BaseCommand):
         now = timezone.now()
         if options["dry_run"]:
             return self._dry_run(now, everyone=options["all"])
-        report = sending.send_due(now, everyone=options["all"])
+        with progress.track("send_digests", self.stderr, unit="digests") as watch:
+            report = sending.send_due(now, everyone=options["all"])
+            summary = watch.close()
+        self.stderr.write(summary)
         self.stdout.write(
             f"planned {report.planned}, sent {report.sent}, empty {report.empty}, "
             f"failed {report.failed}, cancelled {report.cancelled}, "

@@ -1,0 +1,122 @@
+"""Deliveries: read-only records of each digest; resending is a guarded action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.options import ShowFacets
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from digest.cockpit.adminkit import (
+    EstimatedCountPaginator,
+    action_log,
+    badge,
+    confirmed,
+)
+from digest.models import (
+    Delivery,
+    DeliveryItem,
+)
+
+
+class DeliveryItemInline(admin.TabularInline):
+    model = DeliveryItem
+    extra = 0
+    fields = ("rank", "paper", "score", "reason")
+    readonly_fields = fields
+    can_delete = False
+    max_num = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("paper")
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """One row per digest: written by the sender only, so read-only here; resending is
+    an action (it puts the row back in the queue with the same papers)."""
+
+    list_display = (
+        "digest_date",
+        "subscriber",
+        "status_badge",
+        "paper_count",
+        "attempts",
+        "sent_at",
+        "preview",
+    )
+    list_filter = ("status", ("digest_date", admin.DateFieldListFilter))
+    search_fields = ("subscriber__email", "=message_id")
+    list_select_related = ("subscriber",)
+    raw_id_fields = ("subscriber",)
+    inlines = [DeliveryItemInline]
+    actions = ["resend"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    show_facets = ShowFacets.NEVER  # a count per filter choice reads the whole table
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # A correlated count, computed for the page's rows only (a JOIN + GROUP BY would
+        # read every delivery item of the table before the page is cut).
+        items = (
+            DeliveryItem.objects.filter(delivery=OuterRef("pk"))
+            .order_by()
+            .values("delivery")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return super().get_queryset(request).annotate(_papers=Coalesce(Subquery(items), 0))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_resend_permission(self, request) -> bool:
+        return request.user.has_perm("digest.change_delivery")
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, delivery: Delivery) -> str:
+        return badge(delivery.get_status_display(), delivery.status)
+
+    @admin.display(description="papers")
+    def paper_count(self, delivery: Delivery) -> int:
+        return delivery._papers
+
+    @admin.display(description="email")
+    def preview(self, delivery: Delivery) -> str:
+        url = reverse("digest:admin_preview", args=[delivery.public_id])
+        return format_html('<a href="{}" target="_blank" rel="noopener">view</a>', url)
+
+    @admin.action(
+        description="Resend the selected deliveries (same papers) on the next tick",
+        permissions=["resend"],
+    )
+    def resend(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        page = confirmed(
+            self,
+            request,
+            queryset,
+            question="Send these digests again?",
+            consequence="Each goes back in the queue with the same papers and is mailed "
+            "again on the next send tick (within minutes), even if it was sent already.",
+        )
+        if page is not None:
+            return page
+        rows = list(queryset.exclude(status=Delivery.Status.SENDING))
+        count = Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(
+            status=Delivery.Status.PENDING,
+            claim_token="",
+            claimed_at=None,
+            error="",
+            attempts=0,  # a resend gets its full DELIVERY_MAX_ATTEMPTS again
+        )
+        action_log(self, request, rows, "queued to be sent again (admin action)")
+        self.message_user(request, f"{count} deliveries queued to be sent again.")

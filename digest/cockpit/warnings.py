@@ -1,0 +1,195 @@
+"""What needs a person: each check reads a few indexed rows and says what to do.
+
+Shown at the top of the dashboard, and logged (level WARNING) by the hourly
+`cockpit_watch` task and `manage.py cockpit_rollup`, so an alert on the logs sees them too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import checks as django_checks
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+
+from digest.models import Delivery, FetchRun, Paper, Source
+from digest.ops import checks
+from subscriptions.models import Subscriber
+
+from . import stats
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Alert:
+    code: str
+    message: str
+    link: str = ""
+
+
+def _changelist(model: type, query: str = "") -> str:
+    meta = model._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+    return f"{url}?{query}" if query else url
+
+
+def sources_failing(now: datetime) -> list[Alert]:
+    """An enabled source whose last N runs all failed (N = COCKPIT_FAILED_RUNS)."""
+    runs = settings.COCKPIT_FAILED_RUNS
+    alerts = []
+    for source in Source.objects.filter(enabled=True).only("pk", "name"):
+        last = list(
+            FetchRun.objects.filter(source=source)
+            .order_by("-started_at")
+            .values_list("status", "error")[:runs]
+        )
+        if len(last) == runs and all(status == FetchRun.Status.FAILED for status, _ in last):
+            error = (last[0][1].splitlines() or ["no error recorded"])[0][:160]
+            alerts.append(
+                Alert(
+                    "source-failing",
+                    f"Source “{source.name}” failed its last {runs} runs (latest: {error}).",
+                    _changelist(FetchRun, f"source__id__exact={source.pk}"),
+                )
+            )
+    return alerts
+
+
+def weekdays_without_papers(now: datetime) -> list[Alert]:
+    """A weekday of the last week (today excluded: its listing may still come) that got
+    no new papers at all: arXiv announces every weekday, so a gap means ingestion broke."""
+    today = timezone.localdate(now)
+    days = [today - timedelta(days=n) for n in range(1, 8)]
+    weekdays = [d for d in days if d.weekday() < 5]
+    seen = set(
+        Paper.objects.filter(announced_on__in=weekdays)
+        .values_list("announced_on", flat=True)
+        .distinct()
+        .order_by()
+    )
+    missing = sorted(set(weekdays) - seen)
+    if not missing:
+        return []
+    names = ", ".join(f"{day:%A %d %B}" for day in missing)
+    return [
+        Alert(
+            "weekday-without-papers",
+            f"No new papers were announced on {names}: check the sources' fetch runs.",
+            _changelist(FetchRun),
+        )
+    ]
+
+
+def mail_rates(now: datetime) -> list[Alert]:
+    """Today's (or, early in the day, yesterday's) failure and bounce rates over their
+    thresholds, once enough digests were tried for a rate to mean something."""
+    alerts = []
+    for day in (timezone.localdate(now), timezone.localdate(now) - timedelta(days=1)):
+        outcomes = dict(
+            Delivery.objects.filter(digest_date=day, status__in=["sent", "failed"])
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        sent, failed = outcomes.get("sent", 0), outcomes.get("failed", 0)
+        tried = sent + failed
+        if tried < settings.COCKPIT_MIN_TRIED:
+            continue
+        bounced = sum(
+            stats.DailyStat.objects.filter(day=day, metric__in=stats.COUNTERS).values_list(
+                "value", flat=True
+            )
+        )
+        link = _changelist(Delivery, f"digest_date={day.isoformat()}&status__exact=failed")
+        if failed / tried > settings.COCKPIT_FAILURE_RATE:
+            alerts.append(
+                Alert(
+                    "failure-rate",
+                    f"{failed} of {tried} digests failed on {day} ({failed / tried:.1%}, "
+                    f"threshold {settings.COCKPIT_FAILURE_RATE:.0%}).",
+                    link,
+                )
+            )
+        if bounced / tried > settings.COCKPIT_BOUNCE_RATE:
+            alerts.append(
+                Alert(
+                    "bounce-rate",
+                    f"{bounced} bounces and complaints for {tried} digests on {day} "
+                    f"({bounced / tried:.1%}, threshold {settings.COCKPIT_BOUNCE_RATE:.0%}).",
+                    _changelist(Subscriber, "status__exact=bounced"),
+                )
+            )
+        break
+    return alerts
+
+
+def deliveries_stuck(now: datetime) -> list[Alert]:
+    """Rows claimed longer ago than the lease (a worker died, and no tick took them over),
+    and rows still pending with all DELIVERY_MAX_ATTEMPTS claims used (the next claim
+    marks them failed: if they stay pending, nothing is claiming)."""
+    lease_start = now - timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    stuck = Delivery.objects.filter(
+        status=Delivery.Status.SENDING, claimed_at__lt=lease_start
+    ).count()
+    worn = Delivery.objects.filter(
+        status=Delivery.Status.PENDING, attempts__gte=settings.DELIVERY_MAX_ATTEMPTS
+    ).count()
+    alerts = []
+    if stuck:
+        alerts.append(
+            Alert(
+                "deliveries-stuck",
+                f"{stuck} deliveries are claimed past their {settings.DELIVERY_LEASE_SECONDS} s "
+                "lease: is the beat/tick running?",
+                _changelist(Delivery, "status__exact=sending"),
+            )
+        )
+    if worn:
+        alerts.append(
+            Alert(
+                "attempts-used-up",
+                f"{worn} digests are still pending with all {settings.DELIVERY_MAX_ATTEMPTS} "
+                "attempts used: the mail server kept refusing them, and no send tick has "
+                "marked them failed since. Is beat running?",
+                _changelist(Delivery, "status__exact=pending"),
+            )
+        )
+    return alerts
+
+
+def deployment(now: datetime) -> list[Alert]:
+    """The deploy checks an operator must act on: W001 (a per-process cache with a
+    shared database) and W002 (no sentence encoder)."""
+    found = checks.shared_cache_for_a_shared_database(None) + checks.sentence_encoder_installed(
+        None
+    )
+    return [
+        Alert(f"check-{m.id}", f"{m.msg} {m.hint or ''}".strip())
+        for m in found
+        if m.level >= django_checks.WARNING
+    ]
+
+
+CHECKS: list[Callable[[datetime], list[Alert]]] = [
+    sources_failing,
+    weekdays_without_papers,
+    mail_rates,
+    deliveries_stuck,
+    deployment,
+]
+
+
+def alerts_collect(now: datetime | None = None) -> list[Alert]:
+    now = now or timezone.now()
+    return [alert for check in CHECKS for alert in check(now)]
+
+
+def alerts_log(alerts: list[Alert]) -> None:
+    for alert in alerts:
+        log.warning("cockpit: %s", alert.message, extra={"alert": alert.code})

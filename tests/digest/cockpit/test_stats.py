@@ -1,0 +1,127 @@
+"""The cockpit's numbers: each chart's values against data whose counts are known."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from digest.cockpit import board, services, stats
+from digest.cockpit.models import DailyStat
+from tests.digest.cockpit.conftest import NOON_TODAY, TODAY, YESTERDAY, at
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def charts(known_days):
+    with at(NOON_TODAY):
+        series = stats.series_read(3)
+    return {chart.slug: chart for chart in board.charts_build(series)}
+
+
+def column(chart, name: str) -> list:
+    return chart.series[name]
+
+
+def test_the_days_run_from_two_days_ago_to_today(charts):
+    assert [d.isoformat() for d in charts["digests"].days] == [
+        "2026-11-23",
+        "2026-11-24",
+        "2026-11-25",
+    ]
+
+
+def test_subscriber_events_count_each_day(charts):
+    chart = charts["subscriber-events"]
+    assert column(chart, "sign-ups") == [0, 3, 1]
+    assert column(chart, "confirmations") == [0, 2, 0]
+    assert column(chart, "unsubscribes") == [0, 1, 0]
+    assert column(chart, "bounces") == [0, 1, 0]
+
+
+def test_subscribers_by_status_are_counted_for_yesterday_and_today(charts):
+    chart = charts["subscribers-by-status"]
+    # Ten in all: six old, three of yesterday (one unsubscribed), one of today.
+    assert column(chart, "active") == [0, 9, 9]
+    assert column(chart, "unsubscribed") == [0, 1, 1]
+
+
+def test_digests_per_day_by_outcome(charts):
+    chart = charts["digests"]
+    assert column(chart, "sent") == [0, 4, 2]
+    assert column(chart, "empty") == [0, 1, 0]
+    assert column(chart, "failed") == [0, 1, 0]
+
+
+def test_rates_are_of_the_digests_tried(charts):
+    chart = charts["mail-rates"]
+    assert column(chart, "failed") == [0, pytest.approx(1 / 5), 0]
+    assert column(chart, "bounced") == [0, pytest.approx(1 / 5), 0]
+    assert column(chart, "complained") == [0, 0, 0]
+
+
+def test_new_papers_per_source_sum_that_days_runs(charts):
+    chart = charts["papers"]
+    assert column(chart, "arXiv cs.AI") == [0, 35, 4]
+    assert column(chart, "HF daily") == [0, 7, 0]
+
+
+def test_feedback_per_day_by_signal(charts):
+    chart = charts["feedback"]
+    assert column(chart, "more") == [0, 2, 0]
+    assert column(chart, "fewer") == [0, 1, 0]
+
+
+def test_each_chart_has_a_table_and_a_csv_of_the_same_numbers(charts):
+    chart = charts["digests"]
+    rows = list(csv.reader(io.StringIO(chart.csv())))
+    assert rows[0] == ["day", "sent", "empty", "failed"]
+    assert rows[2] == ["2026-11-24", "4", "1", "1"]
+    assert chart.rows()[1] == ("2026-11-24", ["4", "1", "1"])
+    svg = str(chart.svg())
+    assert svg.startswith("<svg") and 'role="img"' in svg
+    assert "<title>2026-11-24 sent: 4</title>" in svg
+
+
+def test_a_finished_day_is_rolled_up_once_and_then_only_read(known_days, django_assert_num_queries):
+    with at(NOON_TODAY):
+        assert len(services.stats_rollup(14)) == 14
+        assert services.stats_rollup(14) == []  # a second run finds nothing to do
+        stored = DailyStat.objects.filter(day=YESTERDAY, metric=stats.DIGESTS, key="sent").get()
+        assert stored.value == 4
+        # Finished days: one query for the done marks, one for the rows; today's live
+        # numbers: seven indexed counts. Never a query per day.
+        with django_assert_num_queries(9):
+            stats.series_read(14)
+
+
+def test_a_later_row_for_a_finished_day_changes_nothing_once_rolled_up(known_days):
+    with at(NOON_TODAY):
+        stats.series_read(3)
+        known_days["arxiv"].runs.create(kind="arxiv-rss", url="x", new_count=100)
+        # The new run is today's; yesterday's stored value stands.
+        again = stats.series_read(3)
+    assert again.get(stats.PAPERS_NEW, "arXiv cs.AI") == [0, 35, 104]
+
+
+def test_bounce_and_complaint_counters_add_up_per_day(db):
+    stats.counter_add(stats.COMPLAINED, day=TODAY)
+    stats.counter_add(stats.COMPLAINED, day=TODAY, by=2)
+    assert DailyStat.objects.get(metric=stats.COMPLAINED, day=TODAY).value == 3
+
+
+def test_a_rollup_keeps_the_days_counters(known_days):
+    with at(NOON_TODAY):
+        stats.day_store(YESTERDAY)
+        stats.day_store(YESTERDAY)
+    assert DailyStat.objects.get(metric=stats.BOUNCED, day=YESTERDAY).value == 1
+
+
+def test_most_upvoted_and_fastest_rising_papers_of_the_week(known_days):
+    with at(NOON_TODAY):
+        top = stats.papers_most_upvoted(TODAY)
+        rising = stats.papers_rising()
+    assert [(p.title, p.upvotes) for p in top] == [("Known paper", 9)]
+    assert [(p.title, p.gained) for p in rising] == [("Known paper", 7)]

@@ -1,0 +1,167 @@
+"""Each warning that needs a person: what triggers it, and that quiet days raise none."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.core import checks as django_checks
+from django.core.management import call_command
+
+from digest.cockpit import services, stats, warnings
+from digest.models import Delivery, FetchRun, Paper, Source
+from digest.ops import checks
+from tests.digest.cockpit.conftest import at, deliveries
+from tests.factories import make_paper, make_subscriber
+
+pytestmark = pytest.mark.django_db
+
+# A Monday noon; the week before it has weekdays Mon 16 .. Fri 20 November.
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def quiet(settings, monkeypatch):
+    """A healthy deployment: every weekday had papers, no deploy check fires."""
+    settings.COCKPIT_MIN_TRIED = 10
+    Source.objects.all().delete()
+    for n in range(1, 8):
+        make_paper(f"Paper {n}", announced_on=date(2026, 11, 23) - timedelta(days=n))
+    monkeypatch.setattr(checks, "shared_cache_for_a_shared_database", lambda configs: [])
+    monkeypatch.setattr(checks, "sentence_encoder_installed", lambda configs: [])
+
+
+def codes(now: datetime = NOW) -> list[str]:
+    with at(now):
+        return [alert.code for alert in warnings.alerts_collect(now)]
+
+
+def test_a_healthy_service_needs_no_one():
+    assert codes() == []
+
+
+def test_a_source_whose_last_runs_all_failed(settings):
+    settings.COCKPIT_FAILED_RUNS = 3
+    source = Source.objects.create(name="arXiv cs.LG", kind="arxiv-rss", url="https://a.test/")
+    for status in ("ok", "failed", "failed"):
+        FetchRun.objects.create(source=source, kind=source.kind, url=source.url, status=status)
+    assert codes() == []  # two failures after a success: not yet
+
+    FetchRun.objects.create(
+        source=source, kind=source.kind, url=source.url, status="failed", error="HTTP 503"
+    )
+    with at(NOW):
+        [alert] = warnings.alerts_collect(NOW)
+    assert alert.code == "source-failing"
+    assert "arXiv cs.LG" in alert.message and "HTTP 503" in alert.message
+
+
+def test_a_disabled_source_failing_is_not_a_warning():
+    source = Source.objects.create(
+        name="off", kind="arxiv-rss", url="https://a.test/", enabled=False
+    )
+    for _ in range(5):
+        FetchRun.objects.create(source=source, kind=source.kind, url=source.url, status="failed")
+    assert codes() == []
+
+
+def test_a_weekday_without_new_papers():
+    Paper.objects.filter(announced_on=date(2026, 11, 18)).delete()  # a Wednesday
+    with at(NOW):
+        [alert] = warnings.alerts_collect(NOW)
+    assert alert.code == "weekday-without-papers"
+    assert "Wednesday 18 November" in alert.message
+
+
+def test_a_weekend_without_papers_is_normal():
+    Paper.objects.filter(announced_on__in=[date(2026, 11, 21), date(2026, 11, 22)]).delete()
+    assert codes() == []
+
+
+def subscribers(count: int):
+    return [make_subscriber(f"s{n}@example.org") for n in range(count)]
+
+
+def test_a_failure_rate_over_the_threshold(settings):
+    settings.COCKPIT_FAILURE_RATE = 0.05
+    people = subscribers(20)
+    deliveries(NOW.date(), people, ["sent"] * 19 + ["failed"])
+    assert codes() == []  # 5 %: at the threshold, not over it
+
+    Delivery.objects.filter(subscriber=people[0]).update(status="failed")
+    assert codes() == ["failure-rate"]
+
+
+def test_too_few_digests_tried_say_nothing_about_a_rate():
+    deliveries(NOW.date(), subscribers(3), ["failed"] * 3)
+    assert codes() == []
+
+
+def test_a_bounce_rate_over_the_threshold(settings):
+    settings.COCKPIT_BOUNCE_RATE = 0.02
+    deliveries(NOW.date(), subscribers(20), ["sent"] * 20)
+    stats.counter_add(stats.BOUNCED, day=NOW.date())
+    stats.counter_add(stats.COMPLAINED, day=NOW.date())
+    assert codes() == ["bounce-rate"]
+
+
+def test_early_in_the_day_yesterdays_rates_are_judged():
+    deliveries(NOW.date() - timedelta(days=1), subscribers(20), ["failed"] * 20)
+    assert codes() == ["failure-rate"]
+
+
+def test_deliveries_stuck_past_their_lease(settings):
+    settings.DELIVERY_LEASE_SECONDS = 600
+    [alice, bob] = subscribers(2)
+    Delivery.objects.create(
+        subscriber=alice, digest_date=NOW.date(), status="sending",
+        claimed_at=NOW - timedelta(seconds=599),
+    )  # fmt: skip
+    assert codes() == []
+    Delivery.objects.create(
+        subscriber=bob, digest_date=NOW.date(), status="sending",
+        claimed_at=NOW - timedelta(seconds=601),
+    )  # fmt: skip
+    assert codes() == ["deliveries-stuck"]
+
+
+def test_digests_pending_with_their_attempts_used_up(settings):
+    settings.DELIVERY_MAX_ATTEMPTS = 5
+    [alice, bob] = subscribers(2)
+    Delivery.objects.create(subscriber=alice, digest_date=NOW.date(), attempts=4)
+    assert codes() == []
+    Delivery.objects.create(subscriber=bob, digest_date=NOW.date(), attempts=5)
+    assert codes() == ["attempts-used-up"]
+
+
+def test_the_encoder_missing_and_a_per_process_cache(monkeypatch):
+    w002 = django_checks.Warning("The sentence encoder is not installed", id="digest.W002")
+    w001 = django_checks.Warning(
+        "The default cache is private", hint="Set CACHE_URL", id="digest.W001"
+    )
+    monkeypatch.setattr(checks, "sentence_encoder_installed", lambda configs: [w002])
+    monkeypatch.setattr(checks, "shared_cache_for_a_shared_database", lambda configs: [w001])
+    assert sorted(codes()) == ["check-digest.W001", "check-digest.W002"]
+
+
+def test_the_hourly_watch_logs_each_warning_and_rolls_yesterday_up(caplog):
+    Paper.objects.filter(announced_on=date(2026, 11, 20)).delete()
+    with at(NOW), caplog.at_level(logging.WARNING, logger="digest.cockpit.warnings"):
+        alerts = services.cockpit_watch(NOW)
+    assert [a.code for a in alerts] == ["weekday-without-papers"]
+    assert "No new papers were announced on Friday 20 November" in caplog.text
+    assert stats.days_missing(date(2026, 11, 9), date(2026, 11, 22)) == []
+
+
+def test_the_rollup_command_fills_the_days_and_prints_the_warnings():
+    Paper.objects.filter(announced_on=date(2026, 11, 20)).delete()
+    out = io.StringIO()
+    with at(NOW):
+        call_command("cockpit_rollup", "--days", "3", stdout=out)
+        call_command("cockpit_rollup", "--days", "3", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Rolled up 3 day(s)."
+    assert lines[1].startswith("WARNING weekday-without-papers: No new papers")
+    assert lines[2] == "Rolled up 0 day(s)."
