@@ -31,9 +31,53 @@ _ABBREVIATION = re.compile(
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]+")
 _STOP = frozenset(
-    "a an and are as at be by for from in into is it its of on or over the their this to "
-    "towards toward via what when where which who why with without your you can does do "
-    "all one two new using based".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "over",
+        "the",
+        "their",
+        "this",
+        "to",
+        "towards",
+        "toward",
+        "via",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "with",
+        "without",
+        "your",
+        "you",
+        "can",
+        "does",
+        "do",
+        "all",
+        "one",
+        "two",
+        "new",
+        "using",
+        "based",
+    ]
 )
 
 _STRONG = re.compile(
@@ -59,7 +103,8 @@ _BACKGROUND = re.compile(
 )
 _RESULT = re.compile(
     r"\b(?:experiments?|experimental|results?|outperforms?|surpass(?:es)?|achieves?|"
-    r"state-of-the-art|benchmarks?|accuracy|ablations?|evaluat(?:e|ed|ion)s? on)\b|\d+(?:\.\d+)?\s*%",
+    r"state-of-the-art|benchmarks?|accuracy|ablations?|evaluat(?:e|ed|ion)s? on)\b|"
+    r"\d+(?:\.\d+)?\s*%",
     re.I,
 )
 _LINK = re.compile(
@@ -68,7 +113,9 @@ _LINK = re.compile(
     re.I,
 )
 # A sentence that opens like this adds to a contribution stated before it.
-_SECONDARY = re.compile(r"^(?:we also|also|finally|moreover|furthermore|in addition|additionally)\b", re.I)
+_SECONDARY = re.compile(
+    r"^(?:we also|also|finally|moreover|furthermore|in addition|additionally)\b", re.I
+)
 
 
 @dataclass(frozen=True)

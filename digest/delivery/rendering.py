@@ -10,36 +10,41 @@ chunk and holds the signers and the URL around each token; only the per-subscrib
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.urls import reverse
+from django.utils import timezone
 from markupsafe import Markup, escape
 
+from digest import selectors
 from digest.mail.messages import RenderedEmail, compose_email
 from digest.mail.templates import Fragment, header_safe, pack_lines, slot, template
 from digest.models import Delivery, DeliveryItem, Paper
 from subscriptions import tokens
 
+from . import gists, sections
+from .links import Links, feed_url, view_url
+
+__all__ = ["DigestRenderer", "Links", "feed_url", "view_url"]
+
 AUTHORS_SHOWN = 4
 ABSTRACT_SENTENCES = 2
-ABSTRACT_MAX_CHARS = 320
-# A digest longer than this shows one shorter sentence of each abstract, so that even the
+ABSTRACT_MAX_CHARS = 220
+GIST_MAX_CHARS = 260
+# A digest longer than this shows only the gist of each abstract, so that even the
 # largest (50 papers) stays under Gmail's 102 KB clipping limit.
 COMPACT_AFTER = 25
-COMPACT_ABSTRACT_SENTENCES = 1
-COMPACT_ABSTRACT_MAX_CHARS = 160
-COMPACT_AUTHORS_SHOWN = 3
+COMPACT_AUTHORS_SHOWN = 2
+COMPACT_ORGANIZATION_CHARS = 48
 TITLE_MAX_CHARS = 300
 ORGANIZATION_MAX_CHARS = 80
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
-_TOKEN_SLOT = "pbtokenslot"  # noqa: S105 - a placeholder, not a secret
 
 
 def short_authors(authors: list[str], shown: int = AUTHORS_SHOWN) -> str:
@@ -79,103 +84,45 @@ def readable_title(paper: Paper) -> str:
         return " ".join(paper.title.split())
 
 
-class _ChunkSigner(signing.TimestampSigner):
-    """`tokens`' signer for one purpose, made once per chunk instead of once per link.
+def paper_display(
+    paper: Paper,
+    *,
+    compact: bool = False,
+    web: bool = False,
+    buzz: tuple[int | None, int] = (None, 0),
+) -> dict[str, Any]:
+    """What every subscriber sees of one paper: computed once per paper per chunk.
 
-    It signs exactly as Django does (salted HMAC-SHA256 over the same payload, so
-    `tokens.read_token` reads its tokens); it only keeps the derived HMAC key and the
-    timestamp, which Django recomputes for every signature.
+    The email shows the gist and a cut abstract (none in a compact digest); the web
+    version shows the gist and the whole abstract, folded. `buzz` is (upvotes, rise in
+    the day before): the live count when sending, the count of the day for the archive.
     """
-
-    def __init__(self, purpose: tokens.Purpose) -> None:
-        super().__init__(salt=f"paperboy.{purpose}")
-        digest = getattr(hashlib, self.algorithm)
-        key = digest(f"{self.salt}signer{self.key}".encode()).digest()
-        self._mac = hmac.new(key, digestmod=digest)
-        self._timestamp = super().timestamp()
-
-    def timestamp(self) -> str:
-        return self._timestamp
-
-    def signature(self, value, key=None) -> str:
-        mac = self._mac.copy()
-        mac.update(value.encode())
-        return signing.b64_encode(mac.digest()).decode()
-
-    def sign(self, value: str) -> str:
-        # TimestampSigner.sign and Signer.sign, flattened: value:timestamp:signature.
-        value = f"{value}{self.sep}{self._timestamp}"
-        return f"{value}{self.sep}{self.signature(value)}"
-
-
-class Links:
-    """Signed links for many subscribers: each route is reversed once, not per link.
-
-    The URLs are exactly what `tokens.<purpose>_url` returns (a test holds them equal);
-    `reverse()` and the signer's key derivation are hoisted out of the per-link work,
-    because for a chunk of digests they cost more than everything else.
-    """
-
-    ROUTES = {
-        tokens.Purpose.PREFERENCES: "subscriptions:preferences",
-        tokens.Purpose.UNSUBSCRIBE: "subscriptions:unsubscribe",
-        tokens.Purpose.FEEDBACK: "subscriptions:feedback",
-        tokens.Purpose.VIEW_DIGEST: "digest:view",
-        tokens.Purpose.FEED: "digest:feed",
-    }
-
-    def __init__(self) -> None:
-        self._around: dict[tokens.Purpose, tuple[str, str]] = {}
-        self._signers: dict[tokens.Purpose, _ChunkSigner] = {}
-        for purpose, route in self.ROUTES.items():
-            url = tokens.absolute(reverse(route, args=[_TOKEN_SLOT]))
-            before, _, after = url.partition(_TOKEN_SLOT)
-            self._around[purpose] = (before, after)
-            self._signers[purpose] = _ChunkSigner(purpose)
-
-    def token(self, subscriber, purpose: tokens.Purpose, extra: str = "") -> str:
-        payload = subscriber.public_id.hex + (f":{extra}" if extra else "")
-        return self._signers[purpose].sign(payload)
-
-    def url(self, subscriber, purpose: tokens.Purpose, extra: str = "") -> str:
-        before, after = self._around[purpose]
-        return before + self.token(subscriber, purpose, extra) + after
-
-    def feedback(self, subscriber, arxiv_id: str, signal: int) -> str:
-        return self.url(subscriber, tokens.Purpose.FEEDBACK, f"{arxiv_id}:{signal}")
-
-    def view(self, delivery: Delivery) -> str:
-        return self.url(delivery.subscriber, tokens.Purpose.VIEW_DIGEST, delivery.public_id.hex)
-
-
-def view_url(delivery: Delivery) -> str:
-    return Links().view(delivery)
-
-
-def feed_url(subscriber) -> str:
-    return Links().url(subscriber, tokens.Purpose.FEED)
-
-
-def paper_display(paper: Paper, *, compact: bool = False) -> dict[str, Any]:
-    """What every subscriber sees of one paper: computed once per paper per chunk."""
-    abstract = paper.abstract_text or paper.abstract
-    if compact:
-        abstract = abstract_opening(
-            abstract, COMPACT_ABSTRACT_SENTENCES, COMPACT_ABSTRACT_MAX_CHARS
-        )
+    title = _clip(readable_title(paper), TITLE_MAX_CHARS)
+    abstract = " ".join((paper.abstract_text or paper.abstract).split())
+    gist = _clip(gists.choose_gist(title, abstract), GIST_MAX_CHARS)
+    if web or compact:
+        opening = ""
     else:
-        abstract = abstract_opening(abstract)
+        opening = abstract_opening(abstract, ABSTRACT_SENTENCES, ABSTRACT_MAX_CHARS)
+    upvotes, rise = buzz
     return {
         "arxiv_id": paper.arxiv_id,
-        "title": _clip(readable_title(paper), TITLE_MAX_CHARS),
+        "title": title,
         "authors": short_authors(
             list(paper.authors or ()), COMPACT_AUTHORS_SHOWN if compact else AUTHORS_SHOWN
         ),
-        "organization": _clip(paper.organization, ORGANIZATION_MAX_CHARS),
+        "organization": _clip(
+            paper.organization, COMPACT_ORGANIZATION_CHARS if compact else ORGANIZATION_MAX_CHARS
+        ),
         "date": paper.announced_on.strftime("%d %b %Y") if paper.announced_on else "",
         "categories": list(paper.categories or ())[:3],
-        "upvotes": paper.upvotes,
-        "abstract": abstract,
+        "upvotes": paper.upvotes if upvotes is None else upvotes,
+        "rise": rise,
+        "gist": gist,
+        "abstract": opening if opening != gist else "",
+        "abstract_full": abstract if web else "",
+        "thumbnail_url": paper.thumbnail_url,
+        "thumbnail_alt": _clip(sections.short_title(title), 32),
         "abs_url": paper.get_absolute_url(),
         "pdf_url": paper.pdf_url or f"https://arxiv.org/pdf/{paper.arxiv_id}",
         "hf_url": paper.hf_url,
@@ -229,6 +176,7 @@ def _paper_version(paper: Paper) -> bytes:
         paper.pdf_url,
         paper.hf_url,
         paper.code_url,
+        paper.thumbnail_url,
     )
     return hashlib.blake2b(repr(fields).encode(), digest_size=16).digest()
 
@@ -252,10 +200,17 @@ class DigestRenderer:
     then fills the slots of its cards and renders only the document around them. The
     output is exactly what rendering the templates from the context gives (a test holds
     the two equal).
+
+    `web` renders the view-in-browser page (whole abstracts, folded; a link to the
+    archive); `as_of` shows the upvotes as they were then (the archive), not live ones.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, web: bool = False, as_of: datetime | None = None, papers: Iterable = ()
+    ) -> None:
         self.links = Links()
+        self.web = web
+        self.as_of = as_of
         self._macros: dict[str, Any] = {}
         # Templates are looked up once per chunk: a template edited meanwhile is picked
         # up by the next chunk.
@@ -265,14 +220,29 @@ class DigestRenderer:
         # The cached display dict behind each paper in this chunk, by (arxiv id, compact):
         # a chunk loads each paper once, so its version is looked up once per chunk.
         self._shown: dict[tuple[str, bool], dict[str, Any]] = {}
+        self._buzz: dict[int, tuple[int | None, int]] = {}
+        self.prefetch(papers)
+
+    def prefetch(self, papers: Iterable[Paper]) -> None:
+        """Reads the upvote history of `papers` in one query (a sender calls it once per
+        chunk); papers not prefetched are read per digest."""
+        missing = [p for p in papers if p.pk not in self._buzz]
+        if not missing:
+            return
+        as_of = self.as_of or timezone.now()
+        live = None if self.as_of else {p.pk: p.upvotes for p in missing}
+        self._buzz.update(selectors.upvote_rises([p.pk for p in missing], as_of, live))
 
     def paper(self, paper: Paper, compact: bool = False) -> dict[str, Any]:
         display = self._shown.get((paper.arxiv_id, compact))
         if display is None:
-            key = (_paper_version(paper), compact)
+            buzz = self._buzz.get(paper.pk, (None, 0))
+            key = (_paper_version(paper), compact, self.web, buzz)
             display = _displays.get(key)
             if display is None:
-                display = _displays.put(key, paper_display(paper, compact=compact))
+                display = _displays.put(
+                    key, paper_display(paper, compact=compact, web=self.web, buzz=buzz)
+                )
             self._shown[paper.arxiv_id, compact] = display
         return display
 
@@ -282,7 +252,7 @@ class DigestRenderer:
         return {
             **self.paper(paper, compact),
             "rank": item.rank,
-            "reason": item.reason,
+            "reason": sections.shown_reason(item.reason),
             "more_url": self.links.feedback(subscriber, paper.arxiv_id, 1),
             "fewer_url": self.links.feedback(subscriber, paper.arxiv_id, -1),
         }
@@ -292,21 +262,35 @@ class DigestRenderer:
     ) -> dict[str, Any]:
         subscriber = delivery.subscriber
         compact = len(pairs) > COMPACT_AFTER
+        self.prefetch(paper for _, paper in pairs)
         papers = [self.paper_context(item, paper, subscriber, compact) for item, paper in pairs]
-        if papers:
-            plural = "s" if len(papers) != 1 else ""
-            preheader = f"{len(papers)} new paper{plural} for you, led by “{papers[0]['title']}”"
-        else:
-            preheader = "No new papers matched your interests this time."
+        grouped = sections.sections(papers)
+        # Shown in section order, numbered in that order; `sections` holds indexes.
+        order = [paper for section in grouped for paper in section["papers"]]
+        for shown, paper in enumerate(order, start=1):
+            paper["rank"] = shown
+        index = {id(paper): n for n, paper in enumerate(order)}
+        reasons = [paper["reason"] for paper in papers]
         links = self.links
         return {
             "site_name": settings.SITE_NAME,
             "site_url": settings.SITE_URL,
             "date_label": delivery.digest_date.strftime("%a %d %b %Y"),
             "weekly": subscriber.frequency == subscriber.Frequency.WEEKLY,
-            "preheader": _clip(preheader, 150),
-            "papers": papers,
+            "subject": sections.subject_line([p["title"] for p in papers], reasons),
+            "preheader": sections.preheader(reasons),
+            "why": sections.why_line(reasons),
+            "papers": order,
+            "sections": [
+                {
+                    "kind": section["kind"],
+                    "title": section["title"],
+                    "indexes": [index[id(paper)] for paper in section["papers"]],
+                }
+                for section in grouped
+            ],
             "compact": compact,
+            "web": self.web,
             # Filled only by `render` below, with ready-made cards; empty, the templates
             # render every card from `papers` themselves.
             "cards": [],
@@ -314,6 +298,7 @@ class DigestRenderer:
             "preferences_url": links.url(subscriber, tokens.Purpose.PREFERENCES),
             "unsubscribe_url": links.url(subscriber, tokens.Purpose.UNSUBSCRIBE),
             "view_url": links.view(delivery),
+            "archive_url": links.archive(delivery) if self.web else "",
             "feed_url": links.url(subscriber, tokens.Purpose.FEED),
         }
 
@@ -327,7 +312,7 @@ class DigestRenderer:
         if fragment is None:
             macro = self._macros.get(part)
             if macro is None:
-                module = source.make_module({**context, "papers": []})
+                module = source.make_module({**context, "papers": [], "sections": []})
                 macro = self._macros[part] = module.card
             fragment = Fragment(macro({**paper, **{name: slot(name) for name in CARD_SLOTS}}))
             _cards.put(key, fragment, keep=(display, source))

@@ -167,9 +167,11 @@ def test_a_daily_papers_thumbnail_is_stored_and_an_arxiv_listing_leaves_it_alone
         "https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2410.17243.png"
     )
     ingest_url(feed_server.serve_file("/atom/cs.AI", ATOM_FEED), "arxiv-rss")
-    assert not Paper.objects.exclude(arxiv_id__in=["2410.17243", "2410.16251"]).exclude(
-        thumbnail_url=""
-    ).exists()
+    assert (
+        not Paper.objects.exclude(arxiv_id__in=["2410.17243", "2410.16251"])
+        .exclude(thumbnail_url="")
+        .exists()
+    )
 
 
 def test_running_the_same_daily_papers_pull_twice_changes_nothing_the_second_time(feed_server):

@@ -79,7 +79,7 @@ def test_the_headers_make_a_proper_bulk_message(smtp_server, alice, settings):  
     message = received.message
     assert message["From"] == "Paperboy <digest@paperboy.localhost>"
     assert message["To"] == "alice@example.org"
-    assert message["Subject"].strip().startswith("2 new papers for you: ")
+    assert message["Subject"].startswith("2 papers · “")  # no leading space either
     assert message["Date"]
     row = Delivery.objects.get()
     assert message["Message-ID"] == row.message_id
