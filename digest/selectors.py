@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min
 
 from subscriptions.models import Feedback, Interest, Learner, Subscriber
 
@@ -253,3 +253,12 @@ def upvote_rises(
         rise = now - baseline if now is not None and baseline is not None else 0
         rises[paper_id] = (now, max(rise, 0))
     return rises
+
+
+def sent_deliveries(subscriber: Subscriber):
+    """The subscriber's sent digests, newest first, each with its paper count."""
+    return (
+        Delivery.objects.filter(subscriber=subscriber, status=Delivery.Status.SENT)
+        .annotate(item_count=Count("items"))
+        .order_by("-digest_date", "-pk")
+    )

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import categories, ratelimits, services, tasks, tokens
+from . import categories, ratelimits, selectors, services, tasks, tokens
 from .forms import RequestLinkForm, SignUpForm
 from .models import Subscriber
 
@@ -103,7 +103,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             if ratelimits.email_limited(request, "signup", data["email"]):
                 return too_many(request, "sign-ups")
             return _then(
-                render(request, "subscriptions/check_inbox.html"),
+                render(request, "subscriptions/check_inbox.html", {"email": data["email"]}),
                 lambda: services.subscriber_sign_up(
                     data["email"],
                     time_zone=data["time_zone"],
@@ -160,6 +160,8 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         context = {
             "subscriber": subscriber,
             "preferences_url": tokens.preferences_url(subscriber),
+            "first": selectors.first_digest(subscriber, timezone.now()),
+            "topics": selectors.chosen_topics(subscriber),
             "suggestions_url": reverse("subscriptions:suggestions", args=[preferences_token]),
         }
         return render(request, "subscriptions/confirmed.html", context)
