@@ -99,11 +99,13 @@ def paper_display(
     """
     title = _clip(readable_title(paper), TITLE_MAX_CHARS)
     abstract = " ".join((paper.abstract_text or paper.abstract).split())
-    gist = _clip(gists.choose_gist(title, abstract), GIST_MAX_CHARS)
-    if web or compact:
-        opening = ""
-    else:
-        opening = abstract_opening(abstract, ABSTRACT_SENTENCES, ABSTRACT_MAX_CHARS)
+    chosen = gists.choose_gist(title, abstract)
+    gist = _clip(chosen, GIST_MAX_CHARS)
+    opening = ""
+    if not (web or compact):
+        # The rest of the abstract, cut: the gist is already shown above it.
+        rest = " ".join(part for part in gists.sentences(abstract) if part != chosen)
+        opening = abstract_opening(rest, ABSTRACT_SENTENCES, ABSTRACT_MAX_CHARS)
     upvotes, rise = buzz
     return {
         "arxiv_id": paper.arxiv_id,
@@ -119,10 +121,10 @@ def paper_display(
         "upvotes": paper.upvotes if upvotes is None else upvotes,
         "rise": rise,
         "gist": gist,
-        "abstract": opening if opening != gist else "",
+        "abstract": opening,
         "abstract_full": abstract if web else "",
         "thumbnail_url": paper.thumbnail_url,
-        "thumbnail_alt": _clip(sections.short_title(title), 32),
+        "thumbnail_alt": _clip(sections.short_title(title), 32 if compact else 80),
         "abs_url": paper.get_absolute_url(),
         "pdf_url": paper.pdf_url or f"https://arxiv.org/pdf/{paper.arxiv_id}",
         "hf_url": paper.hf_url,
@@ -222,6 +224,8 @@ class DigestRenderer:
         self._shown: dict[tuple[str, bool], dict[str, Any]] = {}
         self._buzz: dict[int, tuple[int | None, int]] = {}
         self.prefetch(papers)
+        # Given the chunk's papers up front (send_chunk), no digest looks any up again.
+        self._complete = bool(self._buzz)
 
     def prefetch(self, papers: Iterable[Paper]) -> None:
         """Reads the upvote history of `papers` in one query (a sender calls it once per
@@ -262,7 +266,8 @@ class DigestRenderer:
     ) -> dict[str, Any]:
         subscriber = delivery.subscriber
         compact = len(pairs) > COMPACT_AFTER
-        self.prefetch(paper for _, paper in pairs)
+        if not self._complete:
+            self.prefetch(paper for _, paper in pairs)
         papers = [self.paper_context(item, paper, subscriber, compact) for item, paper in pairs]
         grouped = sections.sections(papers)
         # Shown in section order, numbered in that order; `sections` holds indexes.
@@ -277,9 +282,7 @@ class DigestRenderer:
             "site_url": settings.SITE_URL,
             "date_label": delivery.digest_date.strftime("%a %d %b %Y"),
             "weekly": subscriber.frequency == subscriber.Frequency.WEEKLY,
-            "subject": sections.subject_line([p["title"] for p in papers], reasons),
-            "preheader": sections.preheader(reasons),
-            "why": sections.why_line(reasons),
+            **sections.summary([p["title"] for p in papers], reasons),
             "papers": order,
             "sections": [
                 {

@@ -59,6 +59,7 @@ def shown_reason(reason: str) -> str:
     return _QUOTED.sub(r"“\1”", " · ".join(parts)) if parts else "trending on Daily Papers"
 
 
+@lru_cache(maxsize=20_000)
 def reason_kind(reason: str) -> ReasonKind:
     parts = reason_parts(reason)
     for kind, test in (
@@ -77,26 +78,56 @@ def interests(reasons: list[str]) -> list[str]:
     return [name for name, _ in interest_counts(reasons)]
 
 
+@lru_cache(maxsize=20_000)
+def _cited(reason: str) -> tuple[str, ...]:
+    cited: list[str] = []
+    for part in reason_parts(reason):
+        if part.startswith("matches "):
+            cited.extend(f"“{term}”" for term in _EITHER_QUOTED.findall(part))
+        elif part.startswith("by "):
+            cited.extend(f"papers by {name.strip()}" for name in part[3:].split(","))
+        elif _CATEGORY.match(part):
+            cited.append(part)
+        elif "your description" in part:
+            cited.append("your description")
+        elif part.endswith("you liked"):
+            cited.append("papers you liked")
+    return tuple(cited)
+
+
 def interest_counts(reasons: list[str]) -> list[tuple[str, int]]:
     counts: Counter[str] = Counter()
     for reason in reasons:
-        for part in reason_parts(reason):
-            if part.startswith("matches "):
-                counts.update(f"“{term}”" for term in _EITHER_QUOTED.findall(part))
-            elif part.startswith("by "):
-                counts.update(f"papers by {name.strip()}" for name in part[3:].split(","))
-            elif _CATEGORY.match(part):
-                counts[part] += 1
-            elif "your description" in part:
-                counts["your description"] += 1
-            elif part.endswith("you liked"):
-                counts["papers you liked"] += 1
+        counts.update(_cited(reason))
     return counts.most_common()
 
 
-def why_line(reasons: list[str], limit: int = 3) -> str:
+_summaries: dict[tuple, dict[str, str]] = {}
+
+
+def summary(titles: list[str], reasons: list[str]) -> dict[str, str]:
+    """Subject, preheader and the why line of one digest, from one count of reasons.
+
+    Kept per (best title, count, reasons): subscribers who follow the same keywords
+    get the same picks and reasons, so most digests of a chunk repeat one."""
+    key = (titles[0] if titles else "", len(titles), *reasons)
+    known = _summaries.get(key)
+    if known is None:
+        counts = interest_counts(reasons)
+        known = {
+            "subject": subject_line(titles, reasons, counts=counts),
+            "preheader": preheader(reasons, counts=counts),
+            "why": why_line(reasons, counts=counts),
+        }
+        if len(_summaries) > 20_000:
+            _summaries.clear()
+        _summaries[key] = known
+    return known
+
+
+def why_line(reasons: list[str], limit: int = 3, counts=None) -> str:
     """One line on why these papers: 'Picked for “distillation”, “moe” and cs.CL.'"""
-    top = interests(reasons)[:limit]
+    top = [name for name, _ in (counts or interest_counts(reasons))][:limit]
     if not top:
         return ""
     listed = top[0] if len(top) == 1 else ", ".join(top[:-1]) + " and " + top[-1]
@@ -106,6 +137,8 @@ def why_line(reasons: list[str], limit: int = 3) -> str:
 def sections(papers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The papers grouped by the kind of their reason, each group in rank order; one
     untitled group below SECTIONS_FROM papers or when every paper has the same kind."""
+    if len(papers) < SECTIONS_FROM:
+        return [{"kind": "", "title": "", "papers": papers}] if papers else []
     groups: dict[ReasonKind, list[dict[str, Any]]] = {kind: [] for kind in SECTION_TITLES}
     for paper in papers:
         groups[reason_kind(paper["reason"])].append(paper)
@@ -135,15 +168,17 @@ def _cut_words(text: str, limit: int) -> str:
     return cut + "…" if cut else ""
 
 
-def _topic(reasons: list[str]) -> str:
+def _topic(counts: list[tuple[str, int]]) -> str:
     """The most cited keyword, bare ('distillation'), or ''."""
-    for name in interests(reasons):
+    for name, _ in counts:
         if name.startswith("“"):
             return name.strip("“”")
     return ""
 
 
-def subject_line(titles: list[str], reasons: list[str], limit: int = SUBJECT_MAX) -> str:
+def subject_line(
+    titles: list[str], reasons: list[str], limit: int = SUBJECT_MAX, counts=None
+) -> str:
     """`7 papers · "Born Again Networks" and 6 more on distillation`, in `limit`
     characters at most, never cut inside a word."""
     n = len(titles)
@@ -151,7 +186,7 @@ def subject_line(titles: list[str], reasons: list[str], limit: int = SUBJECT_MAX
         return "No matching papers this time"
     count = f"{n} paper{'s' if n != 1 else ''}"
     name = short_title(titles[0])
-    topic = _topic(reasons)
+    topic = _topic(counts if counts is not None else interest_counts(reasons))
     more = f" and {n - 1} more" if n > 1 else ""
     candidates = [
         f"{count} · “{name}”{more} on {topic}" if topic else "",
@@ -168,11 +203,11 @@ def subject_line(titles: list[str], reasons: list[str], limit: int = SUBJECT_MAX
     return _cut_words(f"{count} on {topic}" if topic else f"{count} for you", limit)
 
 
-def preheader(reasons: list[str], limit: int = 150) -> str:
+def preheader(reasons: list[str], limit: int = 150, counts=None) -> str:
     """The line inbox lists show after the subject: the reasons, most cited first."""
     if not reasons:
         return "No new papers matched your interests this time."
-    counts = interest_counts(reasons)
+    counts = counts if counts is not None else interest_counts(reasons)
     if not counts:
         return _cut_words(f"Picked for you: {reasons[0]}", limit)
     listed = ", ".join(f"{name} ({n})" if n > 1 else name for name, n in counts[:6])
