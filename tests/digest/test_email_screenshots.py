@@ -12,10 +12,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-
-from digest.delivery import rendering
 from django.utils import timezone
 
+from digest.delivery import rendering
 from digest.models import Delivery, DeliveryItem, UpvoteSnapshot
 from tests.factories import make_paper, make_subscriber
 
@@ -186,7 +185,8 @@ def test_the_digest_reads_well_at_each_width(digest_html, browser, name, width, 
     title = page.get_by_role("link", name="Knowledge Distillation for Small Language Models")
     assert title.is_visible()
     assert page.get_by_text("Matching your keywords").is_visible()  # 9 papers: sections
-    thumbnail = page.get_by_role("img", name="Knowledge Distillation for Small Language").bounding_box()
+    card_image = page.get_by_role("img", name="Knowledge Distillation for Small Language")
+    thumbnail = card_image.bounding_box()
     assert thumbnail["width"] <= min(width, 600) - 20  # fits the card at every width
     assert page.get_by_text("+38 since yesterday").is_visible()
     assert page.get_by_text("Two-step α-Distillation of Diffusion Samplers").is_visible()
