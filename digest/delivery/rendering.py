@@ -269,12 +269,7 @@ class DigestRenderer:
         if not self._complete:
             self.prefetch(paper for _, paper in pairs)
         papers = [self.paper_context(item, paper, subscriber, compact) for item, paper in pairs]
-        grouped = sections.sections(papers)
-        # Shown in section order, numbered in that order; `sections` holds indexes.
-        order = [paper for section in grouped for paper in section["papers"]]
-        for shown, paper in enumerate(order, start=1):
-            paper["rank"] = shown
-        index = {id(paper): n for n, paper in enumerate(order)}
+        order, grouped = _arrange(papers)
         reasons = [paper["reason"] for paper in papers]
         links = self.links
         return {
@@ -284,14 +279,7 @@ class DigestRenderer:
             "weekly": subscriber.frequency == subscriber.Frequency.WEEKLY,
             **sections.summary([p["title"] for p in papers], reasons),
             "papers": order,
-            "sections": [
-                {
-                    "kind": section["kind"],
-                    "title": section["title"],
-                    "indexes": [index[id(paper)] for paper in section["papers"]],
-                }
-                for section in grouped
-            ],
+            "sections": grouped,
             "compact": compact,
             "web": self.web,
             # Filled only by `render` below, with ready-made cards; empty, the templates
@@ -327,6 +315,7 @@ class DigestRenderer:
             values = {name: str(paper[name]) for name in CARD_SLOTS}
             text_cards.append(self._card("txt", paper, context).fill(values))
             escaped = {name: escape(value) for name, value in values.items()}
+            escaped["reason"] = _escaped_reason(values["reason"])
             html_cards.append(Markup(self._card("html", paper, context).fill(escaped)))  # noqa: S704 - the fragment is template output, its slots escaped above
         subject = self._templates["subject.txt"].render(context)
         text = self._templates["txt"].render({**context, "cards": text_cards})
@@ -348,6 +337,36 @@ class DigestRenderer:
             message_key=delivery.public_id.hex,
             rendered=self.render_context(context),
         )
+
+
+def _arrange(papers: list[dict[str, Any]]) -> tuple[list[dict], list[dict[str, Any]]]:
+    """The papers in the order shown (section by section, numbered in that order) and
+    the sections as indexes into that order."""
+    grouped = sections.sections(papers)
+    order = papers if len(grouped) == 1 else [p for s in grouped for p in s["papers"]]
+    described, start = [], 0
+    for section in grouped:
+        end = start + len(section["papers"])
+        indexes = list(range(start, end))
+        described.append({"kind": section["kind"], "title": section["title"], "indexes": indexes})
+        start = end
+    for shown, paper in enumerate(order, start=1):
+        paper["rank"] = shown
+    return order, described
+
+
+# Reasons repeat across subscribers (the same keywords give the same words); escaping
+# one with typographic quotes is the slow path of markupsafe, so it is done once.
+_escaped_reasons: dict[str, Markup] = {}
+
+
+def _escaped_reason(reason: str) -> Markup:
+    escaped = _escaped_reasons.get(reason)
+    if escaped is None:
+        if len(_escaped_reasons) > 50_000:
+            _escaped_reasons.clear()
+        escaped = _escaped_reasons[reason] = escape(reason)
+    return escaped
 
 
 def digest_context(delivery: Delivery, pairs: list[tuple[DeliveryItem, Paper]]) -> dict[str, Any]:

@@ -60,8 +60,8 @@ EXTRA = [
 ]
 
 
-def sample_digest(web: bool = False) -> str:
-    subscriber = make_subscriber("alice@example.org", keywords=["distillation"])
+def sample_digest(web: bool = False, email: str = "alice@example.org") -> str:
+    subscriber = make_subscriber(email, keywords=["distillation"])
     row = Delivery.objects.create(subscriber=subscriber, digest_date=date(2026, 11, 23))
     announced = {"announced_on": date(2026, 11, 22)}  # the day before the digest
     papers = [
@@ -196,4 +196,28 @@ def test_the_digest_reads_well_at_each_width(digest_html, browser, name, width, 
         "getComputedStyle(document.querySelector('td.card')).backgroundColor"
     )
     assert (background == "rgb(255, 255, 255)") == (scheme == "light")
+    context.close()
+
+
+@pytest.fixture
+def web_html() -> str:
+    return sample_digest(web=True, email="web@example.org")
+
+
+@pytest.mark.parametrize(("width", "scheme"), [(1280, "light"), (390, "dark")])
+def test_the_web_version_folds_each_abstract_under_its_gist(web_html, browser, width, scheme):
+    html = web_html
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, color_scheme=scheme, java_script_enabled=False
+    )
+    page = context.new_page()
+    page.route("**/*", serve_only_the_thumbnails)
+    page.set_content(html)
+    summary = page.locator("details", has_text="GSM8K").locator("summary")
+
+    assert page.get_by_text("teacher's accuracy on GSM8K").first.is_hidden()
+    summary.click()
+    assert page.get_by_text("teacher's accuracy on GSM8K").first.is_visible()
+    page.screenshot(path=str(SCREENSHOTS / f"web-digest-{width}-{scheme}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     context.close()
