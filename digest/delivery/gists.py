@@ -224,7 +224,11 @@ def sentence_scores(title: str, parts: list[str], w: GistWeights = WEIGHTS) -> l
 def choose_gist(title: str, abstract: str, w: GistWeights = WEIGHTS) -> str:
     """The sentence of `abstract` most likely to state the paper's contribution ("" if
     the abstract is empty)."""
-    parts = sentences(abstract)
+    return choose_from(title, sentences(abstract), w)
+
+
+def choose_from(title: str, parts: list[str], w: GistWeights = WEIGHTS) -> str:
+    """`choose_gist` for an abstract already split into sentences."""
     if len(parts) <= 1:
         return parts[0] if parts else ""
     scores = sentence_scores(title, parts, w)

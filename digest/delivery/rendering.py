@@ -99,12 +99,13 @@ def paper_display(
     """
     title = _clip(readable_title(paper), TITLE_MAX_CHARS)
     abstract = " ".join((paper.abstract_text or paper.abstract).split())
-    chosen = gists.choose_gist(title, abstract)
+    parts = gists.sentences(abstract)
+    chosen = gists.choose_from(title, parts)
     gist = _clip(chosen, GIST_MAX_CHARS)
     opening = ""
     if not (web or compact):
         # The rest of the abstract, cut: the gist is already shown above it.
-        rest = " ".join(part for part in gists.sentences(abstract) if part != chosen)
+        rest = " ".join(part for part in parts if part != chosen)
         opening = abstract_opening(rest, ABSTRACT_SENTENCES, ABSTRACT_MAX_CHARS)
     upvotes, rise = buzz
     return {
@@ -233,9 +234,14 @@ class DigestRenderer:
         missing = [p for p in papers if p.pk not in self._buzz]
         if not missing:
             return
-        as_of = self.as_of or timezone.now()
-        live = None if self.as_of else {p.pk: p.upvotes for p in missing}
-        self._buzz.update(selectors.upvote_rises([p.pk for p in missing], as_of, live))
+        # Without upvotes now (or then) there is no badge and so no rise to show.
+        for paper in missing:
+            self._buzz[paper.pk] = (None, 0)
+        voted = [p for p in missing if p.upvotes] if self.as_of is None else missing
+        if voted:
+            as_of = self.as_of or timezone.now()
+            live = None if self.as_of else {p.pk: p.upvotes for p in voted}
+            self._buzz.update(selectors.upvote_rises([p.pk for p in voted], as_of, live))
 
     def paper(self, paper: Paper, compact: bool = False) -> dict[str, Any]:
         display = self._shown.get((paper.arxiv_id, compact))
@@ -314,8 +320,12 @@ class DigestRenderer:
         for paper in context["papers"]:
             values = {name: str(paper[name]) for name in CARD_SLOTS}
             text_cards.append(self._card("txt", paper, context).fill(values))
-            escaped = {name: escape(value) for name, value in values.items()}
-            escaped["reason"] = _escaped_reason(values["reason"])
+            escaped = {
+                "rank": values["rank"],  # digits
+                "reason": _escaped_reason(values["reason"]),
+                "more_url": escape(values["more_url"]),
+                "fewer_url": escape(values["fewer_url"]),
+            }
             html_cards.append(Markup(self._card("html", paper, context).fill(escaped)))  # noqa: S704 - the fragment is template output, its slots escaped above
         subject = self._templates["subject.txt"].render(context)
         text = self._templates["txt"].render({**context, "cards": text_cards})
