@@ -34,7 +34,7 @@ def test_the_confirm_page_names_the_day_and_local_time_and_the_topics_chosen(cli
     assert "today, Monday 23 November, at 07:00 (Europe/Paris time)" in page
     assert "categories cs.CL" in page
     assert "keywords distillation, retrieval" in page
-    assert "Change my topics" in page
+    assert "Add or change topics at any time" in page
 
 
 @time_machine.travel(datetime(2026, 11, 23, 9, 30, tzinfo=UTC))
