@@ -187,7 +187,7 @@ def build_and_render(now, rank_again: bool) -> dict:
             rank_seconds += time.perf_counter() - started
         queries = max(queries, len(captured))
         started, cpu = time.perf_counter(), time.process_time()
-        renderer = DigestRenderer()
+        renderer = DigestRenderer(papers=papers.values())  # as send_chunk does
         for row in rows:
             chosen = picked.get(row.pk, [])
             if not chosen:

@@ -125,6 +125,8 @@ class Paper(models.Model):
     hf_url = models.URLField(max_length=300, blank=True)
     code_url = models.URLField(max_length=300, blank=True)
     project_url = models.URLField(max_length=300, blank=True)
+    # Daily Papers' social card, linked (never copied): https on the listing's own host.
+    thumbnail_url = models.URLField(max_length=300, blank=True)
     organization = models.CharField(max_length=200, blank=True)
     upvotes = models.PositiveIntegerField(default=0)
     num_comments = models.PositiveIntegerField(default=0)

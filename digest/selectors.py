@@ -6,10 +6,10 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min
 
 from subscriptions.learners import stored_weights
 from subscriptions.models import Feedback, Interest, Learner, Subscriber
@@ -228,3 +228,42 @@ def top_papers(limit: int = 5) -> list[dict]:
         }
         for p in papers
     ]
+
+
+def upvote_rises(
+    paper_ids: list[int], as_of: datetime, live: dict[int, int] | None = None
+) -> dict[int, tuple[int | None, int]]:
+    """Each paper's upvotes at `as_of` (None: no snapshot; `live` counts win when given)
+    and how many it gained in the day before: against the last count at least a day
+    old, or the first count of the day when it is newer than that."""
+    if not paper_ids:
+        return {}
+    day = timedelta(days=1)
+    rows = (
+        UpvoteSnapshot.objects.filter(
+            paper_id__in=paper_ids, taken_at__gt=as_of - 2 * day, taken_at__lte=as_of
+        )
+        .order_by("paper_id", "taken_at", "pk")
+        .values_list("paper_id", "taken_at", "upvotes")
+    )
+    history: dict[int, list[tuple[datetime, int]]] = {}
+    for paper_id, taken_at, upvotes in rows:
+        history.setdefault(paper_id, []).append((taken_at, upvotes))
+    rises: dict[int, tuple[int | None, int]] = {}
+    for paper_id in paper_ids:
+        seen = history.get(paper_id, [])
+        now = (live or {}).get(paper_id, seen[-1][1] if seen else None)
+        older = [count for taken_at, count in seen if taken_at <= as_of - day]
+        baseline = older[-1] if older else (seen[0][1] if seen else None)
+        rise = now - baseline if now is not None and baseline is not None else 0
+        rises[paper_id] = (now, max(rise, 0))
+    return rises
+
+
+def sent_deliveries(subscriber: Subscriber):
+    """The subscriber's sent digests, newest first, each with its paper count."""
+    return (
+        Delivery.objects.filter(subscriber=subscriber, status=Delivery.Status.SENT)
+        .annotate(item_count=Count("items"))
+        .order_by("-digest_date", "-pk")
+    )

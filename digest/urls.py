@@ -22,6 +22,7 @@ digest_patterns = (
         path("outbox/<str:name>/html/", views.outbox_html, name="outbox_html"),
         path("admin-preview/<uuid:public_id>/", views.admin_preview, name="admin_preview"),
         path("digest/<str:token>/", views.view_digest, name="view"),
+        path("digest/<str:token>/archive/", views.digest_archive, name="archive"),
         path("feed/<str:token>/", feed.digest_feed, name="feed"),
     ],
     "digest",

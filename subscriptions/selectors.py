@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from digest.models import Delivery
@@ -82,4 +83,36 @@ def subscriber_export(subscriber: Subscriber) -> dict[str, Any]:
             }
             for d in deliveries
         ],
+    }
+
+
+def first_digest(subscriber: Subscriber, now: datetime) -> dict[str, Any]:
+    """When the subscriber's first digest goes out, in their time zone, as the planner
+    decides it (digest.delivery.planning.due_digests): on the first day (their weekday,
+    if weekly) whose send hour has come; if it already has today, at the next tick."""
+    local = now.astimezone(subscriber.tz)
+    weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
+    for days in range(8):
+        day = local.date() + timedelta(days=days)
+        if weekly and day.weekday() != subscriber.weekday:
+            continue
+        if days == 0 and local.hour >= subscriber.send_hour:
+            return {"at": local, "soon": True, "day": "today", "date": "", "time": ""}
+        at = datetime.combine(day, time(subscriber.send_hour), tzinfo=subscriber.tz)
+        label = {0: "today", 1: "tomorrow"}.get(days) or f"{at:%A}"
+        # Formatted here, in their zone: a template's date filter would show server time.
+        date_label = f"{at:%A} {at.day} {at:%B}"
+        return {"at": at, "soon": False, "day": label, "date": date_label, "time": f"{at:%H:%M}"}
+    raise AssertionError("a weekday comes round within a week")  # pragma: no cover
+
+
+def chosen_topics(subscriber: Subscriber) -> dict[str, list[str]]:
+    """The interests given so far (at sign-up, say), for the pages that repeat them."""
+    interest = Interest.objects.filter(subscriber=subscriber).first()
+    if interest is None:
+        return {"categories": [], "keywords": [], "authors": []}
+    return {
+        "categories": list(interest.categories or []),
+        "keywords": list(interest.keywords or []),
+        "authors": list(interest.authors or []),
     }

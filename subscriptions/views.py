@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods
 from digest import selectors as paper_selectors
 from digest.models import Paper
 
-from . import categories, ratelimits, services, tasks, tokens
+from . import categories, ratelimits, selectors, services, tasks, tokens
 from .forms import RequestLinkForm, SignUpForm
 from .models import Subscriber
 
@@ -129,7 +129,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             if ratelimits.email_limited(request, "signup", data["email"]):
                 return too_many(request, "sign-ups")
             return _then(
-                render(request, "subscriptions/check_inbox.html"),
+                render(request, "subscriptions/check_inbox.html", {"email": data["email"]}),
                 lambda: services.subscriber_sign_up(
                     data["email"],
                     time_zone=data["time_zone"],
@@ -182,6 +182,8 @@ def confirm(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
         context = {
             "subscriber": subscriber,
             "preferences_url": tokens.preferences_url(subscriber),
+            "first": selectors.first_digest(subscriber, timezone.now()),
+            "topics": selectors.chosen_topics(subscriber),
             "suggestions_url": reverse("subscriptions:suggestions", args=[preferences_token]),
         }
         return render(request, "subscriptions/confirmed.html", context)

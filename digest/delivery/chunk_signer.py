@@ -48,3 +48,19 @@ class ChunkSigner(signing.TimestampSigner):
         # TimestampSigner.sign and Signer.sign, flattened: value:timestamp:signature.
         value = f"{value}{self.sep}{self._timestamp}"
         return f"{value}{self.sep}{self.signature(value)}"
+
+
+class StableSigner(signing.Signer):
+    """Django's Signer (value:signature, no timestamp) with its key derived once: the
+    feed link in every digest (delivery/links.py `feed_token`)."""
+
+    def __init__(self, salt: str) -> None:
+        super().__init__(salt=salt)
+        digest = getattr(hashlib, self.algorithm)
+        key = digest(force_bytes(self.salt) + b"signer" + force_bytes(self.key)).digest()
+        self._mac = hmac.new(key, digestmod=digest)
+
+    def signature(self, value, key=None) -> str:
+        mac = self._mac.copy()
+        mac.update(value.encode())
+        return signing.b64_encode(mac.digest()).decode()

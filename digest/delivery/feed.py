@@ -1,79 +1,91 @@
-"""Each subscriber's digests as a personal Atom feed, behind a signed link.
+"""Each subscriber's papers as a personal Atom feed, behind a stable signed link.
 
-The link never expires (like unsubscribe links in old emails) and shows only digests that
-were actually sent, one entry each, newest first.
+One entry per paper sent (its title, a link to arXiv, its gist and why it was picked,
+dated when its digest went out), newest digests first, so a feed reader lists papers,
+not "Your digest, 2 Dec". The link is signed without a timestamp (`links.feed_token`):
+the same URL in every digest and as the feed's own self link. Links from digests sent
+before that (timestamped `Purpose.FEED` tokens) keep working.
 """
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
-from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from digest.models import Delivery, DeliveryItem
 from subscriptions import tokens
 from subscriptions.models import Subscriber
 
-from .rendering import Links, paper_display
+from . import gists
+from .links import Links, read_feed_token
+from .rendering import readable_title
+from .sections import shown_reason
 
-FEED_ENTRIES = 20
+FEED_DIGESTS = 20
+FEED_ENTRIES = 200
 
 
 def digest_feed(request, token: str):
     try:
-        data = tokens.read_token(token, tokens.Purpose.FEED)
-        subscriber = Subscriber.objects.get(public_id=data.subscriber_public_id)
-    except (tokens.BadToken, Subscriber.DoesNotExist):
+        public_hex = read_feed_token(token)
+        subscriber = Subscriber.objects.get(public_id=uuid.UUID(hex=public_hex))
+    except (tokens.BadToken, ValueError, Subscriber.DoesNotExist):
         return render(request, "subscriptions/bad_link.html", {"expired": False}, status=404)
-    links = Links()
     feed = Atom1Feed(
-        title=f"{settings.SITE_NAME} digests for {subscriber.email}",
+        title=f"{settings.SITE_NAME}: papers picked for {subscriber.email}",
         link=settings.SITE_URL + "/",
-        feed_url=links.url(subscriber, tokens.Purpose.FEED),
-        description=f"The papers {settings.SITE_NAME} picked for you.",
+        feed_url=Links().url(subscriber, tokens.Purpose.FEED),
+        description=f"The papers {settings.SITE_NAME} picked for you, one entry each.",
         language="en",
         feed_guid=f"urn:uuid:{subscriber.public_id}",
     )
-    for delivery in sent_deliveries(subscriber):
-        feed.add_item(
-            title=delivery.subject or f"Digest of {delivery.digest_date:%d %b %Y}",
-            link=links.view(delivery),
-            description=entry_html(delivery),
-            unique_id=f"urn:uuid:{delivery.public_id}",
-            unique_id_is_permalink=False,
-            pubdate=delivery.sent_at,
-            updateddate=delivery.sent_at,
-        )
+    for item in sent_items(subscriber):
+        add_entry(feed, item)
     response = HttpResponse(content_type="application/atom+xml; charset=utf-8")
     feed.write(response, "utf-8")
     response["X-Robots-Tag"] = "noindex"
     return response
 
 
-def sent_deliveries(subscriber: Subscriber) -> list[Delivery]:
-    items = DeliveryItem.objects.select_related("paper").order_by("rank")
-    deliveries = (
+def sent_items(subscriber: Subscriber) -> list[DeliveryItem]:
+    """The papers of the subscriber's last FEED_DIGESTS sent digests, newest first."""
+    recent = list(
         Delivery.objects.filter(subscriber=subscriber, status=Delivery.Status.SENT)
-        .select_related("subscriber")
-        .prefetch_related(Prefetch("items", queryset=items))
-        .order_by("-digest_date")[:FEED_ENTRIES]
+        .order_by("-digest_date")
+        .values_list("pk", flat=True)[:FEED_DIGESTS]
     )
-    return list(deliveries)
+    return list(
+        DeliveryItem.objects.filter(delivery_id__in=recent)
+        .select_related("paper", "delivery")
+        .order_by("-delivery__digest_date", "rank")[:FEED_ENTRIES]
+    )
 
 
-def entry_html(delivery: Delivery) -> str:
-    rows = []
-    for item in delivery.items.all():
-        paper = paper_display(item.paper)
-        rows.append(
-            (paper["abs_url"], paper["title"], paper["authors"], item.reason, paper["abstract"])
-        )
-    papers = format_html_join(
-        "",
-        '<li><a href="{}">{}</a><br>{}<br><em>{}</em><br>{}</li>',
-        rows,
+def add_entry(feed: Atom1Feed, item: DeliveryItem) -> None:
+    paper, delivery = item.paper, item.delivery
+    title = readable_title(paper)
+    gist = gists.choose_gist(title, " ".join((paper.abstract_text or paper.abstract).split()))
+    reason = shown_reason(item.reason)
+    sent = delivery.sent_at or delivery.created_at
+    feed.add_item(
+        title=title,
+        link=paper.get_absolute_url(),
+        description=format_html(
+            "<p>{}</p><p><em>Why: {}</em></p><p>In your digest of {}.</p>",
+            gist,
+            reason,
+            f"{delivery.digest_date:%d %b %Y}",
+        ),
+        # One id per paper per digest: the same paper sent twice is two entries.
+        unique_id=f"urn:uuid:{uuid.uuid5(delivery.public_id, paper.arxiv_id)}",
+        unique_id_is_permalink=False,
+        pubdate=sent,
+        updateddate=sent,
+        author_name=", ".join(list(paper.authors or ())[:3]) or None,
+        categories=list(paper.categories or ())[:3],
     )
-    return format_html("<ol>{}</ol>", papers)

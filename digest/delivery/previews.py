@@ -15,10 +15,12 @@ from subscriptions.models import Interest, Subscriber
 from .rendering import DigestRenderer
 
 
-def render_delivery(delivery: Delivery) -> tuple[str, str, str]:
-    """Subject, text and HTML of a delivery as it was (or would be) sent."""
+def render_delivery(delivery: Delivery, *, web: bool = False) -> tuple[str, str, str]:
+    """Subject, text and HTML of a delivery as it was (or would be) sent; `web` for the
+    view-in-browser page (whole abstracts, the archive link), upvotes as on the day."""
     items = list(delivery.items.select_related("paper").order_by("rank"))
-    return DigestRenderer().render(delivery, [(i, i.paper) for i in items])
+    renderer = DigestRenderer(web=web, as_of=delivery.sent_at, papers=[i.paper for i in items])
+    return renderer.render(delivery, [(i, i.paper) for i in items])
 
 
 def preview_picks(subscriber: Subscriber, interest_overrides: dict | None = None) -> list[dict]:

@@ -12,33 +12,38 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.urls import reverse
+from django.utils import timezone
 from markupsafe import Markup, escape
 
+from digest import selectors
 from digest.mail.messages import RenderedEmail, compose_email
 from digest.mail.templates import Fragment, header_safe, pack_lines, slot, template
 from digest.models import Delivery, DeliveryItem, Paper
 from subscriptions import tokens
 
-from .chunk_signer import ChunkSigner
+from . import gists, sections
+from .links import Links, feed_url, view_url
+
+__all__ = ["DigestRenderer", "Links", "feed_url", "view_url"]
 
 AUTHORS_SHOWN = 4
 ABSTRACT_SENTENCES = 2
-ABSTRACT_MAX_CHARS = 320
-# A digest longer than this shows one shorter sentence of each abstract, so that even the
+ABSTRACT_MAX_CHARS = 220
+GIST_MAX_CHARS = 260
+# A digest longer than this shows only the gist of each abstract, so that even the
 # largest (50 papers) stays under Gmail's 102 KB clipping limit.
 COMPACT_AFTER = 25
-COMPACT_ABSTRACT_SENTENCES = 1
-COMPACT_ABSTRACT_MAX_CHARS = 160
-COMPACT_AUTHORS_SHOWN = 3
+COMPACT_AUTHORS_SHOWN = 2
+COMPACT_ORGANIZATION_CHARS = 48
 TITLE_MAX_CHARS = 300
 ORGANIZATION_MAX_CHARS = 80
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
-_TOKEN_SLOT = "pbtokenslot"  # noqa: S105 - a placeholder, not a secret
 
 
 def short_authors(authors: list[str], shown: int = AUTHORS_SHOWN) -> str:
@@ -78,74 +83,48 @@ def readable_title(paper: Paper) -> str:
         return " ".join(paper.title.split())
 
 
-class Links:
-    """Signed links for many subscribers: each route is reversed once, not per link.
+def paper_display(
+    paper: Paper,
+    *,
+    compact: bool = False,
+    web: bool = False,
+    buzz: tuple[int | None, int] = (None, 0),
+) -> dict[str, Any]:
+    """What every subscriber sees of one paper: computed once per paper per chunk.
 
-    The URLs are exactly what `tokens.<purpose>_url` returns (a test holds them equal);
-    `reverse()` and the signer's key derivation are hoisted out of the per-link work,
-    because for a chunk of digests they cost more than everything else.
+    The email shows the gist and a cut abstract (none in a compact digest); the web
+    version shows the gist and the whole abstract, folded. `buzz` is (upvotes, rise in
+    the day before): the live count when sending, the count of the day for the archive.
     """
-
-    ROUTES = {
-        tokens.Purpose.PREFERENCES: "subscriptions:preferences",
-        tokens.Purpose.UNSUBSCRIBE: "subscriptions:unsubscribe",
-        tokens.Purpose.FEEDBACK: "subscriptions:feedback",
-        tokens.Purpose.VIEW_DIGEST: "digest:view",
-        tokens.Purpose.FEED: "digest:feed",
-    }
-
-    def __init__(self) -> None:
-        self._around: dict[tokens.Purpose, tuple[str, str]] = {}
-        self._signers: dict[tokens.Purpose, ChunkSigner] = {}
-        for purpose, route in self.ROUTES.items():
-            url = tokens.absolute(reverse(route, args=[_TOKEN_SLOT]))
-            before, _, after = url.partition(_TOKEN_SLOT)
-            self._around[purpose] = (before, after)
-            self._signers[purpose] = ChunkSigner(purpose)
-
-    def token(self, subscriber, purpose: tokens.Purpose, extra: str = "") -> str:
-        payload = subscriber.public_id.hex + (f":{extra}" if extra else "")
-        return self._signers[purpose].sign(payload)
-
-    def url(self, subscriber, purpose: tokens.Purpose, extra: str = "") -> str:
-        before, after = self._around[purpose]
-        return before + self.token(subscriber, purpose, extra) + after
-
-    def feedback(self, subscriber, arxiv_id: str, signal: int) -> str:
-        return self.url(subscriber, tokens.Purpose.FEEDBACK, f"{arxiv_id}:{signal}")
-
-    def view(self, delivery: Delivery) -> str:
-        return self.url(delivery.subscriber, tokens.Purpose.VIEW_DIGEST, delivery.public_id.hex)
-
-
-def view_url(delivery: Delivery) -> str:
-    return Links().view(delivery)
-
-
-def feed_url(subscriber) -> str:
-    return Links().url(subscriber, tokens.Purpose.FEED)
-
-
-def paper_display(paper: Paper, *, compact: bool = False) -> dict[str, Any]:
-    """What every subscriber sees of one paper: computed once per paper per chunk."""
-    abstract = paper.abstract_text or paper.abstract
-    if compact:
-        abstract = abstract_opening(
-            abstract, COMPACT_ABSTRACT_SENTENCES, COMPACT_ABSTRACT_MAX_CHARS
-        )
-    else:
-        abstract = abstract_opening(abstract)
+    title = _clip(readable_title(paper), TITLE_MAX_CHARS)
+    abstract = " ".join((paper.abstract_text or paper.abstract).split())
+    parts = gists.sentences(abstract)
+    chosen = gists.choose_from(title, parts)
+    gist = _clip(chosen, GIST_MAX_CHARS)
+    opening = ""
+    if not (web or compact):
+        # The rest of the abstract, cut: the gist is already shown above it.
+        rest = " ".join(part for part in parts if part != chosen)
+        opening = abstract_opening(rest, ABSTRACT_SENTENCES, ABSTRACT_MAX_CHARS)
+    upvotes, rise = buzz
     return {
         "arxiv_id": paper.arxiv_id,
-        "title": _clip(readable_title(paper), TITLE_MAX_CHARS),
+        "title": title,
         "authors": short_authors(
             list(paper.authors or ()), COMPACT_AUTHORS_SHOWN if compact else AUTHORS_SHOWN
         ),
-        "organization": _clip(paper.organization, ORGANIZATION_MAX_CHARS),
+        "organization": _clip(
+            paper.organization, COMPACT_ORGANIZATION_CHARS if compact else ORGANIZATION_MAX_CHARS
+        ),
         "date": paper.announced_on.strftime("%d %b %Y") if paper.announced_on else "",
         "categories": list(paper.categories or ())[:3],
-        "upvotes": paper.upvotes,
-        "abstract": abstract,
+        "upvotes": paper.upvotes if upvotes is None else upvotes,
+        "rise": rise,
+        "gist": gist,
+        "abstract": opening,
+        "abstract_full": abstract if web else "",
+        "thumbnail_url": paper.thumbnail_url,
+        "thumbnail_alt": _clip(sections.short_title(title), 32 if compact else 80),
         "abs_url": paper.get_absolute_url(),
         "pdf_url": paper.pdf_url or f"https://arxiv.org/pdf/{paper.arxiv_id}",
         "hf_url": paper.hf_url,
@@ -199,6 +178,7 @@ def _paper_version(paper: Paper) -> bytes:
         paper.pdf_url,
         paper.hf_url,
         paper.code_url,
+        paper.thumbnail_url,
     )
     return hashlib.blake2b(repr(fields).encode(), digest_size=16).digest()
 
@@ -222,10 +202,17 @@ class DigestRenderer:
     then fills the slots of its cards and renders only the document around them. The
     output is exactly what rendering the templates from the context gives (a test holds
     the two equal).
+
+    `web` renders the view-in-browser page (whole abstracts, folded; a link to the
+    archive); `as_of` shows the upvotes as they were then (the archive), not live ones.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, web: bool = False, as_of: datetime | None = None, papers: Iterable = ()
+    ) -> None:
         self.links = Links()
+        self.web = web
+        self.as_of = as_of
         self._macros: dict[str, Any] = {}
         # Templates are looked up once per chunk: a template edited meanwhile is picked
         # up by the next chunk.
@@ -235,14 +222,36 @@ class DigestRenderer:
         # The cached display dict behind each paper in this chunk, by (arxiv id, compact):
         # a chunk loads each paper once, so its version is looked up once per chunk.
         self._shown: dict[tuple[str, bool], dict[str, Any]] = {}
+        self._buzz: dict[int, tuple[int | None, int]] = {}
+        self.prefetch(papers)
+        # Given the chunk's papers up front (send_chunk), no digest looks any up again.
+        self._complete = bool(self._buzz)
+
+    def prefetch(self, papers: Iterable[Paper]) -> None:
+        """Reads the upvote history of `papers` in one query (a sender calls it once per
+        chunk); papers not prefetched are read per digest."""
+        missing = [p for p in papers if p.pk not in self._buzz]
+        if not missing:
+            return
+        # Without upvotes now (or then) there is no badge and so no rise to show.
+        for paper in missing:
+            self._buzz[paper.pk] = (None, 0)
+        voted = [p for p in missing if p.upvotes] if self.as_of is None else missing
+        if voted:
+            as_of = self.as_of or timezone.now()
+            live = None if self.as_of else {p.pk: p.upvotes for p in voted}
+            self._buzz.update(selectors.upvote_rises([p.pk for p in voted], as_of, live))
 
     def paper(self, paper: Paper, compact: bool = False) -> dict[str, Any]:
         display = self._shown.get((paper.arxiv_id, compact))
         if display is None:
-            key = (_paper_version(paper), compact)
+            buzz = self._buzz.get(paper.pk, (None, 0))
+            key = (_paper_version(paper), compact, self.web, buzz)
             display = _displays.get(key)
             if display is None:
-                display = _displays.put(key, paper_display(paper, compact=compact))
+                display = _displays.put(
+                    key, paper_display(paper, compact=compact, web=self.web, buzz=buzz)
+                )
             self._shown[paper.arxiv_id, compact] = display
         return display
 
@@ -252,7 +261,7 @@ class DigestRenderer:
         return {
             **self.paper(paper, compact),
             "rank": item.rank,
-            "reason": item.reason,
+            "reason": sections.shown_reason(item.reason),
             "more_url": self.links.feedback(subscriber, paper.arxiv_id, 1),
             "fewer_url": self.links.feedback(subscriber, paper.arxiv_id, -1),
         }
@@ -262,21 +271,22 @@ class DigestRenderer:
     ) -> dict[str, Any]:
         subscriber = delivery.subscriber
         compact = len(pairs) > COMPACT_AFTER
+        if not self._complete:
+            self.prefetch(paper for _, paper in pairs)
         papers = [self.paper_context(item, paper, subscriber, compact) for item, paper in pairs]
-        if papers:
-            plural = "s" if len(papers) != 1 else ""
-            preheader = f"{len(papers)} new paper{plural} for you, led by “{papers[0]['title']}”"
-        else:
-            preheader = "No new papers matched your interests this time."
+        order, grouped = _arrange(papers)
+        reasons = [paper["reason"] for paper in papers]
         links = self.links
         return {
             "site_name": settings.SITE_NAME,
             "site_url": settings.SITE_URL,
             "date_label": delivery.digest_date.strftime("%a %d %b %Y"),
             "weekly": subscriber.frequency == subscriber.Frequency.WEEKLY,
-            "preheader": _clip(preheader, 150),
-            "papers": papers,
+            **sections.summary([p["title"] for p in papers], reasons),
+            "papers": order,
+            "sections": grouped,
             "compact": compact,
+            "web": self.web,
             # Filled only by `render` below, with ready-made cards; empty, the templates
             # render every card from `papers` themselves.
             "cards": [],
@@ -284,6 +294,7 @@ class DigestRenderer:
             "preferences_url": links.url(subscriber, tokens.Purpose.PREFERENCES),
             "unsubscribe_url": links.url(subscriber, tokens.Purpose.UNSUBSCRIBE),
             "view_url": links.view(delivery),
+            "archive_url": links.archive(delivery) if self.web else "",
             "feed_url": links.url(subscriber, tokens.Purpose.FEED),
         }
 
@@ -297,7 +308,7 @@ class DigestRenderer:
         if fragment is None:
             macro = self._macros.get(part)
             if macro is None:
-                module = source.make_module({**context, "papers": []})
+                module = source.make_module({**context, "papers": [], "sections": []})
                 macro = self._macros[part] = module.card  # type: ignore[attr-defined]  # the template's macro
             fragment = Fragment(macro({**paper, **{name: slot(name) for name in CARD_SLOTS}}))
             _cards.put(key, fragment, keep=(display, source))
@@ -308,7 +319,12 @@ class DigestRenderer:
         for paper in context["papers"]:
             values = {name: str(paper[name]) for name in CARD_SLOTS}
             text_cards.append(self._card("txt", paper, context).fill(values))
-            escaped = {name: escape(value) for name, value in values.items()}
+            escaped = {
+                "rank": values["rank"],  # digits
+                "reason": _escaped_reason(values["reason"]),
+                "more_url": escape(values["more_url"]),
+                "fewer_url": escape(values["fewer_url"]),
+            }
             html_cards.append(Markup(self._card("html", paper, context).fill(escaped)))  # noqa: S704 - the fragment is template output, its slots escaped above
         subject = self._templates["subject.txt"].render(context)
         text = self._templates["txt"].render({**context, "cards": text_cards})
@@ -330,6 +346,36 @@ class DigestRenderer:
             message_key=delivery.public_id.hex,
             rendered=self.render_context(context),
         )
+
+
+def _arrange(papers: list[dict[str, Any]]) -> tuple[list[dict], list[dict[str, Any]]]:
+    """The papers in the order shown (section by section, numbered in that order) and
+    the sections as indexes into that order."""
+    grouped = sections.sections(papers)
+    order = papers if len(grouped) == 1 else [p for s in grouped for p in s["papers"]]
+    described, start = [], 0
+    for section in grouped:
+        end = start + len(section["papers"])
+        indexes = list(range(start, end))
+        described.append({"kind": section["kind"], "title": section["title"], "indexes": indexes})
+        start = end
+    for shown, paper in enumerate(order, start=1):
+        paper["rank"] = shown
+    return order, described
+
+
+# Reasons repeat across subscribers (the same keywords give the same words); escaping
+# one with typographic quotes is the slow path of markupsafe, so it is done once.
+_escaped_reasons: dict[str, Markup] = {}
+
+
+def _escaped_reason(reason: str) -> Markup:
+    escaped = _escaped_reasons.get(reason)
+    if escaped is None:
+        if len(_escaped_reasons) > 50_000:
+            _escaped_reasons.clear()
+        escaped = _escaped_reasons[reason] = escape(reason)
+    return escaped
 
 
 def digest_context(delivery: Delivery, pairs: list[tuple[DeliveryItem, Paper]]) -> dict[str, Any]:

@@ -131,7 +131,7 @@ def _send_claimed(
     items = pick_papers(active, token=token)
     paper_ids = {i.paper_id for rows in items.values() for i in rows}
     papers = {p.pk: p for p in Paper.objects.filter(pk__in=paper_ids)} if paper_ids else {}
-    renderer = DigestRenderer()
+    renderer = DigestRenderer(papers=papers.values())
     _send_all(active, items, papers, renderer, outcomes, unsent, temporary, lease=lease)
 
 

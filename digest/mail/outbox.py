@@ -7,6 +7,8 @@ import email.policy
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -47,6 +49,7 @@ class OutboxMessage:
     to: str
     text: str
     html: str
+    date: datetime | None = None
 
     def header(self, name: str) -> str:
         return next((v for k, v in self.headers if k.lower() == name.lower()), "")
@@ -59,11 +62,20 @@ def read_message(path: Path) -> OutboxMessage:
     return OutboxMessage(
         name=path.name,
         headers=[(k, str(v)) for k, v in parsed.items()],
-        subject=str(parsed["Subject"] or ""),
-        to=str(parsed["To"] or ""),
+        # A folded header comes back with the fold's space in front: not part of it.
+        subject=" ".join(str(parsed["Subject"] or "").split()),
+        to=str(parsed["To"] or "").strip(),
         text=text_part.get_content() if text_part else "",
         html=html_part.get_content() if html_part else "",
+        date=_date(str(parsed["Date"] or "")),
     )
+
+
+def _date(value: str) -> datetime | None:
+    try:
+        return parsedate_to_datetime(value) if value.strip() else None
+    except (TypeError, ValueError):
+        return None
 
 
 def list_messages() -> list[OutboxMessage]:

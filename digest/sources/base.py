@@ -45,6 +45,7 @@ class PaperRecord:
     hf_url: str = ""
     code_url: str = ""
     project_url: str = ""
+    thumbnail_url: str = ""
     organization: str = ""
     upvotes: int | None = None
     num_comments: int | None = None

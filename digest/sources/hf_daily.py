@@ -70,6 +70,26 @@ def _http_url(value: Any) -> str:
     return url if url.startswith(("https://", "http://")) else ""
 
 
+def thumbnail_url(value: Any, listing_url: str = HF_PAPER_URL) -> str:
+    """The item's `thumbnail` if it is an https URL on the listing's own host (or one of
+    its subdomains, e.g. cdn-thumbnails.huggingface.co), else "": a digest links to
+    it, so nothing else (a tracker, a plain-http or a look-alike host) gets through."""
+    url = _str(value).strip()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return ""
+    site = (urlsplit(listing_url).hostname or "").lower().removeprefix("www.")
+    if parts.scheme != "https" or parts.username or parts.password or parts.port:
+        return ""
+    if not site or not (host == site or host.endswith("." + site)):
+        return ""
+    if len(url) > 300 or any(c.isspace() or c in "\"'<>" for c in url):
+        return ""
+    return url
+
+
 class HfDailyAdapter(SourceAdapter):
     kind = "hf-daily"
 
@@ -181,6 +201,7 @@ class HfDailyAdapter(SourceAdapter):
             hf_url=HF_PAPER_URL.format(id=arxiv_id),
             code_url=_http_url(paper.get("githubRepo")),
             project_url=_http_url(paper.get("projectPage")),
+            thumbnail_url=thumbnail_url(item.get("thumbnail")),
             organization=_organization(item.get("organization"), paper.get("organization")),
             upvotes=_count(paper.get("upvotes")),
             num_comments=_count(item.get("numComments")),

@@ -37,6 +37,7 @@ FIELDS = [
     "hf_url",
     "code_url",
     "project_url",
+    "thumbnail_url",
     "organization",
     "upvotes",
     "num_comments",
@@ -46,7 +47,7 @@ FIELDS = [
 ]
 # What a stub (a record without its abstract) may have borrowed from its channel or pull.
 _STUB_BORROWED = ("announced_on", "announce_type", "published_at")
-_URL_FIELDS = ("abs_url", "pdf_url", "hf_url", "code_url", "project_url")
+_URL_FIELDS = ("abs_url", "pdf_url", "hf_url", "code_url", "project_url", "thumbnail_url")
 validate_url = URLValidator(schemes=["http", "https"])
 _LINK = re.compile(r"https?://[^\s/?#\"'<>]+\.[^\s/?#\"'<>]*(?::\d+)?(?:[/?#][^\s\"'<>]*)?")
 
@@ -130,7 +131,7 @@ def merge_values(  # noqa: C901 - one rule per field, read top to bottom
         merged["announce_type"] = incoming["announce_type"]
     for name in ("abs_url", "pdf_url", "hf_url"):
         merged[name] = current[name] or incoming[name]
-    for name in ("code_url", "project_url", "organization"):
+    for name in ("code_url", "project_url", "thumbnail_url", "organization"):
         merged[name] = incoming[name] or current[name]
     stamps = [s for s in (current["published_at"], incoming["published_at"]) if s]
     merged["published_at"] = min(stamps) if stamps else None

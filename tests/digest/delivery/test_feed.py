@@ -1,6 +1,10 @@
 """Each subscriber's personal Atom feed of the digests they were sent."""
 
+from datetime import timedelta
+
+import feedparser
 import pytest
+import time_machine
 from defusedxml import ElementTree
 from django.utils import timezone
 
@@ -22,22 +26,45 @@ def alice():
     return make_subscriber("alice@example.org", keywords=["distillation"])
 
 
-def test_the_feed_lists_each_sent_digest_with_its_papers(client, alice):
+def test_the_feed_has_one_entry_per_paper_sent_and_parses_without_errors(client, alice):
     sending.send_due(everyone=True)
     row = Delivery.objects.get()
+    sent = list(row.items.select_related("paper").order_by("rank"))
 
     response = client.get(rendering.feed_url(alice))
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/atom+xml")
-    feed = ElementTree.fromstring(response.content)
-    [entry] = feed.findall(f"{ATOM}entry")
-    assert entry.find(f"{ATOM}title").text == row.subject
-    assert entry.find(f"{ATOM}id").text == f"urn:uuid:{row.public_id}"
-    assert entry.find(f"{ATOM}link").get("href") == rendering.view_url(row)
-    summary = entry.find(f"{ATOM}summary").text
-    assert "Knowledge distillation for small language models" in summary
-    assert "graph neural networks" not in summary
+    parsed = feedparser.parse(response.content)
+    assert parsed.bozo is False, parsed.get("bozo_exception")
+    assert [e.title for e in parsed.entries] == [i.paper.title_text for i in sent]
+    first = parsed.entries[0]
+    assert first.link == f"https://arxiv.org/abs/{sent[0].paper.arxiv_id}"
+    assert "Why: matches “distillation”" in first.summary
+    assert first.published_parsed[:3] == row.sent_at.timetuple()[:3]
+    assert len({e.id for e in parsed.entries}) == len(sent)
+    assert "graph neural networks" not in response.content.decode()
+
+
+def test_the_feed_link_is_the_same_in_every_digest_and_on_every_fetch(client, alice):
+    sending.send_due(everyone=True)
+    first = rendering.feed_url(alice)
+
+    with time_machine.travel(timezone.now() + timedelta(days=3)):
+        again = rendering.feed_url(alice)
+        self_link = feedparser.parse(client.get(again).content).feed.links
+    assert first == again
+    assert [link.href for link in self_link if link.rel == "self"] == [first]
+
+
+def test_a_feed_link_from_an_older_digest_still_works(client, alice):
+    sending.send_due(everyone=True)
+    old_style = tokens.make_token(alice, tokens.Purpose.FEED)  # timestamped, as before
+
+    response = client.get(f"/feed/{old_style}/")
+
+    assert response.status_code == 200
+    assert len(feedparser.parse(response.content).entries) == 2
 
 
 def test_the_feed_leaves_out_digests_that_were_not_sent(client, alice):
@@ -50,8 +77,11 @@ def test_the_feed_leaves_out_digests_that_were_not_sent(client, alice):
 
 def test_a_forged_or_borrowed_token_gets_nothing(client, alice):
     unsubscribe_token = tokens.make_token(alice, tokens.Purpose.UNSUBSCRIBE)
+    other = make_subscriber("bob@example.org", keywords=["graph"])
+    bobs = rendering.feed_url(other)
 
     assert client.get(f"/feed/{unsubscribe_token}/").status_code == 404
+    assert client.get(bobs.replace(other.public_id.hex, alice.public_id.hex)).status_code == 404
     assert client.get("/feed/not-a-token/").status_code == 404
     good = rendering.feed_url(alice)
     assert client.get(good[:-3] + "xx/").status_code == 404

@@ -43,6 +43,8 @@ def biggest_digest(count: int = 50):
             upvotes=1234,
             hf_url=f"https://huggingface.co/papers/2511.{n:05d}",
             code_url=f"https://github.com/some-organisation/some-long-repository-name-{n}",
+            thumbnail_url="https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/"
+            f"2511.{n + 10000:05d}.png",
             arxiv_id=f"2511.{n + 10000:05d}",
         )
         item = DeliveryItem(
@@ -71,11 +73,13 @@ def test_the_largest_digest_stays_under_gmails_clipping_limit(settings):
     subject, text, html = rendering.render_digest(row, pairs)
 
     assert html.count("More like this") == 50
+    assert html.count('class="th"') == 0 and html.count("<img ") == 50
+    assert html.count("We present a method") == 50  # each gist
     assert len(html.encode()) < GMAIL_CLIPS_AT - 4096, len(html.encode())
     # No line long enough to force quoted-printable (which would grow it by a sixth).
     assert max(len(line.encode()) for line in html.splitlines()) < 998
-    assert "Firstname1 Verylonglastname1 et al. (300 authors)" in html
-    assert "Firstname1 Verylonglastname1 et al. (300 authors)" in text
+    assert "Firstname0 Verylonglastname0 et al. (300 authors)" in html
+    assert "Firstname0 Verylonglastname0 et al. (300 authors)" in text
 
 
 def test_the_html_is_inlined_for_mail_clients_and_keeps_its_media_queries():
@@ -89,8 +93,8 @@ def test_the_html_is_inlined_for_mail_clients_and_keeps_its_media_queries():
     assert "<!--[if mso]>" in body
     assert 'style="' in body and "font-family:Arial" in body
     assert "{{" not in html and "{%" not in html and "pbj" not in html
-    assert "2 new papers for you" in body  # the preheader
-    assert "display:none" in body.split("2 new papers for you", 1)[0][-300:]
+    assert "Why: “distillation” (2)" in body  # the preheader carries the reasons
+    assert "display:none" in body.split("Why: “distillation” (2)", 1)[0][-300:]
 
 
 @time_machine.travel("2026-11-23 09:00:00+00:00", tick=False)  # signatures carry the time
@@ -162,7 +166,7 @@ def test_an_empty_day_note_points_to_the_preferences():
 
     subject, text, html = rendering.render_digest(row, [])
 
-    assert subject.startswith("No matching papers")
+    assert subject == "No matching papers this time"
     assert tokens.preferences_url(subscriber) in html
     assert "No new papers matched" in text
 

@@ -189,4 +189,5 @@ def test_a_subscriber_with_no_interests_yet_gets_the_trending_papers(papers):
 
     body = mail.outbox[0].body
     assert body.index("Knowledge distillation") < body.index("Diffusion models")
-    assert "trending · 40 upvotes" in body
+    # The reason, without the count the upvote line already shows.
+    assert "Why: trending" in body and "40 upvotes" in body

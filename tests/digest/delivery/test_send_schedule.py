@@ -62,4 +62,5 @@ def test_a_weekly_digest_draws_from_the_whole_week_and_a_daily_one_from_its_wind
     assert "five days ago" not in bodies["daily@example.org"]
     assert "yesterday" in bodies["daily@example.org"]
     assert all("last month" not in body for body in bodies.values())
-    assert "weekly digest" in mailoutbox[0].subject + mailoutbox[1].subject
+    # The subject is the papers now (issue 15); the body says which digest it is.
+    assert "your weekly digest" in bodies["weekly@example.org"]

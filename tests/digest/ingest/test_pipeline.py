@@ -158,6 +158,22 @@ def test_hf_upvotes_refresh_on_every_pull_with_a_history_row_each(feed_server):
     assert UpvoteSnapshot.objects.count() == 3
 
 
+def test_a_daily_papers_thumbnail_is_stored_and_an_arxiv_listing_leaves_it_alone(feed_server):
+    ingest_url(serve_hf(feed_server), "hf-daily")
+
+    paper = Paper.objects.get(arxiv_id="2410.17243")
+
+    assert paper.thumbnail_url == (
+        "https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2410.17243.png"
+    )
+    ingest_url(feed_server.serve_file("/atom/cs.AI", ATOM_FEED), "arxiv-rss")
+    assert (
+        not Paper.objects.exclude(arxiv_id__in=["2410.17243", "2410.16251"])
+        .exclude(thumbnail_url="")
+        .exists()
+    )
+
+
 def test_running_the_same_daily_papers_pull_twice_changes_nothing_the_second_time(feed_server):
     url = serve_hf(feed_server)
     ingest_url(url, "hf-daily")

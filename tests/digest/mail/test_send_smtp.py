@@ -23,7 +23,7 @@ def papers():
         make_paper(
             "Knowledge distillation for small language models",
             "We distil a large teacher into a small student. It keeps 97% of the accuracy. "
-            "A third sentence that the email leaves out.",
+            "It runs on one GPU. A fourth sentence that the email leaves out.",
             categories=("cs.CL",),
             upvotes=40,
             authors=[f"Author {n}" for n in range(12)],
@@ -59,7 +59,7 @@ def test_each_subscriber_gets_one_message_with_both_parts(smtp_server, alice, bo
         assert "Author 0, Author 1, Author 2 et al. (12 authors)" in part
         assert "Example Lab" in part
         assert "We distil a large teacher into a small student." in part
-        assert "A third sentence" not in part
+        assert "A fourth sentence" not in part  # the gist, then two more sentences
         assert "https://arxiv.org/pdf/" in part
         assert "https://huggingface.co/papers/2511.00001" in part
         assert "https://github.com/example/distil" in part
@@ -78,7 +78,7 @@ def test_the_headers_make_a_proper_bulk_message(smtp_server, alice, settings):  
     message = received.message
     assert message["From"] == "Paperboy <digest@paperboy.localhost>"
     assert message["To"] == "alice@example.org"
-    assert message["Subject"].strip().startswith("2 new papers for you: ")
+    assert message["Subject"].startswith("2 papers · “")  # no leading space either
     assert message["Date"]
     row = Delivery.objects.get()
     assert message["Message-ID"] == row.message_id

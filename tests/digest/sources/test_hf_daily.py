@@ -49,6 +49,36 @@ def test_it_reads_organization_code_and_project_when_present():
     assert record.project_url == ""
 
 
+def test_it_keeps_the_listings_thumbnail(records):
+    assert records[0].thumbnail_url == (
+        "https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2410.17243.png"
+    )
+
+
+@pytest.mark.parametrize(
+    "thumbnail",
+    [
+        None,
+        "",
+        42,
+        "http://cdn-thumbnails.huggingface.co/a.png",  # not https
+        "https://tracker.example.com/pixel.gif",  # not the listing's host
+        "https://huggingface.co.evil.example/a.png",  # a look-alike host
+        "https://user:pw@cdn-thumbnails.huggingface.co/a.png",
+        "https://cdn-thumbnails.huggingface.co:8443/a.png",
+        'https://cdn-thumbnails.huggingface.co/a.png" onerror="x',
+        "javascript:alert(1)",
+    ],
+)
+def test_a_missing_or_foreign_thumbnail_is_left_out(thumbnail):
+    item = json.loads(feed_bytes(HF_JSON))[0]
+    item["thumbnail"] = thumbnail
+
+    record = HfDailyAdapter().parse(json.dumps([item]).encode())[0]
+
+    assert record.thumbnail_url == ""
+
+
 def test_it_reads_the_same_papers_from_the_html_page():
     from_page = HfDailyAdapter().parse(feed_bytes(HF_PAGE))
     from_api = HfDailyAdapter().parse(feed_bytes(HF_JSON))
