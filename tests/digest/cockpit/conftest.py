@@ -39,7 +39,8 @@ def known_days(db):
     arxiv = Source.objects.create(name="arXiv cs.AI", kind="arxiv-rss", url="https://a.test/1")
     hf = Source.objects.create(name="HF daily", kind="hf-daily", url="https://h.test/1")
     with at(NOON_YESTERDAY):
-        people = [make_subscriber(f"p{n}@example.org") for n in range(3)]
+        # Unconfirmed unless set below: the factory confirms active subscribers.
+        people = [make_subscriber(f"p{n}@example.org", confirmed_at=None) for n in range(3)]
         Subscriber.objects.filter(pk__in=[people[0].pk, people[1].pk]).update(
             confirmed_at=NOON_YESTERDAY
         )
@@ -54,10 +55,10 @@ def known_days(db):
         for person, signal in zip(people, (1, 1, -1), strict=True):
             Feedback.objects.create(subscriber=person, paper=paper, signal=signal)
     with at(datetime(2026, 1, 1, tzinfo=UTC)):
-        old = [make_subscriber(f"old{n}@example.org") for n in range(6)]
+        old = [make_subscriber(f"old{n}@example.org", confirmed_at=None) for n in range(6)]
     deliveries(YESTERDAY, old, ["sent"] * 4 + ["empty", "failed"])
     with at(NOON_TODAY):
-        make_subscriber("today@example.org")
+        make_subscriber("today@example.org", confirmed_at=None)
         FetchRun.objects.create(source=arxiv, kind=arxiv.kind, url=arxiv.url, new_count=4)
         UpvoteSnapshot.objects.create(paper=paper, upvotes=9)
     deliveries(TODAY, old[:2], ["sent", "sent"])

@@ -7,7 +7,7 @@ import pytest
 
 from digest.delivery.gists import choose_gist, sentences
 
-LABELLED = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "gists.json").read_text())
+LABELLED = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "gists.json").read_text())
 
 
 def agreement(entries: list[dict], *, lenient: bool) -> float:
