@@ -295,7 +295,10 @@ def main() -> None:
     if args.postgres:
         from tests.integration.servers import PostgresServer, postgres_bindir
 
-        server = PostgresServer(postgres_bindir())
+        bindir = postgres_bindir()
+        if bindir is None:
+            parser.error("--postgres needs PostgreSQL's initdb: install it or set PG_BINDIR")
+        server = PostgresServer(bindir)
         server.start()
         args.database_url = server.create_database("bench_admin")
     try:

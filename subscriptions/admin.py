@@ -5,6 +5,8 @@ per line), never as JSON; every action that changes a subscriber asks first and 
 recorded in the admin's history and the logs.
 """
 
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ShowFacets
@@ -51,7 +53,8 @@ class InterestForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["categories"].keep_unknown(self.instance.categories or [])
+        picker = cast(CategoryPickerField, self.fields["categories"])
+        picker.keep_unknown(self.instance.categories or [])
 
 
 class InterestInline(admin.StackedInline):

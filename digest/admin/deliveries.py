@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
@@ -22,6 +22,15 @@ from digest.models import (
     Delivery,
     DeliveryItem,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _Counted(TypedDict):
+    """What DeliveryAdmin.get_queryset annotates each row with."""
+
+    _papers: int
 
 
 class DeliveryItemInline(admin.TabularInline):
@@ -87,7 +96,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         return badge(delivery.get_status_display(), delivery.status)
 
     @admin.display(description="papers")
-    def paper_count(self, delivery: Delivery) -> int:
+    def paper_count(self, delivery: WithAnnotations[Delivery, _Counted]) -> int:
         return delivery._papers
 
     @admin.display(description="email")
@@ -120,3 +129,4 @@ class DeliveryAdmin(admin.ModelAdmin):
         )
         action_log(self, request, rows, "queued to be sent again (admin action)")
         self.message_user(request, f"{count} deliveries queued to be sent again.")
+        return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -66,7 +66,8 @@ class PaperForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["categories"].keep_unknown(self.instance.categories or [])
+        picker = cast(CategoryPickerField, self.fields["categories"])
+        picker.keep_unknown(self.instance.categories or [])
 
     def clean_categories(self) -> list[str]:
         chosen = self.cleaned_data["categories"]
@@ -76,7 +77,8 @@ class PaperForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         # The widgets only give lists of text, but a paper that could not be ranked must
         # never be saved from here whatever the form sends (digest.selectors).
-        cleaned = super().clean()
+        super().clean()  # ModelForm's returns cleaned_data; the stubs say it may be None
+        cleaned = self.cleaned_data
         problem = paper_problem(cleaned.get("authors"), cleaned.get("categories"))
         if problem:
             raise forms.ValidationError(problem)

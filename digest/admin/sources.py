@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -27,6 +27,17 @@ from digest.sources.arxiv_rss import feed_url
 from digest.sources.base import IngestError
 from digest.tasks import ingest_source
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _LastRun(TypedDict):
+    """What SourceAdmin.get_queryset annotates each source with (None: never run)."""
+
+    _last_status: str | None
+    _last_started: datetime | None
+    _last_new: int | None
+
 
 class SourceForm(forms.ModelForm):
     """Staff give an arXiv feed as its URL or simply as its categories (`cs.LG stat.ML`)."""
@@ -44,10 +55,13 @@ class SourceForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["url"].required = False
-        self.fields["url"].assume_scheme = "https"
+        url = cast(forms.URLField, self.fields["url"])
+        # django-stubs declares assume_scheme as URLField's argument only, not its attribute
+        url.assume_scheme = "https"  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # ModelForm's returns cleaned_data; the stubs say it may be None
+        data = self.cleaned_data
         categories = data.get("categories", "").replace(",", " ").split()
         if categories:
             if data.get("kind") != SourceKind.ARXIV_RSS:
@@ -101,7 +115,7 @@ class SourceAdmin(admin.ModelAdmin):
         return _every(source.fetch_every)
 
     @admin.display(description="last run", ordering="_last_started")
-    def last_run(self, source: Source) -> str:
+    def last_run(self, source: WithAnnotations[Source, _LastRun]) -> str:
         if source._last_status is None:
             return badge("never", "never")
         return format_html(
@@ -136,6 +150,7 @@ class SourceAdmin(admin.ModelAdmin):
             f"{', '.join(s.name for s in sources)}. Their results appear under Fetch runs.",
             messages.SUCCESS,
         )
+        return None
 
 
 @admin.register(FetchRun)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.paginator import Paginator
 from django.db import connections
+from django.db.models import QuerySet
 from django.forms.utils import flatatt
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
@@ -48,7 +49,8 @@ class EstimatedCountPaginator(Paginator):
         query = getattr(self.object_list, "query", None)
         if query is None or query.where or query.distinct:
             return super().count
-        estimate = _estimated_rows(self.object_list.db, query.model._meta.db_table)
+        rows = cast(QuerySet, self.object_list)  # it has a .query: the admin's QuerySet
+        estimate = _estimated_rows(rows.db, query.model._meta.db_table)
         if estimate is None or estimate < EXACT_COUNT_BELOW:
             return super().count
         return estimate
@@ -141,10 +143,12 @@ class CategoryPickerField(forms.TypedMultipleChoiceField):
         super().__init__(choices=choices, coerce=str, **kwargs)
 
     def keep_unknown(self, held: Iterable[str]) -> None:
-        known = {code for code, _ in self.choices}
+        # ChoiceField keeps the callable given as a CallableChoiceIterator of pairs
+        current = list(cast(Iterable[tuple[str, str]], self.choices))
+        known = {code for code, _ in current}
         extra = [(code, f"{code} (not in the taxonomy)") for code in held if code not in known]
         if extra:
-            self.choices = [*self.choices, *extra]
+            self.choices = [*current, *extra]
 
 
 class ChipsInput(forms.TextInput):
@@ -186,7 +190,7 @@ class ChipsField(forms.CharField):
     def prepare_value(self, value: Any) -> str:
         return self.format(value) if isinstance(value, list) else (value or "")
 
-    def clean(self, value: Any) -> list[str]:  # type: ignore[override]
+    def clean(self, value: Any) -> list[str]:
         return self.parse(super().clean(value) or "")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -28,7 +29,7 @@ class Chart:
     slug: str
     title: str
     days: list[date]
-    series: dict[str, list[float]]
+    series: Mapping[str, Sequence[float]]  # read only: int counts or float ratios
     kind: str = "line"  # or "bars" (stacked)
     unit: str = ""  # "%" shows values as percentages
 

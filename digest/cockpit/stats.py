@@ -73,7 +73,7 @@ def day_compute(day: date, *, with_status: bool) -> dict[Key, int]:
         .annotate(n=Count("pk"))
         .order_by()
     )
-    names = {Feedback.Signal.MORE: "more", Feedback.Signal.FEWER: "fewer"}
+    names: dict[int, str] = {Feedback.Signal.MORE: "more", Feedback.Signal.FEWER: "fewer"}
     values.update({(FEEDBACK, names[row["signal"]]): row["n"] for row in signals})
     if with_status:
         statuses = Subscriber.objects.values("status").annotate(n=Count("pk")).order_by()
@@ -185,10 +185,10 @@ def papers_rising(now: datetime | None = None, limit: int = 10) -> list[PaperRow
         .filter(gained__gt=0)
         .order_by("-gained", "paper_id")[:limit]
     )
-    gains = list(gains)
-    papers = Paper.objects.in_bulk([g["paper_id"] for g in gains])
+    rows = list(gains)
+    papers = Paper.objects.in_bulk([g["paper_id"] for g in rows])
     return [
         PaperRow(p.pk, p.arxiv_id, p.title_text, p.upvotes, g["gained"])
-        for g in gains
+        for g in rows
         if (p := papers.get(g["paper_id"]))
     ]

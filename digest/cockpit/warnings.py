@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import checks as django_checks
-from django.db.models import Count
+from django.db.models import Count, Model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,7 +33,7 @@ class Alert:
     link: str = ""
 
 
-def _changelist(model: type, query: str = "") -> str:
+def _changelist(model: type[Model], query: str = "") -> str:
     meta = model._meta
     url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
     return f"{url}?{query}" if query else url
