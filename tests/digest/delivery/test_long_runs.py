@@ -59,6 +59,7 @@ def _wait_for(condition, process: subprocess.Popen, timeout: float = 120.0) -> N
         time.sleep(0.05)
 
 
+@pytest.mark.integration  # real sender processes racing for tens of seconds
 @pytest.mark.parametrize("chunk_size", [1, READERS])
 def test_a_second_sender_during_a_run_longer_than_the_lease_doubles_nothing(
     smtp_server,
