@@ -8,23 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 
 from subscriptions import tasks as subscription_tasks
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.helpers.screenshots import CHROMIUM, CHROMIUM_ARGS
 
 # Playwright's sync API keeps an event loop in this thread; our ORM calls in the test
 # body are still plain synchronous calls, so Django's async guard does not apply.
@@ -51,7 +40,7 @@ def playwright() -> Iterator:
 
 @pytest.fixture(scope="session")
 def browser(playwright) -> Iterator:
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield browser
     browser.close()
 

@@ -17,17 +17,8 @@ from django.utils import timezone
 from digest.delivery import rendering
 from digest.models import Delivery, DeliveryItem, UpvoteSnapshot
 from tests.factories import make_paper, make_subscriber
+from tests.helpers.screenshots import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -143,7 +134,7 @@ def browser(digest_html):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

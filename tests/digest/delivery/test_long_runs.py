@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.helpers.processes import finish, manage
+
 READERS = 20
 
 SEED = """
@@ -30,23 +29,6 @@ from collections import Counter
 from digest.models import Delivery
 print(dict(Counter(Delivery.objects.values_list("status", flat=True))))
 """
-
-
-def _manage(env: dict, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _finish(process: subprocess.Popen) -> str:
-    out, err = process.communicate(timeout=300)
-    assert process.returncode == 0, err
-    return out
 
 
 def _wait_for(condition, process: subprocess.Popen, timeout: float = 120.0) -> None:
@@ -82,16 +64,16 @@ def test_a_second_sender_during_a_run_longer_than_the_lease_doubles_nothing(
         "DELIVERY_LEASE_SECONDS": "2",
         "LOG_LEVEL": "WARNING",
     }
-    _finish(_manage(env, "migrate", "--noinput"))
-    _finish(_manage(env, "shell", "-c", SEED.format(count=READERS)))
+    finish(manage(env, "migrate", "--noinput"))
+    finish(manage(env, "shell", "-c", SEED.format(count=READERS)))
 
-    first = _manage(env, "send_digests", "--all")
+    first = manage(env, "send_digests", "--all")
     _wait_for(lambda: len(smtp_server.received) >= 3, first)
-    second = _manage(env, "send_digests", "--all")
-    outputs = [_finish(first), _finish(second)]
-    outputs.append(_finish(_manage(env, "send_digests", "--all")))
+    second = manage(env, "send_digests", "--all")
+    outputs = [finish(first), finish(second)]
+    outputs.append(finish(manage(env, "send_digests", "--all")))
 
     copies = Counter(smtp_server.recipients)
     assert copies == {f"reader{n}@example.org": 1 for n in range(READERS)}, outputs
-    statuses = _finish(_manage(env, "shell", "-c", REPORT)).strip().splitlines()[-1]
+    statuses = finish(manage(env, "shell", "-c", REPORT)).strip().splitlines()[-1]
     assert statuses == str({"sent": READERS}), outputs

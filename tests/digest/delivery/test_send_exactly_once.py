@@ -2,10 +2,7 @@
 two senders at once; and a chunk costs the same handful of queries whatever its size."""
 
 import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -16,10 +13,9 @@ from digest.celery import app as celery_app
 from digest.delivery import items, outcomes, planning, sending
 from digest.models import Delivery, DeliveryItem
 from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
+from tests.helpers.processes import finish, manage
 
 pytestmark = pytest.mark.usefixtures("on_monday")
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -163,23 +159,6 @@ for n in range({count}):
 """
 
 
-def _manage(env: dict, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _finish(process: subprocess.Popen) -> str:
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
-    return out
-
-
 def test_two_senders_at_once_send_each_digest_once(smtp_server, tmp_path):  # noqa: F811
     """Two `send_digests` processes, started together on one SQLite file and one SMTP
     server, race for the same small chunks; every reader still gets exactly one digest."""
@@ -192,10 +171,10 @@ def test_two_senders_at_once_send_each_digest_once(smtp_server, tmp_path):  # no
         "DELIVERY_CHUNK_SIZE": "3",
         "LOG_LEVEL": "WARNING",
     }
-    _finish(_manage(env, "migrate", "--noinput"))
-    _finish(_manage(env, "shell", "-c", SEED.format(count=count)))
+    finish(manage(env, "migrate", "--noinput"))
+    finish(manage(env, "shell", "-c", SEED.format(count=count)))
 
-    outputs = [_finish(p) for p in [_manage(env, "send_digests", "--all") for _ in range(2)]]
+    outputs = [finish(p) for p in [manage(env, "send_digests", "--all") for _ in range(2)]]
 
     assert sorted(smtp_server.recipients) == sorted(f"reader{n}@example.org" for n in range(count))
     sent = [int(out.split("sent ", 1)[1].split(",", 1)[0]) for out in outputs]
