@@ -33,7 +33,7 @@ from digest.models import Delivery
 from . import categories, interests
 from .forms import clean_keywords_text
 from .models import Feedback, Interest, Subscriber
-from .services import interest_save
+from .services import interest_save, subscribers_suppress, subscribers_unsuppress
 
 
 class InterestForm(forms.ModelForm):
@@ -209,9 +209,9 @@ class SubscriberAdmin(admin.ModelAdmin):
         if page is not None:
             return page
         rows = list(queryset.exclude(status=Subscriber.Status.BOUNCED))
-        count = Subscriber.objects.filter(pk__in=[s.pk for s in rows]).update(
-            status=Subscriber.Status.BOUNCED,
-            suppressed_reason=f"suppressed by {request.user} on {timezone.now():%Y-%m-%d}",
+        count = subscribers_suppress(
+            Subscriber.objects.filter(pk__in=[s.pk for s in rows]),
+            f"suppressed by {request.user} on {timezone.now():%Y-%m-%d}",
         )
         action_log(self, request, rows, "suppressed (admin action)")
         self.message_user(request, f"{count} subscribers suppressed.")
@@ -230,9 +230,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         if page is not None:
             return page
         rows = list(queryset.filter(status=Subscriber.Status.BOUNCED))
-        count = Subscriber.objects.filter(pk__in=[s.pk for s in rows]).update(
-            status=Subscriber.Status.ACTIVE, suppressed_reason="", failure_count=0
-        )
+        count = subscribers_unsuppress(Subscriber.objects.filter(pk__in=[s.pk for s in rows]))
         action_log(self, request, rows, "unsuppressed (admin action)")
         self.message_user(request, f"{count} subscribers unsuppressed.")
         return None

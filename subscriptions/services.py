@@ -245,8 +245,20 @@ def subscribers_clear_failures(subscriber_ids: list[int]) -> None:
 
 def subscriber_suppress(email: str, reason: str) -> int:
     """Stops all mail to an address; the first reason given is the one kept."""
-    return (
-        Subscriber.objects.filter(email__iexact=normalise_email(email))
-        .exclude(status=Subscriber.Status.BOUNCED)
-        .update(status=Subscriber.Status.BOUNCED, suppressed_reason=reason[:300])
+    return subscribers_suppress(
+        Subscriber.objects.filter(email__iexact=normalise_email(email)), reason
+    )
+
+
+def subscribers_suppress(subscribers: QuerySet[Subscriber], reason: str) -> int:
+    """Stops all mail to these subscribers; those suppressed already keep their reason."""
+    return subscribers.exclude(status=Subscriber.Status.BOUNCED).update(
+        status=Subscriber.Status.BOUNCED, suppressed_reason=reason[:300]
+    )
+
+
+def subscribers_unsuppress(subscribers: QuerySet[Subscriber]) -> int:
+    """Makes suppressed subscribers active again, their run of failures forgotten."""
+    return subscribers.filter(status=Subscriber.Status.BOUNCED).update(
+        status=Subscriber.Status.ACTIVE, suppressed_reason="", failure_count=0
     )
