@@ -16,8 +16,9 @@ generalise. The tuned-set figures and means do not include them.
 Last, simulated subscribers (bench/relevance/simulate.py, issue 11): each profile answers
 the papers it is shown by its judgements, at onboarding and after day 1's digest, and the
 next digest is measured beside a twin that gave no feedback, with the per-subscriber
-learner and with the Rocchio terms alone. `heldout3.json` was judged before the learner
-ran on it; its figures are reported apart from the development sets it was chosen on.
+learner and with the Rocchio terms alone. `heldout3.json` and `heldout4.json` were judged
+before the learner ran on them; their figures are reported apart from the development sets
+it was chosen on.
 """
 
 from __future__ import annotations
@@ -47,7 +48,12 @@ from digest.ranking.types import Profile  # noqa: E402
 
 HERE = ROOT / "bench" / "relevance"
 # Sets judged after the settings they measure were fixed, by split name.
-HELD_OUT = {"heldout": "heldout.json", "heldout2": "heldout2.json", "heldout3": "heldout3.json"}
+HELD_OUT = {
+    "heldout": "heldout.json",
+    "heldout2": "heldout2.json",
+    "heldout3": "heldout3.json",
+    "heldout4": "heldout4.json",
+}
 # The sets the learner (issue 11) was chosen on; heldout3 was judged before it ran at all.
 LEARNER_DEVELOPMENT = ("tuned", "heldout", "heldout2")
 TODAY = date(2026, 11, 20)
@@ -233,7 +239,11 @@ def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
         ranker = Ranker.fit(docs, learner=config)
         results = simulate.Simulation(ranker, docs, judged, config).run(profiles)
         out[method] = {}
-        for name, sets in (("development", LEARNER_DEVELOPMENT), ("heldout3", ("heldout3",))):
+        for name, sets in (
+            ("development", LEARNER_DEVELOPMENT),
+            ("heldout3", ("heldout3",)),
+            ("heldout4", ("heldout4",)),
+        ):
             ids = [p.subscriber_id for p in profiles if split[p.subscriber_id] in sets]
             if not ids:
                 continue
