@@ -11,7 +11,15 @@ from dataclasses import replace
 import numpy as np
 
 from digest.ranking import semantic
-from digest.ranking.learner import Background, LearnerConfig, learner_fit, paper_text
+from digest.ranking.learner import (
+    Background,
+    LearnerConfig,
+    learner_fit,
+    learner_rows,
+    paper_text,
+    paper_words,
+    word_features,
+)
 from digest.ranking.types import PaperDoc, Profile
 
 
@@ -61,25 +69,33 @@ def fit_learners(
     vectors = encoder.encode_terms(
         [paper_text(docs[i].title, docs[i].abstract, config.features) for i in ids]
     )
+    rows = learner_rows(
+        word_features([paper_words(docs[i].title, docs[i].abstract) for i in ids]), vectors
+    )
     encoded = time.perf_counter() - start
     row = {pid: r for r, pid in enumerate(ids)}
-    background = Background.from_vectors(vectors[: len(papers)], config.shrinkage)
+    # The background: the newest papers (here the day's), as subscriptions.learners takes them.
+    newest = sorted((p.id for p in papers), reverse=True)
+    background = Background.of(newest, rows[[row[i] for i in newest]], config.background_papers)
     answering = [p for p in profiles if p.liked or p.disliked]
-    priors = {}
     start = time.perf_counter()
     texts = sorted({p.description.strip() or ", ".join(p.keywords) for p in answering} - {""})
-    # As learning.py does for keyword lists: through the machine's term store.
+    # As subscriptions.learners does for keyword lists: through the machine's term store.
     priors = dict(zip(texts, encoder.encode_terms(texts), strict=True)) if texts else {}
+    prior_words = dict(zip(texts, word_features(texts), strict=True)) if texts else {}
     prior_seconds = time.perf_counter() - start
     start = time.perf_counter()
     fitted = {}
     for p in answering:
         yes = [row[d.id] for d in p.liked]
         no = [row[d.id] for d in p.disliked]
-        prior = p.description_vector
-        if prior is None:
-            prior = priors.get(p.description.strip() or ", ".join(p.keywords))
-        fitted[p.subscriber_id] = learner_fit(vectors[yes], vectors[no], background, prior)
+        text = p.description.strip() or ", ".join(p.keywords)
+        prior = p.description_vector if p.description_vector is not None else priors.get(text)
+        prior_row = learner_rows(prior_words[text], prior) if prior is not None else None
+        answered = frozenset(d.id for d in [*p.liked, *p.disliked])
+        fitted[p.subscriber_id] = learner_fit(
+            rows[yes], rows[no], background, prior_row, config, answered
+        )
     fit_seconds = time.perf_counter() - start
     answers = np.array([len(p.liked) + len(p.disliked) for p in answering])
     figures = {

@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
-import numpy as np
 from django.db.models import Count, Max, Min
 
 from subscriptions.learners import stored_weights
@@ -16,7 +15,7 @@ from subscriptions.models import Feedback, Interest, Learner, Subscriber
 
 from .models import Delivery, DeliveryItem, Paper, UpvoteSnapshot
 from .ranking import semantic
-from .ranking.types import PaperDoc, Profile
+from .ranking.types import LearnerWeights, PaperDoc, Profile
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +187,7 @@ def profile_from(
     already_sent: Iterable[int] = (),
     liked: Iterable[PaperDoc] = (),
     disliked: Iterable[PaperDoc] = (),
-    learner: np.ndarray | None = None,
+    learner: LearnerWeights | None = None,
 ) -> Profile:
     return Profile(
         subscriber_id=subscriber.pk,

@@ -17,9 +17,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import partial
 
-import numpy as np
 from django.core.cache import cache
 from django.db import transaction
+from scipy import sparse
 
 from digest.models import Paper
 from digest.ranking import semantic
@@ -28,9 +28,13 @@ from digest.ranking.learner import (
     LearnerConfig,
     from_bytes,
     learner_fit,
+    learner_rows,
     paper_text,
+    paper_words,
     to_bytes,
+    word_features,
 )
+from digest.ranking.types import LearnerWeights
 
 from .models import Feedback, Interest, Learner
 
@@ -40,14 +44,12 @@ CONFIG = LearnerConfig()
 # Seconds a refit waits for more answers: a subscriber going through a digest clicks
 # several papers in a minute, and one fit after the last click is enough.
 REFIT_DELAY = 30
-# The background is estimated from this many of the newest papers.
-BACKGROUND_PAPERS = 2000
 _BACKGROUND: dict[tuple, Background] = {}
 _BACKGROUND_LOCK = threading.Lock()
 
 
 def model_id(config: LearnerConfig = CONFIG) -> str:
-    return f"{semantic.MODEL_ID}/{config.features}"
+    return f"{semantic.MODEL_ID}/{config.features}/svm-words"
 
 
 def interest_text(interest: Interest | None) -> str:
@@ -84,25 +86,34 @@ def learner_refit_soon(subscriber_id: int) -> bool:
 
 
 def background(encoder: semantic.Encoder, config: LearnerConfig = CONFIG) -> Background | None:
-    """The spread of the newest papers in the encoder's space, computed once per process
-    for a given newest paper."""
+    """The newest papers as the learner reads them, computed once per process for a given
+    newest paper."""
     rows = list(
         Paper.objects.order_by("-id").values_list("id", "title_text", "abstract_text")[
-            :BACKGROUND_PAPERS
+            : config.background_papers
         ]
     )
     if len(rows) < 2:
         return None
-    key = (rows[0][0], len(rows), config.features, config.shrinkage)
+    key = (rows[0][0], len(rows), config.features, config.background_papers)
     with _BACKGROUND_LOCK:
         if key in _BACKGROUND:
             return _BACKGROUND[key]
-    vectors = encoder.encode_terms([paper_text(t, a, config.features) for _, t, a in rows])
-    found = Background.from_vectors(vectors, config.shrinkage)
+    found = Background.of(
+        [pid for pid, _, _ in rows], _paper_rows(encoder, rows, config), len(rows)
+    )
     with _BACKGROUND_LOCK:
         _BACKGROUND.clear()
         _BACKGROUND[key] = found
     return found
+
+
+def _paper_rows(
+    encoder: semantic.Encoder, rows: Sequence[tuple[int, str, str]], config: LearnerConfig
+) -> sparse.csr_matrix:
+    """(id, title, abstract) rows as the learner reads them; vectors from the term store."""
+    vectors = encoder.encode_terms([paper_text(t, a, config.features) for _, t, a in rows])
+    return learner_rows(word_features([paper_words(t, a) for _, t, a in rows]), vectors)
 
 
 def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CONFIG) -> int:
@@ -144,7 +155,7 @@ def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CON
         log.warning("learners not refitted: no encoder or too few papers")
         return len(gone)
     papers = sorted({pid for sid in due for pid, _ in answers[sid]})
-    vectors = encoder.encode_terms([paper_text(*texts[pid], config.features) for pid in papers])
+    vectors = _paper_rows(encoder, [(pid, *texts[pid]) for pid in papers], config)
     row = {pid: i for i, pid in enumerate(papers)}
     rows = [
         _fitted(sid, sig, answers[sid], interests.get(sid), vectors, row, base, encoder, config)
@@ -165,7 +176,7 @@ def _fitted(
     sig: str,
     answers: list[tuple[int, int]],
     interest: Interest | None,
-    vectors: np.ndarray,
+    vectors: sparse.csr_matrix,
     row: dict[int, int],
     base: Background,
     encoder: semantic.Encoder,
@@ -174,15 +185,18 @@ def _fitted(
     """One subscriber's learner, fitted on their answers' rows of `vectors`."""
     yes = [row[pid] for pid, signal in answers if signal > 0]
     no = [row[pid] for pid, signal in answers if signal < 0]
+    text = interest_text(interest)
     prior = (
         semantic.stored_vector(interest.description_vector, interest.description_model)
-        if interest is not None
+        if interest is not None and interest.description.strip()
         else None
     )
-    if prior is None and (text := interest_text(interest)):
+    if prior is None and text:
         # Keyword lists repeat across subscribers and refits: kept in the machine's store.
         prior = encoder.encode_terms([text])[0]
-    weights = learner_fit(vectors[yes], vectors[no], base, prior, config)
+    prior_row = learner_rows(word_features([text]), prior) if prior is not None else None
+    answered = frozenset(pid for pid, _ in answers)
+    weights = learner_fit(vectors[yes], vectors[no], base, prior_row, config, answered)
     return Learner(
         subscriber_id=sid,
         weights=to_bytes(weights),
@@ -193,7 +207,7 @@ def _fitted(
     )
 
 
-def stored_weights(rows: Iterable[tuple[int, bytes, str]]) -> dict[int, np.ndarray]:
+def stored_weights(rows: Iterable[tuple[int, bytes, str]]) -> dict[int, LearnerWeights]:
     """Subscriber id -> learner weights, for the rows fitted with today's encoder."""
     current = model_id()
     out = {}

@@ -17,10 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 
 import numpy as np
 
-from digest.ranking.learner import Background, LearnerConfig, learner_fit
+from digest.ranking.learner import (
+    Background,
+    LearnerConfig,
+    learner_fit,
+    learner_rows,
+    word_features,
+)
 from digest.ranking.ranker import Ranker
 from digest.ranking.types import PaperDoc, Profile
 
@@ -53,27 +60,35 @@ class Simulation:
     def __post_init__(self) -> None:
         self.features = self.ranker.learner_features()
         self.column = {d.id: i for i, d in enumerate(self.docs)}
-        self.background = (
-            Background.from_vectors(self.features[:-1].T, self.config.shrinkage)
-            if self.features is not None
-            else None
-        )
         self.encoder = self.ranker.text.encoder()
+        self.rows = None
+        if self.features is not None:
+            words = self.ranker.learner_words().T.tocsr()
+            self.rows = learner_rows(words, self.features[:-1].T)
+            # The background: the newest papers, as subscriptions.learners takes them.
+            newest = sorted(
+                range(len(self.docs)),
+                key=lambda i: (self.docs[i].announced_on or date.min, self.docs[i].id),
+                reverse=True,
+            )
+            self.background = Background.of(
+                [self.docs[i].id for i in newest], self.rows[newest], self.config.background_papers
+            )
 
     def with_answers(self, profile: Profile, yes: list[PaperDoc], no: list[PaperDoc]) -> Profile:
         answered = replace(profile, liked=tuple(yes), disliked=tuple(no))
-        if self.background is None or self.config.weight <= 0 or not (yes or no):
+        if self.rows is None or self.config.weight <= 0 or not (yes or no):
             return answered
-        assert self.features is not None and self.encoder is not None
+        assert self.encoder is not None
         text = interest_text(profile)
-        prior = self.encoder.encode([text])[0] if text else None
-        vectors = self.features[:-1]
+        prior = learner_rows(word_features([text]), self.encoder.encode([text])) if text else None
         weights = learner_fit(
-            vectors[:, [self.column[d.id] for d in yes]].T,
-            vectors[:, [self.column[d.id] for d in no]].T,
+            self.rows[[self.column[d.id] for d in yes]],
+            self.rows[[self.column[d.id] for d in no]],
             self.background,
             prior,
             self.config,
+            frozenset(d.id for d in [*yes, *no]),
         )
         return replace(answered, learner=weights)
 

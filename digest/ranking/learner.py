@@ -2,21 +2,21 @@
 
 Keywords and a description say what a subscriber wants in a few words; their answers
 ("more like this", "not for me", a pasted example) say it with whole papers. The learner
-turns those answers into one direction in the sentence encoder's space (`digest.semantic`),
-where papers on one topic sit close together whatever words they use, so that two liked
-distillation papers find the other fifty distillation papers of the day.
+is a linear SVM, as arxiv-sanity-lite fits one per tag, over two kinds of features that
+stay the same from day to day:
 
-The model is linear discriminant analysis with a shared, shrunk covariance: the papers'
-spread (the "background") is estimated once from a sample of recent papers, and a
-subscriber's model is that covariance's inverse applied to the difference between the
-mean of what they liked (their own interests' text counting as one more liked example)
-and the mean of what they did not (every paper they never answered counting, a little, as
-a "no"). Fitting is one matrix-vector product, so thousands of subscribers refit in a
-second, and the result is the same whichever day it is fitted on.
+- the paper's words and two-word phrases, hashed (no vocabulary to keep in step), so that
+  two liked distillation papers make "distillation", "teacher" and "student" count;
+- the sentence encoder's vector of its title and opening (`digest.ranking.semantic`), where
+  papers on one topic sit close together whatever words they use.
 
-A score is expressed in standard deviations above the typical paper, so it means the same
-on any day's pool: the weights are scaled so that the background papers score 0 on average
-with spread 1. Stored as DIMENSIONS + 1 float16 (770 bytes): the direction, then the bias.
+Positives are the "yes" papers and the subscriber's own interests' text (their description,
+or their keywords) as one more; negatives are the "no" papers, counting more, and a sample
+of recent papers (the background), as arxiv-sanity uses all other papers.
+
+A score is expressed in standard deviations above the background's mean, so it means the
+same on any day's pool. Stored compactly: the encoder direction and bias as DIMENSIONS + 1
+float16, then the `kept_words` heaviest word weights as (uint32 feature, float16 weight).
 """
 
 from __future__ import annotations
@@ -27,6 +27,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
+from sklearn.svm import LinearSVC
+
+from .types import LearnerWeights
 
 if TYPE_CHECKING:
     from .text import TextModel
@@ -35,18 +41,29 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DIMENSIONS = 384  # the encoder's (digest.semantic.DIMENSIONS), checked when fitting
+WORD_FEATURES = 2**18
+_HASHER = HashingVectorizer(
+    n_features=WORD_FEATURES,
+    ngram_range=(1, 2),
+    alternate_sign=False,
+    norm=None,
+    stop_words="english",
+    dtype=np.float32,
+)
+_WORD_RECORD = np.dtype([("feature", "<u4"), ("weight", "<f2")])
 
 
 @dataclass(frozen=True)
 class LearnerConfig:
     """The learner's settings (chosen on the development profiles: docs/benchmarks/ranking.md)."""
 
-    # Ridge added to the background covariance, as a share of its mean variance.
-    shrinkage: float = 10.0
-    # The background's mean counts as this many "no" answers beside the real ones.
-    background_weight: float = 2.0
-    # The subscriber's own interests' text (its encoder vector) counts as this many "yes".
-    prior_weight: float = 1.0
+    # The SVM: its regularisation, and how much a "no" counts beside a background paper.
+    c: float = 0.1
+    no_weight: float = 3.0
+    # Recent papers that stand for "everything else", as negatives and for the scale.
+    background_papers: int = 500
+    # Word weights kept per subscriber (the heaviest by magnitude).
+    kept_words: int = 256
     # Relevance at z_full, for a subscriber with `answers_full` answers or more; fewer
     # answers count proportionally less (one answer is a hint, ten are a statement).
     weight: float = 1.5
@@ -55,6 +72,12 @@ class LearnerConfig:
     # not what is, and must not outweigh the interests.
     no_answer: float = 1.0
     cap: float = 2.0
+    # Once a subscriber has said "yes" to `confident_yes` papers, their interests (keywords,
+    # categories, authors, description) order the papers at this share of their weight, so
+    # a handful of clear answers outweighs a vague sentence. Which papers are eligible at
+    # all is still decided on the full weights: answers reorder, they do not fill quiet days.
+    interests_share: float = 0.3
+    confident_yes: int = 2
     # The score (standard deviations above a typical paper) adds nothing below z_start,
     # rises linearly to `weight` at z_full and on to `cap` times that; as far below the
     # typical paper it subtracts, down to -weight.
@@ -65,67 +88,84 @@ class LearnerConfig:
     features: str = "title+abstract"
 
 
+def paper_words(title: str, abstract: str) -> str:
+    """The text whose words the learner reads: the title counts twice."""
+    return f"{title}. {title}. {abstract}"
+
+
+def word_features(texts: Sequence[str]) -> sparse.csr_matrix:
+    """Texts x hashed words and two-word phrases: sublinear counts, L2-normalised."""
+    counts = _HASHER.transform(texts)
+    np.log(counts.data, out=counts.data)
+    counts.data += 1.0
+    return normalize(counts).astype(np.float32).tocsr()
+
+
+def learner_rows(words: sparse.csr_matrix, vectors: np.ndarray) -> sparse.csr_matrix:
+    """The learner's rows: hashed words, then the (L2-normalised) encoder vector."""
+    vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, DIMENSIONS)
+    return sparse.hstack([words, sparse.csr_matrix(vectors)], format="csr", dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class Background:
-    """The papers' spread in the encoder's space, from a sample of recent papers."""
+    """A sample of recent papers as the learner reads them, with their ids."""
 
-    mean: np.ndarray  # (d,)
-    covariance: np.ndarray  # (d, d)
-    precision: np.ndarray  # (covariance + ridge)^-1
+    rows: sparse.csr_matrix
+    ids: tuple[int, ...]
 
     @classmethod
-    def from_vectors(cls, vectors: np.ndarray, shrinkage: float = 0.5) -> Background:
-        x = np.asarray(vectors, dtype=np.float64)
-        if x.ndim != 2 or x.shape[0] < 2:
-            raise ValueError("a background needs at least two paper vectors")
-        mean = x.mean(axis=0)
-        covariance = np.cov(x, rowvar=False)
-        ridge = shrinkage * float(np.trace(covariance)) / x.shape[1]
-        precision = np.linalg.inv(covariance + ridge * np.eye(x.shape[1]))
-        return cls(mean, covariance, precision)
+    def of(cls, ids: Sequence[int], rows: sparse.csr_matrix, size: int) -> Background:
+        """The first `size` of these papers (pass the newest first)."""
+        if rows.shape[0] < 2:
+            raise ValueError("a background needs at least two papers")
+        return cls(rows[:size], tuple(ids[:size]))
 
 
 def learner_fit(
-    liked: np.ndarray,
-    disliked: np.ndarray,
+    liked: sparse.csr_matrix,
+    disliked: sparse.csr_matrix,
     background: Background,
-    prior: np.ndarray | None = None,
+    prior: sparse.csr_matrix | None = None,
     config: LearnerConfig | None = None,
-) -> np.ndarray:
-    """The weights (direction, then bias) of one subscriber's model, as float32.
-
-    `liked` and `disliked` are the encoder vectors of the answered papers (rows, maybe
-    none); `prior` the vector of the subscriber's interests' own text, if any.
-    """
+    answered: frozenset[int] = frozenset(),
+) -> LearnerWeights:
+    """One subscriber's model from learner rows: their "yes" papers, "no" papers, and their
+    interests' own text (`prior`, one row, or None). `answered` are the ids of the answered
+    papers, left out of the background."""
     cfg = config or LearnerConfig()
-    d = background.mean.shape[0]
-    positives = [np.asarray(liked, dtype=np.float64).reshape(-1, d)]
-    weights = [np.ones(positives[0].shape[0])]
-    if prior is not None and cfg.prior_weight > 0:
-        positives.append(np.asarray(prior, dtype=np.float64).reshape(1, d))
-        weights.append(np.array([cfg.prior_weight]))
-    pos_w = np.concatenate(weights)
-    if pos_w.sum() == 0:
-        return np.zeros(d + 1, dtype=np.float32)
-    pos = np.average(np.vstack(positives), axis=0, weights=pos_w)
-    no = np.asarray(disliked, dtype=np.float64).reshape(-1, d)
-    neg = (no.sum(axis=0) + cfg.background_weight * background.mean) / (
-        no.shape[0] + cfg.background_weight
+    keep = [i for i, pid in enumerate(background.ids) if pid not in answered]
+    others = background.rows[keep]
+    positives = [liked] + ([prior] if prior is not None else [])
+    n_yes = sum(m.shape[0] for m in positives)
+    if n_yes == 0:
+        return LearnerWeights.empty(DIMENSIONS)
+    x = sparse.vstack([*positives, disliked, others], format="csr")
+    y = np.r_[np.ones(n_yes), np.zeros(disliked.shape[0] + others.shape[0])]
+    weight = np.r_[
+        np.ones(n_yes), np.full(disliked.shape[0], cfg.no_weight), np.ones(others.shape[0])
+    ]
+    model = LinearSVC(C=cfg.c, class_weight="balanced", tol=1e-2, max_iter=1000)
+    model.fit(x, y, sample_weight=weight)
+    coef = model.coef_.ravel().astype(np.float32)
+    words, direction = coef[:WORD_FEATURES], coef[WORD_FEATURES:]
+    heaviest = np.flatnonzero(words)
+    if len(heaviest) > cfg.kept_words:
+        magnitude = -np.abs(words[heaviest])
+        heaviest = np.sort(heaviest[np.argpartition(magnitude, cfg.kept_words)[: cfg.kept_words]])
+    # Scaled so that the background scores 0 on average with spread 1, with the weights
+    # as they are stored (the words cut to the heaviest).
+    kept = np.zeros_like(coef)
+    kept[heaviest] = words[heaviest]
+    kept[WORD_FEATURES:] = direction
+    scores = background.rows @ kept
+    spread = float(scores.std()) or 1.0
+    bias = -float(scores.mean()) / spread
+    return LearnerWeights(
+        np.append(direction / spread, bias).astype(np.float32),
+        heaviest.astype(np.int64),
+        (words[heaviest] / spread).astype(np.float32),
     )
-    direction = background.precision @ (pos - neg)
-    spread = float(np.sqrt(max(direction @ background.covariance @ direction, 1e-12)))
-    direction /= spread
-    bias = -float(direction @ background.mean)
-    return np.append(direction, bias).astype(np.float32)
-
-
-def learners_fit(
-    answers: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
-    background: Background,
-    config: LearnerConfig | None = None,
-) -> list[np.ndarray]:
-    """Many subscribers' models: (liked, disliked, prior) each."""
-    return [learner_fit(lk, dl, background, pr, config) for lk, dl, pr in answers]
 
 
 def answers_count(liked: int, disliked: int, config: LearnerConfig) -> float:
@@ -154,7 +194,7 @@ def learner_relevance(
 
 
 def paper_text(title: str, abstract: str, features: str) -> str:
-    """The text of a paper the learner reads: its title, or its title and first sentences."""
+    """The text of a paper the encoder reads: its title, or its title and first sentences."""
     if features == "title":
         return title
     # The opening sentences carry the topic; the encoder reads at most 256 word pieces.
@@ -183,11 +223,20 @@ def paper_features(
     return out
 
 
-def to_bytes(weights: np.ndarray) -> bytes:
-    return np.asarray(weights, dtype="<f2").tobytes()
+def to_bytes(weights: LearnerWeights) -> bytes:
+    words = np.empty(len(weights.word_features), dtype=_WORD_RECORD)
+    words["feature"] = weights.word_features
+    words["weight"] = weights.word_weights
+    return np.asarray(weights.direction, dtype="<f2").tobytes() + words.tobytes()
 
 
-def from_bytes(data: bytes) -> np.ndarray | None:
-    if len(data) != (DIMENSIONS + 1) * 2:
+def from_bytes(data: bytes) -> LearnerWeights | None:
+    head = (DIMENSIONS + 1) * 2
+    if len(data) < head or (len(data) - head) % _WORD_RECORD.itemsize:
         return None
-    return np.frombuffer(data, dtype="<f2").astype(np.float32)
+    words = np.frombuffer(data[head:], dtype=_WORD_RECORD)
+    return LearnerWeights(
+        np.frombuffer(data[:head], dtype="<f2").astype(np.float32),
+        words["feature"].astype(np.int64),
+        words["weight"].astype(np.float32),
+    )

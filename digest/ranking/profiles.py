@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from .learner import answers_count
+from .learner import WORD_FEATURES, answers_count
 from .words import category_keys, parse_term, profile_author_keys
 
 log = logging.getLogger(__name__)
@@ -52,9 +52,12 @@ class CompiledProfiles:
     sent: sparse.csr_matrix  # subscribers x papers, 1 where the paper was already sent
     # Learners: the weights of those who have one, each subscriber's row among them (-1:
     # none) and their number of answers.
-    learners: np.ndarray
+    learners: np.ndarray  # encoder directions and biases
+    learner_words: sparse.csr_matrix  # the word weights
     learner_of: np.ndarray
     answers: np.ndarray
+    # Per subscriber, the share of the interests' weight in the order (1.0: all of it).
+    interests_share: np.ndarray
 
 
 def _indicator(rows: list[list[int]], width: int) -> sparse.csr_matrix:
@@ -103,28 +106,51 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         feedback_similarity=feedback_similarity,
         limits=np.array([max(p.limit, 0) for p in profiles], dtype=np.int64),
         sent=_sent_matrix(ranker, profiles),
-        **_learners(ranker, profiles),
+        **_learners(ranker, profiles),  # type: ignore[arg-type]  # names checked by tests
     )
 
 
-def _learners(ranker: Ranker, profiles: Sequence[Profile]) -> dict[str, np.ndarray]:
+def _learners(ranker: Ranker, profiles: Sequence[Profile]) -> dict[str, object]:
     """The learners' weights stacked (subscribers without one, or a day without the
-    encoder's vectors, have none)."""
+    encoder's vectors, have none): encoder directions dense, word weights sparse."""
     have = [i for i, p in enumerate(profiles) if p.learner is not None]
     learner_of = np.full(len(profiles), -1, dtype=np.int64)
     if have and ranker.learner_features() is not None:
         learner_of[have] = np.arange(len(have))
         stacked = [learner for i in have if (learner := profiles[i].learner) is not None]
-        weights = np.vstack(stacked).astype(np.float32)
+        directions = np.vstack([w.direction for w in stacked]).astype(np.float32)
+        lengths = [len(w.word_features) for w in stacked]
+        indptr = np.zeros(len(stacked) + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum(lengths)
+        words = sparse.csr_matrix(
+            (
+                np.concatenate([w.word_weights for w in stacked]).astype(np.float32),
+                np.concatenate([w.word_features for w in stacked]).astype(np.int32),
+                indptr,
+            ),
+            shape=(len(stacked), WORD_FEATURES),
+        )
     else:
-        weights = np.zeros((0, 0), dtype=np.float32)
+        directions = np.zeros((0, 0), dtype=np.float32)
+        words = sparse.csr_matrix((0, WORD_FEATURES), dtype=np.float32)
     cfg = ranker.learner
     answers = np.fromiter(
         (answers_count(len(p.liked), len(p.disliked), cfg) for p in profiles),
         dtype=np.float32,
         count=len(profiles),
     )
-    return {"learners": weights, "learner_of": learner_of, "answers": answers}
+    share = np.ones(len(profiles), dtype=np.float32)
+    confident = [
+        i for i in have if learner_of[i] >= 0 and len(profiles[i].liked) >= cfg.confident_yes
+    ]
+    share[confident] = cfg.interests_share
+    return {
+        "learners": directions,
+        "learner_words": words,
+        "learner_of": learner_of,
+        "answers": answers,
+        "interests_share": share,
+    }
 
 
 _NO_NAMES: list[tuple[str, frozenset[int]]] = []

@@ -22,7 +22,7 @@ import numpy as np
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
-from .learner import LearnerConfig, paper_features
+from .learner import LearnerConfig, paper_features, paper_words, word_features
 from .profiles import compile_profiles
 from .scoring import rank_compiled
 from .text import TextConfig, TextModel
@@ -47,6 +47,7 @@ class Ranker:
         self.weights = weights or Weights()
         self.learner = learner or LearnerConfig()
         self._learner_features: np.ndarray | None = None
+        self._learner_words: sparse.csr_matrix | None = None
         self.feedback_columns: dict[int, int] = {}
         self.floor = floor
         self.position = {p.id: i for i, p in enumerate(self.papers)}
@@ -108,6 +109,13 @@ class Ranker:
         if self._learner_features is None and self.papers:
             self._learner_features = paper_features(self.text, self.papers, self.learner)
         return self._learner_features
+
+    def learner_words(self) -> sparse.csr_matrix:
+        """The day's papers' hashed words as the learners read them: features x papers."""
+        if self._learner_words is None:
+            words = word_features([paper_words(p.title, p.abstract) for p in self.papers])
+            self._learner_words = words.T.tocsr()
+        return self._learner_words
 
     def term_hits(self, words: tuple[str, ...]) -> tuple[list[int], list[int]]:
         if words not in self._term_hits:

@@ -105,12 +105,20 @@ def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int)
     liked = _text_part(ranker, cp.liked, cp.has_liked, a, b, w.liked, documents)
     disliked = _text_part(ranker, cp.disliked, cp.has_disliked, a, b, w.disliked, documents)
     learned = _learner_part(ranker, cp, a, b)
-    for part in (description, liked, learned):
+    if description is not None:
+        rel[description.rows] += description.block
+    # Subscribers sure of their answers: their interests count less in the order (below).
+    confident = np.flatnonzero(cp.interests_share[a:b] < 1.0)
+    interests = rel[confident]
+    for part in (liked, learned):
         if part is not None:
             rel[part.rows] += part.block
     if disliked is not None:
         rel[disliked.rows] -= disliked.block
     ineligible = rel < ranker.floor
+    if confident.size:
+        interests *= (1.0 - cp.interests_share[a + confident])[:, None]
+        rel[confident] -= interests
     # The cut wants the smallest values first: negate here, in place, with the trending lift.
     cost = np.subtract(day.neg_trend, rel, out=rel)
     cost[ineligible] = np.inf
@@ -129,7 +137,9 @@ def _learner_part(ranker: Ranker, cp: CompiledProfiles, a: int, b: int) -> Part 
     rows = np.flatnonzero(cp.learner_of[a:b] >= 0)
     if rows.size == 0:
         return None
-    z = cp.learners[cp.learner_of[a + rows]] @ ranker.learner_features()
+    which = cp.learner_of[a + rows]
+    z = cp.learners[which] @ ranker.learner_features()
+    z += (cp.learner_words[which] @ ranker.learner_words()).toarray()
     return Part(rows, learner_relevance(z, cp.answers[a + rows], ranker.learner))
 
 

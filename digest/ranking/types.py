@@ -25,6 +25,22 @@ class PaperDoc:
     announced_on: date | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class LearnerWeights:
+    """A subscriber's learner (digest.ranking.learner): the encoder direction then the bias,
+    and the heaviest hashed word features with their weights."""
+
+    direction: np.ndarray  # (dimensions + 1,) float32
+    word_features: np.ndarray  # (k,) int64, ascending
+    word_weights: np.ndarray  # (k,) float32
+
+    @classmethod
+    def empty(cls, dimensions: int) -> LearnerWeights:
+        return cls(
+            np.zeros(dimensions + 1, np.float32), np.zeros(0, np.int64), np.zeros(0, np.float32)
+        )
+
+
 @dataclass(frozen=True)
 class Profile:
     subscriber_id: int
@@ -39,7 +55,7 @@ class Profile:
     # The description's sentence-encoder vector, stored when it was written (None: encode it).
     description_vector: np.ndarray | None = field(default=None, compare=False, hash=False)
     # The subscriber's learner (digest.ranking.learner): weights fitted on their answers.
-    learner: np.ndarray | None = field(default=None, compare=False, hash=False)
+    learner: LearnerWeights | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True, slots=True)  # a million of them at a time: no __dict__ each

@@ -10,15 +10,18 @@ import pytest
 from digest.ranking import semantic
 from digest.ranking.learner import (
     DIMENSIONS,
+    WORD_FEATURES,
     Background,
     LearnerConfig,
     from_bytes,
     learner_fit,
     learner_relevance,
+    learner_rows,
     to_bytes,
+    word_features,
 )
 from digest.ranking.ranker import Ranker
-from digest.ranking.types import PaperDoc, Profile
+from digest.ranking.types import LearnerWeights, PaperDoc, Profile
 from tests.digest.ranking.test_ranking import FILLERS, paper
 
 DISTILLATION = [
@@ -67,13 +70,16 @@ def with_answers(ranker: Ranker, profile: Profile, yes=(), no=()) -> Profile:
     encoder = semantic.encoder()
     assert features is not None and encoder is not None
     column = {p.id: i for i, p in enumerate(ranker.papers)}
-    background = Background.from_vectors(features[:-1].T, ranker.learner.shrinkage)
-    prior = encoder.encode([profile.description])[0] if profile.description else None
+    rows = learner_rows(ranker.learner_words().T.tocsr(), features[:-1].T)
+    background = Background.of([p.id for p in ranker.papers], rows, 500)
+    text = profile.description or ", ".join(profile.keywords)
+    prior = learner_rows(word_features([text]), encoder.encode([text])) if text else None
     weights = learner_fit(
-        features[:-1, [column[p.id] for p in yes]].T,
-        features[:-1, [column[p.id] for p in no]].T,
+        rows[[column[p.id] for p in yes]],
+        rows[[column[p.id] for p in no]],
         background,
         prior,
+        answered=frozenset(p.id for p in [*yes, *no]),
     )
     return replace(profile, liked=tuple(yes), disliked=tuple(no), learner=weights)
 
@@ -129,14 +135,31 @@ def test_a_reason_names_the_liked_paper_the_pick_resembles(ranker):
     )
 
 
-def test_scores_are_standard_deviations_above_the_background():
-    rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(500, DIMENSIONS))
-    background = Background.from_vectors(vectors)
-    weights = learner_fit(vectors[:3], vectors[3:5], background, vectors[5])
-    z = vectors @ weights[:-1] + weights[-1]
-    assert abs(z.mean()) < 0.2
-    assert 0.8 < z.std() < 1.2
+def test_scores_are_standard_deviations_above_the_background(ranker):
+    answered = with_answers(ranker, Profile(1, description=VAGUE), yes=DISTILLATION[:2])
+    weights = answered.learner
+    assert weights is not None
+    features = ranker.learner_features()
+    assert features is not None
+    words = np.zeros(WORD_FEATURES, dtype=np.float32)
+    words[weights.word_features] = weights.word_weights
+    z = weights.direction @ features + ranker.learner_words().T @ words
+    assert abs(z.mean()) < 1e-3
+    assert abs(z.std() - 1) < 1e-3
+    # The liked topic stands out: the unanswered distillation papers above every other one.
+    column = {p.id: i for i, p in enumerate(ranker.papers)}
+    others = [column[p.id] for p in ranker.papers if p.id not in {200, 201, 202, 203}]
+    assert min(z[column[202]], z[column[203]]) > 1 > z[others].max()
+
+
+def test_answers_outweigh_a_vague_description_once_there_are_two_yes(ranker):
+    profile = Profile(1, description=VAGUE, limit=20)
+    before = order(ranker, profile)
+    # The vague sentence reads as "neural networks": the generic papers come first.
+    assert position(before, 210) < position(before, 203)
+    answered = with_answers(ranker, profile, yes=DISTILLATION[:2], no=GENERIC[:2])
+    after = order(ranker, replace(answered, already_sent={200, 201, 210, 211}))
+    assert after[:2] == [202, 203] or after[:2] == [203, 202]
 
 
 def test_a_handful_of_answers_weighs_more_than_one():
@@ -147,19 +170,42 @@ def test_a_handful_of_answers_weighs_more_than_one():
     assert typical[0, 0] == 0
 
 
-def test_weights_survive_storage_as_float16():
-    weights = np.linspace(-1, 1, DIMENSIONS + 1).astype(np.float32)
-    again = from_bytes(to_bytes(weights))
-    assert again is not None and np.allclose(again, weights, atol=1e-3)
-    assert len(to_bytes(weights)) == 770
+def test_weights_survive_storage_compactly():
+    weights = LearnerWeights(
+        np.linspace(-1, 1, DIMENSIONS + 1).astype(np.float32),
+        np.array([3, 70_000, WORD_FEATURES - 1]),
+        np.array([0.5, -0.25, 2.0], dtype=np.float32),
+    )
+    data = to_bytes(weights)
+    assert len(data) == 770 + 3 * 6
+    again = from_bytes(data)
+    assert again is not None and np.allclose(again.direction, weights.direction, atol=1e-3)
+    assert again.word_features.tolist() == [3, 70_000, WORD_FEATURES - 1]
+    assert np.allclose(again.word_weights, weights.word_weights, atol=1e-3)
     assert from_bytes(b"short") is None
+    assert from_bytes(data + b"x") is None
 
 
 def test_a_day_without_the_encoder_ranks_without_the_learners(monkeypatch):
     monkeypatch.setenv("PAPERBOY_SEMANTIC", "off")
-    learner = np.zeros(DIMENSIONS + 1, dtype=np.float32)
+    learner = LearnerWeights.empty(DIMENSIONS)
     doc = PaperDoc(1, "x", "Knowledge distillation", "teacher and student")
     picks = Ranker.fit([doc, *FILLERS]).rank(
         [Profile(1, keywords=("distillation",), learner=learner)]
     )
     assert [p.paper_id for p in picks[1]] == [1]
+
+
+def test_sure_answers_reorder_the_interests_matches_but_never_fill_a_quiet_day():
+    profile = Profile(1, keywords=("neural networks",), limit=100)
+    config = LearnerConfig()
+    ranker = Ranker.fit(DAY, learner=config)
+    as_before = Ranker.fit(DAY, learner=replace(config, interests_share=1.0))
+    answered = replace(with_answers(ranker, profile, yes=DISTILLATION[:2]), already_sent={200, 201})
+    sure, unsure = order(ranker, answered), order(as_before, answered)
+    # Both keyword matches and learner picks are eligible either way: the same papers.
+    assert set(sure) == set(unsure)
+    # Sure of their answers, the liked topic leads even over papers the keyword names
+    # in the title; at full weight every title match stays ahead of it.
+    assert set(sure[:2]) == {202, 203}
+    assert position(unsure, 202) > position(unsure, 119)
