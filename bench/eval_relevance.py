@@ -16,7 +16,8 @@ generalise. The tuned-set figures and means do not include them.
 Last, simulated subscribers (bench/relevance/simulate.py, issue 11): each profile answers
 the papers it is shown by its judgements, at onboarding and after day 1's digest, and the
 next digest is measured beside a twin that gave no feedback, with the per-subscriber
-learner and with the Rocchio terms alone. `heldout3.json` and `heldout4.json` were judged
+learner and with the Rocchio terms alone. `heldout3.json`, `heldout4.json` and `heldout5.json`
+were judged
 before the learner ran on them; their figures are reported apart from the development sets
 it was chosen on.
 """
@@ -53,6 +54,7 @@ HELD_OUT = {
     "heldout2": "heldout2.json",
     "heldout3": "heldout3.json",
     "heldout4": "heldout4.json",
+    "heldout5": "heldout5.json",
 }
 # The sets the learner (issue 11) was chosen on; heldout3 was judged before it ran at all.
 LEARNER_DEVELOPMENT = ("tuned", "heldout", "heldout2")
@@ -243,6 +245,7 @@ def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
             ("development", LEARNER_DEVELOPMENT),
             ("heldout3", ("heldout3",)),
             ("heldout4", ("heldout4",)),
+            ("heldout5", ("heldout5",)),
         ):
             ids = [p.subscriber_id for p in profiles if split[p.subscriber_id] in sets]
             if not ids:
