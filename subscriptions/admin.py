@@ -1,8 +1,9 @@
-"""The staff console for subscribers: their interests, feedback and suppression.
+"""The staff console for subscribers: their interests, feedback, learner and suppression.
 
 Interests are edited with real widgets (the category picker, keyword chips, one author
-per line), never as JSON; every action that changes a subscriber asks first and is
-recorded in the admin's history and the logs.
+per line), never as JSON; the answers and the learner fitted on them are shown, read
+only; every action that changes a subscriber asks first and is recorded in the admin's
+history and the logs.
 """
 
 from typing import cast
@@ -10,6 +11,7 @@ from typing import cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ShowFacets
+from django.contrib.auth import get_permission_codename
 from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
@@ -29,11 +31,16 @@ from digest.cockpit.adminkit import (
     confirmed,
 )
 from digest.models import Delivery
+from digest.ranking import semantic
 
 from . import categories, interests
 from .forms import clean_keywords_text
-from .models import Feedback, Interest, Subscriber
+from .learners import learners_refit
+from .models import Feedback, Interest, Learner, Subscriber
 from .services import interest_save, subscribers_suppress, subscribers_unsuppress
+
+# Subscribers one "refit now" takes: it runs in the request (the command does any number).
+REFIT_AT_ONCE = 500
 
 
 class InterestForm(forms.ModelForm):
@@ -62,6 +69,65 @@ class InterestInline(admin.StackedInline):
     form = InterestForm
     can_delete = False
     extra = 0
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows written only by the services (answers by the subscriber, learners by the refit
+    task): staff look, never add, change or delete here."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class LearnerInline(ReadOnlyInline):
+    model = Learner
+    fields = ("model", "fitted_at", "liked", "disliked", "size", "signature_short")
+    readonly_fields = fields
+    verbose_name = "learner (a small model fitted on the answers below)"
+    verbose_name_plural = verbose_name
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Learner]:
+        # Each row's title names its subscriber: joined, not asked for.
+        return super().get_queryset(request).select_related("subscriber")
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Learners have no admin of their own, so nobody is granted their permissions:
+        # whoever may see the subscriber sees the learner.
+        opts = Subscriber._meta
+        return any(
+            request.user.has_perm(f"{opts.app_label}.{get_permission_codename(p, opts)}")
+            for p in ("view", "change")
+        )
+
+    @admin.display(description="size")
+    def size(self, learner: Learner) -> str:
+        return f"{len(learner.weights)} bytes"
+
+    @admin.display(description="signature")
+    def signature_short(self, learner: Learner) -> str:
+        return learner.signature[:12]
+
+
+class FeedbackInline(ReadOnlyInline):
+    model = Feedback
+    fields = ("created_at", "signal", "paper")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    verbose_name = "answer"
+    verbose_name_plural = "answers (more or fewer like this, papers step, examples)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Feedback]:
+        # Each row's title names its subscriber and paper: joined, not asked for per row.
+        return super().get_queryset(request).select_related("subscriber", "paper")
 
 
 class SubscriberForm(forms.ModelForm):
@@ -118,8 +184,8 @@ class SubscriberAdmin(admin.ModelAdmin):
     search_fields = ("email",)
     search_help_text = "A whole email address (exact), or part of one."
     readonly_fields = ("public_id", "created_at", "confirmed_at", "unsubscribed_at")
-    inlines = [InterestInline]
-    actions = ["resend_today", "suppress", "unsuppress"]
+    inlines = [InterestInline, LearnerInline, FeedbackInline]
+    actions = ["resend_today", "suppress", "unsuppress", "refit_learners"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     show_facets = ShowFacets.NEVER  # a count per filter choice reads the whole table
@@ -233,6 +299,46 @@ class SubscriberAdmin(admin.ModelAdmin):
         count = subscribers_unsuppress(Subscriber.objects.filter(pk__in=[s.pk for s in rows]))
         action_log(self, request, rows, "unsuppressed (admin action)")
         self.message_user(request, f"{count} subscribers unsuppressed.")
+        return None
+
+    @admin.action(
+        description="Refit the selected subscribers' learners now", permissions=["change"]
+    )
+    def refit_learners(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        rows = list(queryset[: REFIT_AT_ONCE + 1])
+        if len(rows) > REFIT_AT_ONCE:
+            self.message_user(
+                request,
+                f"Pick at most {REFIT_AT_ONCE} subscribers: the refit runs while you wait. "
+                "For more, run `manage.py refit_learners`.",
+                messages.ERROR,
+            )
+            return None
+        page = confirmed(
+            self,
+            request,
+            queryset,
+            question="Refit these subscribers' learners now?",
+            consequence="Each learner whose answers or interests changed since its last fit "
+            "is fitted again from the stored answers, now, while you wait; the others are "
+            "kept as they are, and those of subscribers with no answers left are removed.",
+        )
+        if page is not None:
+            return page
+        if semantic.encoder() is None:
+            self.message_user(
+                request,
+                "The sentence encoder is not available here (see the logs): nothing was refitted.",
+                messages.ERROR,
+            )
+            return None
+        count = learners_refit([s.pk for s in rows])
+        action_log(self, request, rows, "learner refitted if changed (admin action)")
+        self.message_user(
+            request,
+            f"Learners refitted or removed: {count} of {len(rows)} selected subscribers; "
+            "the others were up to date.",
+        )
         return None
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from digest.models import Delivery
 
-from .models import Feedback, Interest, Subscriber
+from .models import Feedback, Interest, Learner, Subscriber
+
+LEARNER_ABOUT = (
+    "A small model Paperboy fitted on your answers (“more like this”, “not for me” and the "
+    "papers you gave as examples). It ranks each day's papers for you, next to your "
+    "interests. Refitted when your answers change; deleted with your data."
+)
 
 
 def feedback_list(subscriber: Subscriber, limit: int | None = None) -> list[dict[str, Any]]:
@@ -64,12 +71,14 @@ def subscriber_export(subscriber: Subscriber) -> dict[str, Any]:
         "feedback": [
             {
                 "arxiv_id": f["arxiv_id"],
+                "title": f["title"],
                 "signal": f["signal"],
                 "meaning": f["label"],
                 "created_at": _iso(f["created_at"]),
             }
             for f in feedback_list(subscriber)
         ],
+        "learner": learner_export(subscriber),
         "deliveries": [
             {
                 "digest_date": d.digest_date.isoformat(),
@@ -83,6 +92,30 @@ def subscriber_export(subscriber: Subscriber) -> dict[str, Any]:
             }
             for d in deliveries
         ],
+    }
+
+
+def learner_export(subscriber: Subscriber) -> dict[str, Any] | None:
+    """The subscriber's learner in words and as stored; None before their first answer.
+
+    The weights are the stored bytes, base64-encoded, whatever their layout: what we hold
+    is exported, and the model id names what they belong to."""
+    learner = Learner.objects.filter(subscriber=subscriber).first()
+    if learner is None:
+        return None
+    weights = bytes(learner.weights)
+    return {
+        "about": LEARNER_ABOUT,
+        "model": learner.model,
+        "fitted_at": _iso(learner.fitted_at),
+        "answers_seen": {"liked": learner.liked, "disliked": learner.disliked},
+        "signature": learner.signature,
+        "weights": {
+            "encoding": "base64",
+            "format": "the stored bytes of the learner's weights, as they are in our database",
+            "size_bytes": len(weights),
+            "data": base64.b64encode(weights).decode("ascii"),
+        },
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from digest.models import Delivery, DeliveryItem, FetchRun, Paper, Source
-from subscriptions.models import Feedback, Interest, Subscriber
+from subscriptions.models import Feedback, Interest, Learner, Subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +55,9 @@ def thousand_of_each(db):
     Feedback.objects.bulk_create(
         Feedback(subscriber=p, paper=papers[n], signal=1) for n, p in enumerate(people)
     )
+    Learner.objects.bulk_create(
+        Learner(subscriber=p, weights=bytes(770), model="m", signature="s", liked=1) for p in people
+    )
     return {"paper": papers[0], "subscriber": people[0], "delivery": deliveries[0]}
 
 
@@ -94,3 +97,21 @@ def test_change_pages_are_bounded(
     url = reverse(f"admin:{name}_change", args=[thousand_of_each[row].pk])
     with django_assert_max_num_queries(MAX_QUERIES + 4):
         assert admin_client.get(url).status_code == 200
+
+
+def test_a_keen_subscribers_page_reads_their_answers_in_one_query(
+    admin_client, thousand_of_each, django_assert_max_num_queries
+):
+    keen = thousand_of_each["subscriber"]
+    Feedback.objects.bulk_create(
+        Feedback(subscriber=keen, paper=paper, signal=-1)
+        for paper in Paper.objects.exclude(feedback__subscriber=keen)[:199]
+    )
+    url = reverse("admin:subscriptions_subscriber_change", args=[keen.pk])
+    with django_assert_max_num_queries(MAX_QUERIES + 4):
+        response = admin_client.get(url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    answered = Feedback.objects.filter(subscriber=keen).values_list("paper__arxiv_id", flat=True)
+    assert len(answered) == 200
+    assert all(arxiv_id in page for arxiv_id in answered)

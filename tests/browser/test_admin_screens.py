@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from digest.models import Delivery, DeliveryItem, FetchRun, Source, UpvoteSnapshot
-from subscriptions.models import Feedback, Subscriber
+from subscriptions.models import Feedback, Learner, Subscriber
 from tests.factories import make_paper, make_subscriber
 from tests.helpers.screenshots import shoot
 
@@ -82,6 +82,15 @@ def console_data():
             delivery=delivery, paper=papers[n], rank=1, reason="matches distillation"
         )
         Feedback.objects.create(subscriber=person, paper=papers[n], signal=1 if n % 2 else -1)
+    Feedback.objects.create(subscriber=people[0], paper=papers[9], signal=1)
+    Learner.objects.create(
+        subscriber=people[0],
+        weights=bytes(770),
+        model="all-MiniLM-L6-v2-int8/title+abstract60",
+        signature="5e1f0c3a9b7d" * 5,
+        liked=1,
+        disliked=1,
+    )
     User.objects.create_superuser("operator", "op@example.org", "a-long-password-1")
     return {"paper": papers[0], "subscriber": people[0], "delivery": Delivery.objects.first()}
 

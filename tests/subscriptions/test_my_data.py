@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 
@@ -11,8 +12,11 @@ from django.urls import reverse
 
 from digest.models import Delivery, DeliveryItem
 from subscriptions import tokens
-from subscriptions.models import Feedback, Interest, Subscriber
-from tests.factories import give_feedback
+from subscriptions.models import Feedback, Interest, Learner, Subscriber
+from tests.factories import give_feedback, make_paper
+
+# Any bytes: the export must hand back what is stored, whatever the weights' layout.
+STORED_WEIGHTS = bytes(range(256)) * 3
 
 
 def url(name: str, subscriber) -> str:
@@ -26,7 +30,21 @@ def alice_history(alice, paper):
         subscriber=alice, digest_date=datetime.date(2025, 1, 2), status="sent", subject="3 papers"
     )
     DeliveryItem.objects.create(delivery=delivery, paper=paper, rank=1, reason="cs.CL")
+    Learner.objects.create(
+        subscriber=alice,
+        weights=STORED_WEIGHTS,
+        model="minilm-int8/title+abstract60",
+        signature="9f2c" * 16,
+        liked=1,
+        disliked=0,
+    )
     return alice
+
+
+def download(client, subscriber) -> dict:
+    response = client.post(url("subscriptions:my_data", subscriber))
+    assert response.status_code == 200
+    return json.loads(response.content)
 
 
 @pytest.mark.django_db
@@ -43,6 +61,51 @@ def test_download_is_a_json_attachment_of_everything(client, alice_history):
     assert data["deliveries"][0]["papers"] == [
         {"arxiv_id": "2501.00001", "rank": 1, "reason": "cs.CL"}
     ]
+
+
+@pytest.mark.django_db
+def test_download_holds_every_answer_with_its_paper_signal_and_time(client, alice, paper):
+    other = make_paper("Robot arms that fold laundry", arxiv_id="2501.00002")
+    liked = give_feedback(alice, paper, 1)
+    disliked = give_feedback(alice, other, -1)
+    answers = {f["arxiv_id"]: f for f in download(client, alice)["feedback"]}
+    assert answers == {
+        "2501.00001": {
+            "arxiv_id": "2501.00001",
+            "title": paper.title_text,
+            "signal": 1,
+            "meaning": "more like this",
+            "created_at": liked.created_at.isoformat(),
+        },
+        "2501.00002": {
+            "arxiv_id": "2501.00002",
+            "title": "Robot arms that fold laundry",
+            "signal": -1,
+            "meaning": "fewer like this",
+            "created_at": disliked.created_at.isoformat(),
+        },
+    }
+
+
+@pytest.mark.django_db
+def test_download_holds_the_learner_in_words_and_its_weights_as_stored(client, alice_history):
+    learner = Learner.objects.get(subscriber=alice_history)
+    exported = download(client, alice_history)["learner"]
+    assert "small model" in exported["about"]
+    assert "your answers" in exported["about"]
+    assert exported["model"] == "minilm-int8/title+abstract60"
+    assert exported["fitted_at"] == learner.fitted_at.isoformat()
+    assert exported["answers_seen"] == {"liked": 1, "disliked": 0}
+    assert exported["signature"] == "9f2c" * 16
+    weights = exported["weights"]
+    assert weights["encoding"] == "base64"
+    assert weights["size_bytes"] == len(STORED_WEIGHTS)
+    assert base64.b64decode(weights["data"]) == STORED_WEIGHTS
+
+
+@pytest.mark.django_db
+def test_download_before_any_answer_says_there_is_no_learner(client, alice):
+    assert download(client, alice)["learner"] is None
 
 
 @pytest.mark.django_db
@@ -80,6 +143,7 @@ def test_delete_really_removes_the_subscriber_and_everything_of_theirs(client, a
     assert list(Subscriber.objects.all()) == [bob]
     assert Interest.objects.filter(subscriber_id=alice_history.pk).count() == 0
     assert Feedback.objects.count() == 0
+    assert Learner.objects.count() == 0
     assert Delivery.objects.count() == 0
     assert DeliveryItem.objects.count() == 0
 
