@@ -32,6 +32,11 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
+try:  # private, used for speed only (see _svm_coef)
+    from sklearn.svm._base import _fit_liblinear
+except ImportError:  # pragma: no cover - a scikit-learn without it
+    _fit_liblinear = None
+
 from .types import LearnerWeights
 
 if TYPE_CHECKING:
@@ -145,9 +150,7 @@ def learner_fit(
     weight = np.r_[
         np.ones(n_yes), np.full(disliked.shape[0], cfg.no_weight), np.ones(others.shape[0])
     ]
-    model = LinearSVC(C=cfg.c, class_weight="balanced", tol=1e-2, max_iter=1000)
-    model.fit(x, y, sample_weight=weight)
-    coef = model.coef_.ravel().astype(np.float32)
+    coef = _svm_coef(x, y, weight, cfg)
     words, direction = coef[:WORD_FEATURES], coef[WORD_FEATURES:]
     heaviest = np.flatnonzero(words)
     if len(heaviest) > cfg.kept_words:
@@ -166,6 +169,40 @@ def learner_fit(
         heaviest.astype(np.int64),
         (words[heaviest] / spread).astype(np.float32),
     )
+
+
+def _svm_coef(
+    x: sparse.csr_matrix, y: np.ndarray, sample_weight: np.ndarray, cfg: LearnerConfig
+) -> np.ndarray:
+    """LinearSVC's weights. scikit-learn's input checks cost as much as the fit itself on
+    these 600 x 262,528 rows (most of a refit), so liblinear is called as LinearSVC.fit
+    calls it, on input built right here; the public path is the fallback, and a test
+    holds the two to the same weights."""
+    if _fit_liblinear is not None:
+        try:
+            coef, _, _ = _fit_liblinear(
+                x.astype(np.float64),
+                y,
+                cfg.c,
+                True,  # fit_intercept
+                1.0,  # intercept_scaling
+                "balanced",
+                "l2",
+                True,  # dual
+                0,  # verbose
+                1000,  # max_iter
+                1e-2,  # tol
+                None,  # random_state
+                "ovr",
+                "squared_hinge",
+                sample_weight=sample_weight,
+            )
+            return np.asarray(coef, dtype=np.float32).ravel()
+        except TypeError:  # its signature changed: the public path, slower, same model
+            log.warning("scikit-learn's _fit_liblinear changed; fitting through LinearSVC")
+    model = LinearSVC(C=cfg.c, class_weight="balanced", tol=1e-2, max_iter=1000)
+    model.fit(x, y, sample_weight=sample_weight)
+    return model.coef_.astype(np.float32).ravel()
 
 
 def answers_count(liked: int, disliked: int, config: LearnerConfig) -> float:
