@@ -192,7 +192,7 @@ def _svm_coef(
                 0,  # verbose
                 1000,  # max_iter
                 1e-2,  # tol
-                None,  # random_state
+                0,  # random_state: the same answers, the same model
                 "ovr",
                 "squared_hinge",
                 sample_weight=sample_weight,
@@ -200,7 +200,7 @@ def _svm_coef(
             return np.asarray(coef, dtype=np.float32).ravel()
         except TypeError:  # its signature changed: the public path, slower, same model
             log.warning("scikit-learn's _fit_liblinear changed; fitting through LinearSVC")
-    model = LinearSVC(C=cfg.c, class_weight="balanced", tol=1e-2, max_iter=1000)
+    model = LinearSVC(C=cfg.c, class_weight="balanced", tol=1e-2, max_iter=1000, random_state=0)
     model.fit(x, y, sample_weight=sample_weight)
     return model.coef_.astype(np.float32).ravel()
 

@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from sklearn.svm import LinearSVC
 
-from digest.ranking import semantic
+from digest.ranking import learner, semantic
 from digest.ranking.learner import (
     DIMENSIONS,
     WORD_FEATURES,
@@ -209,3 +210,19 @@ def test_sure_answers_reorder_the_interests_matches_but_never_fill_a_quiet_day()
     # in the title; at full weight every title match stays ahead of it.
     assert set(sure[:2]) == {202, 203}
     assert position(unsure, 202) > position(unsure, 119)
+
+
+def test_the_fast_fit_finds_the_weights_linear_svc_finds(ranker):
+    features = ranker.learner_features()
+    assert features is not None
+    rows = learner_rows(ranker.learner_words().T.tocsr(), features[:-1].T)
+    y = np.zeros(rows.shape[0])
+    y[:3] = 1
+    weight = np.ones(rows.shape[0])
+    weight[3:5] = 3.0
+    config = LearnerConfig()
+    fast = learner._svm_coef(rows, y, weight, config)
+    slow = LinearSVC(C=config.c, class_weight="balanced", tol=1e-2, max_iter=1000, random_state=0)
+    slow.fit(rows, y, sample_weight=weight)
+    assert learner._fit_liblinear is not None  # the fast path is the one in use
+    assert np.allclose(fast, slow.coef_.ravel(), atol=1e-5)
