@@ -13,7 +13,7 @@ from digest.ranking import semantic
 from digest.ranking.picking import pick, ranker_for
 from digest.ranking.reading import Reading, read_description
 from digest.ranking.types import PaperDoc
-from digest.ranking.words import fold
+from digest.ranking.words import tokens
 from subscriptions.models import Interest, Subscriber
 
 from .rendering import DigestRenderer
@@ -52,11 +52,17 @@ def description_reading(subscriber: Subscriber) -> dict:
         if pool and interest.description.strip()
         else Reading()
     )
-    keywords = {fold(k) for k in interest.keywords}
+    # "neural networks" kept as a keyword is the term "neural network": compare word tokens.
+    keywords = {tokens(k) for k in interest.keywords}
     return {
         "description": interest.description.strip(),
         "terms": [
-            {"label": t.label, "weight": t.weight, "own": t.own, "kept": fold(t.label) in keywords}
+            {
+                "label": t.label,
+                "weight": t.weight,
+                "own": t.own,
+                "kept": tokens(t.label) in keywords,
+            }
             for t in reading.terms
         ],
         "categories": [
