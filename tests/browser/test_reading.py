@@ -30,6 +30,10 @@ def keep_copy(name: str) -> None:
     shutil.copy(SCREENSHOTS / f"{name}-desktop.png", Path("/tmp") / f"{name}.png")
 
 
+def previewed(response) -> bool:
+    return response.url.endswith("/preview/")
+
+
 def test_keep_and_drop_answer_in_place_and_the_form_keeps_a_kept_term(page, browser_settings):
     add_day()
     dana = make_subscriber("dana@example.org", description=TWO_TOPICS)
@@ -44,12 +48,17 @@ def test_keep_and_drop_answer_in_place_and_the_form_keeps_a_kept_term(page, brow
     keep_copy("reading")
     reading.screenshot(path="/tmp/reading-chips.png")
 
-    page.get_by_label("Keywords and phrases").fill("parsing")  # typed, not saved yet
-    reading.get_by_role("button", name="Keep as a keyword: knowledge distillation").click()
+    # Each change refreshes the preview; a newer refresh aborts one still running (which
+    # htmx logs as a console error), so each step waits for its refresh to come back.
+    keywords = page.get_by_label("Keywords and phrases")
+    with page.expect_response(previewed):
+        keywords.fill("parsing")  # typed, not saved yet
+    with page.expect_response(previewed):
+        keywords.press("Tab")  # and left: "change"
+    with page.expect_response(previewed):
+        reading.get_by_role("button", name="Keep as a keyword: knowledge distillation").click()
     reading.get_by_text("a keyword").wait_for()
-    assert page.get_by_label("Keywords and phrases").input_value() == (
-        'parsing "knowledge distillation"'
-    )
+    assert keywords.input_value() == ('parsing "knowledge distillation"')
     assert Interest.objects.get(subscriber=dana).keywords == ["knowledge distillation"]
 
     reading.get_by_role("button", name="Drop: speech recognition").click()
