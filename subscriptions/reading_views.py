@@ -32,10 +32,10 @@ ACTIONS = {
 STRONG, MEDIUM = 0.3, 0.15
 
 
-def _reading(subscriber: Subscriber) -> dict | None:
+def _reading(subscriber: Subscriber, typed: str | None) -> dict | None:
     """The reading as plain data; None when the ranking cannot run (the page still works)."""
     try:
-        reading = description_reading(subscriber)
+        reading = description_reading(subscriber, typed)
     except Exception:  # noqa: BLE001 - a broken reading must not break the page
         log.exception("reading failed for subscriber %s", subscriber.pk)
         return None
@@ -43,6 +43,10 @@ def _reading(subscriber: Subscriber) -> dict | None:
         weight = term["weight"]
         term["strength"] = "strong" if weight >= STRONG else "medium" if weight >= MEDIUM else ""
     return reading
+
+
+def _chosen(data: QueryDict) -> bool:
+    return any(data.get(action, "").strip() for action in ACTIONS)
 
 
 def _act(subscriber: Subscriber, data: QueryDict) -> tuple[str, str, str]:
@@ -73,10 +77,13 @@ def _keywords_typed(data: QueryDict, kept: str) -> str | None:
 @subscriber_view(tokens.Purpose.PREFERENCES)
 def reading(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """GET shows the reading (a page, or its fragment for htmx); POST keeps, drops,
-    restores a term or follows a category, then shows it again."""
+    restores a term or follows a category, then shows it again. A POST from htmx with
+    the description as typed and no button reads that text and saves nothing."""
     htmx = request.headers.get("HX-Request") == "true"
+    # With htmx the page sends the description as typed: the reading follows it unsaved.
+    typed = request.POST["description"][:2000] if htmx and "description" in request.POST else None
     action, value, problem = "", "", ""
-    if request.method == "POST":
+    if request.method == "POST" and (typed is None or _chosen(request.POST)):
         action, value, problem = _act(subscriber, request.POST)
         if not htmx and not problem:
             back = request.POST.get("next") == "reading"
@@ -85,7 +92,7 @@ def reading(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
     context = {
         "token": token,
         "subscriber": subscriber,
-        "reading": _reading(subscriber),
+        "reading": _reading(subscriber, typed),
         "problem": problem,
         "keywords_value": _keywords_typed(request.POST, value) if action == "keep" else None,
     }

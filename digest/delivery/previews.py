@@ -34,28 +34,35 @@ def next_pool(subscriber: Subscriber) -> list[PaperDoc]:
     return selectors.paper_pool(since[subscriber.pk])
 
 
-def description_reading(subscriber: Subscriber) -> dict:
-    """What the ranking makes of the subscriber's saved description against the pool of
-    their next digest (digest.ranking.reading), as plain data for the preferences page:
-    each term and category says whether the subscriber has it already."""
+def description_reading(subscriber: Subscriber, description: str | None = None) -> dict:
+    """What the ranking makes of the subscriber's description against the pool of their
+    next digest (digest.ranking.reading), as plain data for the preferences page: each
+    term and category says whether the subscriber has it already. `description`: the
+    text as typed on the page, read instead of the saved one (nothing is saved)."""
     interest = Interest.objects.filter(subscriber=subscriber).first() or Interest(
         subscriber=subscriber
     )
+    saved = interest.description.strip()
+    text = saved if description is None else description.strip()
     pool = next_pool(subscriber)
     reading = (
         read_description(
             ranker_for(pool),
-            interest.description,
+            text,
             dropped=interest.dropped_terms,
-            vector=semantic.stored_vector(interest.description_vector, interest.description_model),
+            # The vector stored with the saved text; a text as typed is encoded (and cached).
+            vector=semantic.stored_vector(interest.description_vector, interest.description_model)
+            if text == saved
+            else None,
         )
-        if pool and interest.description.strip()
+        if pool and text
         else Reading()
     )
     # "neural networks" kept as a keyword is the term "neural network": compare word tokens.
     keywords = {tokens(k) for k in interest.keywords}
     return {
-        "description": interest.description.strip(),
+        "description": text,
+        "unsaved": text != saved,
         "terms": [
             {
                 "label": t.label,

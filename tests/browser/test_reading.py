@@ -34,6 +34,10 @@ def previewed(response) -> bool:
     return response.url.endswith("/preview/")
 
 
+def read(response) -> bool:
+    return response.url.endswith("/reading/")
+
+
 def test_keep_and_drop_answer_in_place_and_the_form_keeps_a_kept_term(page, browser_settings):
     add_day()
     dana = make_subscriber("dana@example.org", description=TWO_TOPICS)
@@ -74,6 +78,12 @@ def test_keep_and_drop_answer_in_place_and_the_form_keeps_a_kept_term(page, brow
     reading.get_by_role("button", name="Drop: speech recognition").wait_for()
     assert Interest.objects.get(subscriber=dana).dropped_terms == []
     page.locator("#preview").get_by_text(SPEECH_PAPER).wait_for()  # and back it comes
+
+    # The reading follows the description as it is typed, before it is saved.
+    with page.expect_response(previewed), page.expect_response(read):
+        page.get_by_label("In a sentence").fill("speech recognition with little data")
+    reading.get_by_text("As typed, not saved yet.").wait_for()
+    assert not reading.get_by_role("button", name="Drop: knowledge distillation").count()
 
     page.get_by_role("button", name="Save my preferences").click()
     page.get_by_text("Saved.").wait_for()

@@ -72,7 +72,7 @@ def test_the_reading_page_without_javascript_shows_each_term_with_keep_and_drop(
 def test_the_preferences_page_loads_the_reading_under_the_description(client, dana):
     body = client.get(prefs_url(dana)).content.decode()
     assert body.index('id="id_description"') < body.index('id="description-reading"')
-    assert f'hx-get="{url(dana)}"' in body
+    assert f'hx-post="{url(dana)}"' in body and 'hx-trigger="load, input changed' in body
     assert f'href="{url(dana)}"' in body  # without JavaScript: a link to the reading page
 
 
@@ -88,6 +88,19 @@ def test_dropping_a_term_stops_it_counting_and_restoring_undoes_it(client, dana)
     client.post(url(dana), {"restore": "speech recognition"})
     assert interest(dana).dropped_terms == []
     assert SPEECH_PAPER in titles(dana)
+
+
+def test_with_htmx_the_reading_follows_the_description_as_typed_and_saves_nothing(client, dana):
+    before = Interest.objects.values().get(subscriber=dana)
+    typed = {"description": "speech recognition for languages with little data"}
+    response = client.post(url(dana), typed, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "As typed, not saved yet." in body
+    assert 'name="drop" value="speech recognition"' in body
+    assert 'name="drop" value="knowledge distillation"' not in body
+    assert "HX-Trigger" not in response
+    assert Interest.objects.values().get(subscriber=dana) == before
 
 
 def test_with_htmx_a_drop_answers_in_place_with_restore_and_refreshes_the_preview(client, dana):
@@ -173,7 +186,7 @@ def test_a_bad_or_foreign_token_changes_nothing(client, dana):
 def test_without_a_description_the_reading_asks_for_one(client, day):
     erin = make_subscriber("erin@example.org", keywords=["parsing"])
     body = client.get(url(erin)).content.decode()
-    assert "Write a sentence and save" in body
+    assert "Write a sentence" in body
     assert 'name="drop"' not in body
 
 
