@@ -68,8 +68,9 @@ def _keywords_typed(data: QueryDict, kept: str) -> str | None:
     if "keywords" not in data:
         return None
     typed = interests.parse_keywords(data.get("keywords", "")[:2000])
-    if kept.lower() not in {k.lower() for k in typed}:
-        typed.append(interests.normalise_keyword(kept))
+    keyword = interests.normalise_keyword(kept.lstrip("-"))  # as the service keeps it
+    if keyword and keyword.lower() not in {k.lower() for k in typed}:
+        typed.append(keyword)
     return interests.format_keywords(typed)
 
 
@@ -94,7 +95,9 @@ def reading(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
         "subscriber": subscriber,
         "reading": _reading(subscriber, typed),
         "problem": problem,
-        "keywords_value": _keywords_typed(request.POST, value) if action == "keep" else None,
+        "keywords_value": (
+            _keywords_typed(request.POST, value) if action == "keep" and not problem else None
+        ),
     }
     if htmx:  # 200 whatever happened: htmx swaps 2xx answers only
         response = render(request, "subscriptions/_reading.html", context)

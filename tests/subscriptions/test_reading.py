@@ -137,6 +137,18 @@ def test_with_htmx_keep_also_fills_the_keywords_field_as_typed_so_saving_keeps_i
     assert interest(dana).keywords == ["speech recognition"]
 
 
+def test_keep_with_fifty_keywords_already_says_so_and_adds_nothing(client, day):
+    full = [f"topic{i}" for i in range(50)]
+    fay = make_subscriber("fay@example.org", keywords=full, description=TWO_TOPICS)
+    response = client.post(
+        url(fay), {"keep": "speech recognition", "keywords": "x"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert "Nothing was added: 50 keywords at most" in body
+    assert "hx-swap-oob" not in body  # the field on the page is left as it is
+    assert interest(fay).keywords == full
+
+
 def test_a_dropped_term_kept_later_counts_again(client, dana):
     client.post(url(dana), {"drop": "speech recognition"})
     client.post(url(dana), {"keep": "speech recognition"})
