@@ -195,6 +195,7 @@ def profile_from(
         keywords=tuple(interest.keywords) if interest else (),
         authors=tuple(interest.authors) if interest else (),
         description=interest.description if interest else "",
+        dropped_terms=tuple(interest.dropped_terms or ()) if interest else (),
         description_vector=(
             semantic.stored_vector(interest.description_vector, interest.description_model)
             if interest

@@ -114,6 +114,9 @@ class Interest(models.Model):
     )
     authors = models.JSONField(default=list, blank=True)
     description = models.TextField(blank=True, max_length=2000)
+    # Terms dropped from the reading of the description (digest.ranking.reading): they no
+    # longer count in its ranking, whether the description's own words or its expansion.
+    dropped_terms = models.JSONField(default=list, blank=True)
     # The description's sentence-encoder vector (digest.ranking.semantic), kept beside it so
     # the daily ranking need not encode every description again; empty without an encoder.
     description_vector = models.BinaryField(blank=True, default=b"", editable=False)

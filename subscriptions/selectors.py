@@ -66,6 +66,7 @@ def subscriber_export(subscriber: Subscriber) -> dict[str, Any]:
             "keywords": list(interest.keywords) if interest else [],
             "authors": list(interest.authors) if interest else [],
             "description": interest.description if interest else "",
+            "dropped_terms": list(interest.dropped_terms) if interest else [],
             "updated_at": _iso(interest.updated_at) if interest else None,
         },
         "feedback": [

@@ -13,9 +13,10 @@ from django.utils import timezone
 from digest.mail.messages import build_email
 from digest.models import Paper
 
+from . import categories, tokens
 from . import learners as learning
-from . import tokens
 from .addresses import normalise_email
+from .interests import MAX_KEYWORD_LENGTH, MAX_KEYWORDS, normalise_keyword
 from .learners import learner_refit_soon
 from .models import Feedback, Interest, Subscriber
 
@@ -131,6 +132,85 @@ def subscriber_update_preferences(subscriber: Subscriber, data: dict) -> Subscri
     if learning.interest_text(interest) != text and subscriber.feedback.exists():
         learner_refit_soon(subscriber.pk)  # the prior changed
     return subscriber
+
+
+# Dropped terms a subscriber may hold, and the longest one kept.
+MAX_DROPPED_TERMS = 50
+MAX_DROPPED_LENGTH = 100
+
+
+class InterestFull(ValueError):
+    """A list of the interests is at its limit; nothing was added."""
+
+
+def _interest_for(subscriber: Subscriber) -> Interest:
+    interest, _ = Interest.objects.select_for_update().get_or_create(subscriber=subscriber)
+    return interest
+
+
+@transaction.atomic
+def interest_keep_term(subscriber: Subscriber, term: str) -> bool:
+    """Appends a term of the description's reading to the keywords ("keep"), as the
+    preferences form saves keywords; False when it was one already. A term that was
+    dropped is restored: keeping it says it counts."""
+    interest = _interest_for(subscriber)
+    keyword = normalise_keyword(term.strip().lstrip("-"))
+    if not keyword:
+        return False
+    text = learning.interest_text(interest)
+    known = {k.lower() for k in interest.keywords}
+    dropped = [t for t in interest.dropped_terms if t.lower() != keyword.lower()]
+    if keyword.lower() in known:
+        added = False
+    elif len(interest.keywords) >= MAX_KEYWORDS or len(keyword) > MAX_KEYWORD_LENGTH:
+        raise InterestFull(f"{MAX_KEYWORDS} keywords at most, each under {MAX_KEYWORD_LENGTH}.")
+    else:
+        interest.keywords = [*interest.keywords, keyword]
+        added = True
+    interest.dropped_terms = dropped
+    interest_save(interest, update_fields=["keywords", "dropped_terms"])
+    if added and learning.interest_text(interest) != text and subscriber.feedback.exists():
+        learner_refit_soon(subscriber.pk)  # the prior changed
+    return added
+
+
+@transaction.atomic
+def interest_drop_term(subscriber: Subscriber, term: str) -> bool:
+    """Drops a term from the reading of the description: it stops counting in the
+    ranking (digest.ranking.dropping). False when it was dropped already."""
+    interest = _interest_for(subscriber)
+    term = " ".join(term.split())
+    if not term or term.lower() in {t.lower() for t in interest.dropped_terms}:
+        return False
+    if len(interest.dropped_terms) >= MAX_DROPPED_TERMS or len(term) > MAX_DROPPED_LENGTH:
+        raise InterestFull(f"{MAX_DROPPED_TERMS} dropped terms at most.")
+    interest.dropped_terms = [*interest.dropped_terms, term]
+    interest_save(interest, update_fields=["dropped_terms"])
+    return True
+
+
+@transaction.atomic
+def interest_restore_term(subscriber: Subscriber, term: str) -> bool:
+    """Undoes a drop: the term counts again. False when it was not dropped."""
+    interest = _interest_for(subscriber)
+    kept = [t for t in interest.dropped_terms if t.lower() != " ".join(term.split()).lower()]
+    if len(kept) == len(interest.dropped_terms):
+        return False
+    interest.dropped_terms = kept
+    interest_save(interest, update_fields=["dropped_terms"])
+    return True
+
+
+@transaction.atomic
+def interest_follow_category(subscriber: Subscriber, code: str) -> bool:
+    """Adds an arXiv category the reading found to the followed ones; False when it was
+    followed already or is not a category we know."""
+    interest = _interest_for(subscriber)
+    if not categories.is_known(code) or code in interest.categories:
+        return False
+    interest.categories = [*interest.categories, code]
+    interest_save(interest, update_fields=["categories"])
+    return True
 
 
 def interest_save(interest: Interest, *, update_fields: Iterable[str] | None = None) -> Interest:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import answer_views, preference_views, views
+from . import answer_views, preference_views, reading_views, views
 
 app_name = "subscriptions"
 
@@ -15,6 +15,7 @@ urlpatterns = [
         preference_views.feedback_undo,
         name="feedback_undo",
     ),
+    path("preferences/<str:token>/reading/", reading_views.reading, name="reading"),
     path("preferences/<str:token>/papers/", answer_views.suggestions, name="suggestions"),
     path("preferences/<str:token>/papers/answer/", answer_views.answer, name="answer"),
     path("preferences/<str:token>/papers/examples/", answer_views.examples, name="examples"),

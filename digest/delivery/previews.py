@@ -9,7 +9,11 @@ from django.utils import timezone
 
 from digest import selectors
 from digest.models import Delivery, Paper
-from digest.ranking.picking import pick
+from digest.ranking import semantic
+from digest.ranking.picking import pick, ranker_for
+from digest.ranking.reading import Reading, read_description
+from digest.ranking.types import PaperDoc
+from digest.ranking.words import tokens
 from subscriptions.models import Interest, Subscriber
 
 from .rendering import DigestRenderer
@@ -21,6 +25,60 @@ def render_delivery(delivery: Delivery, *, web: bool = False) -> tuple[str, str,
     items = list(delivery.items.select_related("paper").order_by("rank"))
     renderer = DigestRenderer(web=web, as_of=delivery.sent_at, papers=[i.paper for i in items])
     return renderer.render(delivery, [(i, i.paper) for i in items])
+
+
+def next_pool(subscriber: Subscriber) -> list[PaperDoc]:
+    """The pool the subscriber's next digest would draw from: the same wherever they live."""
+    today = timezone.now().astimezone(UTC).date()
+    since = selectors.digest_since([subscriber], today, settings.DIGEST_WINDOW_DAYS)
+    return selectors.paper_pool(since[subscriber.pk])
+
+
+def description_reading(subscriber: Subscriber, description: str | None = None) -> dict:
+    """What the ranking makes of the subscriber's description against the pool of their
+    next digest (digest.ranking.reading), as plain data for the preferences page: each
+    term and category says whether the subscriber has it already. `description`: the
+    text as typed on the page, read instead of the saved one (nothing is saved)."""
+    interest = Interest.objects.filter(subscriber=subscriber).first() or Interest(
+        subscriber=subscriber
+    )
+    saved = interest.description.strip()
+    text = saved if description is None else description.strip()
+    pool = next_pool(subscriber)
+    reading = (
+        read_description(
+            ranker_for(pool),
+            text,
+            dropped=interest.dropped_terms,
+            # The vector stored with the saved text; a text as typed is encoded (and cached).
+            vector=semantic.stored_vector(interest.description_vector, interest.description_model)
+            if text == saved
+            else None,
+        )
+        if pool and text
+        else Reading()
+    )
+    # "neural networks" kept as a keyword is the term "neural network": compare word tokens.
+    keywords = {tokens(k) for k in interest.keywords}
+    return {
+        "description": text,
+        "unsaved": text != saved,
+        "terms": [
+            {
+                "label": t.label,
+                "weight": t.weight,
+                "own": t.own,
+                "kept": tokens(t.label) in keywords,
+            }
+            for t in reading.terms
+        ],
+        "categories": [
+            {"code": c, "followed": c in interest.categories} for c in reading.categories
+        ],
+        "matches": reading.matches,
+        "pool": len(pool),
+        "dropped": list(interest.dropped_terms),
+    }
 
 
 def preview_picks(subscriber: Subscriber, interest_overrides: dict | None = None) -> list[dict]:
@@ -38,11 +96,7 @@ def preview_picks(subscriber: Subscriber, interest_overrides: dict | None = None
     profile = selectors.profile_from(
         subscriber, interest, base.already_sent, base.liked, base.disliked, base.learner
     )
-    # The pool the next digest would draw from: the same wherever the reader lives.
-    today = timezone.now().astimezone(UTC).date()
-    since = selectors.digest_since([subscriber], today, settings.DIGEST_WINDOW_DAYS)
-    pool = selectors.paper_pool(since[subscriber.pk])
-    picks = pick(pool, [profile]).get(subscriber.pk, [])
+    picks = pick(next_pool(subscriber), [profile]).get(subscriber.pk, [])
     papers = Paper.objects.in_bulk([p.paper_id for p in picks])
     return [
         {

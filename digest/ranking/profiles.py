@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
+from .dropping import normalise_dropped
 from .learner import WORD_FEATURES, answers_count
 from .words import category_keys, parse_term, profile_author_keys
 
@@ -80,7 +81,7 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         ranker,
         descriptions,
         description_of,
-        encoded if encoded is not None else [stored.get(t) for t in descriptions],
+        encoded if encoded is not None else [stored.get(t) for t, _ in descriptions],
     )
     newest = ranker.weights.feedback_papers
     (liked, disliked), feedback_similarity = ranker.feedback_weights(
@@ -172,7 +173,8 @@ class _Interests:
         self.categories: list[list[int]] = []
         self.authors: list[list[int]] = []
         self.author_names: list[list[tuple[str, frozenset[int]]]] = []
-        self.descriptions: dict[str, int] = {}
+        # Each distinct (description, dropped terms) pair, and its row among them.
+        self.descriptions: dict[tuple[str, tuple[str, ...]], int] = {}
         self.description_vectors: dict[str, np.ndarray] = {}
         self.description_of: list[int] = []
         self._keywords: dict[str, tuple[int, bool] | None] = {}
@@ -184,8 +186,9 @@ class _Interests:
         self._add_categories(profile.categories)
         self._add_authors(profile.authors)
         text = profile.description.strip() if profile.description else ""
+        key = (text, normalise_dropped(profile.dropped_terms) if profile.dropped_terms else ())
         self.description_of.append(
-            self.descriptions.setdefault(text, len(self.descriptions)) if text else -1
+            self.descriptions.setdefault(key, len(self.descriptions)) if text else -1
         )
         if text and profile.description_vector is not None:
             self.description_vectors[text] = profile.description_vector
@@ -285,7 +288,9 @@ def _sent_matrix(ranker: Ranker, profiles: Sequence[Profile]) -> sparse.csr_matr
 
 
 def _description_vectors(
-    ranker: Ranker, descriptions: dict[str, int], vectors: dict[str, np.ndarray]
+    ranker: Ranker,
+    descriptions: dict[tuple[str, tuple[str, ...]], int],
+    vectors: dict[str, np.ndarray],
 ) -> np.ndarray | None:
     """The distinct descriptions' encoder vectors (stored ones as given), with the day's title
     vectors made ready for the title check; None when neither the nearest terms nor the
@@ -296,7 +301,8 @@ def _description_vectors(
     if cfg.semantic_gate <= 0 and (cfg.semantic_weight <= 0 or cfg.semantic_terms <= 0):
         return None
     try:
-        dense = text.text_vectors(list(descriptions), [vectors.get(t) for t in descriptions])
+        texts = [t for t, _ in descriptions]
+        dense = text.text_vectors(texts, [vectors.get(t) for t in texts])
         if dense is not None and cfg.semantic_gate > 0:
             text.title_vectors()
     except Exception:
@@ -307,7 +313,7 @@ def _description_vectors(
 
 def _description_rows(
     ranker: Ranker,
-    descriptions: dict[str, int],
+    descriptions: dict[tuple[str, tuple[str, ...]], int],
     description_of: list[int],
     vectors: np.ndarray | Sequence[np.ndarray | None],
 ) -> sparse.csr_matrix:
@@ -315,7 +321,8 @@ def _description_rows(
     width = ranker.text.papers.shape[1] if ranker.text.papers is not None else 0
     if not descriptions or width == 0:
         return sparse.csr_matrix((len(description_of), width), dtype=np.float32)
-    unique = ranker.text.queries(descriptions.keys(), vectors)
+    texts = [t for t, _ in descriptions]
+    unique = ranker.text.queries(texts, vectors, [d for _, d in descriptions])
     owners = [i for i, d in enumerate(description_of) if d >= 0]
     spread = sparse.csr_matrix(
         (

@@ -18,7 +18,7 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.extmath import randomized_svd
 from threadpoolctl import threadpool_limits
 
-from . import semantic
+from . import dropping, semantic
 from .words import STOP_WORDS, analyzer
 
 log = logging.getLogger(__name__)
@@ -184,12 +184,17 @@ class TextModel:
         self,
         texts: Iterable[str],
         vectors: np.ndarray | Sequence[np.ndarray | None] | None = None,
+        dropped: Sequence[Sequence[str]] | None = None,
     ) -> sparse.csr_matrix:
         """Free-text queries as TF-IDF rows, with their nearest terms in meaning added, then
         expanded by pseudo-relevance feedback. `vectors` may give a text's encoder vector,
-        stored when it was written, so it need not be encoded again."""
+        stored when it was written, so it need not be encoded again; `dropped` each text's
+        dropped terms, removed from its words and from both expansions (dropping.py)."""
         texts = list(texts)
-        return self.expand(self.with_nearest_terms(self.transform(texts), texts, vectors))
+        mask = dropping.dropped_matrix(self, dropped) if dropped else None
+        queries = dropping.without(self.transform(texts), mask)
+        queries = dropping.without(self.with_nearest_terms(queries, texts, vectors), mask)
+        return dropping.without(self.expand(queries), mask)
 
     def encoder(self):
         if self._encoder is _SHARED_ENCODER:

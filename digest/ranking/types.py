@@ -48,6 +48,9 @@ class Profile:
     keywords: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
     description: str = ""
+    # Terms the subscriber dropped from the reading of their description (reading.py):
+    # removed from its words and its expansions, so they no longer count.
+    dropped_terms: tuple[str, ...] = ()
     limit: int = 10
     already_sent: frozenset[int] = frozenset()
     liked: tuple[PaperDoc, ...] = field(default=())

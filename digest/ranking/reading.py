@@ -1,0 +1,150 @@
+"""What Paperboy made of a description: the reading shown under the description field.
+
+The terms are the heaviest features of the query the ranking itself builds from the
+description (its words, the nearest terms in meaning, the pseudo-relevance feedback terms),
+after the subscriber's dropped terms are removed; the categories are those most of the
+papers it matches today share. Deterministic: the same day, text and drops, the same reading.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .dropping import normalise_dropped
+from .text import TextModel
+from .words import fold, singular
+
+if TYPE_CHECKING:
+    from .ranker import Ranker
+
+# Terms shown, and the matched papers whose categories are counted.
+TERMS = 8
+TOP_PAPERS = 10
+# A category is named when at least this share of the matched papers is filed under it.
+CATEGORY_SHARE = 0.5
+CATEGORIES = 3
+
+_HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
+_NAMES: weakref.WeakKeyDictionary[TextModel, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class ReadTerm:
+    label: str  # what the subscriber reads, keeps as a keyword or drops
+    weight: float  # the weight of its heaviest feature in the query (rows have unit length)
+    own: bool  # one of the description's own words, not an expansion
+
+
+@dataclass(frozen=True)
+class Reading:
+    terms: tuple[ReadTerm, ...] = ()
+    categories: tuple[str, ...] = ()
+    matches: int = 0  # papers of the pool the description alone would bring in
+    dropped: tuple[str, ...] = ()
+
+
+def _names(model: TextModel) -> np.ndarray:
+    names = _NAMES.get(model)
+    if names is None:
+        names = _NAMES[model] = model.vectorizer.get_feature_names_out()
+    return names
+
+
+def _labels(description: str) -> dict[str, str]:
+    """The description's hyphenated words by the joined form the text model keeps."""
+    found = {}
+    for word in _HYPHENATED.findall(fold(description)):
+        found[singular(word.replace("-", ""))] = word
+    return found
+
+
+def _shown(feature: str) -> bool:
+    # "model's" leaves a lone "s": a real feature, but nothing a person would keep or drop.
+    return all(len(w) > 1 and not w.isdigit() for w in feature.split(" "))
+
+
+def read_terms(
+    model: TextModel, description: str, query, limit: int = TERMS
+) -> tuple[ReadTerm, ...]:
+    """The query's heaviest features as terms; a word inside a phrase already shown is
+    part of that phrase's term (dropping the phrase drops it too, see dropping.py)."""
+    row = query.tocsr()
+    names = _names(model)
+    own = set(model.transform([description]).indices.tolist())
+    order = sorted(
+        zip(row.indices.tolist(), row.data.tolist(), strict=True),
+        key=lambda cw: (-round(cw[1], 6), str(names[cw[0]])),
+    )
+    labels = _labels(description)
+    terms: list[ReadTerm] = []
+    shown: list[tuple[str, ...]] = []
+    for column, weight in order:
+        feature = str(names[column])
+        words = tuple(feature.split(" "))
+        if weight <= 0 or not _shown(feature):
+            continue
+        if any(_inside(words, other) for other in shown):
+            continue
+        shown.append(words)
+        label = labels.get(feature, feature)
+        terms.append(ReadTerm(label, round(weight, 4), column in own))
+        if len(terms) >= limit:
+            break
+    return tuple(terms)
+
+
+def _inside(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    n = len(words)
+    return any(phrase[i : i + n] == words for i in range(len(phrase) - n + 1))
+
+
+def read_description(
+    ranker: Ranker,
+    description: str,
+    *,
+    dropped: Sequence[str] = (),
+    vector: np.ndarray | None = None,
+    limit: int = TERMS,
+) -> Reading:
+    """The reading of `description` against the ranker's day, after `dropped` terms."""
+    text = description.strip()
+    dropped = normalise_dropped(dropped)
+    model = ranker.text
+    if not text or model.papers is None:
+        return Reading(dropped=dropped)
+    vectors = [vector] if vector is not None else None
+    query = model.queries([text], vectors, [dropped])
+    terms = read_terms(model, text, query, limit)
+    matched = _matched(ranker, text, query, vectors)
+    return Reading(terms, _categories(ranker, matched), len(matched), dropped)
+
+
+def _matched(ranker: Ranker, text: str, query, vectors) -> list[int]:
+    """The papers the description alone brings above the floor, best first, as the
+    ranking scores them (the title check included)."""
+    model, w = ranker.text, ranker.weights
+    relevance = model.similarity(query)[0] * (w.description / w.similar_full)
+    np.clip(relevance, 0.0, w.description * w.similar_cap, out=relevance)
+    if model.config.semantic_gate > 0:
+        own = model.text_vectors([text], vectors)
+        if own is not None:
+            relevance[model.title_closeness(own)[0] < model.config.semantic_gate] = 0
+    order = np.lexsort((np.arange(len(relevance)), -relevance))
+    return [int(i) for i in order if relevance[i] >= ranker.floor]
+
+
+def _categories(ranker: Ranker, matched: list[int]) -> tuple[str, ...]:
+    top = matched[:TOP_PAPERS]
+    if not top:
+        return ()
+    counts = Counter(c for i in top for c in dict.fromkeys(ranker.papers[i].categories))
+    needed = max(CATEGORY_SHARE * len(top), 1)
+    common = sorted((c for c, n in counts.items() if n >= needed), key=lambda c: (-counts[c], c))
+    return tuple(common[:CATEGORIES])

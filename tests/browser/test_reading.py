@@ -1,0 +1,107 @@
+"""The reading of a description in a real browser: under the description field, terms to
+keep or drop in place with htmx, and the same with JavaScript off through plain forms."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from digest.models import Paper
+from subscriptions import tokens
+from subscriptions.models import Interest
+from tests.digest.ranking.test_ranking import POOL
+from tests.factories import make_paper, make_subscriber
+from tests.helpers.screenshots import SCREENSHOTS, shoot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TWO_TOPICS = "knowledge distillation and speech recognition"
+SPEECH_PAPER = "Speech Recognition for Low-Resource Languages"
+
+
+def add_day() -> list[Paper]:
+    return [make_paper(p.title, p.abstract, categories=p.categories) for p in POOL]
+
+
+def keep_copy(name: str) -> None:
+    """The desktop screenshot also in /tmp, where people reviewing this change look."""
+    shutil.copy(SCREENSHOTS / f"{name}-desktop.png", Path("/tmp") / f"{name}.png")
+
+
+def previewed(response) -> bool:
+    return response.url.endswith("/preview/")
+
+
+def read(response) -> bool:
+    return response.url.endswith("/reading/")
+
+
+def test_keep_and_drop_answer_in_place_and_the_form_keeps_a_kept_term(page, browser_settings):
+    add_day()
+    dana = make_subscriber("dana@example.org", description=TWO_TOPICS)
+    token = tokens.make_token(dana, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/", timeout=60_000)  # the first ranking loads the encoder
+    reading = page.locator("#description-reading")
+    reading.get_by_text("Read as:").wait_for(timeout=60_000)
+    assert reading.get_by_role("button", name="Drop: speech recognition").is_visible()
+    page.locator("#preview").get_by_text(SPEECH_PAPER).wait_for(timeout=60_000)
+    reading.scroll_into_view_if_needed()
+    shoot(page, "reading")
+    keep_copy("reading")
+    reading.screenshot(path="/tmp/reading-chips.png")
+
+    # Each change refreshes the preview; a newer refresh aborts one still running (which
+    # htmx logs as a console error), so each step waits for its refresh to come back.
+    keywords = page.get_by_label("Keywords and phrases")
+    with page.expect_response(previewed):
+        keywords.fill("parsing")  # typed, not saved yet
+    with page.expect_response(previewed):
+        keywords.press("Tab")  # and left: "change"
+    with page.expect_response(previewed):
+        reading.get_by_role("button", name="Keep as a keyword: knowledge distillation").click()
+    reading.get_by_text("a keyword").wait_for()
+    assert keywords.input_value() == ('parsing "knowledge distillation"')
+    assert Interest.objects.get(subscriber=dana).keywords == ["knowledge distillation"]
+
+    reading.get_by_role("button", name="Drop: speech recognition").click()
+    reading.get_by_role("button", name="Restore: speech recognition").wait_for()
+    assert Interest.objects.get(subscriber=dana).dropped_terms == ["speech recognition"]
+    # The preview follows: the paper matched only through the dropped term is gone.
+    page.locator("#preview").get_by_text(SPEECH_PAPER).wait_for(state="detached")
+    shoot(page, "reading-dropped")
+    keep_copy("reading-dropped")
+    reading.screenshot(path="/tmp/reading-chips-dropped.png")
+
+    reading.get_by_role("button", name="Restore: speech recognition").click()
+    reading.get_by_role("button", name="Drop: speech recognition").wait_for()
+    assert Interest.objects.get(subscriber=dana).dropped_terms == []
+    page.locator("#preview").get_by_text(SPEECH_PAPER).wait_for()  # and back it comes
+
+    # The reading follows the description as it is typed, before it is saved.
+    with page.expect_response(previewed), page.expect_response(read):
+        page.get_by_label("In a sentence").fill("speech recognition with little data")
+    reading.get_by_text("As typed, not saved yet.").wait_for()
+    assert not reading.get_by_role("button", name="Drop: knowledge distillation").count()
+
+    page.get_by_role("button", name="Save my preferences").click()
+    page.get_by_text("Saved.").wait_for()
+    assert Interest.objects.get(subscriber=dana).keywords == ["parsing", "knowledge distillation"]
+    assert page.problems == [], page.problems
+
+
+def test_without_javascript_the_reading_is_a_page_of_plain_forms(browser, live_server):
+    add_day()
+    dana = make_subscriber("dana@example.org", description=TWO_TOPICS)
+    token = tokens.make_token(dana, tokens.Purpose.PREFERENCES)
+    context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
+    page = context.new_page()
+    page.goto(f"/preferences/{token}/", timeout=60_000)
+    page.get_by_role("link", name="See how we read your description").click()
+    page.get_by_role("button", name="Drop: speech recognition").click(timeout=60_000)
+    page.get_by_role("button", name="Restore: speech recognition").wait_for()
+    assert Interest.objects.get(subscriber=dana).dropped_terms == ["speech recognition"]
+    page.get_by_role("button", name="Keep as a keyword: knowledge distillation").click()
+    assert Interest.objects.get(subscriber=dana).keywords == ["knowledge distillation"]
+    context.close()

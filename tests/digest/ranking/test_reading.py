@@ -1,0 +1,107 @@
+"""The reading of a description, and dropped terms: pure functions over dataclasses."""
+
+from __future__ import annotations
+
+from digest.ranking.dropping import dropped_columns, normalise_dropped
+from digest.ranking.ranker import Ranker
+from digest.ranking.reading import read_description
+from digest.ranking.types import Profile
+from tests.digest.ranking.test_ranking import POOL, ids, paper
+from tests.digest.ranking.test_semantic import DAY, FOOLING
+
+TWO_TOPICS = "knowledge distillation and speech recognition"
+
+
+def labels(ranker: Ranker, description: str, dropped=()) -> list[str]:
+    return [t.label for t in read_description(ranker, description, dropped=dropped).terms]
+
+
+def picked(ranker: Ranker, description: str, dropped=()) -> list[int]:
+    profile = Profile(1, description=description, dropped_terms=tuple(dropped))
+    return ids(ranker.rank([profile])[1])
+
+
+def test_the_reading_names_the_phrases_of_the_description_the_papers_use():
+    reading = read_description(Ranker.fit(POOL), TWO_TOPICS)
+    own = [t.label for t in reading.terms if t.own]
+    assert own[:2] == ["speech recognition", "knowledge distillation"]
+    # A word inside a phrase shown is part of it (dropping the phrase drops the word too).
+    assert "speech" not in own and "distillation" not in own
+    assert reading.matches == 3
+    assert [t.weight for t in reading.terms] == sorted(
+        (t.weight for t in reading.terms), reverse=True
+    )
+
+
+def test_the_reading_shows_the_terms_the_ranking_added_in_other_words():
+    reading = read_description(Ranker.fit(DAY), FOOLING)
+    assert [(t.label, t.own) for t in reading.terms][:2] == [
+        ("adversarial", False),
+        ("adversarial robustness", False),
+    ]
+
+
+def test_the_reading_names_the_categories_most_of_its_matches_share():
+    speech = paper(20, "Distilling speech models", "Distillation for ASR.", categories=("cs.CL",))
+    day = [*POOL, speech]
+    reading = read_description(Ranker.fit(day), TWO_TOPICS)
+    assert reading.categories == ("cs.CL",)  # three of the four matches are cs.CL papers
+
+
+def test_the_reading_is_the_same_every_time():
+    ranker = Ranker.fit(POOL)
+    assert read_description(ranker, TWO_TOPICS) == read_description(Ranker.fit(POOL), TWO_TOPICS)
+
+
+def test_a_dropped_term_is_no_longer_in_the_reading():
+    ranker = Ranker.fit(POOL)
+    assert "speech recognition" not in labels(ranker, TWO_TOPICS, ["Speech Recognition"])
+    assert labels(ranker, TWO_TOPICS, ["speech recognition"])[0] == "knowledge distillation"
+
+
+def test_dropping_a_term_drops_the_paper_matched_only_through_it_and_restoring_brings_it_back():
+    ranker = Ranker.fit(POOL)
+    assert 8 in picked(ranker, TWO_TOPICS)  # "Speech Recognition for Low-Resource Languages"
+    after = picked(ranker, TWO_TOPICS, ["speech recognition"])
+    assert 8 not in after
+    assert {1, 5} <= set(after)  # the distillation papers still count
+    assert picked(ranker, TWO_TOPICS, []) == picked(ranker, TWO_TOPICS)
+
+
+def test_dropping_a_term_the_expansion_added_drops_what_only_it_found():
+    # The description never says "adversarial": the nearest terms in meaning add it.
+    ranker = Ranker.fit(DAY)
+    assert sorted(picked(ranker, FOOLING)[:2]) == [40, 41]
+    assert picked(ranker, FOOLING, ["adversarial"]) == []
+
+
+def test_subscribers_with_and_without_drops_are_ranked_together_like_one_by_one():
+    ranker = Ranker.fit(POOL)
+    together = ranker.rank(
+        [
+            Profile(1, description=TWO_TOPICS),
+            Profile(2, description=TWO_TOPICS, dropped_terms=("speech recognition",)),
+        ]
+    )
+    assert ids(together[1]) == picked(ranker, TWO_TOPICS)
+    assert ids(together[2]) == picked(ranker, TWO_TOPICS, ["speech recognition"])
+
+
+def test_a_dropped_word_takes_its_phrases_and_a_dropped_phrase_its_words():
+    model = Ranker.fit(POOL).text
+    names = model.vectorizer.get_feature_names_out()
+
+    def dropped(term: str) -> set[str]:
+        return {str(names[c]) for c in dropped_columns(model, [term])}
+
+    assert {"speech", "speech recognition", "automatic speech"} <= dropped("speech")
+    assert "recognition" not in dropped("speech")
+    assert dropped("speech recognition") == {"speech", "recognition", "speech recognition"}
+    assert dropped("Low-Resource") >= {"low", "resource", "low resource", "lowresource"}
+
+
+def test_dropped_terms_are_folded_and_sorted_so_equal_drops_share_a_query():
+    assert normalise_dropped(["Speech  recognition", "adapters", "speech recognition", " "]) == (
+        "adapters",
+        "speech recognition",
+    )
