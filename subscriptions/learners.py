@@ -17,9 +17,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import partial
 
+import numpy as np
 from django.core.cache import cache
 from django.db import transaction
 from scipy import sparse
+from sklearn.preprocessing import normalize
 
 from digest.models import Paper
 from digest.ranking import semantic
@@ -61,12 +63,33 @@ def interest_text(interest: Interest | None) -> str:
     return ", ".join(k for k in interest.keywords if not k.startswith("-"))
 
 
+def dropped_terms(interest: Interest | None) -> list[str]:
+    """The terms the subscriber dropped from the reading of their description."""
+    return sorted(interest.dropped_terms) if interest is not None else []
+
+
+def prior_words(text: str, dropped: Sequence[str]) -> sparse.csr_matrix:
+    """The interests' text as the learner reads its words, without the dropped terms."""
+    words = word_features([text])
+    if dropped:
+        gone = np.isin(words.indices, word_features(list(dropped)).indices)
+        words.data[gone] = 0
+        words.eliminate_zeros()
+        words = normalize(words).tocsr()
+    return words
+
+
 def signature(answers: Iterable[tuple[int, int]], text: str, config: LearnerConfig) -> str:
     digest = hashlib.sha256(model_id(config).encode())
     for paper_id, signal in sorted(answers):
         digest.update(f"{paper_id}:{signal};".encode())
     digest.update(text.encode())
     return digest.hexdigest()
+
+
+def _prior_key(interest: Interest | None) -> str:
+    """What the prior is made of, for the signature: its text and the dropped terms."""
+    return "\x00".join([interest_text(interest), *dropped_terms(interest)])
 
 
 def learner_refit_soon(subscriber_id: int) -> bool:
@@ -142,7 +165,7 @@ def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CON
         sid: sig
         for sid in subscriber_ids
         if answers.get(sid)
-        and (sig := signature(answers[sid], interest_text(interests.get(sid)), config))
+        and (sig := signature(answers[sid], _prior_key(interests.get(sid)), config))
         != known.get(sid)
     }
     if gone:
@@ -194,7 +217,8 @@ def _fitted(
     if prior is None and text:
         # Keyword lists repeat across subscribers and refits: kept in the machine's store.
         prior = encoder.encode_terms([text])[0]
-    prior_row = learner_rows(word_features([text]), prior) if prior is not None else None
+    words = prior_words(text, dropped_terms(interest))
+    prior_row = learner_rows(words, prior) if prior is not None else None
     answered = frozenset(pid for pid, _ in answers)
     weights = learner_fit(vectors[yes], vectors[no], base, prior_row, config, answered)
     return Learner(

@@ -186,6 +186,7 @@ def interest_drop_term(subscriber: Subscriber, term: str) -> bool:
         raise InterestFull(f"{MAX_DROPPED_TERMS} dropped terms at most.")
     interest.dropped_terms = [*interest.dropped_terms, term]
     interest_save(interest, update_fields=["dropped_terms"])
+    learner_refit_soon(subscriber.pk)  # the prior changed
     return True
 
 
@@ -198,6 +199,7 @@ def interest_restore_term(subscriber: Subscriber, term: str) -> bool:
         return False
     interest.dropped_terms = kept
     interest_save(interest, update_fields=["dropped_terms"])
+    learner_refit_soon(subscriber.pk)  # the prior changed
     return True
 
 

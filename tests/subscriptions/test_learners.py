@@ -9,6 +9,7 @@ from django.core.management import call_command
 from digest import selectors
 from digest.delivery.previews import preview_picks
 from digest.ranking import semantic
+from digest.ranking.learner import from_bytes, word_features
 from subscriptions import learners as learning
 from subscriptions import services
 from subscriptions.models import Learner
@@ -108,6 +109,27 @@ def test_a_changed_description_refits_the_learner(papers):
     alice.interest.description = "students that learn from teachers"
     alice.interest.save()
     assert learning.learners_refit([alice.pk]) == 1
+
+
+def test_a_dropped_term_stops_counting_in_the_learner_too(papers):
+    alice = make_subscriber("alice@example.com", description="speech students of teachers")
+    services.feedback_record(alice, papers["distillation"][0].arxiv_id, 1)
+    learning.learners_refit([alice.pk])
+    speech = int(word_features(["speech"]).indices[0])
+
+    def speech_weight() -> float:
+        stored = from_bytes(bytes(Learner.objects.get(subscriber=alice).weights))
+        assert stored is not None
+        found = dict(zip(stored.word_features.tolist(), stored.word_weights.tolist(), strict=True))
+        return found.get(speech, 0.0)
+
+    assert speech_weight() > 0  # the description's own word counts
+    assert services.interest_drop_term(alice, "speech")
+    assert learning.learners_refit([alice.pk]) == 1
+    assert speech_weight() <= 0
+    assert services.interest_restore_term(alice, "speech")
+    assert learning.learners_refit([alice.pk]) == 1
+    assert speech_weight() > 0
 
 
 def test_profiles_carry_the_learner_of_the_encoder_in_use(papers):
