@@ -112,23 +112,32 @@ class Simulation:
     def run(self, profiles: list[Profile]) -> dict[int, dict[str, float]]:
         by_id = {d.id: d for d in self.docs}
         day1 = self.rank(profiles)
-        onboarded, fed, twins = [], [], []
-        shown_at: dict[int, set[int]] = {}
+        onboarded, pasted, fed, twins = [], [], [], []
+        shown_at: dict[int, frozenset[int]] = {}
+        known_at: dict[int, frozenset[int]] = {}
         for profile in profiles:
             sid, relevant = profile.subscriber_id, self.judged[profile.subscriber_id]
-            shown = self.trending_fill(profile, day1[sid])
-            shown_at[sid] = set(shown)
-            yes = [by_id[i] for i in shown if i in relevant]
-            no = [by_id[i] for i in shown if i not in relevant]
-            onboarded.append(
-                replace(self.with_answers(profile, yes, no), already_sent=frozenset(shown))
+            order = self.trending_fill(profile, day1[sid])
+            shown = frozenset(order)
+            yes = [by_id[i] for i in order if i in relevant]
+            no = [by_id[i] for i in order if i not in relevant]
+            onboarded.append(replace(self.with_answers(profile, yes, no), already_sent=shown))
+            # All "no": the step asks for a paper they like, and they paste the best known
+            # (most upvoted) relevant paper they were not shown.
+            known = (
+                frozenset()
+                if yes
+                else frozenset([max(relevant - shown, key=lambda i: (by_id[i].upvotes, i))])
             )
+            yes += [by_id[i] for i in known]
+            pasted.append(replace(self.with_answers(profile, yes, no), already_sent=shown | known))
+            shown_at[sid], known_at[sid] = shown, shown | known
             sent = frozenset(day1[sid])
             yes = [by_id[i] for i in day1[sid] if i in relevant]
             no = [by_id[i] for i in day1[sid] if i not in relevant]
             fed.append(replace(self.with_answers(profile, yes, no), already_sent=sent))
             twins.append(replace(profile, already_sent=sent))
-        after_onboarding = self.rank(onboarded)
+        after_onboarding, after_pasting = self.rank(onboarded), self.rank(pasted)
         day2, twin2 = self.rank(fed), self.rank(twins)
         out = {}
         for profile in profiles:
@@ -137,6 +146,7 @@ class Simulation:
             out[sid] = {
                 "day1": allowed_precision(day1[sid], relevant, set()),
                 "onboarding": allowed_precision(after_onboarding[sid], relevant, shown_at[sid]),
+                "pasted": allowed_precision(after_pasting[sid], relevant, known_at[sid]),
                 "feedback": allowed_precision(day2[sid], relevant, sent),
                 "twin": allowed_precision(twin2[sid], relevant, sent),
                 "day1_yes": sum(1 for i in day1[sid] if i in relevant),
@@ -152,7 +162,7 @@ def summarise(results: dict[int, dict[str, float]], kinds: dict[int, str], ids) 
         if rows:
             summary[kind] = {
                 key: float(np.mean([r[key] for r in rows]))
-                for key in ("day1", "onboarding", "feedback", "twin")
+                for key in ("day1", "onboarding", "pasted", "feedback", "twin")
             }
             summary[kind]["worse_than_twin"] = sum(
                 1 for r in rows if r["feedback"] < r["twin"] - 1e-9
@@ -163,15 +173,20 @@ def summarise(results: dict[int, dict[str, float]], kinds: dict[int, str], ids) 
 
 def print_simulation(results, summary, names, kinds, ids, title: str) -> None:
     print(f"\n--- {title} ---")
-    print(f"{'profile':34} {'kind':12} {'day1':>5} {'onbrd':>5} {'fb d2':>5} {'twin':>5} yes/sent")
+    print(
+        f"{'profile':34} {'kind':12} {'day1':>5} {'onbrd':>5} {'+pste':>5} {'fb d2':>5} "
+        f"{'twin':>5} yes/sent"
+    )
     for i in ids:
         r = results[i]
         print(
             f"{names[i]:34} {kinds[i]:12} {r['day1']:5.2f} {r['onboarding']:5.2f} "
-            f"{r['feedback']:5.2f} {r['twin']:5.2f} {r['day1_yes']}/{r['day1_sent']}"
+            f"{r['pasted']:5.2f} {r['feedback']:5.2f} {r['twin']:5.2f} "
+            f"{r['day1_yes']}/{r['day1_sent']}"
         )
     for kind, s in summary.items():
         print(
-            f"{'mean ' + kind:47} {s['day1']:5.2f} {s['onboarding']:5.2f} {s['feedback']:5.2f} "
-            f"{s['twin']:5.2f}  ({s['worse_than_twin']} of {s['profiles']} worse than the twin)"
+            f"{'mean ' + kind:47} {s['day1']:5.2f} {s['onboarding']:5.2f} {s['pasted']:5.2f} "
+            f"{s['feedback']:5.2f} {s['twin']:5.2f}  "
+            f"({s['worse_than_twin']} of {s['profiles']} worse than the twin)"
         )
