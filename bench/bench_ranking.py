@@ -344,6 +344,12 @@ def main() -> None:
         "liked papers of 20 %% of them, without learners, as before issue 11)",
     )
     parser.add_argument(
+        "--refit-processes",
+        type=int,
+        default=1,
+        help="processes fitting the learners (as refit tasks spread over send workers)",
+    )
+    parser.add_argument(
         "--words-only",
         action="store_true",
         help="rank descriptions by their words alone (no sentence encoder), as before 2026-11-27",
@@ -359,14 +365,17 @@ def main() -> None:
     if args.answers_share > 0:
         profiles = feedback.with_answers(profiles, papers, older, rng, args.answers_share)
         if not args.words_only:
-            profiles, refit = feedback.fit_learners(profiles, papers, older)
+            profiles, refit = feedback.fit_learners(
+                profiles, papers, older, processes=args.refit_processes
+            )
             print(
                 f"learners: {refit['subscribers']} subscribers with "
                 f"{refit['answers_mean']:.0f} answers on average; paper vectors "
                 f"{refit['paper_vectors_seconds']:.1f} s (from the store: encoded at ingestion), "
                 f"{refit['prior_texts']} distinct interest texts encoded in "
                 f"{refit['prior_seconds']:.1f} s, fits {refit['fit_seconds']:.2f} s = "
-                f"{refit['fits_per_second']:.0f} subscribers/s"
+                f"{refit['fits_per_second']:.0f} subscribers/s "
+                f"({refit['processes']} fitting process(es))"
             )
     gc.collect()
     rss_before = max_rss_mb()

@@ -4,6 +4,7 @@ fits them (the papers' vectors read from the machine's store, one fit per subscr
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import time
 from dataclasses import replace
@@ -20,7 +21,7 @@ from digest.ranking.learner import (
     paper_words,
     word_features,
 )
-from digest.ranking.types import PaperDoc, Profile
+from digest.ranking.types import LearnerWeights, PaperDoc, Profile
 
 
 def with_answers(
@@ -56,10 +57,23 @@ def with_answers(
     return out
 
 
+# What the forked fitting processes read (set before they start, shared copy-on-write).
+_SHARED: dict = {}
+
+
+def _fit_some(jobs: list[tuple]) -> list[tuple[int, LearnerWeights]]:
+    rows, background, config = _SHARED["rows"], _SHARED["background"], _SHARED["config"]
+    return [
+        (sid, learner_fit(rows[yes], rows[no], background, prior, config, answered))
+        for sid, yes, no, prior, answered in jobs
+    ]
+
+
 def fit_learners(
-    profiles: list[Profile], papers: list[PaperDoc], older: list[PaperDoc]
+    profiles: list[Profile], papers: list[PaperDoc], older: list[PaperDoc], processes: int = 1
 ) -> tuple[list[Profile], dict[str, float]]:
-    """The profiles with their learners, and the figures of the refit."""
+    """The profiles with their learners, and the figures of the refit. With `processes` > 1
+    the fits are spread over that many processes, as refit tasks spread over send workers."""
     encoder = semantic.encoder()
     assert encoder is not None, "the learners need the sentence encoder"
     config = LearnerConfig()
@@ -69,9 +83,8 @@ def fit_learners(
     vectors = encoder.encode_terms(
         [paper_text(docs[i].title, docs[i].abstract, config.features) for i in ids]
     )
-    rows = learner_rows(
-        word_features([paper_words(docs[i].title, docs[i].abstract) for i in ids]), vectors
-    )
+    words = word_features([paper_words(docs[i].title, docs[i].abstract) for i in ids])
+    rows = learner_rows(words, vectors)
     encoded = time.perf_counter() - start
     row = {pid: r for r, pid in enumerate(ids)}
     # The background: the newest papers (here the day's), as subscriptions.learners takes them.
@@ -84,18 +97,22 @@ def fit_learners(
     priors = dict(zip(texts, encoder.encode_terms(texts), strict=True)) if texts else {}
     prior_words = dict(zip(texts, word_features(texts), strict=True)) if texts else {}
     prior_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    fitted = {}
+    jobs = []
     for p in answering:
-        yes = [row[d.id] for d in p.liked]
-        no = [row[d.id] for d in p.disliked]
         text = p.description.strip() or ", ".join(p.keywords)
         prior = p.description_vector if p.description_vector is not None else priors.get(text)
         prior_row = learner_rows(prior_words[text], prior) if prior is not None else None
         answered = frozenset(d.id for d in [*p.liked, *p.disliked])
-        fitted[p.subscriber_id] = learner_fit(
-            rows[yes], rows[no], background, prior_row, config, answered
-        )
+        yes, no = [row[d.id] for d in p.liked], [row[d.id] for d in p.disliked]
+        jobs.append((p.subscriber_id, yes, no, prior_row, answered))
+    _SHARED.update(rows=rows, background=background, config=config)
+    start = time.perf_counter()
+    if processes > 1:
+        slices = [jobs[i::processes] for i in range(processes)]
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            fitted = dict(pair for part in pool.map(_fit_some, slices) for pair in part)
+    else:
+        fitted = dict(_fit_some(jobs))
     fit_seconds = time.perf_counter() - start
     answers = np.array([len(p.liked) + len(p.disliked) for p in answering])
     figures = {
@@ -106,6 +123,7 @@ def fit_learners(
         "prior_seconds": prior_seconds,
         "fit_seconds": fit_seconds,
         "fits_per_second": len(answering) / fit_seconds if fit_seconds else 0.0,
+        "processes": processes,
     }
     out = [
         replace(p, learner=fitted[p.subscriber_id]) if p.subscriber_id in fitted else p
