@@ -23,6 +23,8 @@ from .views import bad_link, subscriber_for
 log = logging.getLogger(__name__)
 # Papers offered at a time: enough to say what one means, few enough to answer.
 SUGGESTED = 6
+# After this many answers, all "not for me", the page asks for a paper they like instead.
+ONLY_NOES = 4
 
 
 def _suggestions(subscriber: Subscriber) -> list[dict]:
@@ -48,6 +50,13 @@ def _suggestions(subscriber: Subscriber) -> list[dict]:
     return picked
 
 
+def _only_noes(subscriber: Subscriber) -> bool:
+    """Every answer so far "not for me", and enough of them: the papers shown miss what the
+    subscriber means, and one paper they like would say more than more noes."""
+    signals = list(Feedback.objects.filter(subscriber=subscriber).values_list("signal", flat=True))
+    return len(signals) >= ONLY_NOES and all(signal < 0 for signal in signals)
+
+
 def _htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -64,6 +73,7 @@ def suggestions(request: HttpRequest, token: str) -> HttpResponse:
         "subscriber": subscriber,
         "papers": _suggestions(subscriber),
         "max_examples": MAX_EXAMPLES,
+        "only_noes": _only_noes(subscriber),
     }
     template = "_suggestions.html" if _htmx(request) else "suggestions.html"
     return render(request, f"subscriptions/{template}", context)
@@ -83,7 +93,12 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         signal = 0
     recorded = services.feedback_record(subscriber, arxiv_id, signal)
     if _htmx(request):
-        context = {"token": token, "feedback": recorded, "arxiv_id": arxiv_id}
+        context = {
+            "token": token,
+            "feedback": recorded,
+            "arxiv_id": arxiv_id,
+            "only_noes": _only_noes(subscriber),
+        }
         # htmx swaps 2xx answers only: the fragment itself says what went wrong.
         return render(request, "subscriptions/_answered.html", context)
     back = request.POST.get("next") == "suggestions"

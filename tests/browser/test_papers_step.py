@@ -60,3 +60,20 @@ def test_answers_come_back_in_place_and_are_listed_for_undo(page, browser_settin
     page.wait_for_url(f"**/preferences/{token}/#feedback")
     assert list(Feedback.objects.values_list("paper__arxiv_id", flat=True)) == ["2501.00013"]
     assert page.problems == []
+
+
+def test_four_noes_in_place_bring_the_ask_for_a_paper_they_like(page, browser_settings):
+    add_papers()
+    bob = make_subscriber("bob@example.org", description="papers about proteins")
+    token = tokens.make_token(bob, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/papers/", timeout=60_000)
+    hint = page.get_by_text("None of these is what you mean?")
+    for _, title, _, _ in PAPERS:
+        assert not hint.is_visible()
+        page.get_by_role("button", name=f"Not for me: {title}").click()
+        page.locator("li.answered").filter(has_text=title).wait_for()
+    hint.wait_for()  # swapped in out of band with the fourth answer, no reload
+    shoot(page, "papers-step-only-noes")
+    page.get_by_role("link", name="paste one below").click()
+    assert page.url.endswith("#examples")
+    assert page.problems == []

@@ -111,3 +111,31 @@ def test_the_confirmation_leads_to_the_papers_step(client):
 def test_a_bad_token_opens_nothing(client):
     response = client.get(reverse("subscriptions:suggestions", args=["nope"]))
     assert response.status_code == 400
+
+
+def test_after_only_noes_the_page_asks_for_a_paper_they_like(client, papers):
+    carol = make_subscriber("carol@example.com", description="papers about something else")
+    extra = [make_paper(f"Unrelated paper {i}") for i in range(3)]
+    for paper in [*papers, *extra][:3]:
+        client.post(url("answer", carol), {"arxiv_id": paper.arxiv_id, "signal": "-1"})
+    assert (
+        "None of these is what you mean?"
+        not in client.get(url("suggestions", carol)).content.decode()
+    )
+    # The fourth "not for me", with htmx: the hint comes along, out of band.
+    fourth = client.post(
+        url("answer", carol),
+        {"arxiv_id": extra[1].arxiv_id, "signal": "-1"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert 'id="only-noes" hx-swap-oob="true"' in fourth
+    assert "None of these is what you mean?" in fourth
+    page = client.get(url("suggestions", carol)).content.decode()
+    assert "None of these is what you mean?" in page
+    assert 'href="#examples"' in page and 'id="examples"' in page
+    # One "yes" and the papers shown are on track: no hint.
+    client.post(url("answer", carol), {"arxiv_id": extra[2].arxiv_id, "signal": "1"})
+    assert (
+        "None of these is what you mean?"
+        not in client.get(url("suggestions", carol)).content.decode()
+    )
