@@ -116,15 +116,23 @@ def learner_rows(words: sparse.csr_matrix, vectors: np.ndarray) -> sparse.csr_ma
 class Background:
     """A sample of recent papers as the learner reads them, with their ids."""
 
-    rows: sparse.csr_matrix
-    ids: tuple[int, ...]
+    rows: sparse.csr_matrix  # float64: what liblinear reads, converted once
+    ids: frozenset[int]
+    order: tuple[int, ...]
 
     @classmethod
     def of(cls, ids: Sequence[int], rows: sparse.csr_matrix, size: int) -> Background:
         """The first `size` of these papers (pass the newest first)."""
         if rows.shape[0] < 2:
             raise ValueError("a background needs at least two papers")
-        return cls(rows[:size], tuple(ids[:size]))
+        kept = tuple(ids[:size])
+        return cls(rows[:size].astype(np.float64), frozenset(kept), kept)
+
+    def without(self, answered: frozenset[int]) -> sparse.csr_matrix:
+        """Its rows, less the papers the subscriber answered."""
+        if self.ids.isdisjoint(answered):
+            return self.rows
+        return self.rows[[i for i, pid in enumerate(self.order) if pid not in answered]]
 
 
 def learner_fit(
@@ -139,8 +147,7 @@ def learner_fit(
     interests' own text (`prior`, one row, or None). `answered` are the ids of the answered
     papers, left out of the background."""
     cfg = config or LearnerConfig()
-    keep = [i for i, pid in enumerate(background.ids) if pid not in answered]
-    others = background.rows[keep]
+    others = background.without(answered)
     positives = [liked] + ([prior] if prior is not None else [])
     n_yes = sum(m.shape[0] for m in positives)
     if n_yes == 0:
@@ -181,7 +188,7 @@ def _svm_coef(
     if _fit_liblinear is not None:
         try:
             coef, _, _ = _fit_liblinear(
-                x.astype(np.float64),
+                x if x.dtype == np.float64 else x.astype(np.float64),
                 y,
                 cfg.c,
                 True,  # fit_intercept
@@ -197,12 +204,12 @@ def _svm_coef(
                 "squared_hinge",
                 sample_weight=sample_weight,
             )
-            return np.asarray(coef, dtype=np.float32).ravel()
+            return np.asarray(coef).ravel()
         except TypeError:  # its signature changed: the public path, slower, same model
             log.warning("scikit-learn's _fit_liblinear changed; fitting through LinearSVC")
     model = LinearSVC(C=cfg.c, class_weight="balanced", tol=1e-2, max_iter=1000, random_state=0)
     model.fit(x, y, sample_weight=sample_weight)
-    return model.coef_.astype(np.float32).ravel()
+    return np.asarray(model.coef_).ravel()
 
 
 def answers_count(liked: int, disliked: int, config: LearnerConfig) -> float:
