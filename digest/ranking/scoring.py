@@ -232,6 +232,7 @@ class _Explainer:
         self.include = (cp.include.indptr.tolist(), cp.include.indices.tolist())
         self.categories = (cp.categories.indptr.tolist(), cp.categories.indices.tolist())
         self.keyword_reasons: dict[tuple[int, ...], dict[int, str]] = {}
+        self.categories_shown: dict[frozenset[int], list[str | None]] = {}
         # Per subscriber of the chunk who liked several papers: their titles, and which
         # one is nearest each of their top papers (`prepare`).
         self.liked: dict[int, list[str]] = {}
@@ -250,9 +251,10 @@ class _Explainer:
         terms = indices[indptr[s] : indptr[s + 1]]
         names = cp.author_names[s]
         indptr, indices = self.categories
-        wanted = set(indices[indptr[s] : indptr[s + 1]]) if indptr[s + 1] > indptr[s] else None
+        wanted = frozenset(indices[indptr[s] : indptr[s + 1]]) if indptr[s + 1] > indptr[s] else None
         if not (names or wanted or d_row or l_row or m_row):
             return self._keywords_only(terms, cols)
+        shown = self._shown(wanted) if wanted else None
         reasons = []
         examples: list[str] | None = None
         for j, c in enumerate(cols):
@@ -264,7 +266,7 @@ class _Explainer:
                     parts.append("matches " + ", ".join(matched[:3]))
             if names:
                 on_paper = self.paper_authors[c]
-                by = [name for name, keys in names if keys & on_paper]
+                by = [name for name, keys in names if not keys.isdisjoint(on_paper)]
                 if by:
                     parts.append("by " + ", ".join(by[:2]))
             d = d_row[j] if d_row else 0.0
@@ -276,12 +278,21 @@ class _Explainer:
             if learned >= _MENTION or lk >= _MENTION or (not parts and (lk > 0 or learned > 0)):
                 examples = examples or self.examples(s, cols)
                 parts.append(examples[j])
-            if wanted:
-                shown = [cat for cat, keys in self.paper_categories[c] if keys & wanted]
-                if shown:
-                    parts.append(shown[0])
+            if shown is not None and (category := shown[c]) is not None:
+                parts.append(category)
             reasons.append(" · ".join(parts) + upvotes[c] if parts else upvotes[c][3:])
         return reasons
+
+    def _shown(self, wanted: frozenset[int]) -> list[str | None]:
+        """Each paper's first category among `wanted` (None: none), once per distinct set:
+        subscribers choose among few categories."""
+        shown = self.categories_shown.get(wanted)
+        if shown is None:
+            shown = self.categories_shown[wanted] = [
+                next((cat for cat, keys in categories if keys & wanted), None)
+                for categories in self.paper_categories
+            ]
+        return shown
 
     def prepare(self, a: int, top: list[list[int]]) -> None:
         """Finds, for the chunk's subscribers from `a` on who liked several papers, the one
