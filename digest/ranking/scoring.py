@@ -251,7 +251,8 @@ class _Explainer:
         terms = indices[indptr[s] : indptr[s + 1]]
         names = cp.author_names[s]
         indptr, indices = self.categories
-        wanted = frozenset(indices[indptr[s] : indptr[s + 1]]) if indptr[s + 1] > indptr[s] else None
+        a, b = indptr[s], indptr[s + 1]
+        wanted = frozenset(indices[a:b]) if b > a else None
         if not (names or wanted or d_row or l_row or m_row):
             return self._keywords_only(terms, cols)
         shown = self._shown(wanted) if wanted else None
