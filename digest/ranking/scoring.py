@@ -196,6 +196,7 @@ def rank_compiled(ranker: Ranker, cp: CompiledProfiles, *, chunk_size: int) -> d
     profiles = cp.profiles
     for a in range(0, len(profiles), chunk_size):
         cut = _score_and_cut(ranker, cp, day, a, min(a + chunk_size, len(profiles)))
+        explain.prepare(a, cut.top)
         for r, n in enumerate(cut.counts):
             s = a + r
             if not n:
@@ -231,6 +232,11 @@ class _Explainer:
         self.include = (cp.include.indptr.tolist(), cp.include.indices.tolist())
         self.categories = (cp.categories.indptr.tolist(), cp.categories.indices.tolist())
         self.keyword_reasons: dict[tuple[int, ...], dict[int, str]] = {}
+        self.categories_shown: dict[frozenset[int], list[str | None]] = {}
+        # Per subscriber of the chunk who liked several papers: their titles, and which
+        # one is nearest each of their top papers (`prepare`).
+        self.liked: dict[int, list[str]] = {}
+        self.nearest: dict[int, list[int]] = {}
 
     def __call__(
         self,
@@ -245,9 +251,11 @@ class _Explainer:
         terms = indices[indptr[s] : indptr[s + 1]]
         names = cp.author_names[s]
         indptr, indices = self.categories
-        wanted = set(indices[indptr[s] : indptr[s + 1]]) if indptr[s + 1] > indptr[s] else None
+        a, b = indptr[s], indptr[s + 1]
+        wanted = frozenset(indices[a:b]) if b > a else None
         if not (names or wanted or d_row or l_row or m_row):
             return self._keywords_only(terms, cols)
+        shown = self._shown(wanted) if wanted else None
         reasons = []
         examples: list[str] | None = None
         for j, c in enumerate(cols):
@@ -259,7 +267,7 @@ class _Explainer:
                     parts.append("matches " + ", ".join(matched[:3]))
             if names:
                 on_paper = self.paper_authors[c]
-                by = [name for name, keys in names if keys & on_paper]
+                by = [name for name, keys in names if not keys.isdisjoint(on_paper)]
                 if by:
                     parts.append("by " + ", ".join(by[:2]))
             d = d_row[j] if d_row else 0.0
@@ -271,28 +279,59 @@ class _Explainer:
             if learned >= _MENTION or lk >= _MENTION or (not parts and (lk > 0 or learned > 0)):
                 examples = examples or self.examples(s, cols)
                 parts.append(examples[j])
-            if wanted:
-                shown = [cat for cat, keys in self.paper_categories[c] if keys & wanted]
-                if shown:
-                    parts.append(shown[0])
+            if shown is not None and (category := shown[c]) is not None:
+                parts.append(category)
             reasons.append(" · ".join(parts) + upvotes[c] if parts else upvotes[c][3:])
         return reasons
 
+    def _shown(self, wanted: frozenset[int]) -> list[str | None]:
+        """Each paper's first category among `wanted` (None: none), once per distinct set:
+        subscribers choose among few categories."""
+        shown = self.categories_shown.get(wanted)
+        if shown is None:
+            shown = self.categories_shown[wanted] = [
+                next((cat for cat, keys in categories if keys & wanted), None)
+                for categories in self.paper_categories
+            ]
+        return shown
+
+    def prepare(self, a: int, top: list[list[int]]) -> None:
+        """Finds, for the chunk's subscribers from `a` on who liked several papers, the one
+        nearest each of their top papers: one gather for the chunk, not one per subscriber.
+        Only the newest liked papers count: those of the Rocchio terms, whose cosines to
+        today's papers the ranking computed already."""
+        where, newest = self.ranker.feedback_columns, self.ranker.weights.feedback_papers
+        self.liked, self.nearest = {}, {}
+        rows = []
+        for r in range(len(top)):
+            liked = self.cp.profiles[a + r].liked[:newest]
+            if len(liked) > 1 and (found := [p for p in liked if p.id in where]):
+                self.liked[a + r] = [p.title for p in found]
+                rows.append((r, [where[p.id] for p in found]))
+        if not rows:
+            return
+        columns = np.zeros((len(rows), max(len(c) for _, c in rows)), dtype=np.int64)
+        unused = np.ones(columns.shape, dtype=bool)
+        for i, (_, found_columns) in enumerate(rows):
+            columns[i, : len(found_columns)] = found_columns
+            unused[i, : len(found_columns)] = False
+        papers = np.array([top[r] for r, _ in rows], dtype=np.int64)
+        sims = self.cp.feedback_similarity[columns[:, :, None], papers[:, None, :]]
+        sims[unused] = -np.inf
+        for (r, _), nearest in zip(rows, sims.argmax(axis=1).tolist(), strict=True):
+            self.nearest[a + r] = nearest
+
     def examples(self, s: int, cols: list[int]) -> list[str]:
         """ "like 'Born Again Neural Networks', which you liked" for each pick: the liked
-        paper closest to it in words, among the newest ones (those of the Rocchio terms,
-        whose cosines the ranking computed already)."""
+        paper closest to it in words (see `prepare`)."""
         liked = self.cp.profiles[s].liked[: self.ranker.weights.feedback_papers]
         if len(liked) == 1:
             return [f"like '{liked[0].title}', which you liked"] * len(cols)
-        where = self.ranker.feedback_columns
-        found = [(where[p.id], p.title) for p in liked if p.id in where]
-        if not found:
+        titles = self.liked.get(s)
+        if not titles:
             return ["more like papers you liked"] * len(cols)
-        rows, titles = zip(*found, strict=True)
         phrases = [f"like '{title}', which you liked" for title in titles]
-        nearest = np.argmax(self.cp.feedback_similarity[np.ix_(rows, cols)], axis=0)
-        return [phrases[i] for i in nearest.tolist()]
+        return [phrases[i] for i in self.nearest[s][: len(cols)]]
 
     def _keywords_only(self, terms: list[int], cols: list[int]) -> list[str]:
         """Keywords only, the common case: the matched terms and the upvotes. Subscribers

@@ -57,6 +57,12 @@ def test_the_encoder_places_related_words_closer_than_unrelated_ones(encoder):
     assert np.allclose(np.linalg.norm(encoder.encode(["anything at all"]), axis=1), 1, atol=1e-3)
 
 
+def test_the_encoders_idle_threads_wait_without_spinning(encoder):
+    # Spinning threads keep burning a core after every batch, against the ranking's work.
+    options = encoder.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_encoding_is_the_same_alone_in_a_batch_and_from_the_cache(encoder):
     text = "robots that learn by watching people"
     batch = encoder.encode(["a", text, "a much longer text " * 20])
