@@ -38,6 +38,7 @@ from digest.ranking.learner import (
 )
 from digest.ranking.types import LearnerWeights
 
+from .empty_days import reopen_empty_digests
 from .models import Feedback, Interest, Learner
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,7 @@ def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CON
             unique_fields=["subscriber"],
             update_fields=["weights", "model", "signature", "liked", "disliked", "fitted_at"],
         )
+        reopen_empty_digests(due)  # their picks changed: a day decided empty is decided again
     return len(gone) + len(rows)
 
 

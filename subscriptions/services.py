@@ -16,6 +16,7 @@ from digest.models import Paper
 from . import categories, tokens
 from . import learners as learning
 from .addresses import normalise_email
+from .empty_days import reopen_empty_digests
 from .interests import MAX_KEYWORD_LENGTH, MAX_KEYWORDS, normalise_keyword
 from .learners import learner_refit_soon
 from .models import Feedback, Interest, Subscriber
@@ -229,6 +230,7 @@ def interest_save(interest: Interest, *, update_fields: Iterable[str] | None = N
             fields |= {"description_vector", "description_model"}
     interest.save(update_fields=fields)
     interest.description_as_saved = interest.description
+    reopen_empty_digests([interest.subscriber_id])  # the day's picks may have changed
     return interest
 
 
@@ -285,6 +287,7 @@ def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Feedb
         subscriber=subscriber, paper=paper, defaults={"signal": signal}
     )
     learner_refit_soon(subscriber.pk)
+    reopen_empty_digests([subscriber.pk])
     return feedback
 
 

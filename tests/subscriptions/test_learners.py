@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.utils import timezone
 
 from digest import selectors
 from digest.delivery.previews import preview_picks
+from digest.models import Delivery
 from digest.ranking import semantic
 from digest.ranking.learner import from_bytes, word_features
 from subscriptions import learners as learning
 from subscriptions import services
-from subscriptions.models import Learner
+from subscriptions.models import Feedback, Learner
 from tests.digest.ranking.test_ranking import FILLER_TOPICS
 from tests.factories import make_paper, make_subscriber
 
@@ -166,3 +170,19 @@ def test_the_command_refits_every_changed_learner(papers, capsys):
     assert "1 learners refitted or removed, of 1 subscribers" in capsys.readouterr().out
     call_command("refit_learners")
     assert "0 learners refitted" in capsys.readouterr().out
+
+
+def test_a_refit_reopens_a_day_decided_empty(papers):
+    alice = make_subscriber("alice@example.com", keywords=["astrophysics"])
+    empty = Delivery.objects.create(
+        subscriber=alice, digest_date=timezone.now().date(), status=Delivery.Status.EMPTY
+    )
+    sent = Delivery.objects.create(
+        subscriber=alice,
+        digest_date=timezone.now().date() - timedelta(days=1),
+        status=Delivery.Status.SENT,
+    )
+    Feedback.objects.create(subscriber=alice, paper=papers["distillation"][0], signal=1)
+    assert learning.learners_refit([alice.pk]) == 1
+    assert not Delivery.objects.filter(pk=empty.pk).exists()
+    assert Delivery.objects.filter(pk=sent.pk).exists()

@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 
 from digest.delivery import planning, sending
 from digest.models import Delivery
+from subscriptions import services
 from subscriptions.models import Subscriber
 from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
 
@@ -191,3 +192,32 @@ def test_a_subscriber_with_no_interests_yet_gets_the_trending_papers(papers):
     assert body.index("Knowledge distillation") < body.index("Diffusion models")
     # The reason, without the count the upvote line already shows.
     assert "Why: trending" in body and "40 upvotes" in body
+
+
+def test_topics_chosen_after_an_empty_decision_get_that_days_digest(papers):
+    # Confirmed with a first topic that matches nothing today: the day is decided empty.
+    newcomer = make_subscriber("new@example.org", keywords=["astrophysics"])
+    assert sending.send_due(everyone=True).empty == 1
+    assert mail.outbox == []
+
+    interest = newcomer.interest
+    interest.keywords = ["distillation"]
+    services.interest_save(interest)
+    report = sending.send_due(everyone=True)
+
+    assert (report.sent, report.empty) == (1, 0)
+    assert "Knowledge distillation" in mail.outbox[0].body
+    assert Delivery.objects.get(subscriber=newcomer).status == Delivery.Status.SENT
+    # A digest sent stays the only one of the day, whatever changes after.
+    interest.keywords = ["graph neural networks"]
+    services.interest_save(interest)
+    services.feedback_record(newcomer, papers[2].arxiv_id, 1)
+    assert sending.send_due(everyone=True).sent == 0
+    assert len(mail.outbox) == 1
+
+
+def test_an_answer_after_an_empty_decision_reopens_the_day(papers):
+    reader = make_subscriber("reader@example.org", keywords=["astrophysics"])
+    assert sending.send_due(everyone=True).empty == 1
+    services.feedback_record(reader, papers[0].arxiv_id, 1)  # a pasted example
+    assert not Delivery.objects.filter(subscriber=reader).exists()  # planned again next tick
