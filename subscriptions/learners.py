@@ -17,11 +17,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import partial
 
-import numpy as np
 from django.core.cache import cache
 from django.db import transaction
 from scipy import sparse
-from sklearn.preprocessing import normalize
 
 from digest.models import Paper
 from digest.ranking import semantic
@@ -33,6 +31,7 @@ from digest.ranking.learner import (
     learner_rows,
     paper_text,
     paper_words,
+    prior_words,
     to_bytes,
     word_features,
 )
@@ -67,17 +66,6 @@ def interest_text(interest: Interest | None) -> str:
 def dropped_terms(interest: Interest | None) -> list[str]:
     """The terms the subscriber dropped from the reading of their description."""
     return sorted(interest.dropped_terms) if interest is not None else []
-
-
-def prior_words(text: str, dropped: Sequence[str]) -> sparse.csr_matrix:
-    """The interests' text as the learner reads its words, without the dropped terms."""
-    words = word_features([text])
-    if dropped:
-        gone = np.isin(words.indices, word_features(list(dropped)).indices)
-        words.data[gone] = 0
-        words.eliminate_zeros()
-        words = normalize(words).tocsr()
-    return words
 
 
 def signature(answers: Iterable[tuple[int, int]], text: str, config: LearnerConfig) -> str:

@@ -38,6 +38,7 @@ except ImportError:  # pragma: no cover - a scikit-learn without it
     _fit_liblinear = None
 
 from .types import LearnerWeights
+from .words import singular
 
 if TYPE_CHECKING:
     from .text import TextModel
@@ -53,6 +54,14 @@ _HASHER = HashingVectorizer(
     alternate_sign=False,
     norm=None,
     stop_words="english",
+    dtype=np.float32,
+)
+# The same hashing of n-grams already cut out of a text (for prior_words).
+_GRAMS_HASHER = HashingVectorizer(
+    n_features=WORD_FEATURES,
+    analyzer=lambda grams: grams,
+    alternate_sign=False,
+    norm=None,
     dtype=np.float32,
 )
 _WORD_RECORD = np.dtype([("feature", "<u4"), ("weight", "<f2")])
@@ -101,6 +110,36 @@ def paper_words(title: str, abstract: str) -> str:
 def word_features(texts: Sequence[str]) -> sparse.csr_matrix:
     """Texts x hashed words and two-word phrases: sublinear counts, L2-normalised."""
     counts = _HASHER.transform(texts)
+    np.log(counts.data, out=counts.data)
+    counts.data += 1.0
+    return normalize(counts).astype(np.float32).tocsr()
+
+
+def _contains(longer: Sequence[str], shorter: Sequence[str]) -> bool:
+    n = len(shorter)
+    return any(list(longer[i : i + n]) == list(shorter) for i in range(len(longer) - n + 1))
+
+
+def prior_words(text: str, dropped: Sequence[str] = ()) -> sparse.csr_matrix:
+    """The interests' own text as the learner reads its words, without the dropped terms:
+    as in the description's query (digest.ranking.dropping), a dropped word takes the
+    phrases holding it along, and a dropped phrase its own words."""
+    analyse = _HASHER.build_analyzer()
+    grams = analyse(text)
+    # Each dropped term as the analyser's words (its unigrams, stop words left out), plurals
+    # folded on both sides as the reading shows them ("neural network" drops "networks").
+    terms = [words for d in dropped if (words := [singular(g) for g in analyse(d) if " " not in g])]
+    if terms:
+        grams = [
+            g
+            for g in grams
+            if not any(
+                _contains(folded, t) or _contains(t, folded)
+                for folded in [[singular(w) for w in g.split()]]
+                for t in terms
+            )
+        ]
+    counts = _GRAMS_HASHER.transform([grams])
     np.log(counts.data, out=counts.data)
     counts.data += 1.0
     return normalize(counts).astype(np.float32).tocsr()

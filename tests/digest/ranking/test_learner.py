@@ -18,6 +18,7 @@ from digest.ranking.learner import (
     learner_fit,
     learner_relevance,
     learner_rows,
+    prior_words,
     to_bytes,
     word_features,
 )
@@ -226,3 +227,20 @@ def test_the_fast_fit_finds_the_weights_linear_svc_finds(ranker):
     slow.fit(rows, y, sample_weight=weight)
     assert learner._fit_liblinear is not None  # the fast path is the one in use
     assert np.allclose(fast, slow.coef_.ravel(), atol=1e-5)
+
+
+def test_the_priors_words_leave_out_dropped_terms_as_the_query_does():
+    text = "Shrinking large neural networks into compact models"
+
+    everything = set(prior_words(text).indices.tolist())
+    assert everything == set(word_features([text]).indices.tolist())
+    # A dropped word takes the phrases holding it along (plurals folded).
+    no_network = set(prior_words(text, ["network"]).indices.tolist())
+    gone = everything - no_network
+    hashed = {g: int(word_features([g]).indices.max()) for g in ("networks", "neural")}
+    assert hashed["networks"] in gone and hashed["neural"] not in gone
+    assert len(gone) == 3  # "networks", "neural networks", "networks compact"
+    # A dropped phrase takes its own words along, and nothing else.
+    no_phrase = everything - set(prior_words(text, ["neural network"]).indices.tolist())
+    assert len(no_phrase) == 3  # "neural", "networks", "neural networks"
+    assert hashed["neural"] in no_phrase
