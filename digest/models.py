@@ -1,7 +1,8 @@
 """The papers domain: where listings come from, the papers themselves, and deliveries."""
 
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 
 from django.db import models
 from django.db.models import OuterRef, Q, Subquery
@@ -244,6 +245,20 @@ class Delivery(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("digest:admin_preview", args=[self.public_id])
+
+    @classmethod
+    def reopen_empty_days(cls, subscriber_ids: Iterable[int], today: date) -> int:
+        """Today's digests that were decided empty (nothing was sent) are planned again by
+        the next send tick, with the interests, answers and learner as they now are: someone
+        who confirms before choosing topics, or whose first answers come after their hour,
+        gets that day's digest. A digest or a note already sent stays the only one of the
+        day. Called by subscriptions.services and learners when those change. Returns how
+        many were reopened."""
+        since = today - timedelta(days=1)  # "today" in any time zone
+        deleted, _ = cls.objects.filter(
+            subscriber_id__in=list(subscriber_ids), status=cls.Status.EMPTY, digest_date__gte=since
+        ).delete()
+        return deleted
 
 
 class DeliveryItem(models.Model):

@@ -19,9 +19,10 @@ from functools import partial
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 from scipy import sparse
 
-from digest.models import Paper
+from digest.models import Delivery, Paper
 from digest.ranking import semantic
 from digest.ranking.learner import (
     Background,
@@ -37,7 +38,6 @@ from digest.ranking.learner import (
 )
 from digest.ranking.types import LearnerWeights
 
-from .empty_days import reopen_empty_digests
 from .models import Feedback, Interest, Learner
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,8 @@ def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CON
             unique_fields=["subscriber"],
             update_fields=["weights", "model", "signature", "liked", "disliked", "fitted_at"],
         )
-        reopen_empty_digests(due)  # their picks changed: a day decided empty is decided again
+        # Their picks changed: a day decided empty is decided again.
+        Delivery.reopen_empty_days(due, timezone.now().date())
     return len(gone) + len(rows)
 
 

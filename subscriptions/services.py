@@ -11,12 +11,11 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from digest.mail.messages import build_email
-from digest.models import Paper
+from digest.models import Delivery, Paper
 
 from . import categories, tokens
 from . import learners as learning
 from .addresses import normalise_email
-from .empty_days import reopen_empty_digests
 from .interests import MAX_KEYWORD_LENGTH, MAX_KEYWORDS, normalise_keyword
 from .learners import learner_refit_soon
 from .models import Feedback, Interest, Subscriber
@@ -230,7 +229,8 @@ def interest_save(interest: Interest, *, update_fields: Iterable[str] | None = N
             fields |= {"description_vector", "description_model"}
     interest.save(update_fields=fields)
     interest.description_as_saved = interest.description
-    reopen_empty_digests([interest.subscriber_id])  # the day's picks may have changed
+    # The day's picks may have changed: a day decided empty is decided again.
+    Delivery.reopen_empty_days([interest.subscriber_id], timezone.now().date())
     return interest
 
 
@@ -287,7 +287,7 @@ def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Feedb
         subscriber=subscriber, paper=paper, defaults={"signal": signal}
     )
     learner_refit_soon(subscriber.pk)
-    reopen_empty_digests([subscriber.pk])
+    Delivery.reopen_empty_days([subscriber.pk], timezone.now().date())
     return feedback
 
 
