@@ -113,7 +113,10 @@ def learner_export(subscriber: Subscriber) -> dict[str, Any] | None:
         "signature": learner.signature,
         "weights": {
             "encoding": "base64",
-            "format": "the stored bytes of the learner's weights, as they are in our database",
+            "format": "the stored bytes of the learner's weights, as they are in our database: "
+            "for the model above, 385 little-endian float16 (the direction over the paper's "
+            "sentence-encoder vector, then the bias), then pairs of (uint32 hashed word or "
+            "two-word phrase, float16 weight) for the heaviest words",
             "size_bytes": len(weights),
             "data": base64.b64encode(weights).decode("ascii"),
         },
