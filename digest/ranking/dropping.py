@@ -18,7 +18,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.preprocessing import normalize
 
-from .words import STOP_WORDS, analysed, fold, stem
+from .words import STOP_WORDS, analysed, contains_phrase, fold, stem
 
 if TYPE_CHECKING:
     from .text import TextModel
@@ -43,11 +43,6 @@ def _patterns(term: str, stemmed: bool) -> list[tuple[str, ...]]:
     return found
 
 
-def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
-    n = len(shorter)
-    return any(longer[i : i + n] == shorter for i in range(len(longer) - n + 1))
-
-
 def _word_index(model: TextModel) -> _Index:
     index = _WORD_INDEX.get(model)
     if index is None:
@@ -70,7 +65,7 @@ def dropped_columns(model: TextModel, terms: Iterable[str]) -> list[int]:
         for pattern in _patterns(term, model.config.stemmed):
             for word in set(pattern):
                 for column, feature in index.get(word, ()):
-                    if _contains(feature, pattern) or _contains(pattern, feature):
+                    if contains_phrase(feature, pattern) or contains_phrase(pattern, feature):
                         columns.add(column)
     return sorted(columns)
 

@@ -38,7 +38,7 @@ except ImportError:  # pragma: no cover - a scikit-learn without it
     _fit_liblinear = None
 
 from .types import LearnerWeights
-from .words import singular
+from .words import contains_phrase, singular
 
 if TYPE_CHECKING:
     from .text import TextModel
@@ -56,6 +56,7 @@ _HASHER = HashingVectorizer(
     stop_words="english",
     dtype=np.float32,
 )
+_ANALYSE = _HASHER.build_analyzer()
 # The same hashing of n-grams already cut out of a text (for prior_words).
 _GRAMS_HASHER = HashingVectorizer(
     n_features=WORD_FEATURES,
@@ -107,42 +108,35 @@ def paper_words(title: str, abstract: str) -> str:
     return f"{title}. {title}. {abstract}"
 
 
-def word_features(texts: Sequence[str]) -> sparse.csr_matrix:
-    """Texts x hashed words and two-word phrases: sublinear counts, L2-normalised."""
-    counts = _HASHER.transform(texts)
+def _sublinear(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Hashed counts to 1 + log(count), L2-normalised."""
     np.log(counts.data, out=counts.data)
     counts.data += 1.0
     return normalize(counts).astype(np.float32).tocsr()
 
 
-def _contains(longer: Sequence[str], shorter: Sequence[str]) -> bool:
-    n = len(shorter)
-    return any(list(longer[i : i + n]) == list(shorter) for i in range(len(longer) - n + 1))
+def word_features(texts: Sequence[str]) -> sparse.csr_matrix:
+    """Texts x hashed words and two-word phrases: sublinear counts, L2-normalised."""
+    return _sublinear(_HASHER.transform(texts))
 
 
 def prior_words(text: str, dropped: Sequence[str] = ()) -> sparse.csr_matrix:
     """The interests' own text as the learner reads its words, without the dropped terms:
     as in the description's query (digest.ranking.dropping), a dropped word takes the
     phrases holding it along, and a dropped phrase its own words."""
-    analyse = _HASHER.build_analyzer()
-    grams = analyse(text)
+    grams = _ANALYSE(text)
     # Each dropped term as the analyser's words (its unigrams, stop words left out), plurals
     # folded on both sides as the reading shows them ("neural network" drops "networks").
-    terms = [words for d in dropped if (words := [singular(g) for g in analyse(d) if " " not in g])]
+    terms = [
+        words for d in dropped if (words := tuple(singular(g) for g in _ANALYSE(d) if " " not in g))
+    ]
     if terms:
-        grams = [
-            g
-            for g in grams
-            if not any(
-                _contains(folded, t) or _contains(t, folded)
-                for folded in [[singular(w) for w in g.split()]]
-                for t in terms
-            )
-        ]
-    counts = _GRAMS_HASHER.transform([grams])
-    np.log(counts.data, out=counts.data)
-    counts.data += 1.0
-    return normalize(counts).astype(np.float32).tocsr()
+        grams = [g for g in grams if not _holds_dropped(tuple(map(singular, g.split())), terms)]
+    return _sublinear(_GRAMS_HASHER.transform([grams]))
+
+
+def _holds_dropped(gram: tuple[str, ...], terms: Sequence[tuple[str, ...]]) -> bool:
+    return any(contains_phrase(gram, t) or contains_phrase(t, gram) for t in terms)
 
 
 def learner_rows(words: sparse.csr_matrix, vectors: np.ndarray) -> sparse.csr_matrix:
