@@ -17,8 +17,7 @@ from digest.ranking.learner import (
     LearnerConfig,
     learner_fit,
     learner_rows,
-    paper_text,
-    paper_words,
+    paper_rows,
     word_features,
 )
 from digest.ranking.types import LearnerWeights, PaperDoc, Profile
@@ -80,11 +79,7 @@ def fit_learners(
     docs = {p.id: p for p in [*papers, *older]}
     start = time.perf_counter()
     ids = sorted(docs)
-    vectors = encoder.encode_terms(
-        [paper_text(docs[i].title, docs[i].abstract, config.features) for i in ids]
-    )
-    words = word_features([paper_words(docs[i].title, docs[i].abstract) for i in ids])
-    rows = learner_rows(words, vectors)
+    rows = paper_rows(encoder, [(docs[i].title, docs[i].abstract) for i in ids], config)
     encoded = time.perf_counter() - start
     row = {pid: r for r, pid in enumerate(ids)}
     # The background: the newest papers (here the day's), as subscriptions.learners takes them.

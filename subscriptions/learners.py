@@ -30,11 +30,9 @@ from digest.ranking.learner import (
     from_bytes,
     learner_fit,
     learner_rows,
-    paper_text,
-    paper_words,
+    paper_rows,
     prior_words,
     to_bytes,
-    word_features,
 )
 from digest.ranking.types import LearnerWeights
 
@@ -112,20 +110,14 @@ def background(encoder: semantic.Encoder, config: LearnerConfig = CONFIG) -> Bac
         if key in _BACKGROUND:
             return _BACKGROUND[key]
     found = Background.of(
-        [pid for pid, _, _ in rows], _paper_rows(encoder, rows, config), len(rows)
+        [pid for pid, _, _ in rows],
+        paper_rows(encoder, [(t, a) for _, t, a in rows], config),
+        len(rows),
     )
     with _BACKGROUND_LOCK:
         _BACKGROUND.clear()
         _BACKGROUND[key] = found
     return found
-
-
-def _paper_rows(
-    encoder: semantic.Encoder, rows: Sequence[tuple[int, str, str]], config: LearnerConfig
-) -> sparse.csr_matrix:
-    """(id, title, abstract) rows as the learner reads them; vectors from the term store."""
-    vectors = encoder.encode_terms([paper_text(t, a, config.features) for _, t, a in rows])
-    return learner_rows(word_features([paper_words(t, a) for _, t, a in rows]), vectors)
 
 
 def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CONFIG) -> int:
@@ -167,7 +159,7 @@ def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CON
         log.warning("learners not refitted: no encoder or too few papers")
         return len(gone)
     papers = sorted({pid for sid in due for pid, _ in answers[sid]})
-    vectors = _paper_rows(encoder, [(pid, *texts[pid]) for pid in papers], config)
+    vectors = paper_rows(encoder, [texts[pid] for pid in papers], config)
     row = {pid: i for i, pid in enumerate(papers)}
     rows = [
         _fitted(sid, sig, answers[sid], interests.get(sid), vectors, row, base, encoder, config)

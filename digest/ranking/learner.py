@@ -41,6 +41,7 @@ from .types import LearnerWeights
 from .words import contains_phrase, singular
 
 if TYPE_CHECKING:
+    from .semantic import Encoder
     from .text import TextModel
     from .types import PaperDoc
 
@@ -143,6 +144,15 @@ def learner_rows(words: sparse.csr_matrix, vectors: np.ndarray) -> sparse.csr_ma
     """The learner's rows: hashed words, then the (L2-normalised) encoder vector."""
     vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, DIMENSIONS)
     return sparse.hstack([words, sparse.csr_matrix(vectors)], format="csr", dtype=np.float32)
+
+
+def paper_rows(
+    encoder: Encoder, papers: Sequence[tuple[str, str]], config: LearnerConfig
+) -> sparse.csr_matrix:
+    """(title, abstract) pairs as the learner reads them: hashed words, then the encoder's
+    vector (from the machine's term store when the paper was encoded before)."""
+    vectors = encoder.encode_terms([paper_text(t, a, config.features) for t, a in papers])
+    return learner_rows(word_features([paper_words(t, a) for t, a in papers]), vectors)
 
 
 @dataclass(frozen=True)
