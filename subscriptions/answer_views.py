@@ -27,7 +27,14 @@ SUGGESTED = 6
 ONLY_NOES = 4
 
 
-def _suggestions(subscriber: Subscriber) -> list[dict]:
+def _answers(subscriber: Subscriber) -> dict[str, int]:
+    """The subscriber's answers so far: arXiv id -> signal."""
+    return dict(
+        Feedback.objects.filter(subscriber=subscriber).values_list("paper__arxiv_id", "signal")
+    )
+
+
+def _suggestions(subscriber: Subscriber, answers: dict[str, int]) -> list[dict]:
     """Papers the current interests pick (trending ones for an empty profile), not yet
     answered; [] when the ranking cannot run (the page still works)."""
     from digest.delivery.previews import preview_picks  # the delivery layer, on demand
@@ -38,10 +45,7 @@ def _suggestions(subscriber: Subscriber) -> list[dict]:
         log.exception("suggestions failed for subscriber %s", subscriber.pk)
         picked = []
     # Too few picks say little: fill up with trending papers the subscriber has not answered.
-    answered = set(
-        Feedback.objects.filter(subscriber=subscriber).values_list("paper__arxiv_id", flat=True)
-    )
-    shown = {p["arxiv_id"] for p in picked} | answered
+    shown = {p["arxiv_id"] for p in picked} | set(answers)
     for paper in top_papers(limit=SUGGESTED + len(shown)):
         if len(picked) >= SUGGESTED:
             break
@@ -50,11 +54,10 @@ def _suggestions(subscriber: Subscriber) -> list[dict]:
     return picked
 
 
-def _only_noes(subscriber: Subscriber) -> bool:
+def _only_noes(answers: dict[str, int]) -> bool:
     """Every answer so far "not for me", and enough of them: the papers shown miss what the
     subscriber means, and one paper they like would say more than more noes."""
-    signals = list(Feedback.objects.filter(subscriber=subscriber).values_list("signal", flat=True))
-    return len(signals) >= ONLY_NOES and all(signal < 0 for signal in signals)
+    return len(answers) >= ONLY_NOES and all(signal < 0 for signal in answers.values())
 
 
 def _htmx(request: HttpRequest) -> bool:
@@ -68,12 +71,13 @@ def suggestions(request: HttpRequest, token: str) -> HttpResponse:
         subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
     except tokens.BadToken as exc:
         return bad_link(request, exc)
+    answers = _answers(subscriber)
     context = {
         "token": token,
         "subscriber": subscriber,
-        "papers": _suggestions(subscriber),
+        "papers": _suggestions(subscriber, answers),
         "max_examples": MAX_EXAMPLES,
-        "only_noes": _only_noes(subscriber),
+        "only_noes": _only_noes(answers),
     }
     template = "_suggestions.html" if _htmx(request) else "suggestions.html"
     return render(request, f"subscriptions/{template}", context)
@@ -97,7 +101,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
             "token": token,
             "feedback": recorded,
             "arxiv_id": arxiv_id,
-            "only_noes": _only_noes(subscriber),
+            "only_noes": _only_noes(_answers(subscriber)),
         }
         # htmx swaps 2xx answers only: the fragment itself says what went wrong.
         return render(request, "subscriptions/_answered.html", context)
@@ -127,5 +131,5 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
     if _htmx(request):  # 200 whatever happened: htmx swaps 2xx answers only
         return render(request, "subscriptions/_examples.html", context)
     status = 400 if problem and not result.liked else 200
-    context["papers"] = _suggestions(subscriber)
+    context["papers"] = _suggestions(subscriber, _answers(subscriber))
     return render(request, "subscriptions/suggestions.html", context, status=status)
