@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
@@ -101,6 +102,7 @@ def test_the_thanks_page_can_undo(client, alice, paper):
 
 
 @pytest.mark.django_db
+@time_machine.travel("2026-11-23 09:00:00+00:00", tick=False)  # signatures carry the time
 def test_the_preferences_page_lists_feedback_with_undo_buttons(client, alice, paper):
     give_feedback(alice, paper, -1)
     token = tokens.make_token(alice, tokens.Purpose.PREFERENCES)

@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+import time_machine
 from django.core import mail as django_mail
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +37,7 @@ def sent_digests(subscriber, days: int, first=date(2026, 11, 1)) -> list[Deliver
     return rows
 
 
+@time_machine.travel("2026-12-02 09:00:00+00:00", tick=False)  # signatures carry the time
 def test_the_web_version_links_to_the_archive_of_ones_own_digests(client):
     alice = make_subscriber("alice@example.org")
     bob = make_subscriber("bob@example.org")

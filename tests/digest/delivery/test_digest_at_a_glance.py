@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -85,6 +86,7 @@ def test_the_rendered_subject_has_no_leading_space_and_fits():
 # -- top of the email, sections --------------------------------------------------------
 
 
+@time_machine.travel("2026-11-23 09:00:00+00:00", tick=False)  # signatures carry the time
 def test_the_top_shows_the_date_view_in_browser_and_why_these_papers():
     row, pairs = digest_of([REASONS["keywords"], REASONS["authors"]])
 
