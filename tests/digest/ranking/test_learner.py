@@ -223,9 +223,11 @@ def test_the_fast_fit_finds_the_weights_linear_svc_finds(ranker):
     weight[3:5] = 3.0
     config = LearnerConfig()
     fast = learner._svm_coef(rows, y, weight, config)
-    slow = LinearSVC(C=config.c, class_weight="balanced", tol=1e-2, max_iter=1000, random_state=0)
+    slow = LinearSVC(
+        C=config.c, class_weight="balanced", tol=config.tol, max_iter=1000, random_state=0
+    )
     slow.fit(rows, y, sample_weight=weight)
-    assert learner._fit_liblinear is not None  # the fast path is the one in use
+    assert learner._liblinear_train is not None  # the fast path is the one in use
     assert np.allclose(fast, slow.coef_.ravel(), atol=1e-5)
 
 
