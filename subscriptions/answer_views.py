@@ -72,6 +72,8 @@ def suggestions(request: HttpRequest, token: str) -> HttpResponse:
     except tokens.BadToken as exc:
         return bad_link(request, exc)
     answers = _answers(subscriber)
+    if answers:
+        services.learner_catch_up(subscriber)
     context = {
         "token": token,
         "subscriber": subscriber,

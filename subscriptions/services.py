@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ from .models import Feedback, Interest, Subscriber
 
 if TYPE_CHECKING:
     from digest.ranking.semantic import Encoder
+
+log = logging.getLogger(__name__)
 
 
 def subscriber_sign_up(
@@ -289,6 +292,17 @@ def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Feedb
     learner_refit_soon(subscriber.pk)
     Delivery.reopen_empty_days([subscriber.pk], timezone.now().date())
     return feedback
+
+
+def learner_catch_up(subscriber: Subscriber) -> None:
+    """Refits the subscriber's learner now if their answers or interests changed since its
+    fit: the papers step shows the next papers with every answer given so far, not after
+    the queued refit (which then finds nothing to do). A failure is logged: the papers are
+    then picked as before, and the queued refit tries again."""
+    try:
+        learning.learners_refit([subscriber.pk])
+    except Exception:  # noqa: BLE001 - picking papers must not depend on the learner
+        log.exception("learner refit for subscriber %s failed", subscriber.pk)
 
 
 def feedback_undo(subscriber: Subscriber, arxiv_id: str) -> int:

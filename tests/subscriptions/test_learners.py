@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from digest import selectors
@@ -15,7 +17,7 @@ from digest.models import Delivery
 from digest.ranking import semantic
 from digest.ranking.learner import from_bytes, word_features
 from subscriptions import learners as learning
-from subscriptions import services
+from subscriptions import services, tokens
 from subscriptions.models import Feedback, Learner
 from tests.digest.ranking.test_ranking import FILLER_TOPICS
 from tests.factories import make_paper, make_subscriber
@@ -161,6 +163,44 @@ def test_more_like_this_lifts_a_similar_paper_in_the_next_digest(papers):
     for similar in papers["distillation"][1:3]:
         assert after.index(similar.arxiv_id) < before.index(similar.arxiv_id)
     assert liked.arxiv_id not in after  # answered: not news any more
+
+
+def test_the_papers_step_shows_other_papers_picked_with_the_answers_so_far(papers, client):
+    # Every paper of the day matches the category alike: only the answers tell them apart.
+    alice = make_subscriber("alice@example.com", categories=["cs.LG"])
+    token = tokens.make_token(alice, tokens.Purpose.PREFERENCES)
+    step = reverse("subscriptions:suggestions", args=[token])
+    shown = re.compile(r'<li class="answer">\s*<a [^>]*>([^<]+)</a>')
+    distillation = [title for title, _ in TOPICS["distillation"]]
+    assert not set(shown.findall(client.get(step).content.decode())) & set(distillation)
+    for paper, signal in [(papers["distillation"][0], 1), (papers["distillation"][1], 1)]:
+        client.post(
+            reverse("subscriptions:answer", args=[token]),
+            {"arxiv_id": paper.arxiv_id, "signal": str(signal), "next": "suggestions"},
+        )
+
+    again = shown.findall(client.get(step).content.decode())
+
+    # Fitted in the request, not 30 seconds later by the queued task: the very next
+    # papers shown are the liked ones' kind, ahead of the generic networks.
+    assert Learner.objects.filter(subscriber=alice, liked=2).exists()
+    assert sorted(again[:2]) == sorted(distillation[2:]), again
+    assert learning.learners_refit([alice.pk]) == 0  # the queued refit finds it done
+
+
+def test_a_failing_refit_leaves_the_papers_step_working(papers, client, monkeypatch, caplog):
+    alice = make_subscriber("alice@example.com", categories=["cs.LG"])
+    services.feedback_record(alice, papers["distillation"][0].arxiv_id, 1)
+
+    def broken(subscriber_ids):
+        raise RuntimeError("the encoder's file is gone")
+
+    monkeypatch.setattr(learning, "learners_refit", broken)
+    token = tokens.make_token(alice, tokens.Purpose.PREFERENCES)
+    response = client.get(reverse("subscriptions:suggestions", args=[token]))
+
+    assert response.status_code == 200 and "Yes, like this" in response.content.decode()
+    assert "learner refit for subscriber" in caplog.text
 
 
 def test_the_command_refits_every_changed_learner(papers, capsys):
