@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 SUGGESTED = 6
 # After this many answers, all "not for me", the page asks for a paper they like instead.
 ONLY_NOES = 4
+# Up to this many answers the learner is refitted in the request (tens of milliseconds);
+# beyond, a fit reads hundreds of papers and the queued refit does it off the request.
+REFIT_IN_REQUEST = 200
 
 
 def _answers(subscriber: Subscriber) -> dict[str, int]:
@@ -72,7 +75,7 @@ def suggestions(request: HttpRequest, token: str) -> HttpResponse:
     except tokens.BadToken as exc:
         return bad_link(request, exc)
     answers = _answers(subscriber)
-    if answers:
+    if 0 < len(answers) <= REFIT_IN_REQUEST:
         services.learner_catch_up(subscriber)
     context = {
         "token": token,
