@@ -98,21 +98,21 @@ def learner_refit_soon(subscriber_id: int) -> bool:
 def background(encoder: semantic.Encoder, config: LearnerConfig = CONFIG) -> Background | None:
     """The newest papers as the learner reads them, computed once per process for a given
     newest paper."""
-    rows = list(
-        Paper.objects.order_by("-id").values_list("id", "title_text", "abstract_text")[
-            : config.background_papers
-        ]
+    # The ids first: a refit task reads 500 abstracts only when the newest papers changed.
+    ids = list(
+        Paper.objects.order_by("-id").values_list("id", flat=True)[: config.background_papers]
     )
-    if len(rows) < 2:
+    if len(ids) < 2:
         return None
-    key = (rows[0][0], len(rows), config.features, config.background_papers)
+    key = (ids[0], len(ids), config.features, config.background_papers)
     with _BACKGROUND_LOCK:
         if key in _BACKGROUND:
             return _BACKGROUND[key]
+    texts = Paper.objects.only("title_text", "abstract_text").in_bulk(ids)
     found = Background.of(
-        [pid for pid, _, _ in rows],
-        paper_rows(encoder, [(t, a) for _, t, a in rows], config),
-        len(rows),
+        ids,
+        paper_rows(encoder, [(texts[i].title_text, texts[i].abstract_text) for i in ids], config),
+        len(ids),
     )
     with _BACKGROUND_LOCK:
         _BACKGROUND.clear()
@@ -161,6 +161,10 @@ def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CON
     papers = sorted({pid for sid in due for pid, _ in answers[sid]})
     vectors = paper_rows(encoder, [texts[pid] for pid in papers], config)
     row = {pid: i for i, pid in enumerate(papers)}
+    # The priors to encode, in one pass of the encoder (one at a time, each costs a pass).
+    encoder.encode_terms(
+        sorted({text for sid in due if (text := _prior_to_encode(interests.get(sid)))})
+    )
     rows = [
         _fitted(sid, sig, answers[sid], interests.get(sid), vectors, row, base, encoder, config)
         for sid, sig in due.items()
@@ -192,11 +196,7 @@ def _fitted(
     yes = [row[pid] for pid, signal in answers if signal > 0]
     no = [row[pid] for pid, signal in answers if signal < 0]
     text = interest_text(interest)
-    prior = (
-        semantic.stored_vector(interest.description_vector, interest.description_model)
-        if interest is not None and interest.description.strip()
-        else None
-    )
+    prior = _stored_prior(interest)
     if prior is None and text:
         # Keyword lists repeat across subscribers and refits: kept in the machine's store.
         prior = encoder.encode_terms([text])[0]
@@ -212,6 +212,18 @@ def _fitted(
         liked=len(yes),
         disliked=len(no),
     )
+
+
+def _stored_prior(interest: Interest | None):
+    """The description's vector stored with it (None for keywords, or a stale vector)."""
+    if interest is None or not interest.description.strip():
+        return None
+    return semantic.stored_vector(interest.description_vector, interest.description_model)
+
+
+def _prior_to_encode(interest: Interest | None) -> str:
+    """The interests' text when no stored vector stands for it ("" when nothing to encode)."""
+    return interest_text(interest) if _stored_prior(interest) is None else ""
 
 
 def stored_weights(rows: Iterable[tuple[int, bytes, str]]) -> dict[int, LearnerWeights]:

@@ -22,8 +22,11 @@ float16, then the `kept_words` heaviest word weights as (uint32 feature, float16
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -128,10 +131,47 @@ def word_features(texts: Sequence[str]) -> sparse.csr_matrix:
     return _sublinear(_HASHER.transform(texts))
 
 
+# Papers' hashed words, by text: a paper is answered by many subscribers and its words do
+# not change, so a worker hashes each once (about 1.5 kB a paper: 10,000 is ~15 MB).
+_WORD_ROWS: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_WORD_ROWS_LIMIT = 10_000
+_WORD_ROWS_LOCK = threading.Lock()
+
+
+def paper_word_rows(texts: Sequence[str]) -> sparse.csr_matrix:
+    """word_features of papers' texts (paper_words), each text hashed once per process."""
+    with _WORD_ROWS_LOCK:
+        found = {t: row for t in texts if (row := _WORD_ROWS.get(t)) is not None}
+        for t in found:
+            _WORD_ROWS.move_to_end(t)
+    missing = [t for t in dict.fromkeys(texts) if t not in found]
+    if missing:
+        fresh = word_features(missing)
+        for i, t in enumerate(missing):
+            cut = slice(fresh.indptr[i], fresh.indptr[i + 1])
+            found[t] = (fresh.indices[cut].copy(), fresh.data[cut].copy())
+        with _WORD_ROWS_LOCK:
+            _WORD_ROWS.update((t, found[t]) for t in missing)
+            while len(_WORD_ROWS) > _WORD_ROWS_LIMIT:
+                _WORD_ROWS.popitem(last=False)
+    parts = [found[t] for t in texts]
+    indptr = np.zeros(len(texts) + 1, dtype=np.int32)
+    np.cumsum([len(indices) for indices, _ in parts], out=indptr[1:])
+    indices = np.concatenate([i for i, _ in parts]) if parts else np.zeros(0, np.int32)
+    data = np.concatenate([d for _, d in parts]) if parts else np.zeros(0, np.float32)
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(texts), WORD_FEATURES))
+
+
 def prior_words(text: str, dropped: Sequence[str] = ()) -> sparse.csr_matrix:
     """The interests' own text as the learner reads its words, without the dropped terms:
     as in the description's query (digest.ranking.dropping), a dropped word takes the
-    phrases holding it along, and a dropped phrase its own words."""
+    phrases holding it along, and a dropped phrase its own words. (Kept per process: a
+    subscriber's text recurs at every refit. Read it, do not change it.)"""
+    return _prior_words(text, tuple(dropped))
+
+
+@lru_cache(maxsize=4096)
+def _prior_words(text: str, dropped: tuple[str, ...]) -> sparse.csr_matrix:
     grams = _ANALYSE(text)
     # Each dropped term as the analyser's words (its unigrams, stop words left out), plurals
     # folded on both sides as the reading shows them ("neural network" drops "networks").
@@ -150,7 +190,14 @@ def _holds_dropped(gram: tuple[str, ...], terms: Sequence[tuple[str, ...]]) -> b
 def learner_rows(words: sparse.csr_matrix, vectors: np.ndarray) -> sparse.csr_matrix:
     """The learner's rows: hashed words, then the (L2-normalised) encoder vector."""
     vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, DIMENSIONS)
-    return sparse.hstack([words, sparse.csr_matrix(vectors)], format="csr", dtype=np.float32)
+    n = vectors.shape[0]
+    # The dense part as CSR built directly (from an array scipy goes through COO, slowly).
+    dense = sparse.csr_matrix(
+        (vectors.ravel(), np.tile(np.arange(DIMENSIONS, dtype=np.int32), n),
+         np.arange(0, n * DIMENSIONS + 1, DIMENSIONS, dtype=np.int32)),
+        shape=(n, DIMENSIONS),
+    )  # fmt: skip
+    return sparse.hstack([words, dense], format="csr", dtype=np.float32)
 
 
 def paper_rows(
@@ -159,7 +206,7 @@ def paper_rows(
     """(title, abstract) pairs as the learner reads them: hashed words, then the encoder's
     vector (from the machine's term store when the paper was encoded before)."""
     vectors = encoder.encode_terms([paper_text(t, a, config.features) for t, a in papers])
-    return learner_rows(word_features([paper_words(t, a) for t, a in papers]), vectors)
+    return learner_rows(paper_word_rows([paper_words(t, a) for t, a in papers]), vectors)
 
 
 @dataclass(frozen=True)

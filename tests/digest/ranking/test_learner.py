@@ -246,3 +246,24 @@ def test_the_priors_words_leave_out_dropped_terms_as_the_query_does():
     no_phrase = everything - set(prior_words(text, ["neural network"]).indices.tolist())
     assert len(no_phrase) == 3  # "neural", "networks", "neural networks"
     assert hashed["neural"] in no_phrase
+
+
+def test_papers_words_are_hashed_once_and_read_back_the_same(monkeypatch):
+    texts = [
+        f"Paper {n}. Paper {n}. Knowledge distillation of teacher {n} into students."
+        for n in range(5)
+    ]
+    monkeypatch.setattr(learner, "_WORD_ROWS", type(learner._WORD_ROWS)())
+    monkeypatch.setattr(learner, "_WORD_ROWS_LIMIT", 3)
+    hashed = []
+    monkeypatch.setattr(learner, "word_features", lambda t: hashed.extend(t) or word_features(t))
+
+    first = learner.paper_word_rows(texts[:3])
+    again = learner.paper_word_rows([texts[2], texts[1], texts[2], texts[3]])
+    everything = learner.paper_word_rows(texts)
+
+    assert hashed == [*texts[:3], texts[3], texts[0], texts[4]]  # each once while kept
+    for rows, of in ((first, texts[:3]), (again, [texts[2], texts[1], texts[2], texts[3]])):
+        assert (rows != word_features(of)).nnz == 0
+    assert (everything != word_features(texts)).nnz == 0
+    assert len(learner._WORD_ROWS) == 3  # the oldest ones make room
