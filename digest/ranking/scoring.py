@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from .learner import learner_relevance
+from .learner import learner_relevance, word_scores
 from .types import Pick
 from .words import category_keys
 
@@ -139,7 +139,7 @@ def _learner_part(ranker: Ranker, cp: CompiledProfiles, a: int, b: int) -> Part 
         return None
     which = cp.learner_of[a + rows]
     z = cp.learners[which] @ ranker.learner_features()
-    z += (cp.learner_words[which] @ ranker.learner_words()).toarray()
+    z += word_scores(cp.learner_words[which], ranker.learner_words())
     return Part(rows, learner_relevance(z, cp.answers[a + rows], ranker.learner))
 
 
