@@ -288,22 +288,21 @@ def test_the_words_product_is_the_sparse_product_to_the_last_bit(ranker, monkeyp
 
 def test_a_day_ranked_in_shares_gives_each_subscriber_the_same_picks(ranker):
     """The send workers rank the day chunk by chunk, each in its own process with its own
-    fitted pool: a digest must not depend on who was ranked beside its subscriber.
+    fitted pool: a digest must not depend on who was ranked beside its subscriber, nor on
+    what the worker ranked before it.
 
     Up to the order of papers with equal scores: "Deep neural networks for traffic" and
     "... for sports" score the same, and which comes first follows the last bit of the
     encoder product, whose rounding depends on how many descriptions it takes at once."""
+    earlier = paper(900, "Tiny Students of Speech Teachers", "A student model distils speech.")
+    answered = with_answers(ranker, Profile(3, keywords=("student",), limit=6), no=GENERIC[:2])
     profiles = [
         with_answers(ranker, Profile(1, description=VAGUE, limit=12), yes=DISTILLATION[:2]),
         Profile(2, keywords=("neural networks", "-speech"), limit=5),
-        with_answers(
-            ranker,
-            Profile(3, keywords=("student",), limit=6),
-            yes=[DISTILLATION[3]],
-            no=GENERIC[:2],
-        ),
+        replace(answered, liked=(DISTILLATION[3], earlier)),
         Profile(4, description="teachers and students", categories=("cs.LG",), limit=10),
         with_answers(ranker, Profile(5, description=VAGUE, limit=8), no=GENERIC[2:4]),
+        Profile(6, keywords=("teacher",), liked=(earlier,), limit=4),
     ]
 
     def picks(result: dict[int, list[Pick]]) -> dict[int, list[Pick]]:
@@ -312,8 +311,12 @@ def test_a_day_ranked_in_shares_gives_each_subscriber_the_same_picks(ranker):
         }
 
     together = Ranker.fit(DAY).rank(profiles, chunk_size=2)
-    apart = {}
-    for share in (profiles[:2], profiles[2:]):
+    apart: dict[int, list[Pick]] = {}
+    one_worker: dict[int, list[Pick]] = {}
+    worker = Ranker.fit(DAY)  # fitted once, as a worker keeps it for every chunk it takes
+    for share in (profiles[:3], profiles[3:], profiles[1:4]):
         apart.update(Ranker.fit(DAY).rank(share, chunk_size=2))
+        one_worker.update(worker.rank(share, chunk_size=2))
     assert picks(apart) == picks(together)
+    assert one_worker == apart
     assert all(together[p.subscriber_id] for p in profiles)
