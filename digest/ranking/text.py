@@ -16,9 +16,9 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.utils.extmath import randomized_svd
-from threadpoolctl import threadpool_limits
 
 from . import dropping, semantic
+from .blas import blas_threads
 from .words import STOP_WORDS, analyzer
 
 log = logging.getLogger(__name__)
@@ -270,7 +270,7 @@ class TextModel:
         blocks = []
         for a in range(0, len(texts), _PRF_BLOCK):
             # One large dense product per block: here a second BLAS thread pays for itself.
-            with threadpool_limits(limits=_SEMANTIC_THREADS, user_api="blas"):
+            with blas_threads(_SEMANTIC_THREADS):
                 closeness = text_vectors[a : a + _PRF_BLOCK] @ term_vectors.T
             top = _top_columns(closeness, k)
             closest = np.take_along_axis(closeness, top, axis=1)
