@@ -93,6 +93,7 @@ _PRF_MIN_DOCS = 5
 # Queries expanded together, so the centroids of one block stay small in memory.
 _PRF_BLOCK = 1024
 _SEMANTIC_THREADS = 2
+_THREADED_ROWS = 512
 
 
 _SHARED_ENCODER = object()  # "the process's encoder, if it can load", resolved on first use
@@ -269,9 +270,10 @@ class TextModel:
         k = min(cfg.semantic_terms, len(columns))  # slots left empty weaken the expansion
         blocks = []
         for a in range(0, len(texts), _PRF_BLOCK):
-            # One large dense product per block: here a second BLAS thread pays for itself.
-            with blas_threads(_SEMANTIC_THREADS):
-                closeness = text_vectors[a : a + _PRF_BLOCK] @ term_vectors.T
+            # A second BLAS thread pays for itself on a large block, and spins on after a small one.
+            block = text_vectors[a : a + _PRF_BLOCK]
+            with blas_threads(_SEMANTIC_THREADS if len(block) >= _THREADED_ROWS else 1):
+                closeness = block @ term_vectors.T
             top = _top_columns(closeness, k)
             closest = np.take_along_axis(closeness, top, axis=1)
             weights = np.where(closest >= cfg.semantic_min_closeness, closest, 0) * idf[top]
