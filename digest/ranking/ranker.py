@@ -29,8 +29,8 @@ from .text import TextConfig, TextModel
 from .types import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, Weights
 from .words import PhraseIndex, category_keys, paper_author_keys
 
-# Earlier papers' TF-IDF rows kept per day (about 1 KB each).
-_EARLIER_KEPT = 50_000
+# Earlier papers kept per day: TF-IDF row and cosines to today's papers, 9 KB each.
+_EARLIER_KEPT = 10_000
 
 
 class Ranker:
@@ -70,7 +70,7 @@ class Ranker:
         )
         self._term_hits: dict[tuple[str, ...], tuple[list[int], list[int]]] = {}
         self._day_matrices: DayMatrices | None = None
-        self._earlier: dict[tuple[int, str, str], sparse.csr_matrix] = {}
+        self._earlier: dict[tuple[int, str, str], tuple[sparse.csr_matrix, np.ndarray]] = {}
 
     @classmethod
     def fit(cls, papers: Sequence[PaperDoc], **options) -> Ranker:
@@ -185,12 +185,12 @@ class Ranker:
         # Cosines among all feedback documents (today's papers, then older ones): the rows
         # against today's papers score the pool, and the whole matrix gives the centroids'
         # norms, so no centroid is ever built as a vector.
-        gram = self.text.gram()
+        gram = similarities = self.text.gram()
         if outside_docs:
-            extra = self._earlier_papers(outside_docs)
-            cross = (extra @ self.text.papers.T).toarray()
+            extra, cross = self._earlier_papers(outside_docs)
             among = (extra @ extra.T).toarray()
             gram = np.block([[gram, cross.T], [cross, among]]).astype(np.float32, copy=False)
+            similarities = np.concatenate([similarities, cross])
         weights = []
         for n, rows, cols, vals in structures:
             averaging = sparse.csr_matrix(
@@ -200,26 +200,32 @@ class Ranker:
             norms = np.sqrt(np.maximum(_quadratic_forms(averaging, gram), 0)).astype(np.float32)
             norms[norms == 0] = 1.0
             weights.append(sparse.diags(1.0 / norms).dot(averaging).astype(np.float32).tocsr())
-        similarities = np.ascontiguousarray(gram[:, :pool])
         # Where each feedback paper sits among the documents, for the reasons to name one.
         self.feedback_columns = {**self.position, **{i: pool + j for i, j in outside.items()}}
         return weights, similarities
 
-    def _earlier_papers(self, docs: Sequence[PaperDoc]) -> sparse.csr_matrix:
-        """TF-IDF rows of papers from earlier days, each vectorised once: a worker ranks the
-        day in many chunks, and the same liked papers come back in chunk after chunk."""
+    def _earlier_papers(self, docs: Sequence[PaperDoc]) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """TF-IDF rows of papers from earlier days, and their cosines to today's papers,
+        each computed once: a worker ranks the day in many chunks, and the same liked
+        papers come back in chunk after chunk (kept for the first `_EARLIER_KEPT`)."""
         keys = [(d.id, d.title, d.abstract) for d in docs]
         missing = [i for i, key in enumerate(keys) if key not in self._earlier]
-        if len(self._earlier) + len(missing) > _EARLIER_KEPT:
-            self._earlier.clear()
-            missing = list(range(len(docs)))
+        found: dict[tuple[int, str, str], tuple[sparse.csr_matrix, np.ndarray]] = {}
         if missing:
+            assert self.text.papers is not None, "fit() first"
             rows = self.text.transform(
                 self.text.document(docs[i].title, docs[i].abstract) for i in missing
             )
+            cross = (rows @ self.text.papers.T).toarray()
             for row, i in enumerate(missing):
-                self._earlier[keys[i]] = rows[row]
-        return sparse.vstack([self._earlier[key] for key in keys], format="csr")
+                found[keys[i]] = (rows[row], cross[row])
+                if len(self._earlier) < _EARLIER_KEPT:
+                    self._earlier[keys[i]] = found[keys[i]]
+        chosen = [self._earlier.get(key) or found[key] for key in keys]
+        return (
+            sparse.vstack([row for row, _ in chosen], format="csr"),
+            np.vstack([near for _, near in chosen]),
+        )
 
 
 def _quadratic_forms(rows: sparse.csr_matrix, gram: np.ndarray) -> np.ndarray:
