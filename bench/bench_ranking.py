@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_ranking.py [--subscribers 100000] [--papers 2000]
                                             [--svm-sample 200] [--seed 7]
-                                            [--rank-processes N]
+                                            [--rank-processes N] [--task-size 500]
 
 Papers are the shared corpus's real titles and abstracts, replicated with variations
 (sentences rotated and one sentence borrowed from another paper) to reach the count, with
@@ -359,6 +359,13 @@ def main() -> None:
         "rank it (one per core), after the one-process measure",
     )
     parser.add_argument(
+        "--task-size",
+        type=int,
+        default=500,
+        help="with --rank-processes: subscribers per ranking call, as a send task ranks "
+        "DELIVERY_CHUNK_SIZE (500) deliveries (0: each process ranks its share in one call)",
+    )
+    parser.add_argument(
         "--words-only",
         action="store_true",
         help="rank descriptions by their words alone (no sentence encoder), as before 2026-11-27",
@@ -420,17 +427,23 @@ def main() -> None:
     )
 
     if args.rank_processes > 1:
-        expected = [
-            rank_processes.fingerprint(result, [p.subscriber_id for p in share])
-            for share in rank_processes.shares(profiles, args.rank_processes)
-        ]
+        expected = rank_processes.fingerprints(result)
         del result, ranker
         gc.collect()
         parent_rss = rank_processes.rss_mb()
         wall, figures = rank_processes.rank_in_processes(
-            papers, profiles, text, args.chunk, args.rank_processes
+            papers,
+            profiles,
+            text,
+            chunk=args.chunk,
+            processes=args.rank_processes,
+            task=args.task_size,
         )
-        print(rank_processes.report(wall, figures, parent_rss, expected))
+        print(
+            rank_processes.report(
+                wall, figures, parent_rss=parent_rss, task=args.task_size, expected=expected
+            )
+        )
 
     fit_svm, svm_seconds = svm_sample(papers, profiles, args.svm_sample, rng)
     per = svm_seconds / args.svm_sample
