@@ -43,10 +43,6 @@ try:  # private, used for speed only (see _svm_coef)
     set_verbosity_wrap(0)  # liblinear prints every fit unless told once to be quiet
 except ImportError:  # pragma: no cover - a scikit-learn without them
     _liblinear_train = None
-try:  # private, used for speed only (see word_scores)
-    from scipy.sparse._sparsetools import csr_matmat
-except ImportError:  # pragma: no cover - a SciPy without it
-    csr_matmat = None
 
 from .types import LearnerWeights
 from .words import contains_phrase, singular
@@ -350,40 +346,6 @@ def learner_relevance(
     z += low
     z *= say[:, None]
     return z
-
-
-def word_scores(weights: sparse.csr_matrix, papers: sparse.csr_matrix) -> np.ndarray:
-    """Learners' word weights (learners x features) times the papers' hashed words
-    (features x papers), as a dense float32 block.
-
-    The product is dense (every learner weighs a few common words), so SciPy's first pass,
-    which counts the result's entries to size it, is wasted work (40 % of the product):
-    the kernel writes straight into room for every entry. The same kernel, so the same sums
-    in the same order, as `(weights @ papers).toarray()`, which is the fallback."""
-    m, n = weights.shape[0], papers.shape[1]
-    if csr_matmat is None or weights.dtype != np.float32 or papers.dtype != np.float32:
-        return (weights @ papers).toarray()
-    index = np.int32 if max(m * n, weights.nnz, papers.nnz) < 2**31 else np.int64
-    indptr = np.empty(m + 1, dtype=index)
-    columns = np.empty(m * n, dtype=index)
-    values = np.empty(m * n, dtype=np.float32)
-    try:
-        csr_matmat(
-            m,
-            n,
-            *(np.asarray(a, dtype=index) for a in (weights.indptr, weights.indices)),
-            weights.data,
-            *(np.asarray(a, dtype=index) for a in (papers.indptr, papers.indices)),
-            papers.data,
-            indptr,
-            columns,
-            values,
-        )
-    except (TypeError, ValueError):  # its signature changed: the public path, same sums
-        log.warning("SciPy's csr_matmat changed; multiplying the learners' words publicly")
-        return (weights @ papers).toarray()
-    nnz = int(indptr[-1])
-    return sparse.csr_matrix((values[:nnz], columns[:nnz], indptr), shape=(m, n)).toarray()
 
 
 def paper_text(title: str, abstract: str, features: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 from scipy import sparse
 from sklearn.svm import LinearSVC
 
-from digest.ranking import learner, semantic
+from digest.ranking import learner, scoring, semantic
 from digest.ranking.learner import (
     DIMENSIONS,
     WORD_FEATURES,
@@ -22,9 +22,9 @@ from digest.ranking.learner import (
     prior_words,
     to_bytes,
     word_features,
-    word_scores,
 )
 from digest.ranking.ranker import Ranker
+from digest.ranking.scoring import word_scores
 from digest.ranking.types import LearnerWeights, PaperDoc, Pick, Profile
 from tests.digest.ranking.test_ranking import FILLERS, paper
 
@@ -282,7 +282,7 @@ def test_the_words_product_is_the_sparse_product_to_the_last_bit(ranker, monkeyp
     assert np.count_nonzero(expected) > 0
     assert np.array_equal(word_scores(weights, words), expected)
     assert word_scores(weights[:0], words).shape == (0, words.shape[1])
-    monkeypatch.setattr(learner, "csr_matmat", None)  # a SciPy without the kernel
+    monkeypatch.setattr(scoring, "csr_matmat", None)  # a SciPy without the kernel
     assert np.array_equal(word_scores(weights, words), expected)
 
 
