@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_ranking.py [--subscribers 100000] [--papers 2000]
                                             [--svm-sample 200] [--seed 7]
+                                            [--rank-processes N] [--task-size 500]
 
 Papers are the shared corpus's real titles and abstracts, replicated with variations
 (sentences rotated and one sentence borrowed from another paper) to reach the count, with
@@ -35,6 +36,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "bench" / "relevance"
 
 import corpus  # noqa: E402
 import feedback  # noqa: E402
+import rank_processes  # noqa: E402
 
 from digest.ranking.ranker import Ranker  # noqa: E402
 from digest.ranking.text import TextConfig  # noqa: E402
@@ -350,6 +352,20 @@ def main() -> None:
         help="processes fitting the learners (as refit tasks spread over send workers)",
     )
     parser.add_argument(
+        "--rank-processes",
+        type=int,
+        default=1,
+        help="also rank the day split into this many forked processes, as the send workers "
+        "rank it (one per core), after the one-process measure",
+    )
+    parser.add_argument(
+        "--task-size",
+        type=int,
+        default=500,
+        help="with --rank-processes: subscribers per ranking call, as a send task ranks "
+        "DELIVERY_CHUNK_SIZE (500) deliveries (0: each process ranks its share in one call)",
+    )
+    parser.add_argument(
         "--words-only",
         action="store_true",
         help="rank descriptions by their words alone (no sentence encoder), as before 2026-11-27",
@@ -409,6 +425,25 @@ def main() -> None:
         f"on {os.cpu_count()} cores); {picks} picks, {empty} empty digests; "
         f"peak RSS {rss_after:.0f} MB (+{rss_after - rss_before:.0f} MB over the inputs)"
     )
+
+    if args.rank_processes > 1:
+        expected = rank_processes.fingerprints(result)
+        del result, ranker
+        gc.collect()
+        parent_rss = rank_processes.rss_mb()
+        wall, figures = rank_processes.rank_in_processes(
+            papers,
+            profiles,
+            text,
+            chunk=args.chunk,
+            processes=args.rank_processes,
+            task=args.task_size,
+        )
+        print(
+            rank_processes.report(
+                wall, figures, parent_rss=parent_rss, task=args.task_size, expected=expected
+            )
+        )
 
     fit_svm, svm_seconds = svm_sample(papers, profiles, args.svm_sample, rng)
     per = svm_seconds / args.svm_sample

@@ -1,6 +1,6 @@
 """What a digest says about itself: why each paper is there, its sections, its subject.
 
-The ranking explains each pick in one string (digest/ranking/scoring.py), parts joined
+The ranking explains each pick in one string (digest/ranking/reasons.py), parts joined
 by " · ": "matches 'distillation', 'moe'", "by Geoffrey Hinton", "similar to your
 description", "more like papers you liked" or "like 'X', which you liked", a category
 ("cs.CL"), "48 upvotes". Those strings are what a delivery stores, so the kind of

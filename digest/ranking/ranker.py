@@ -20,14 +20,17 @@ from datetime import date
 
 import numpy as np
 from scipy import sparse
-from threadpoolctl import threadpool_limits
 
+from .blas import blas_threads
 from .learner import LearnerConfig, paper_features, paper_words, word_features
 from .profiles import compile_profiles
-from .scoring import rank_compiled
+from .scoring import DayMatrices, rank_compiled
 from .text import TextConfig, TextModel
 from .types import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, Weights
 from .words import PhraseIndex, category_keys, paper_author_keys
+
+# Earlier papers kept per day: TF-IDF row and cosines to today's papers, 9 KB each.
+_EARLIER_KEPT = 10_000
 
 
 class Ranker:
@@ -53,7 +56,7 @@ class Ranker:
         self.position = {p.id: i for i, p in enumerate(self.papers)}
         self.text = TextModel(text)
         if self.papers:
-            with threadpool_limits(limits=1, user_api="blas"):
+            with blas_threads(1):
                 self.text.fit([self.text.document(p.title, p.abstract) for p in self.papers])
         self.phrases = PhraseIndex(
             [p.title for p in self.papers], [p.abstract for p in self.papers]
@@ -66,6 +69,8 @@ class Ranker:
             [k for a in p.authors for k in paper_author_keys(a)] for p in self.papers
         )
         self._term_hits: dict[tuple[str, ...], tuple[list[int], list[int]]] = {}
+        self._day_matrices: DayMatrices | None = None
+        self._earlier: dict[tuple[int, str, str], tuple[sparse.csr_matrix, np.ndarray]] = {}
 
     @classmethod
     def fit(cls, papers: Sequence[PaperDoc], **options) -> Ranker:
@@ -117,6 +122,12 @@ class Ranker:
             self._learner_words = words.T.tocsr()
         return self._learner_words
 
+    def day_matrices(self) -> DayMatrices:
+        """The day's papers as the scoring and the reasons read them, built on first use."""
+        if self._day_matrices is None:
+            self._day_matrices = DayMatrices(self)
+        return self._day_matrices
+
     def term_hits(self, words: tuple[str, ...]) -> tuple[list[int], list[int]]:
         if words not in self._term_hits:
             self._term_hits[words] = self.phrases.hits(words)
@@ -132,7 +143,7 @@ class Ranker:
         paused = gc.isenabled()
         gc.disable()
         try:
-            with threadpool_limits(limits=1, user_api="blas"):
+            with blas_threads(1):
                 compiled = compile_profiles(self, profiles)
                 result = rank_compiled(self, compiled, chunk_size=chunk_size)
         finally:
@@ -174,14 +185,12 @@ class Ranker:
         # Cosines among all feedback documents (today's papers, then older ones): the rows
         # against today's papers score the pool, and the whole matrix gives the centroids'
         # norms, so no centroid is ever built as a vector.
-        gram = self.text.gram()
+        gram = similarities = self.text.gram()
         if outside_docs:
-            extra = self.text.transform(
-                self.text.document(d.title, d.abstract) for d in outside_docs
-            )
-            cross = (extra @ self.text.papers.T).toarray()
+            extra, cross = self._earlier_papers(outside_docs)
             among = (extra @ extra.T).toarray()
             gram = np.block([[gram, cross.T], [cross, among]]).astype(np.float32, copy=False)
+            similarities = np.concatenate([similarities, cross])
         weights = []
         for n, rows, cols, vals in structures:
             averaging = sparse.csr_matrix(
@@ -191,10 +200,32 @@ class Ranker:
             norms = np.sqrt(np.maximum(_quadratic_forms(averaging, gram), 0)).astype(np.float32)
             norms[norms == 0] = 1.0
             weights.append(sparse.diags(1.0 / norms).dot(averaging).astype(np.float32).tocsr())
-        similarities = np.ascontiguousarray(gram[:, :pool])
         # Where each feedback paper sits among the documents, for the reasons to name one.
         self.feedback_columns = {**self.position, **{i: pool + j for i, j in outside.items()}}
         return weights, similarities
+
+    def _earlier_papers(self, docs: Sequence[PaperDoc]) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """TF-IDF rows of papers from earlier days, and their cosines to today's papers,
+        each computed once: a worker ranks the day in many chunks, and the same liked
+        papers come back in chunk after chunk (kept for the first `_EARLIER_KEPT`)."""
+        keys = [(d.id, d.title, d.abstract) for d in docs]
+        missing = [i for i, key in enumerate(keys) if key not in self._earlier]
+        found: dict[tuple[int, str, str], tuple[sparse.csr_matrix, np.ndarray]] = {}
+        if missing:
+            assert self.text.papers is not None, "fit() first"
+            rows = self.text.transform(
+                self.text.document(docs[i].title, docs[i].abstract) for i in missing
+            )
+            cross = (rows @ self.text.papers.T).toarray()
+            for row, i in enumerate(missing):
+                found[keys[i]] = (rows[row], cross[row])
+                if len(self._earlier) < _EARLIER_KEPT:
+                    self._earlier[keys[i]] = found[keys[i]]
+        chosen = [self._earlier.get(key) or found[key] for key in keys]
+        return (
+            sparse.vstack([row for row, _ in chosen], format="csr"),
+            np.vstack([near for _, near in chosen]),
+        )
 
 
 def _quadratic_forms(rows: sparse.csr_matrix, gram: np.ndarray) -> np.ndarray:

@@ -5,22 +5,39 @@ Dense blocks are chunk x papers, so memory stays bounded however many subscriber
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
 
+try:  # private, used for speed only (see word_scores)
+    from scipy.sparse._sparsetools import csr_matmat
+except ImportError:  # pragma: no cover - a SciPy without it
+    csr_matmat = None
+
 from .learner import learner_relevance
+from .reasons import Explainer, PaperFacts
 from .types import Pick
-from .words import category_keys
 
 if TYPE_CHECKING:
     from .profiles import CompiledProfiles
     from .ranker import Ranker
 
-# A component is named in the reason once it is worth this much relevance.
-_MENTION = 0.2
+log = logging.getLogger(__name__)
+
+
+class DayMatrices:
+    """The day's papers in the layout the chunk products want, built once a day (a send
+    worker ranks the day in many calls) and kept by the Ranker; see `_Day`."""
+
+    def __init__(self, ranker: Ranker) -> None:
+        # Category keys x papers is small enough to keep dense (see `_Day`).
+        self.categories = np.ascontiguousarray(ranker.category_matrix.T.toarray())
+        self.authors_t = ranker.author_matrix.T.tocsr()
+        self.neg_trend = (-ranker.weights.trending * ranker.trend)[None, :].astype(np.float32)
+        self.facts = PaperFacts(ranker)
 
 
 class _Day:
@@ -32,10 +49,14 @@ class _Day:
         # C order: scipy copies an F-ordered dense operand on every product.
         self.terms = np.ascontiguousarray(cp.term_weights.T.toarray())
         self.term_any = (self.terms > 0).astype(np.float32)
-        self.categories = np.ascontiguousarray(ranker.category_matrix.T.toarray())
-        self.authors_t = ranker.author_matrix.T.tocsr()
+        daily = ranker.day_matrices()
+        self.categories, self.authors_t, self.neg_trend = (
+            daily.categories,
+            daily.authors_t,
+            daily.neg_trend,
+        )
+        self.facts = daily.facts
         self.has_exclude = np.diff(cp.exclude.indptr) > 0
-        self.neg_trend = (-ranker.weights.trending * ranker.trend)[None, :].astype(np.float32)
         self.has_author = np.diff(cp.authors.indptr) > 0
         self.has_category = np.diff(cp.categories.indptr) > 0
 
@@ -139,8 +160,42 @@ def _learner_part(ranker: Ranker, cp: CompiledProfiles, a: int, b: int) -> Part 
         return None
     which = cp.learner_of[a + rows]
     z = cp.learners[which] @ ranker.learner_features()
-    z += (cp.learner_words[which] @ ranker.learner_words()).toarray()
+    z += word_scores(cp.learner_words[which], ranker.learner_words())
     return Part(rows, learner_relevance(z, cp.answers[a + rows], ranker.learner))
+
+
+def word_scores(weights: sparse.csr_matrix, papers: sparse.csr_matrix) -> np.ndarray:
+    """Learners' word weights (learners x features) times the papers' hashed words
+    (features x papers), as a dense float32 block.
+
+    The product is dense (every learner weighs a few common words), so SciPy's first pass,
+    which counts the result's entries to size it, is wasted work (40 % of the product):
+    the kernel writes straight into room for every entry. The same kernel, so the same sums
+    in the same order, as `(weights @ papers).toarray()`, which is the fallback."""
+    m, n = weights.shape[0], papers.shape[1]
+    if csr_matmat is None or weights.dtype != np.float32 or papers.dtype != np.float32:
+        return (weights @ papers).toarray()
+    index = np.int32 if max(m * n, weights.nnz, papers.nnz) < 2**31 else np.int64
+    indptr = np.empty(m + 1, dtype=index)
+    columns = np.empty(m * n, dtype=index)
+    values = np.empty(m * n, dtype=np.float32)
+    try:
+        csr_matmat(
+            m,
+            n,
+            *(np.asarray(a, dtype=index) for a in (weights.indptr, weights.indices)),
+            weights.data,
+            *(np.asarray(a, dtype=index) for a in (papers.indptr, papers.indices)),
+            papers.data,
+            indptr,
+            columns,
+            values,
+        )
+    except (TypeError, ValueError):  # its signature changed: the public path, same sums
+        log.warning("SciPy's csr_matmat changed; multiplying the learners' words publicly")
+        return (weights @ papers).toarray()
+    nnz = int(indptr[-1])
+    return sparse.csr_matrix((values[:nnz], columns[:nnz], indptr), shape=(m, n)).toarray()
 
 
 @dataclass
@@ -190,7 +245,7 @@ def rank_compiled(ranker: Ranker, cp: CompiledProfiles, *, chunk_size: int) -> d
     to take it back.)
     """
     day = _Day(ranker, cp)
-    explain = _Explainer(ranker, cp)
+    explain = Explainer(ranker, cp, day.facts)
     result: dict[int, list[Pick]] = {}
     paper_ids = [p.id for p in ranker.papers]
     profiles = cp.profiles
@@ -209,145 +264,3 @@ def rank_compiled(ranker: Ranker, cp: CompiledProfiles, *, chunk_size: int) -> d
                 for c, v, why in zip(cols, cut.values[r][:n], reasons, strict=True)
             ]
     return result
-
-
-class _Explainer:
-    """Builds "matches 'distillation' · cs.CL · 48 upvotes" for one subscriber's picks."""
-
-    def __init__(self, ranker: Ranker, cp: CompiledProfiles) -> None:
-        self.cp = cp
-        self.ranker = ranker
-        self.paper_terms = _row_sets(cp.term_weights)
-        self.paper_authors = _row_sets(ranker.author_matrix)
-        vocab = ranker.category_vocab
-        self.paper_categories = [
-            [(c, {vocab.get(k) for k in category_keys(c)}) for c in p.categories]
-            for p in ranker.papers
-        ]
-        self.upvotes = [
-            " · " + f"{p.upvotes} upvote" + ("" if p.upvotes == 1 else "s") if p.upvotes else ""
-            for p in ranker.papers
-        ]
-        self.quoted = [f"'{label}'" for label in cp.term_labels]
-        self.include = (cp.include.indptr.tolist(), cp.include.indices.tolist())
-        self.categories = (cp.categories.indptr.tolist(), cp.categories.indices.tolist())
-        self.keyword_reasons: dict[tuple[int, ...], dict[int, str]] = {}
-        self.categories_shown: dict[frozenset[int], list[str | None]] = {}
-        # Per subscriber of the chunk who liked several papers: their titles, and which
-        # one is nearest each of their top papers (`prepare`).
-        self.liked: dict[int, list[str]] = {}
-        self.nearest: dict[int, list[int]] = {}
-
-    def __call__(
-        self,
-        s: int,
-        cols: list[int],
-        d_row: list[float] | None,
-        l_row: list[float] | None,
-        m_row: list[float] | None = None,
-    ) -> list[str]:
-        cp, upvotes, paper_terms, quoted = self.cp, self.upvotes, self.paper_terms, self.quoted
-        indptr, indices = self.include
-        terms = indices[indptr[s] : indptr[s + 1]]
-        names = cp.author_names[s]
-        indptr, indices = self.categories
-        a, b = indptr[s], indptr[s + 1]
-        wanted = frozenset(indices[a:b]) if b > a else None
-        if not (names or wanted or d_row or l_row or m_row):
-            return self._keywords_only(terms, cols)
-        shown = self._shown(wanted) if wanted else None
-        reasons = []
-        examples: list[str] | None = None
-        for j, c in enumerate(cols):
-            parts = []
-            if terms:
-                present = paper_terms[c]
-                matched = [quoted[t] for t in terms if t in present]
-                if matched:
-                    parts.append("matches " + ", ".join(matched[:3]))
-            if names:
-                on_paper = self.paper_authors[c]
-                by = [name for name, keys in names if not keys.isdisjoint(on_paper)]
-                if by:
-                    parts.append("by " + ", ".join(by[:2]))
-            d = d_row[j] if d_row else 0.0
-            lk = l_row[j] if l_row else 0.0
-            if d >= _MENTION or (not parts and d > 0 and d >= lk):
-                parts.append("similar to your description")
-            learned = m_row[j] if m_row else 0.0
-            # Papers brought by answers name the liked paper they resemble most.
-            if learned >= _MENTION or lk >= _MENTION or (not parts and (lk > 0 or learned > 0)):
-                examples = examples or self.examples(s, cols)
-                parts.append(examples[j])
-            if shown is not None and (category := shown[c]) is not None:
-                parts.append(category)
-            reasons.append(" · ".join(parts) + upvotes[c] if parts else upvotes[c][3:])
-        return reasons
-
-    def _shown(self, wanted: frozenset[int]) -> list[str | None]:
-        """Each paper's first category among `wanted` (None: none), once per distinct set:
-        subscribers choose among few categories."""
-        shown = self.categories_shown.get(wanted)
-        if shown is None:
-            shown = self.categories_shown[wanted] = [
-                next((cat for cat, keys in categories if keys & wanted), None)
-                for categories in self.paper_categories
-            ]
-        return shown
-
-    def prepare(self, a: int, top: list[list[int]]) -> None:
-        """Finds, for the chunk's subscribers from `a` on who liked several papers, the one
-        nearest each of their top papers: one gather for the chunk, not one per subscriber.
-        Only the newest liked papers count: those of the Rocchio terms, whose cosines to
-        today's papers the ranking computed already."""
-        where, newest = self.ranker.feedback_columns, self.ranker.weights.feedback_papers
-        self.liked, self.nearest = {}, {}
-        rows = []
-        for r in range(len(top)):
-            liked = self.cp.profiles[a + r].liked[:newest]
-            if len(liked) > 1 and (found := [p for p in liked if p.id in where]):
-                self.liked[a + r] = [p.title for p in found]
-                rows.append((r, [where[p.id] for p in found]))
-        if not rows:
-            return
-        columns = np.zeros((len(rows), max(len(c) for _, c in rows)), dtype=np.int64)
-        unused = np.ones(columns.shape, dtype=bool)
-        for i, (_, found_columns) in enumerate(rows):
-            columns[i, : len(found_columns)] = found_columns
-            unused[i, : len(found_columns)] = False
-        papers = np.array([top[r] for r, _ in rows], dtype=np.int64)
-        sims = self.cp.feedback_similarity[columns[:, :, None], papers[:, None, :]]
-        sims[unused] = -np.inf
-        for (r, _), nearest in zip(rows, sims.argmax(axis=1).tolist(), strict=True):
-            self.nearest[a + r] = nearest
-
-    def examples(self, s: int, cols: list[int]) -> list[str]:
-        """ "like 'Born Again Neural Networks', which you liked" for each pick: the liked
-        paper closest to it in words (see `prepare`)."""
-        liked = self.cp.profiles[s].liked[: self.ranker.weights.feedback_papers]
-        if len(liked) == 1:
-            return [f"like '{liked[0].title}', which you liked"] * len(cols)
-        titles = self.liked.get(s)
-        if not titles:
-            return ["more like papers you liked"] * len(cols)
-        phrases = [f"like '{title}', which you liked" for title in titles]
-        return [phrases[i] for i in self.nearest[s][: len(cols)]]
-
-    def _keywords_only(self, terms: list[int], cols: list[int]) -> list[str]:
-        """Keywords only, the common case: the matched terms and the upvotes. Subscribers
-        who follow the same keywords share the reason for the same paper."""
-        known = self.keyword_reasons.setdefault(tuple(terms), {})
-        reasons = []
-        for c in cols:
-            reason = known.get(c)
-            if reason is None:
-                present = self.paper_terms[c]
-                matched = [self.quoted[t] for t in terms if t in present]
-                reason = known[c] = "matches " + ", ".join(matched[:3]) + self.upvotes[c]
-            reasons.append(reason)
-        return reasons
-
-
-def _row_sets(matrix: sparse.csr_matrix) -> list[frozenset[int]]:
-    indptr, indices = matrix.indptr, matrix.indices.tolist()
-    return [frozenset(indices[indptr[i] : indptr[i + 1]]) for i in range(matrix.shape[0])]

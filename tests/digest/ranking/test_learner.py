@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.svm import LinearSVC
 
-from digest.ranking import learner, semantic
+from digest.ranking import learner, scoring, semantic
 from digest.ranking.learner import (
     DIMENSIONS,
     WORD_FEATURES,
@@ -23,7 +24,8 @@ from digest.ranking.learner import (
     word_features,
 )
 from digest.ranking.ranker import Ranker
-from digest.ranking.types import LearnerWeights, PaperDoc, Profile
+from digest.ranking.scoring import word_scores
+from digest.ranking.types import LearnerWeights, PaperDoc, Pick, Profile
 from tests.digest.ranking.test_ranking import FILLERS, paper
 
 DISTILLATION = [
@@ -267,3 +269,54 @@ def test_papers_words_are_hashed_once_and_read_back_the_same(monkeypatch):
         assert (rows != word_features(of)).nnz == 0
     assert (everything != word_features(texts)).nnz == 0
     assert len(learner._WORD_ROWS) == 3  # the oldest ones make room
+
+
+def test_the_words_product_is_the_sparse_product_to_the_last_bit(ranker, monkeypatch):
+    words = ranker.learner_words()
+    weights = sparse.random(
+        7, WORD_FEATURES, density=0.001, format="lil", dtype=np.float32, random_state=3
+    )
+    weights[:, words.indices[:50]] = 0.25  # words the papers have, so the sums are not zero
+    weights = weights.tocsr()
+    expected = (weights @ words).toarray()
+    assert np.count_nonzero(expected) > 0
+    assert np.array_equal(word_scores(weights, words), expected)
+    assert word_scores(weights[:0], words).shape == (0, words.shape[1])
+    monkeypatch.setattr(scoring, "csr_matmat", None)  # a SciPy without the kernel
+    assert np.array_equal(word_scores(weights, words), expected)
+
+
+def test_a_day_ranked_in_shares_gives_each_subscriber_the_same_picks(ranker):
+    """The send workers rank the day chunk by chunk, each in its own process with its own
+    fitted pool: a digest must not depend on who was ranked beside its subscriber, nor on
+    what the worker ranked before it.
+
+    Up to the order of papers with equal scores: "Deep neural networks for traffic" and
+    "... for sports" score the same, and which comes first follows the last bit of the
+    encoder product, whose rounding depends on how many descriptions it takes at once."""
+    earlier = paper(900, "Tiny Students of Speech Teachers", "A student model distils speech.")
+    answered = with_answers(ranker, Profile(3, keywords=("student",), limit=6), no=GENERIC[:2])
+    profiles = [
+        with_answers(ranker, Profile(1, description=VAGUE, limit=12), yes=DISTILLATION[:2]),
+        Profile(2, keywords=("neural networks", "-speech"), limit=5),
+        replace(answered, liked=(DISTILLATION[3], earlier)),
+        Profile(4, description="teachers and students", categories=("cs.LG",), limit=10),
+        with_answers(ranker, Profile(5, description=VAGUE, limit=8), no=GENERIC[2:4]),
+        Profile(6, keywords=("teacher",), liked=(earlier,), limit=4),
+    ]
+
+    def picks(result: dict[int, list[Pick]]) -> dict[int, list[Pick]]:
+        return {
+            s: sorted(found, key=lambda p: (-p.score, p.paper_id)) for s, found in result.items()
+        }
+
+    together = Ranker.fit(DAY).rank(profiles, chunk_size=2)
+    apart: dict[int, list[Pick]] = {}
+    one_worker: dict[int, list[Pick]] = {}
+    worker = Ranker.fit(DAY)  # fitted once, as a worker keeps it for every chunk it takes
+    for share in (profiles[:3], profiles[3:], profiles[1:4]):
+        apart.update(Ranker.fit(DAY).rank(share, chunk_size=2))
+        one_worker.update(worker.rank(share, chunk_size=2))
+    assert picks(apart) == picks(together)
+    assert one_worker == apart
+    assert all(together[p.subscriber_id] for p in profiles)
