@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from digest.ranking.types import SUGGESTION_FLOOR
 from digest.selectors import top_papers
 
 from . import services, tokens
@@ -39,11 +40,15 @@ def _answers(subscriber: Subscriber) -> dict[str, int]:
 
 def _suggestions(subscriber: Subscriber, answers: dict[str, int]) -> list[dict]:
     """Papers the current interests pick (trending ones for an empty profile), not yet
-    answered; [] when the ranking cannot run (the page still works)."""
+    answered; [] when the ranking cannot run (the page still works).
+
+    Closest first, even below the relevance a digest needs (SUGGESTION_FLOOR): two "yes"
+    answers on a small day may leave nothing worth a digest, and the papers nearest to
+    them still say more than trending ones."""
     from digest.delivery.previews import preview_picks  # the delivery layer, on demand
 
     try:
-        picked = preview_picks(subscriber)[:SUGGESTED]
+        picked = preview_picks(subscriber, floor=SUGGESTION_FLOOR)[:SUGGESTED]
     except Exception:  # noqa: BLE001 - a broken suggestion list must not break the page
         log.exception("suggestions failed for subscriber %s", subscriber.pk)
         picked = []

@@ -2,9 +2,10 @@
 
 For every judged profile:
 - day 1: the digest without any feedback;
-- onboarding: the subscriber answers the first 10 papers shown (the day-1 picks, then
-  trending papers to fill ten), "yes" where judged relevant, "no" elsewhere; then the
-  next digest, on the papers not yet shown;
+- onboarding: the subscriber answers the first 10 papers shown (as the papers step shows
+  them: the picks closest first, below the digest's floor too, then trending papers),
+  "yes" where judged relevant, "no" elsewhere; then the next digest, on the papers not
+  yet shown;
 - a day of feedback: "more like this" on every relevant paper of day 1's digest and
   "fewer like this" on every other one; then day 2 on the papers not yet sent, beside a
   twin who sent no feedback (same papers already sent).
@@ -29,7 +30,7 @@ from digest.ranking.learner import (
     word_features,
 )
 from digest.ranking.ranker import Ranker
-from digest.ranking.types import PaperDoc, Profile
+from digest.ranking.types import SUGGESTION_FLOOR, PaperDoc, Profile
 
 K = 10
 
@@ -92,12 +93,13 @@ class Simulation:
         )
         return replace(answered, learner=weights)
 
-    def rank(self, profiles: list[Profile]) -> dict[int, list[int]]:
-        ranked = self.ranker.rank(profiles)
+    def rank(self, profiles: list[Profile], floor: float | None = None) -> dict[int, list[int]]:
+        ranked = self.ranker.rank(profiles, floor=floor)
         return {sid: [p.paper_id for p in picks] for sid, picks in ranked.items()}
 
     def trending_fill(self, profile: Profile, picks: list[int]) -> list[int]:
-        """The first ten papers shown at onboarding: the picks, then trending ones."""
+        """The first ten papers shown at onboarding: the picks (closest first, below the
+        digest's floor too, as the papers step shows them), then trending ones."""
         order = sorted(
             self.docs, key=lambda p: (p.upvote_growth, p.upvotes, p.arxiv_id), reverse=True
         )
@@ -112,12 +114,14 @@ class Simulation:
     def run(self, profiles: list[Profile]) -> dict[int, dict[str, float]]:
         by_id = {d.id: d for d in self.docs}
         day1 = self.rank(profiles)
+        # What the papers step shows: closest first, down to SUGGESTION_FLOOR.
+        step = self.rank(profiles, floor=SUGGESTION_FLOOR)
         onboarded, pasted, fed, twins = [], [], [], []
         shown_at: dict[int, frozenset[int]] = {}
         known_at: dict[int, frozenset[int]] = {}
         for profile in profiles:
             sid, relevant = profile.subscriber_id, self.judged[profile.subscriber_id]
-            order = self.trending_fill(profile, day1[sid])
+            order = self.trending_fill(profile, step[sid][:K])
             shown = frozenset(order)
             yes = [by_id[i] for i in order if i in relevant]
             no = [by_id[i] for i in order if i not in relevant]

@@ -81,8 +81,11 @@ def description_reading(subscriber: Subscriber, description: str | None = None) 
     }
 
 
-def preview_picks(subscriber: Subscriber, interest_overrides: dict | None = None) -> list[dict]:
-    """ "Your digest if it were sent now": ranks today's pool with the given interests."""
+def preview_picks(
+    subscriber: Subscriber, interest_overrides: dict | None = None, *, floor: float | None = None
+) -> list[dict]:
+    """ "Your digest if it were sent now": ranks today's pool with the given interests.
+    `floor`: the relevance a pick needs, when not the digest's (the papers step's)."""
     overrides = interest_overrides or {}
     interest = Interest.objects.filter(subscriber=subscriber).first() or Interest(
         subscriber=subscriber
@@ -96,7 +99,7 @@ def preview_picks(subscriber: Subscriber, interest_overrides: dict | None = None
     profile = selectors.profile_from(
         subscriber, interest, base.already_sent, base.liked, base.disliked, base.learner
     )
-    picks = pick(next_pool(subscriber), [profile]).get(subscriber.pk, [])
+    picks = pick(next_pool(subscriber), [profile], floor=floor).get(subscriber.pk, [])
     papers = Paper.objects.in_bulk([p.paper_id for p in picks])
     return [
         {

@@ -62,9 +62,13 @@ def trending(papers: Sequence[PaperDoc], profile: Profile) -> list[Pick]:
     return picks
 
 
-def pick(papers: Sequence[PaperDoc], profiles: Sequence[Profile]) -> dict[int, list[Pick]]:
+def pick(
+    papers: Sequence[PaperDoc], profiles: Sequence[Profile], *, floor: float | None = None
+) -> dict[int, list[Pick]]:
+    """Each subscriber's picks (trending ones for an empty profile); `floor`, when given,
+    replaces the relevance a pick needs (see Ranker.rank)."""
     personal = [p for p in profiles if not is_empty(p)]
-    result = ranker_for(papers).rank(personal) if personal else {}
+    result = ranker_for(papers).rank(personal, floor=floor) if personal else {}
     for profile in profiles:
         if is_empty(profile):
             result[profile.subscriber_id] = trending(papers, profile)

@@ -133,8 +133,12 @@ class Ranker:
             self._term_hits[words] = self.phrases.hits(words)
         return self._term_hits[words]
 
-    def rank(self, profiles: Sequence[Profile], *, chunk_size: int = 1024) -> dict[int, list[Pick]]:
-        """Picks per subscriber id, best first, at most `limit`, none below the floor."""
+    def rank(
+        self, profiles: Sequence[Profile], *, chunk_size: int = 1024, floor: float | None = None
+    ) -> dict[int, list[Pick]]:
+        """Picks per subscriber id, best first, at most `limit`, none below the floor (the
+        ranker's, or `floor`: the papers step shows the closest papers even on a day where
+        none would be worth a digest)."""
         if not self.papers or not profiles:
             return {p.subscriber_id: [] for p in profiles}
         # The products are many and small: one BLAS thread avoids threads spinning against
@@ -145,7 +149,7 @@ class Ranker:
         try:
             with blas_threads(1):
                 compiled = compile_profiles(self, profiles)
-                result = rank_compiled(self, compiled, chunk_size=chunk_size)
+                result = rank_compiled(self, compiled, chunk_size=chunk_size, floor=floor)
         finally:
             if paused:
                 gc.enable()

@@ -56,6 +56,7 @@ class _Day:
             daily.neg_trend,
         )
         self.facts = daily.facts
+        self.floor = ranker.floor
         self.has_exclude = np.diff(cp.exclude.indptr) > 0
         self.has_author = np.diff(cp.authors.indptr) > 0
         self.has_category = np.diff(cp.categories.indptr) > 0
@@ -136,7 +137,7 @@ def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int)
             rel[part.rows] += part.block
     if disliked is not None:
         rel[disliked.rows] -= disliked.block
-    ineligible = rel < ranker.floor
+    ineligible = rel < day.floor
     if confident.size:
         interests *= (1.0 - cp.interests_share[a + confident])[:, None]
         rel[confident] -= interests
@@ -237,14 +238,19 @@ def _score_and_cut(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: i
     )
 
 
-def rank_compiled(ranker: Ranker, cp: CompiledProfiles, *, chunk_size: int) -> dict[int, list]:
+def rank_compiled(
+    ranker: Ranker, cp: CompiledProfiles, *, chunk_size: int, floor: float | None = None
+) -> dict[int, list]:
     """Picks per subscriber id, chunk after chunk: matrix work, then Python for the picks.
+    `floor`: the least relevance a pick needs, when not the ranker's.
 
     (A worker thread scoring the next chunk while this one built picks gained nothing
     measurable: building picks holds the GIL, and the worker's many numpy calls each wait
     to take it back.)
     """
     day = _Day(ranker, cp)
+    if floor is not None:
+        day.floor = floor
     explain = Explainer(ranker, cp, day.facts)
     result: dict[int, list[Pick]] = {}
     paper_ids = [p.id for p in ranker.papers]

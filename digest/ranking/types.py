@@ -71,6 +71,9 @@ class Pick:
 # Relevance a paper needs before it can be picked at all; below it, a quiet day stays quiet.
 RELEVANCE_FLOOR = 0.45
 relevance_floor = RELEVANCE_FLOOR
+# The papers step shows every paper the interests and answers do not push below zero,
+# closest first: papers to answer need not be worth a digest.
+SUGGESTION_FLOOR = 0.0
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,27 @@ def test_the_papers_step_shows_other_papers_picked_with_the_answers_so_far(paper
     assert learning.learners_refit([alice.pk]) == 0  # the queued refit finds it done
 
 
+def test_the_papers_step_fills_with_the_closest_papers_not_the_most_upvoted(papers, client):
+    # Related to the liked paper, but not enough to be worth a digest: below the floor.
+    near = make_paper(
+        "Compact networks for phones",
+        "Small neural networks that run on phones, trained with a larger network's help.",
+        upvotes=0,
+    )
+    alice = make_subscriber("alice@example.com")  # no interests yet: only the answer
+    services.feedback_record(alice, papers["distillation"][3].arxiv_id, 1)
+    assert near.arxiv_id not in [p["arxiv_id"] for p in preview_picks(alice)]
+    token = tokens.make_token(alice, tokens.Purpose.PREFERENCES)
+
+    body = client.get(reverse("subscriptions:suggestions", args=[token])).content.decode()
+
+    shown = re.findall(r'<li class="answer">\s*<a [^>]*>([^<]+)</a>', body)
+    assert len(shown) == 6 and near.title_text in shown
+    generic = [shown.index(t) for t in shown if t.startswith("Deep neural networks")]
+    assert shown.index(near.title_text) < min(generic, default=6)
+    assert "trending · 0 upvotes" not in body
+
+
 def test_a_failing_refit_leaves_the_papers_step_working(papers, client, monkeypatch, caplog):
     alice = make_subscriber("alice@example.com", categories=["cs.LG"])
     services.feedback_record(alice, papers["distillation"][0].arxiv_id, 1)
