@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import partial
 
+import numpy as np
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -161,13 +162,10 @@ def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CON
     papers = sorted({pid for sid in due for pid, _ in answers[sid]})
     vectors = paper_rows(encoder, [texts[pid] for pid in papers], config)
     row = {pid: i for i, pid in enumerate(papers)}
-    # The priors to encode, in one pass of the encoder (one at a time, each costs a pass).
-    encoder.encode_terms(
-        sorted({text for sid in due if (text := _prior_to_encode(interests.get(sid)))})
-    )
+    priors = _prior_vectors(encoder, [interests.get(sid) for sid in due])
     rows = [
-        _fitted(sid, sig, answers[sid], interests.get(sid), vectors, row, base, encoder, config)
-        for sid, sig in due.items()
+        _fitted(sid, sig, answers[sid], interests.get(sid), prior, vectors, row, base, config)
+        for (sid, sig), prior in zip(due.items(), priors, strict=True)
     ]
     with transaction.atomic():
         Learner.objects.bulk_create(
@@ -186,21 +184,17 @@ def _fitted(
     sig: str,
     answers: list[tuple[int, int]],
     interest: Interest | None,
+    prior: np.ndarray | None,
     vectors: sparse.csr_matrix,
     row: dict[int, int],
     base: Background,
-    encoder: semantic.Encoder,
     config: LearnerConfig,
 ) -> Learner:
-    """One subscriber's learner, fitted on their answers' rows of `vectors`."""
+    """One subscriber's learner, fitted on their answers' rows of `vectors` and their
+    interests' text (`prior`: its encoder vector, None without a text)."""
     yes = [row[pid] for pid, signal in answers if signal > 0]
     no = [row[pid] for pid, signal in answers if signal < 0]
-    text = interest_text(interest)
-    prior = _stored_prior(interest)
-    if prior is None and text:
-        # Keyword lists repeat across subscribers and refits: kept in the machine's store.
-        prior = encoder.encode_terms([text])[0]
-    words = prior_words(text, dropped_terms(interest))
+    words = prior_words(interest_text(interest), dropped_terms(interest))
     prior_row = learner_rows(words, prior) if prior is not None else None
     answered = frozenset(pid for pid, _ in answers)
     weights = learner_fit(vectors[yes], vectors[no], base, prior_row, config, answered)
@@ -214,16 +208,22 @@ def _fitted(
     )
 
 
-def _stored_prior(interest: Interest | None):
-    """The description's vector stored with it (None for keywords, or a stale vector)."""
-    if interest is None or not interest.description.strip():
-        return None
-    return semantic.stored_vector(interest.description_vector, interest.description_model)
-
-
-def _prior_to_encode(interest: Interest | None) -> str:
-    """The interests' text when no stored vector stands for it ("" when nothing to encode)."""
-    return interest_text(interest) if _stored_prior(interest) is None else ""
+def _prior_vectors(
+    encoder: semantic.Encoder, interests: Sequence[Interest | None]
+) -> list[np.ndarray | None]:
+    """Each interests' text as the encoder reads it (None without a text): the vector
+    stored with a description, else encoded, all of a batch in one pass of the encoder
+    (keyword lists repeat across subscribers and refits: kept in the machine's store)."""
+    priors = [
+        semantic.stored_vector(i.description_vector, i.description_model)
+        if i is not None and i.description.strip()
+        else None
+        for i in interests
+    ]
+    texts = [interest_text(i) if p is None else "" for i, p in zip(interests, priors, strict=True)]
+    missing = sorted(set(texts) - {""})
+    encoded = dict(zip(missing, encoder.encode_terms(missing), strict=True)) if missing else {}
+    return [p if p is not None else encoded.get(t) for p, t in zip(priors, texts, strict=True)]
 
 
 def stored_weights(rows: Iterable[tuple[int, bytes, str]]) -> dict[int, LearnerWeights]:
