@@ -43,7 +43,7 @@ class DayMatrices:
 class _Day:
     """Per-call matrices in the layout the chunk products want (dense where that is small)."""
 
-    def __init__(self, ranker: Ranker, cp: CompiledProfiles) -> None:
+    def __init__(self, ranker: Ranker, cp: CompiledProfiles, floor: float) -> None:
         # Terms x papers and category keys x papers are small enough to keep dense, which
         # turns the two hottest products into sparse x dense with a dense result.
         # C order: scipy copies an F-ordered dense operand on every product.
@@ -56,7 +56,7 @@ class _Day:
             daily.neg_trend,
         )
         self.facts = daily.facts
-        self.floor = ranker.floor
+        self.floor = floor  # the least relevance a pick needs
         self.has_exclude = np.diff(cp.exclude.indptr) > 0
         self.has_author = np.diff(cp.authors.indptr) > 0
         self.has_category = np.diff(cp.categories.indptr) > 0
@@ -248,9 +248,7 @@ def rank_compiled(
     measurable: building picks holds the GIL, and the worker's many numpy calls each wait
     to take it back.)
     """
-    day = _Day(ranker, cp)
-    if floor is not None:
-        day.floor = floor
+    day = _Day(ranker, cp, ranker.floor if floor is None else floor)
     explain = Explainer(ranker, cp, day.facts)
     result: dict[int, list[Pick]] = {}
     paper_ids = [p.id for p in ranker.papers]
