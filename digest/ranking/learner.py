@@ -223,7 +223,7 @@ class Background:
         if rows.shape[0] < 2:
             raise ValueError("a background needs at least two papers")
         kept = tuple(ids[:size])
-        return cls(rows[:size].astype(np.float32), frozenset(kept), kept)
+        return cls(rows[:size].astype(np.float32, copy=False), frozenset(kept), kept)
 
     def without(self, answered: frozenset[int]) -> sparse.csr_matrix:
         """Its rows, less the papers the subscriber answered."""
