@@ -11,11 +11,15 @@ vectors are put in the machine's store first, as ingestion does; then two phases
 1. batches: `learners_refit` over batches of 500 subscribers, as `manage.py refit_learners`
    runs after a model change: read the answers, hash the answered papers' words, fit,
    store every learner in one upsert;
-2. tasks: one answer changed for each of `--tasks` subscribers, then one `learners_refit`
-   call per subscriber, as the debounced `refit_learners` task runs after a burst of clicks.
+2. requested: one answer changed for each of `--tasks` subscribers through
+   `services.feedback_record` (which records each refit request), then the refit of every
+   waiting subscriber as the debounced `refit_requested_learners` task does it: the requested
+   batches of `REFIT_BATCH`, each a task;
+3. one per call: one more answer changed for each of them, then one `learners_refit` call
+   per subscriber, as the papers step refits in the request.
 
-With `--processes N` each phase's subscribers are split over N forked processes, as refit
-tasks spread over the send workers. It prints subscribers per second for each phase.
+With `--processes N` each phase's batches are split over N forked processes, as refit tasks
+spread over the send workers. It prints subscribers per second for each phase.
 """
 
 from __future__ import annotations
@@ -93,12 +97,14 @@ def run(batches: list[list[int]], processes: int) -> tuple[float, int]:
 
 
 def change_one_answer(subscriber_ids: list[int]) -> None:
-    from subscriptions.models import Feedback
+    """As a subscriber's click does: through the service, which records the refit request."""
+    from subscriptions import services
+    from subscriptions.models import Feedback, Subscriber
 
-    for sid in subscriber_ids:
-        answer = Feedback.objects.filter(subscriber_id=sid).order_by("pk").first()
+    for subscriber in Subscriber.objects.filter(pk__in=subscriber_ids):
+        answer = Feedback.objects.filter(subscriber=subscriber).select_related("paper").first()
         assert answer is not None
-        Feedback.objects.filter(pk=answer.pk).update(signal=-answer.signal)
+        services.feedback_record(subscriber, answer.paper.arxiv_id, -answer.signal)
 
 
 def main() -> None:
@@ -133,11 +139,25 @@ def main() -> None:
         )
         due = ids[: args.tasks]
         change_one_answer(due)
+        from subscriptions import learners as learning
+
+        load = os.getloadavg()[0]
+        start = time.perf_counter()
+        requested = learning.requested_batches()
+        _, written = run(requested, args.processes)
+        seconds = time.perf_counter() - start  # reading the requests counts too
+        assert written == len(due) and not learning.requested_batches()
+        print(
+            f"requested refits, as the debounced task runs them: {written} learners in "
+            f"{len(requested)} batch(es), {seconds:.2f} s = {written / seconds:.0f} "
+            f"subscribers/s ({args.processes} process(es), host load {load:.1f})"
+        )
+        change_one_answer(due)
         load = os.getloadavg()[0]
         seconds, written = run([[sid] for sid in due], args.processes)
         assert written == len(due)
         print(
-            f"one subscriber per task: {written} learners in {seconds:.2f} s = "
+            f"one subscriber per call (the papers step): {written} learners in {seconds:.2f} s = "
             f"{written / seconds:.0f} subscribers/s ({args.processes} process(es), host load "
             f"{load:.1f})"
         )

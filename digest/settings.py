@@ -346,6 +346,7 @@ CELERY_TASK_ROUTES = {
     "digest.tasks.prepare_ranking": {"queue": "send"},
     # Learners are fitted where the encoder and the paper vectors are (subscriptions.learners).
     "digest.tasks.refit_learners": {"queue": "send"},
+    "digest.tasks.refit_requested_learners": {"queue": "send"},
 }
 # When Redis goes away mid-chunk, let the running chunk finish and record its outcomes
 # (cancelling it would be a kill, repeating what it had sent but not yet recorded); the

@@ -111,6 +111,16 @@ def refit_learners(subscriber_ids: list[int]) -> int:
     return learning.learners_refit(subscriber_ids)
 
 
+@shared_task(soft_time_limit=300, time_limit=330)
+def refit_requested_learners() -> int:
+    """Refits every learner waiting for it: the first batch here, the others as tasks of
+    their own, spread over the send workers. Queued after answers, and swept by the beat."""
+    batches = learning.requested_batches()
+    for batch in batches[1:]:
+        refit_learners.delay(batch)
+    return learning.learners_refit(batches[0]) if batches else 0
+
+
 def cockpit_watch() -> int:
     """Hourly: rolls up the finished days for the cockpit and logs what needs a person."""
     return len(cockpit.cockpit_watch())

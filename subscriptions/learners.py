@@ -1,11 +1,15 @@
 """Fitting and storing each subscriber's learner (digest.ranking.learner) as answers change.
 
-A "more like this", a "not for me", a pasted example or a changed description queues
-`learner_refit_soon`: one task per subscriber within `REFIT_DELAY` seconds (later clicks
-in that window ride along), on the send queue, whose workers hold the encoder and the
-machine's store of paper vectors. The task refits only the learners whose answers or
-interests' text changed since their last fit (a hash of both), so a repeated task costs
-one query.
+A "more like this", a "not for me", a pasted example or a changed description calls
+`learner_refit_soon`: it records a `RefitRequest` in the same transaction and queues one
+task for every subscriber who changed something within `REFIT_DELAY` seconds (later clicks,
+and other subscribers' clicks, in that window ride along), on the send queue, whose workers
+hold the encoder and the machine's store of paper vectors. That task refits the waiting
+subscribers `REFIT_BATCH` at a time (a fit in a batch costs a third of a fit alone), the
+first batch itself and the others as tasks of their own, spread over the send workers; the
+beat's sweep (`refit_requested`) picks up any request whose task was lost. A refit skips the
+learners whose answers and interests' text are unchanged since their last fit (a hash of
+both), so a repeated refit costs a few queries.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from functools import partial
+from datetime import datetime
 
 import numpy as np
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from scipy import sparse
 
@@ -37,7 +42,7 @@ from digest.ranking.learner import (
 )
 from digest.ranking.types import LearnerWeights
 
-from .models import Feedback, Interest, Learner
+from .models import Feedback, Interest, Learner, RefitRequest
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,8 @@ CONFIG = LearnerConfig()
 # Seconds a refit waits for more answers: a subscriber going through a digest clicks
 # several papers in a minute, and one fit after the last click is enough.
 REFIT_DELAY = 30
+# Subscribers refitted in one call: the batch of `manage.py refit_learners` and of a task.
+REFIT_BATCH = 500
 _BACKGROUND: dict[tuple, Background] = {}
 _BACKGROUND_LOCK = threading.Lock()
 
@@ -81,19 +88,48 @@ def _prior_key(interest: Interest | None) -> str:
 
 
 def learner_refit_soon(subscriber_id: int) -> bool:
-    """Queues a refit of this subscriber's learner after the current transaction commits,
-    unless one is already waiting; True when this call queued it."""
+    """Records that this subscriber's learner waits for a refit, in the current transaction,
+    and queues the task that refits every waiting subscriber after it commits, unless one
+    is already waiting; True when this call queued it."""
     from digest import tasks  # tasks import the delivery code, which imports this module
 
-    if not cache.add(f"learner-refit:{subscriber_id}", 1, timeout=REFIT_DELAY):
-        return False
-    # As delay_on_commit does, but robust: a broker that is down must not turn a saved
-    # answer into an error page (the answer is kept; the next one queues the refit).
-    transaction.on_commit(
-        partial(tasks.refit_learners.apply_async, ([subscriber_id],), countdown=REFIT_DELAY),
-        robust=True,
+    RefitRequest.objects.update_or_create(
+        subscriber_id=subscriber_id, defaults={"requested_at": timezone.now()}
     )
+    if not cache.add("learner-refit-requested", 1, timeout=REFIT_DELAY):
+        return False
+
+    def queue_refit() -> None:
+        tasks.refit_requested_learners.apply_async(countdown=REFIT_DELAY)
+
+    # As delay_on_commit does, but robust: a broker that is down must not turn a saved
+    # answer into an error page (the request is kept: the next task or the sweep does it).
+    # A named function, not a partial: Django logs a robust callback's failure by its
+    # __qualname__, which a partial lacks (the log call itself would raise).
+    transaction.on_commit(queue_refit, robust=True)
     return True
+
+
+def requested_batches() -> list[list[int]]:
+    """The subscribers waiting for a refit, longest waiting first, `REFIT_BATCH` at a time."""
+    batch = REFIT_BATCH
+    ids = list(
+        RefitRequest.objects.order_by("requested_at", "subscriber_id").values_list(
+            "subscriber_id", flat=True
+        )
+    )
+    return [ids[a : a + batch] for a in range(0, len(ids), batch)]
+
+
+def _requests_done(seen: dict[int, datetime]) -> None:
+    """Removes the refit requests as `learners_refit` read them; one renewed since (an
+    answer recorded while the refit ran) no longer matches and stays for the next refit."""
+    pairs = list(seen.items())
+    for a in range(0, len(pairs), 100):  # SQLite bounds the depth of an expression
+        match = Q()
+        for sid, requested_at in pairs[a : a + 100]:
+            match |= Q(subscriber_id=sid, requested_at=requested_at)
+        RefitRequest.objects.filter(match).delete()
 
 
 def background(encoder: semantic.Encoder, config: LearnerConfig = CONFIG) -> Background | None:
@@ -124,16 +160,14 @@ def background(encoder: semantic.Encoder, config: LearnerConfig = CONFIG) -> Bac
 def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CONFIG) -> int:
     """Refits the learners of these subscribers whose answers or interests changed since
     their last fit; removes those of subscribers with no answers left. Returns how many
-    learners were written or removed."""
-    answers: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    texts: dict[int, tuple[str, str]] = {}
-    for sid, signal, pid, title, abstract in Feedback.objects.filter(
-        subscriber_id__in=subscriber_ids
-    ).values_list(
-        "subscriber_id", "signal", "paper_id", "paper__title_text", "paper__abstract_text"
-    ):
-        answers[sid].append((pid, signal))
-        texts[pid] = (title, abstract)
+    learners were written or removed. Their refit requests are done with, unless one was
+    renewed meanwhile (or the encoder is missing: they wait for it)."""
+    requests = dict(
+        RefitRequest.objects.filter(subscriber_id__in=subscriber_ids).values_list(
+            "subscriber_id", "requested_at"
+        )
+    )
+    answers, texts = _answers_of(subscriber_ids)
     interests = {
         i.subscriber_id: i for i in Interest.objects.filter(subscriber_id__in=subscriber_ids)
     }
@@ -153,6 +187,7 @@ def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CON
     if gone:
         Learner.objects.filter(subscriber_id__in=gone).delete()
     if not due:
+        _requests_done(requests)
         return len(gone)
     encoder = semantic.encoder()
     base = background(encoder, config) if encoder is not None else None
@@ -176,7 +211,24 @@ def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CON
         )
         # Their picks changed: a day decided empty is decided again.
         Delivery.reopen_empty_days(due, timezone.now().date())
+        _requests_done(requests)
     return len(gone) + len(rows)
+
+
+def _answers_of(
+    subscriber_ids: Sequence[int],
+) -> tuple[dict[int, list[tuple[int, int]]], dict[int, tuple[str, str]]]:
+    """Each subscriber's (paper id, signal) answers, and each answered paper's text."""
+    answers: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    texts: dict[int, tuple[str, str]] = {}
+    for sid, signal, pid, title, abstract in Feedback.objects.filter(
+        subscriber_id__in=subscriber_ids
+    ).values_list(
+        "subscriber_id", "signal", "paper_id", "paper__title_text", "paper__abstract_text"
+    ):
+        answers[sid].append((pid, signal))
+        texts[pid] = (title, abstract)
+    return answers, texts
 
 
 def _fitted(

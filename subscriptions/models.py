@@ -188,3 +188,21 @@ class Learner(models.Model):
 
     def __str__(self) -> str:
         return f"learner of {self.subscriber} ({self.liked} yes, {self.disliked} no)"
+
+
+class RefitRequest(models.Model):
+    """A subscriber whose learner waits for a refit: their answers or interests changed.
+
+    Written in the same transaction as the change, so a refit is never lost to a broker
+    that is down; one debounced task refits every waiting subscriber in batches, and the
+    beat's sweep picks up any left behind. Removed by the refit that saw this
+    `requested_at`: a change made while the refit ran keeps its row.
+    """
+
+    subscriber = models.OneToOneField(
+        Subscriber, on_delete=models.CASCADE, primary_key=True, related_name="refit_request"
+    )
+    requested_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"refit of {self.subscriber} requested at {self.requested_at:%Y-%m-%d %H:%M:%S}"

@@ -278,6 +278,7 @@ def _description_vector_is_stale(interest: Interest) -> bool:
     return not (unchanged and interest.description_model == semantic.MODEL_ID)
 
 
+@transaction.atomic  # the answer and its refit request together
 def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Feedback | None:
     """Stores "more" or "fewer like this"; a second click on the other button changes it.
 
@@ -305,6 +306,7 @@ def learner_catch_up(subscriber: Subscriber) -> None:
         log.exception("learner refit for subscriber %s failed", subscriber.pk)
 
 
+@transaction.atomic  # the undone answer and its refit request together
 def feedback_undo(subscriber: Subscriber, arxiv_id: str) -> int:
     deleted, _ = Feedback.objects.filter(subscriber=subscriber, paper__arxiv_id=arxiv_id).delete()
     if deleted:

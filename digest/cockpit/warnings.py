@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from digest.models import Delivery, FetchRun, Paper, Source
 from digest.ops import checks
-from subscriptions.models import Subscriber
+from subscriptions.models import RefitRequest, Subscriber
 
 from . import stats
 
@@ -163,6 +163,21 @@ def deliveries_stuck(now: datetime) -> list[Alert]:
     return alerts
 
 
+def learners_waiting(now: datetime) -> list[Alert]:
+    """Refit requests older than an hour: the debounced refit runs within a minute and the
+    beat's sweep every ten, so nothing is taking them (or the encoder is missing)."""
+    waiting = RefitRequest.objects.filter(requested_at__lt=now - timedelta(hours=1)).count()
+    if not waiting:
+        return []
+    return [
+        Alert(
+            "learners-waiting",
+            f"{waiting} subscribers' answers have waited over an hour for their learner's "
+            "refit: are the send workers and beat running, with the sentence encoder?",
+        )
+    ]
+
+
 def deployment(now: datetime) -> list[Alert]:
     """The deploy checks an operator must act on: W001 (a per-process cache with a
     shared database) and W002 (no sentence encoder)."""
@@ -181,6 +196,7 @@ CHECKS: list[Callable[[datetime], list[Alert]]] = [
     weekdays_without_papers,
     mail_rates,
     deliveries_stuck,
+    learners_waiting,
     deployment,
 ]
 

@@ -14,6 +14,9 @@ DEFAULT_TASKS = [
     ("Send due digests", "digest.tasks.tick", {"minute": "*/5", "hour": "*"}),
     # The cockpit: yesterday's numbers rolled up once, every warning logged each hour.
     ("Cockpit watch", "digest.tasks.cockpit_watch", {"minute": "40", "hour": "*"}),
+    # Answers queue their refit themselves; this sweep catches one whose task was lost
+    # (a broker down at the time, a worker killed mid-task).
+    ("Refit waiting learners", "digest.tasks.refit_requested_learners", {"minute": "*/10"}),
 ]
 
 

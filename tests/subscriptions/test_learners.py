@@ -64,14 +64,18 @@ def _fresh_cache():
     cache.clear()
 
 
-@pytest.fixture
-def papers():
+def make_topic_papers() -> dict[str, list]:
     assert semantic.encoder() is not None, "the sentence encoder must load in the tests"
     # The distillation papers are the least upvoted: before any answer they come last.
     return {
         kind: [make_paper(t, a, upvotes=0 if kind == "distillation" else 5) for t, a in items]
         for kind, items in TOPICS.items()
     }
+
+
+@pytest.fixture
+def papers():
+    return make_topic_papers()
 
 
 def test_answers_in_a_burst_queue_one_refit(papers, django_capture_on_commit_callbacks):

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from digest.cockpit import services, stats, warnings
 from digest.models import Delivery, FetchRun, Paper, Source
 from digest.ops import checks
+from subscriptions.models import RefitRequest
 from tests.digest.cockpit.conftest import at, deliveries
 from tests.factories import make_paper, make_subscriber
 
@@ -134,6 +135,14 @@ def test_digests_pending_with_their_attempts_used_up(settings):
     assert codes() == []
     Delivery.objects.create(subscriber=bob, digest_date=NOW.date(), attempts=5)
     assert codes() == ["attempts-used-up"]
+
+
+def test_learners_waiting_over_an_hour_for_their_refit():
+    [alice, bob] = subscribers(2)
+    RefitRequest.objects.create(subscriber=alice, requested_at=NOW - timedelta(minutes=59))
+    assert codes() == []
+    RefitRequest.objects.create(subscriber=bob, requested_at=NOW - timedelta(minutes=61))
+    assert codes() == ["learners-waiting"]
 
 
 def test_the_encoder_missing_and_a_per_process_cache(monkeypatch):
