@@ -221,6 +221,9 @@ DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=600)
 # marked failed with its last error instead of being retried forever.
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 DELIVERY_CHUNK_SIZE = env.int("DELIVERY_CHUNK_SIZE", default=500)
+# Seconds the learners' refit waits after an answer: a subscriber going through a digest
+# clicks several papers in a minute, and one refit after the burst is enough.
+LEARNER_REFIT_DELAY = env.int("LEARNER_REFIT_DELAY", default=30)
 # How many days of papers a daily digest draws from (weekly digests use seven).
 DIGEST_WINDOW_DAYS = env.int("DIGEST_WINDOW_DAYS", default=3)
 CONFIRM_TOKEN_MAX_AGE = env.int("CONFIRM_TOKEN_MAX_AGE", default=7 * 24 * 3600)

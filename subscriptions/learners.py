@@ -2,7 +2,7 @@
 
 A "more like this", a "not for me", a pasted example or a changed description calls
 `learner_refit_soon`: it records a `RefitRequest` in the same transaction and queues one
-task for every subscriber who changed something within `REFIT_DELAY` seconds (later clicks,
+task for every subscriber who changed something within `LEARNER_REFIT_DELAY` seconds (later clicks,
 and other subscribers' clicks, in that window ride along), on the send queue, whose workers
 hold the encoder and the machine's store of paper vectors. That task refits the waiting
 subscribers `REFIT_BATCH` at a time (a fit in a batch costs a third of a fit alone), the
@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import numpy as np
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
@@ -47,9 +48,6 @@ from .models import Feedback, Interest, Learner, RefitRequest
 log = logging.getLogger(__name__)
 
 CONFIG = LearnerConfig()
-# Seconds a refit waits for more answers: a subscriber going through a digest clicks
-# several papers in a minute, and one fit after the last click is enough.
-REFIT_DELAY = 30
 # Subscribers refitted in one call: the batch of `manage.py refit_learners` and of a task.
 REFIT_BATCH = 500
 _BACKGROUND: dict[tuple, Background] = {}
@@ -96,11 +94,12 @@ def learner_refit_soon(subscriber_id: int) -> bool:
     RefitRequest.objects.update_or_create(
         subscriber_id=subscriber_id, defaults={"requested_at": timezone.now()}
     )
-    if not cache.add("learner-refit-requested", 1, timeout=REFIT_DELAY):
+    delay = settings.LEARNER_REFIT_DELAY
+    if not cache.add("learner-refit-requested", 1, timeout=delay):
         return False
 
     def queue_refit() -> None:
-        tasks.refit_requested_learners.apply_async(countdown=REFIT_DELAY)
+        tasks.refit_requested_learners.apply_async(countdown=delay)
 
     # As delay_on_commit does, but robust: a broker that is down must not turn a saved
     # answer into an error page (the request is kept: the next task or the sweep does it).
