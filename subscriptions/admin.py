@@ -36,7 +36,7 @@ from digest.ranking import semantic
 from . import categories, interests
 from .forms import clean_keywords_text
 from .learners import learners_refit
-from .models import Feedback, Interest, Learner, Subscriber
+from .models import Feedback, Interest, Learner, RefitRequest, Subscriber
 from .services import interest_save, subscribers_suppress, subscribers_unsuppress
 
 # Subscribers one "refit now" takes: it runs in the request (the command does any number).
@@ -90,7 +90,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 class LearnerInline(ReadOnlyInline):
     model = Learner
-    fields = ("model", "fitted_at", "liked", "disliked", "size", "signature_short")
+    fields = ("model", "fitted_at", "liked", "disliked", "size", "signature_short", "refit")
     readonly_fields = fields
     verbose_name = "learner (a small model fitted on the answers below)"
     verbose_name_plural = verbose_name
@@ -115,6 +115,15 @@ class LearnerInline(ReadOnlyInline):
     @admin.display(description="signature")
     def signature_short(self, learner: Learner) -> str:
         return learner.signature[:12]
+
+    @admin.display(description="refit")
+    def refit(self, learner: Learner) -> str:
+        """Whether answers given since the fit wait for the batched refit (a cockpit warning
+        after an hour)."""
+        waiting = RefitRequest.objects.filter(subscriber_id=learner.subscriber_id).first()
+        if waiting is None:
+            return "up to date"
+        return f"waiting since {timezone.localtime(waiting.requested_at):%Y-%m-%d %H:%M:%S}"
 
 
 class FeedbackInline(ReadOnlyInline):

@@ -9,14 +9,16 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+import time_machine
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import timezone
 
 from digest.ranking import semantic
 from subscriptions.admin import REFIT_AT_ONCE
-from subscriptions.models import Feedback, Learner, Subscriber
+from subscriptions.models import Feedback, Learner, RefitRequest, Subscriber
 from tests.factories import give_feedback, make_paper, make_subscriber
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +122,15 @@ def test_the_subscriber_page_shows_the_learner_read_only(admin_client, answered)
     assert cells(page, "signature_short") == [SIGNATURE[:12]]
     assert SIGNATURE not in page
     assert len(cells(page, "fitted_at")) == 1
+    assert cells(page, "refit") == ["up to date"]
     assert 'name="learner-0-model"' not in page
+
+
+@time_machine.travel("2026-11-23 09:00:00+00:00", tick=False)
+def test_the_subscriber_page_says_when_answers_wait_for_the_refit(admin_client, answered):
+    RefitRequest.objects.create(subscriber=answered, requested_at=timezone.now())
+    page = admin_client.get(change_page(answered)).content.decode()
+    assert cells(page, "refit") == ["waiting since 2026-11-23 09:00:00"]
 
 
 def test_the_subscriber_page_lists_their_answers_newest_first_read_only(admin_client, answered):
