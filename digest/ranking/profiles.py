@@ -252,21 +252,15 @@ def _term_weights(
     ranker: Ranker, terms: dict[tuple[str, ...], int], n_terms: int
 ) -> sparse.csr_matrix:
     """Papers x terms: the weight of each paper's match (in the title it counts more)."""
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    w = ranker.weights
-    for words, col in terms.items():
-        anywhere, in_title = ranker.term_hits(words)
-        title_set = set(in_title)
-        for i in anywhere:
-            rows.append(i)
-            cols.append(col)
-            vals.append(w.keyword_in_title if i in title_set else w.keyword)
-    return sparse.csr_matrix(
-        (np.array(vals, dtype=np.float32), (rows, cols)),
-        shape=(len(ranker.papers), max(n_terms, 1)),
+    columns = [ranker.term_column(words) for words in terms]
+    empty = np.zeros(0, dtype=np.int64)
+    rows = np.concatenate([empty, *(papers for papers, _ in columns)])
+    cols = np.repeat(
+        np.fromiter(terms.values(), dtype=np.int64, count=len(terms)),
+        [len(papers) for papers, _ in columns],
     )
+    vals = np.concatenate([empty.astype(np.float32), *(weights for _, weights in columns)])
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(len(ranker.papers), max(n_terms, 1)))
 
 
 def _sent_matrix(ranker: Ranker, profiles: Sequence[Profile]) -> sparse.csr_matrix:

@@ -68,7 +68,7 @@ class Ranker:
         self.author_matrix, self.author_vocab = self._keyed_matrix(
             [k for a in p.authors for k in paper_author_keys(a)] for p in self.papers
         )
-        self._term_hits: dict[tuple[str, ...], tuple[list[int], list[int]]] = {}
+        self._term_columns: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._day_matrices: DayMatrices | None = None
         self._earlier: dict[tuple[int, str, str], tuple[sparse.csr_matrix, np.ndarray]] = {}
 
@@ -128,10 +128,19 @@ class Ranker:
             self._day_matrices = DayMatrices(self)
         return self._day_matrices
 
-    def term_hits(self, words: tuple[str, ...]) -> tuple[list[int], list[int]]:
-        if words not in self._term_hits:
-            self._term_hits[words] = self.phrases.hits(words)
-        return self._term_hits[words]
+    def term_column(self, words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """(papers containing the term, the weight of each match): found once a day, as a
+        send worker meets the same keywords in call after call."""
+        column = self._term_columns.get(words)
+        if column is None:
+            anywhere, in_title = self.phrases.hits(words)
+            title, w = set(in_title), self.weights
+            weights = [w.keyword_in_title if i in title else w.keyword for i in anywhere]
+            column = self._term_columns[words] = (
+                np.array(anywhere, dtype=np.int64),
+                np.array(weights, dtype=np.float32),
+            )
+        return column
 
     def rank(
         self, profiles: Sequence[Profile], *, chunk_size: int = 1024, floor: float | None = None
