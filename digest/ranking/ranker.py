@@ -24,7 +24,7 @@ from scipy import sparse
 from .blas import blas_threads
 from .learner import LearnerConfig, paper_features, paper_words, word_features
 from .profiles import compile_profiles
-from .scoring import DayMatrices, rank_compiled
+from .scoring import DayMatrices, dense_product, rank_compiled
 from .text import TextConfig, TextModel
 from .types import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, Weights
 from .words import PhraseIndex, category_keys, paper_author_keys
@@ -188,7 +188,7 @@ class Ranker:
         similarities = gram.pool
         if outside_docs:
             extra, gram.cross = self._earlier_papers(outside_docs)
-            gram.among = (extra @ extra.T).toarray()
+            gram.among = dense_product(extra, extra.T.tocsr())  # dense: the papers share words
             similarities = np.concatenate([similarities, gram.cross])
         weights, at = [], 0
         for groups in groups_of_groups:

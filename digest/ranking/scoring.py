@@ -167,12 +167,17 @@ def _learner_part(ranker: Ranker, cp: CompiledProfiles, a: int, b: int) -> Part 
 
 def word_scores(weights: sparse.csr_matrix, papers: sparse.csr_matrix) -> np.ndarray:
     """Learners' word weights (learners x features) times the papers' hashed words
-    (features x papers), as a dense float32 block.
+    (features x papers), as a dense float32 block. The product is dense: every learner
+    weighs a few common words (see `dense_product`)."""
+    return dense_product(weights, papers)
 
-    The product is dense (every learner weighs a few common words), so SciPy's first pass,
-    which counts the result's entries to size it, is wasted work (40 % of the product):
-    the kernel writes straight into room for every entry. The same kernel, so the same sums
-    in the same order, as `(weights @ papers).toarray()`, which is the fallback."""
+
+def dense_product(weights: sparse.csr_matrix, papers: sparse.csr_matrix) -> np.ndarray:
+    """`(weights @ papers).toarray()` for a product whose result is (nearly) dense.
+
+    SciPy's first pass, which counts the result's entries to size it, is then wasted work
+    (40 % of the product): the kernel writes straight into room for every entry. The same
+    kernel, so the same sums in the same order, as the public product, the fallback."""
     m, n = weights.shape[0], papers.shape[1]
     if csr_matmat is None or weights.dtype != np.float32 or papers.dtype != np.float32:
         return (weights @ papers).toarray()
@@ -193,7 +198,7 @@ def word_scores(weights: sparse.csr_matrix, papers: sparse.csr_matrix) -> np.nda
             values,
         )
     except (TypeError, ValueError):  # its signature changed: the public path, same sums
-        log.warning("SciPy's csr_matmat changed; multiplying the learners' words publicly")
+        log.warning("SciPy's csr_matmat changed; multiplying publicly")
         return (weights @ papers).toarray()
     nnz = int(indptr[-1])
     return sparse.csr_matrix((values[:nnz], columns[:nnz], indptr), shape=(m, n)).toarray()
