@@ -22,7 +22,7 @@ import numpy as np
 from scipy import sparse
 
 from .blas import blas_threads
-from .learner import LearnerConfig, paper_features, paper_words, word_features
+from .learner import LearnerConfig, paper_features, paper_word_rows, paper_words
 from .profiles import compile_profiles
 from .scoring import DayMatrices, dense_product, rank_compiled
 from .text import TextConfig, TextModel
@@ -118,9 +118,11 @@ class Ranker:
         return self._learner_features
 
     def learner_words(self) -> sparse.csr_matrix:
-        """The day's papers' hashed words as the learners read them: features x papers."""
+        """The day's papers' hashed words as the learners read them: features x papers.
+        Hashed through the process's cache of paper words: the learners' refits hash the
+        answered papers there, and a pool fitted again (new upvotes) has the same texts."""
         if self._learner_words is None:
-            words = word_features([paper_words(p.title, p.abstract) for p in self.papers])
+            words = paper_word_rows([paper_words(p.title, p.abstract) for p in self.papers])
             self._learner_words = words.T.tocsr()
         return self._learner_words
 
