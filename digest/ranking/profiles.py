@@ -270,15 +270,13 @@ def _sent_matrix(ranker: Ranker, profiles: Sequence[Profile]) -> sparse.csr_matr
     ids = np.fromiter(
         chain.from_iterable(p.already_sent for p in profiles), dtype=np.int64, count=lengths.sum()
     )
-    paper_ids = np.fromiter((p.id for p in ranker.papers), dtype=np.int64, count=n_papers)
-    order = np.argsort(paper_ids, kind="stable")
-    at = np.clip(np.searchsorted(paper_ids[order], ids), 0, max(n_papers - 1, 0))
-    found = paper_ids[order][at] == ids if n_papers else np.zeros(len(ids), dtype=bool)
+    positions = ranker.positions(ids)
+    found = positions >= 0
     rows = np.repeat(np.arange(n), lengths)[found]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     data = np.ones(int(found.sum()), dtype=bool)
-    return sparse.csr_matrix((data, order[at[found]], indptr), shape=(n, max(n_papers, 1)))
+    return sparse.csr_matrix((data, positions[found], indptr), shape=(n, max(n_papers, 1)))
 
 
 def _description_vectors(
