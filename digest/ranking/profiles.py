@@ -252,21 +252,15 @@ def _term_weights(
     ranker: Ranker, terms: dict[tuple[str, ...], int], n_terms: int
 ) -> sparse.csr_matrix:
     """Papers x terms: the weight of each paper's match (in the title it counts more)."""
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    w = ranker.weights
-    for words, col in terms.items():
-        anywhere, in_title = ranker.term_hits(words)
-        title_set = set(in_title)
-        for i in anywhere:
-            rows.append(i)
-            cols.append(col)
-            vals.append(w.keyword_in_title if i in title_set else w.keyword)
-    return sparse.csr_matrix(
-        (np.array(vals, dtype=np.float32), (rows, cols)),
-        shape=(len(ranker.papers), max(n_terms, 1)),
+    columns = [ranker.term_column(words) for words in terms]
+    empty = np.zeros(0, dtype=np.int64)
+    rows = np.concatenate([empty, *(papers for papers, _ in columns)])
+    cols = np.repeat(
+        np.fromiter(terms.values(), dtype=np.int64, count=len(terms)),
+        [len(papers) for papers, _ in columns],
     )
+    vals = np.concatenate([empty.astype(np.float32), *(weights for _, weights in columns)])
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(len(ranker.papers), max(n_terms, 1)))
 
 
 def _sent_matrix(ranker: Ranker, profiles: Sequence[Profile]) -> sparse.csr_matrix:
@@ -276,15 +270,13 @@ def _sent_matrix(ranker: Ranker, profiles: Sequence[Profile]) -> sparse.csr_matr
     ids = np.fromiter(
         chain.from_iterable(p.already_sent for p in profiles), dtype=np.int64, count=lengths.sum()
     )
-    paper_ids = np.fromiter((p.id for p in ranker.papers), dtype=np.int64, count=n_papers)
-    order = np.argsort(paper_ids, kind="stable")
-    at = np.clip(np.searchsorted(paper_ids[order], ids), 0, max(n_papers - 1, 0))
-    found = paper_ids[order][at] == ids if n_papers else np.zeros(len(ids), dtype=bool)
+    positions = ranker.positions(ids)
+    found = positions >= 0
     rows = np.repeat(np.arange(n), lengths)[found]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     data = np.ones(int(found.sum()), dtype=bool)
-    return sparse.csr_matrix((data, order[at[found]], indptr), shape=(n, max(n_papers, 1)))
+    return sparse.csr_matrix((data, positions[found], indptr), shape=(n, max(n_papers, 1)))
 
 
 def _description_vectors(

@@ -22,13 +22,15 @@ import numpy as np
 from scipy import sparse
 
 from .blas import blas_threads
-from .learner import LearnerConfig, paper_features, paper_words, word_features
+from .learner import LearnerConfig, paper_features, paper_word_rows, paper_words
 from .profiles import compile_profiles
-from .scoring import DayMatrices, rank_compiled
+from .scoring import DayMatrices, dense_product, rank_compiled
 from .text import TextConfig, TextModel
 from .types import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, Weights
 from .words import PhraseIndex, category_keys, paper_author_keys
 
+# An earlier paper's TF-IDF row (its columns and values) and its cosines to today's papers.
+_Earlier = tuple[np.ndarray, np.ndarray, np.ndarray]
 # Earlier papers kept per day: TF-IDF row and cosines to today's papers, 9 KB each.
 _EARLIER_KEPT = 10_000
 
@@ -68,9 +70,10 @@ class Ranker:
         self.author_matrix, self.author_vocab = self._keyed_matrix(
             [k for a in p.authors for k in paper_author_keys(a)] for p in self.papers
         )
-        self._term_hits: dict[tuple[str, ...], tuple[list[int], list[int]]] = {}
+        self._term_columns: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._day_matrices: DayMatrices | None = None
-        self._earlier: dict[tuple[int, str, str], tuple[sparse.csr_matrix, np.ndarray]] = {}
+        self._positions: _Positions | None = None
+        self._earlier: dict[tuple[int, str, str], _Earlier] = {}
 
     @classmethod
     def fit(cls, papers: Sequence[PaperDoc], **options) -> Ranker:
@@ -116,9 +119,11 @@ class Ranker:
         return self._learner_features
 
     def learner_words(self) -> sparse.csr_matrix:
-        """The day's papers' hashed words as the learners read them: features x papers."""
+        """The day's papers' hashed words as the learners read them: features x papers.
+        Hashed through the process's cache of paper words: the learners' refits hash the
+        answered papers there, and a pool fitted again (new upvotes) has the same texts."""
         if self._learner_words is None:
-            words = word_features([paper_words(p.title, p.abstract) for p in self.papers])
+            words = paper_word_rows([paper_words(p.title, p.abstract) for p in self.papers])
             self._learner_words = words.T.tocsr()
         return self._learner_words
 
@@ -128,10 +133,26 @@ class Ranker:
             self._day_matrices = DayMatrices(self)
         return self._day_matrices
 
-    def term_hits(self, words: tuple[str, ...]) -> tuple[list[int], list[int]]:
-        if words not in self._term_hits:
-            self._term_hits[words] = self.phrases.hits(words)
-        return self._term_hits[words]
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        """Each paper id's position in today's pool (the first, were an id there twice), or
+        -1 where the paper is not in it."""
+        if self._positions is None:
+            self._positions = _Positions([p.id for p in self.papers])
+        return self._positions(ids)
+
+    def term_column(self, words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """(papers containing the term, the weight of each match): found once a day, as a
+        send worker meets the same keywords in call after call."""
+        column = self._term_columns.get(words)
+        if column is None:
+            anywhere, in_title = self.phrases.hits(words)
+            title, w = set(in_title), self.weights
+            weights = [w.keyword_in_title if i in title else w.keyword for i in anywhere]
+            column = self._term_columns[words] = (
+                np.array(anywhere, dtype=np.int64),
+                np.array(weights, dtype=np.float32),
+            )
+        return column
 
     def rank(
         self, profiles: Sequence[Profile], *, chunk_size: int = 1024, floor: float | None = None
@@ -169,44 +190,57 @@ class Ranker:
         if self.text.papers is None:
             empty = [sparse.csr_matrix((len(g), 0), dtype=np.float32) for g in groups_of_groups]
             return empty, np.zeros((0, pool), dtype=np.float32)
-        outside: dict[int, int] = {}
-        outside_docs: list[PaperDoc] = []
-        structures = []
-        for groups in groups_of_groups:
-            rows, cols, vals = [], [], []
-            for g, docs in enumerate(groups):
-                for doc in docs:
-                    col = self.position.get(doc.id)
-                    if col is None:
-                        if doc.id not in outside:
-                            outside[doc.id] = len(outside_docs)
-                            outside_docs.append(doc)
-                        col = pool + outside[doc.id]
-                    rows.append(g)
-                    cols.append(col)
-                    vals.append(1.0 / len(docs))
-            structures.append((len(groups), rows, cols, vals))
+        columns, outside_docs = self._feedback_columns(groups_of_groups)
         # Cosines among all feedback documents (today's papers, then older ones): the rows
-        # against today's papers score the pool, and the whole matrix gives the centroids'
-        # norms, so no centroid is ever built as a vector.
-        gram = similarities = self.text.gram()
+        # against today's papers score the pool, and the cosines within each group give the
+        # centroids' norms, so no centroid is ever built as a vector.
+        gram = _FeedbackGram(self.text.gram(), pool)
+        similarities = gram.pool
         if outside_docs:
-            extra, cross = self._earlier_papers(outside_docs)
-            among = (extra @ extra.T).toarray()
-            gram = np.block([[gram, cross.T], [cross, among]]).astype(np.float32, copy=False)
-            similarities = np.concatenate([similarities, cross])
-        weights = []
-        for n, rows, cols, vals in structures:
+            extra, gram.cross = self._earlier_papers(outside_docs)
+            gram.among = dense_product(extra, extra.T.tocsr())  # dense: the papers share words
+            similarities = np.concatenate([similarities, gram.cross])
+        weights, at = [], 0
+        for groups in groups_of_groups:
+            lengths = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
+            cols = columns[at : at + int(lengths.sum())]
+            at += len(cols)
+            # 1 / len in double, then to float32: as the division of Python floats gives it.
+            vals = np.repeat(1.0 / np.maximum(lengths, 1), lengths).astype(np.float32)
             averaging = sparse.csr_matrix(
-                (np.array(vals, dtype=np.float32), (rows, cols)), shape=(n, gram.shape[0])
+                (vals, (np.repeat(np.arange(len(groups)), lengths), cols)),
+                shape=(len(groups), pool + len(outside_docs)),
             )
             averaging.sum_duplicates()
             norms = np.sqrt(np.maximum(_quadratic_forms(averaging, gram), 0)).astype(np.float32)
             norms[norms == 0] = 1.0
             weights.append(sparse.diags(1.0 / norms).dot(averaging).astype(np.float32).tocsr())
         # Where each feedback paper sits among the documents, for the reasons to name one.
-        self.feedback_columns = {**self.position, **{i: pool + j for i, j in outside.items()}}
+        self.feedback_columns = {
+            **self.position,
+            **{doc.id: pool + j for j, doc in enumerate(outside_docs)},
+        }
         return weights, similarities
+
+    def _feedback_columns(
+        self, groups_of_groups: Sequence[Sequence[Sequence[PaperDoc]]]
+    ) -> tuple[np.ndarray, list[PaperDoc]]:
+        """Each feedback document's column, all lists and groups in a row: today's papers
+        their position, older ones the pool's size on, in order of first appearance; and
+        those older documents."""
+        flat = [doc for groups in groups_of_groups for docs in groups for doc in docs]
+        get, pool = self.position.get, len(self.papers)
+        columns = np.fromiter((get(doc.id, -1) for doc in flat), dtype=np.int64, count=len(flat))
+        older = np.flatnonzero(columns < 0)
+        if not older.size:
+            return columns, []
+        ids = np.fromiter((flat[i].id for i in older.tolist()), dtype=np.int64, count=older.size)
+        _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+        appearance = np.argsort(first)
+        rank = np.empty_like(appearance)
+        rank[appearance] = np.arange(len(appearance))
+        columns[older] = pool + rank[inverse.ravel()]
+        return columns, [flat[i] for i in older[first[appearance]].tolist()]
 
     def _earlier_papers(self, docs: Sequence[PaperDoc]) -> tuple[sparse.csr_matrix, np.ndarray]:
         """TF-IDF rows of papers from earlier days, and their cosines to today's papers,
@@ -214,7 +248,7 @@ class Ranker:
         papers come back in chunk after chunk (kept for the first `_EARLIER_KEPT`)."""
         keys = [(d.id, d.title, d.abstract) for d in docs]
         missing = [i for i, key in enumerate(keys) if key not in self._earlier]
-        found: dict[tuple[int, str, str], tuple[sparse.csr_matrix, np.ndarray]] = {}
+        found: dict[tuple[int, str, str], _Earlier] = {}
         if missing:
             assert self.text.papers is not None, "fit() first"
             rows = self.text.transform(
@@ -222,17 +256,85 @@ class Ranker:
             )
             cross = (rows @ self.text.papers.T).toarray()
             for row, i in enumerate(missing):
-                found[keys[i]] = (rows[row], cross[row])
+                a, b = rows.indptr[row], rows.indptr[row + 1]
+                found[keys[i]] = (rows.indices[a:b].copy(), rows.data[a:b].copy(), cross[row])
                 if len(self._earlier) < _EARLIER_KEPT:
                     self._earlier[keys[i]] = found[keys[i]]
         chosen = [self._earlier.get(key) or found[key] for key in keys]
-        return (
-            sparse.vstack([row for row, _ in chosen], format="csr"),
-            np.vstack([near for _, near in chosen]),
+        # The rows stacked by hand: sparse.vstack of a few hundred one-row matrices cost
+        # more than the products that follow.
+        indptr = np.zeros(len(chosen) + 1, dtype=np.int64)
+        np.cumsum([len(indices) for indices, _, _ in chosen], out=indptr[1:])
+        width = self.text.papers.shape[1] if self.text.papers is not None else 0
+        stacked = sparse.csr_matrix(
+            (
+                np.concatenate([data for _, data, _ in chosen]),
+                np.concatenate([indices for indices, _, _ in chosen]),
+                indptr,
+            ),
+            shape=(len(chosen), width),
         )
+        return stacked, np.vstack([near for _, _, near in chosen])
 
 
-def _quadratic_forms(rows: sparse.csr_matrix, gram: np.ndarray) -> np.ndarray:
+class _Positions:
+    """Paper ids to positions in the pool, many at a time (every subscriber's papers already
+    sent, call after call): a table over the pool's ids, which are database keys close
+    together, or else a binary search. The table is ten times faster than the search."""
+
+    _MAX_TABLE = 1 << 22  # entries (16 MB)
+
+    def __init__(self, ids: Sequence[int]) -> None:
+        pool = np.array(ids, dtype=np.int64)
+        self.order = np.argsort(pool, kind="stable")
+        self.sorted = pool[self.order]
+        self.low = int(self.sorted[0]) if len(pool) else 0
+        span = int(self.sorted[-1]) - self.low + 1 if len(pool) else 0
+        self.table: np.ndarray | None = None
+        if 0 < span <= self._MAX_TABLE:
+            distinct, first = np.unique(pool, return_index=True)
+            self.table = np.full(span, -1, dtype=np.int32)
+            self.table[distinct - self.low] = first
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        if self.table is not None:
+            found = np.full(len(ids), -1, dtype=np.int64)
+            inside = (ids >= self.low) & (ids < self.low + len(self.table))
+            found[inside] = self.table[ids[inside] - self.low]
+            return found
+        if not len(self.sorted):
+            return np.full(len(ids), -1, dtype=np.int64)
+        at = np.clip(np.searchsorted(self.sorted, ids), 0, len(self.sorted) - 1)
+        return np.where(self.sorted[at] == ids, self.order[at], -1)
+
+
+class _FeedbackGram:
+    """Cosines among feedback documents, read where the norms need them: today's papers
+    among themselves (the day's Gram matrix), older ones to today's (`cross`, older x
+    today) and among themselves (`among`). Stacking them into one matrix copied the
+    day's 2,000 x 2,000 Gram matrix on every call."""
+
+    def __init__(self, pool_gram: np.ndarray, pool: int) -> None:
+        self.pool, self.size = pool_gram, pool
+        self.cross = np.zeros((0, pool), dtype=np.float32)
+        self.among = np.zeros((0, 0), dtype=np.float32)
+
+    def entries(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """The cosines of documents i[e] and j[e], as float32."""
+        n = self.size
+        out = np.empty(len(i), dtype=np.float32)
+        old_i, old_j = i >= n, j >= n
+        for where, block, rows, cols in (
+            (~old_i & ~old_j, self.pool, i, j),
+            (old_i & ~old_j, self.cross, i - n, j),
+            (~old_i & old_j, self.cross, j - n, i),  # cross.T
+            (old_i & old_j, self.among, i - n, j - n),
+        ):
+            out[where] = block[rows[where], cols[where]]
+        return out
+
+
+def _quadratic_forms(rows: sparse.csr_matrix, gram: _FeedbackGram) -> np.ndarray:
     """x' G x for each row x of a sparse matrix with few entries per row, without x @ G."""
     lengths = np.diff(rows.indptr)
     owner = np.repeat(np.arange(rows.shape[0]), lengths)  # the row of each entry
@@ -243,7 +345,7 @@ def _quadratic_forms(rows: sparse.csr_matrix, gram: np.ndarray) -> np.ndarray:
     starts = np.repeat(np.cumsum(pairs) - pairs, pairs)
     second = rows.indptr[owner[first]] + (np.arange(len(first)) - starts)
     cols, data = rows.indices, rows.data.astype(np.float64)
-    terms = data[first] * data[second] * gram[cols[first], cols[second]]
+    terms = data[first] * data[second] * gram.entries(cols[first], cols[second])
     return np.bincount(owner[first], weights=terms, minlength=rows.shape[0])
 
 

@@ -41,7 +41,7 @@ class PaperFacts:
         shown = self.categories_shown.get(wanted)
         if shown is None:
             shown = self.categories_shown[wanted] = [
-                next((cat for cat, keys in categories if keys & wanted), None)
+                next((cat for cat, keys in categories if not keys.isdisjoint(wanted)), None)
                 for categories in self.categories
             ]
         return shown

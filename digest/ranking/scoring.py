@@ -143,7 +143,7 @@ def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int)
         rel[confident] -= interests
     # The cut wants the smallest values first: negate here, in place, with the trending lift.
     cost = np.subtract(day.neg_trend, rel, out=rel)
-    cost[ineligible] = np.inf
+    _set_infinite(cost, ineligible)
     excluded = _match_part(cp.exclude[a:b], day.has_exclude[a:b], day.term_any)
     if excluded is not None:
         block = cost[excluded.rows]
@@ -152,6 +152,23 @@ def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int)
     sent = cp.sent[a:b]
     cost[np.repeat(np.arange(b - a), np.diff(sent.indptr)), sent.indices] = np.inf
     return cost, description, liked, learned
+
+
+# +inf as float32 bits.
+_INFINITE_BITS = np.uint32(0x7F800000)
+
+
+def _set_infinite(values: np.ndarray, mask: np.ndarray) -> None:
+    """`values[mask] = np.inf` for a C-ordered float32 array, without branches: most of a
+    chunk's papers are ineligible, in no order, and the masked assignment mispredicted a
+    branch on every other element (2.5 ms a chunk of 500; this 0.5 ms). Same bits."""
+    assert values.dtype == np.float32 and values.flags.c_contiguous, "float32 bits only"
+    ones = mask.view(np.uint8).astype(np.uint32)
+    np.negative(ones, out=ones)  # all bits set where the mask is
+    bits = values.view(np.uint32)
+    bits &= ~ones
+    ones &= _INFINITE_BITS
+    bits |= ones
 
 
 def _learner_part(ranker: Ranker, cp: CompiledProfiles, a: int, b: int) -> Part | None:
@@ -167,12 +184,17 @@ def _learner_part(ranker: Ranker, cp: CompiledProfiles, a: int, b: int) -> Part 
 
 def word_scores(weights: sparse.csr_matrix, papers: sparse.csr_matrix) -> np.ndarray:
     """Learners' word weights (learners x features) times the papers' hashed words
-    (features x papers), as a dense float32 block.
+    (features x papers), as a dense float32 block. The product is dense: every learner
+    weighs a few common words (see `dense_product`)."""
+    return dense_product(weights, papers)
 
-    The product is dense (every learner weighs a few common words), so SciPy's first pass,
-    which counts the result's entries to size it, is wasted work (40 % of the product):
-    the kernel writes straight into room for every entry. The same kernel, so the same sums
-    in the same order, as `(weights @ papers).toarray()`, which is the fallback."""
+
+def dense_product(weights: sparse.csr_matrix, papers: sparse.csr_matrix) -> np.ndarray:
+    """`(weights @ papers).toarray()` for a product whose result is (nearly) dense.
+
+    SciPy's first pass, which counts the result's entries to size it, is then wasted work
+    (40 % of the product): the kernel writes straight into room for every entry. The same
+    kernel, so the same sums in the same order, as the public product, the fallback."""
     m, n = weights.shape[0], papers.shape[1]
     if csr_matmat is None or weights.dtype != np.float32 or papers.dtype != np.float32:
         return (weights @ papers).toarray()
@@ -193,7 +215,7 @@ def word_scores(weights: sparse.csr_matrix, papers: sparse.csr_matrix) -> np.nda
             values,
         )
     except (TypeError, ValueError):  # its signature changed: the public path, same sums
-        log.warning("SciPy's csr_matmat changed; multiplying the learners' words publicly")
+        log.warning("SciPy's csr_matmat changed; multiplying publicly")
         return (weights @ papers).toarray()
     nnz = int(indptr[-1])
     return sparse.csr_matrix((values[:nnz], columns[:nnz], indptr), shape=(m, n)).toarray()

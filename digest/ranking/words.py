@@ -91,8 +91,17 @@ def parse_term(raw: str) -> Term | None:
 
 
 def contains_phrase(words: Sequence[str], phrase: tuple[str, ...]) -> bool:
+    # The first word is looked for by index(), in C: a phrase is checked against every
+    # paper holding all its words when first met, most of them long abstracts.
     first, n = phrase[0], len(phrase)
-    return any(w == first and tuple(words[i : i + n]) == phrase for i, w in enumerate(words))
+    at = -1
+    try:
+        while True:
+            at = words.index(first, at + 1)
+            if tuple(words[at : at + n]) == phrase:
+                return True
+    except ValueError:  # no further occurrence of the first word
+        return False
 
 
 class PhraseIndex:
