@@ -210,7 +210,9 @@ class Encoder:
                 out[missing.pop(text)] = vector
                 cache[text] = vector.astype(np.float16)
         if missing:
-            fresh = self._run(list(missing))
+            # Rounded as the cache and the store keep them: a text encodes to the same vector
+            # whether fresh, cached or stored, so a worker's first day ranks as its later ones.
+            fresh = self._run(list(missing)).astype(np.float16).astype(np.float32)
             if store is not None:
                 store.put_many(dict(zip(missing, fresh, strict=True)))
             with self._lock:

@@ -70,6 +70,17 @@ def test_encoding_is_the_same_alone_in_a_batch_and_from_the_cache(encoder):
     assert np.allclose(batch[1], again[0], atol=2e-3)
 
 
+def test_a_text_encodes_to_the_same_vector_fresh_cached_and_stored(tmp_path):
+    store = semantic.TermStore(tmp_path / "terms.sqlite3")
+    first = semantic.Encoder(semantic.model_path(), store=store)
+    terms = ["adversarial example", "robot arm", "knowledge distillation"]
+    fresh = first.encode_terms(terms)
+    cached = first.encode_terms(terms)
+    stored = semantic.Encoder(semantic.model_path(), store=semantic.TermStore(store.path))
+    assert np.array_equal(fresh, cached)
+    assert np.array_equal(fresh, stored.encode_terms(terms))
+
+
 def test_a_description_in_other_words_finds_its_papers_only_through_nearest_terms(encoder):
     profile = Profile(1, description=FOOLING)
     assert top_ids(profile, DAY, TextConfig().without_semantic()) == []
