@@ -49,6 +49,7 @@ class CompiledProfiles:
     disliked: sparse.csr_matrix
     has_disliked: np.ndarray
     feedback_similarity: np.ndarray
+    feedback_columns: dict[int, int]  # paper id -> its row in feedback_similarity
     limits: np.ndarray
     sent: sparse.csr_matrix  # subscribers x papers, 1 where the paper was already sent
     # Learners: the weights of those who have one, each subscriber's row among them (-1:
@@ -84,7 +85,7 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         encoded if encoded is not None else [stored.get(t) for t, _ in descriptions],
     )
     newest = ranker.weights.feedback_papers
-    (liked, disliked), feedback_similarity = ranker.feedback_weights(
+    (liked, disliked), feedback_similarity, feedback_columns = ranker.feedback_weights(
         [p.liked[:newest] for p in profiles], [p.disliked[:newest] for p in profiles]
     )
     return CompiledProfiles(
@@ -105,6 +106,7 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         disliked=disliked,
         has_disliked=np.diff(disliked.indptr) > 0,
         feedback_similarity=feedback_similarity,
+        feedback_columns=feedback_columns,
         limits=np.array([max(p.limit, 0) for p in profiles], dtype=np.int64),
         sent=_sent_matrix(ranker, profiles),
         **_learners(ranker, profiles),  # type: ignore[arg-type]  # names checked by tests

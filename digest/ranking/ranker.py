@@ -53,7 +53,6 @@ class Ranker:
         self.learner = learner or LearnerConfig()
         self._learner_features: np.ndarray | None = None
         self._learner_words: sparse.csr_matrix | None = None
-        self.feedback_columns: dict[int, int] = {}
         self.floor = floor
         self.position = {p.id: i for i, p in enumerate(self.papers)}
         self.text = TextModel(text)
@@ -178,18 +177,20 @@ class Ranker:
 
     def feedback_weights(
         self, *groups_of_groups: Sequence[Sequence[PaperDoc]]
-    ) -> tuple[list[sparse.csr_matrix], np.ndarray]:
+    ) -> tuple[list[sparse.csr_matrix], np.ndarray, dict[int, int]]:
         """Rocchio centroids of feedback papers, as weights over feedback documents.
 
         For each list of groups (say every subscriber's liked papers), a matrix with one row
         per group whose product with the returned documents x papers similarity matrix is
         the cosine of the group's L2-normalised TF-IDF centroid to every paper of the day.
         Papers of today's pool reuse their row; older ones are vectorised together, once.
+        Also where each feedback paper sits among the documents, for the reasons to name
+        one: returned, not kept, since threads may share a Ranker.
         """
         pool = len(self.papers)
         if self.text.papers is None:
             empty = [sparse.csr_matrix((len(g), 0), dtype=np.float32) for g in groups_of_groups]
-            return empty, np.zeros((0, pool), dtype=np.float32)
+            return empty, np.zeros((0, pool), dtype=np.float32), {}
         columns, outside_docs = self._feedback_columns(groups_of_groups)
         # Cosines among all feedback documents (today's papers, then older ones): the rows
         # against today's papers score the pool, and the cosines within each group give the
@@ -215,12 +216,8 @@ class Ranker:
             norms = np.sqrt(np.maximum(_quadratic_forms(averaging, gram), 0)).astype(np.float32)
             norms[norms == 0] = 1.0
             weights.append(sparse.diags(1.0 / norms).dot(averaging).astype(np.float32).tocsr())
-        # Where each feedback paper sits among the documents, for the reasons to name one.
-        self.feedback_columns = {
-            **self.position,
-            **{doc.id: pool + j for j, doc in enumerate(outside_docs)},
-        }
-        return weights, similarities
+        where = {**self.position, **{doc.id: pool + j for j, doc in enumerate(outside_docs)}}
+        return weights, similarities, where
 
     def _feedback_columns(
         self, groups_of_groups: Sequence[Sequence[Sequence[PaperDoc]]]

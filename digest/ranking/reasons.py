@@ -117,7 +117,7 @@ class Explainer:
         nearest each of their top papers: one gather for the chunk, not one per subscriber.
         Only the newest liked papers count: those of the Rocchio terms, whose cosines to
         today's papers the ranking computed already."""
-        where, newest = self.ranker.feedback_columns, self.ranker.weights.feedback_papers
+        where, newest = self.cp.feedback_columns, self.ranker.weights.feedback_papers
         self.liked, self.nearest = {}, {}
         rows = []
         for r in range(len(top)):

@@ -7,7 +7,9 @@ from datetime import date
 
 import pytest
 
+from digest.ranking.profiles import compile_profiles
 from digest.ranking.ranker import Ranker, rank
+from digest.ranking.scoring import rank_compiled
 from digest.ranking.text import TextConfig
 from digest.ranking.types import RELEVANCE_FLOOR, PaperDoc, Pick, Profile, relevance_floor
 
@@ -394,6 +396,27 @@ def test_feedback_alone_is_a_profile():
     picks = picks_for(Profile(1, liked=(liked,)))
     assert ids(picks)[:1] == [8]
     assert "like 'Speech recognition at scale', which you liked" in picks[0].reason
+
+
+def test_reasons_name_each_calls_own_liked_papers_when_calls_interleave():
+    # Threads of a web process share one Ranker: one call's liked papers must not leak
+    # into the reasons of another compiled meanwhile.
+    speech = (
+        paper(604, "Speech recognition at scale", "Recognising speech in many languages."),
+        paper(605, "Listening to many speakers", "Speech recognition of overlapping voices."),
+    )
+    other = (
+        paper(606, "Protein folding", "Predicting protein structures."),
+        paper(607, "Galaxy surveys", "Mapping galaxies in the sky."),
+    )
+    alice, bob = Profile(1, liked=speech), Profile(2, liked=other)
+    ranker = Ranker.fit(POOL)
+    alone = rank_compiled(ranker, compile_profiles(ranker, [alice]), chunk_size=64)
+    for_alice = compile_profiles(ranker, [alice])
+    compile_profiles(ranker, [bob])  # another call, compiled before alice's is ranked
+    interleaved = rank_compiled(ranker, for_alice, chunk_size=64)
+    assert "which you liked" in alone[1][0].reason
+    assert [p.reason for p in interleaved[1]] == [p.reason for p in alone[1]]
 
 
 # Many subscribers at once
