@@ -2,14 +2,14 @@
 
 A "more like this", a "not for me", a pasted example or a changed description calls
 `learner_refit_soon`: it records a `RefitRequest` in the same transaction and queues one
-task for every subscriber who changed something within `LEARNER_REFIT_DELAY` seconds (later clicks,
-and other subscribers' clicks, in that window ride along), on the send queue, whose workers
-hold the encoder and the machine's store of paper vectors. That task refits the waiting
-subscribers `REFIT_BATCH` at a time (a fit in a batch costs a third of a fit alone), the
-first batch itself and the others as tasks of their own, spread over the send workers; the
-beat's sweep (`refit_requested`) picks up any request whose task was lost. A refit skips the
-learners whose answers and interests' text are unchanged since their last fit (a hash of
-both), so a repeated refit costs a few queries.
+task for everyone who changes something within `LEARNER_REFIT_DELAY` seconds (later
+clicks, theirs or other subscribers', ride along), on the send queue, whose workers hold the
+encoder and the machine's store of paper vectors. That task (`refit_requested_learners`)
+refits the waiting subscribers `REFIT_BATCH` at a time (a fit in a batch costs a third of a
+fit alone), the first batch itself and the others as tasks of their own, spread over the
+send workers; the beat runs it every 10 minutes too, for any request whose task was lost.
+A refit skips the learners whose answers and interests' text are unchanged since their
+last fit (a hash of both), so a repeated refit costs a few queries.
 """
 
 from __future__ import annotations
