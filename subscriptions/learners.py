@@ -91,8 +91,12 @@ def learner_refit_soon(subscriber_id: int) -> bool:
     is already waiting; True when this call queued it."""
     from digest import tasks  # tasks import the delivery code, which imports this module
 
-    RefitRequest.objects.update_or_create(
-        subscriber_id=subscriber_id, defaults={"requested_at": timezone.now()}
+    # One upsert, not update_or_create's locking read then write: every click comes here.
+    RefitRequest.objects.bulk_create(
+        [RefitRequest(subscriber_id=subscriber_id, requested_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["subscriber"],
+        update_fields=["requested_at"],
     )
     delay = settings.LEARNER_REFIT_DELAY
     if not cache.add("learner-refit-requested", 1, timeout=delay):

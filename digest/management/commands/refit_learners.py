@@ -17,7 +17,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("subscriber_ids", nargs="*", type=int)
-        parser.add_argument("--batch", type=int, default=500, help="subscribers per batch")
+        parser.add_argument(
+            "--batch", type=int, default=learning.REFIT_BATCH, help="subscribers per batch"
+        )
 
     def handle(self, *args, subscriber_ids: list[int], batch: int, **options) -> None:
         if semantic.encoder() is None:
