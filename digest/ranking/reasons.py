@@ -61,6 +61,7 @@ class Explainer:
         self.include = (cp.include.indptr.tolist(), cp.include.indices.tolist())
         self.categories = (cp.categories.indptr.tolist(), cp.categories.indices.tolist())
         self.keyword_reasons: dict[tuple[int, ...], dict[int, str]] = {}
+        self.category_reasons: dict[tuple[tuple[int, ...], frozenset[int]], dict[int, str]] = {}
         # Per subscriber of the chunk who liked several papers: their titles, and which
         # one is nearest each of their top papers (`prepare`).
         self.liked: dict[int, list[str]] = {}
@@ -81,8 +82,10 @@ class Explainer:
         indptr, indices = self.categories
         a, b = indptr[s], indptr[s + 1]
         wanted = frozenset(indices[a:b]) if b > a else None
-        if not (names or wanted or d_row or l_row or m_row):
-            return self._keywords_only(terms, cols)
+        if not (names or d_row or l_row or m_row):
+            if wanted is None:
+                return self._keywords_only(terms, cols)
+            return self._keywords_and_categories(terms, wanted, cols)
         shown = self._shown(wanted) if wanted else None
         reasons = []
         examples: list[str] | None = None
@@ -149,6 +152,30 @@ class Explainer:
             return ["more like papers you liked"] * len(cols)
         phrases = [f"like '{title}', which you liked" for title in titles]
         return [phrases[i] for i in self.nearest[s][: len(cols)]]
+
+    def _keywords_and_categories(
+        self, terms: list[int], wanted: frozenset[int], cols: list[int]
+    ) -> list[str]:
+        """Keywords and categories only (no authors, description or answers): as in
+        `__call__`, shared by the subscribers who chose the same ones."""
+        known = self.category_reasons.setdefault((tuple(terms), wanted), {})
+        shown = self._shown(wanted)
+        reasons = []
+        for c in cols:
+            reason = known.get(c)
+            if reason is None:
+                parts = []
+                if terms:
+                    present = self.paper_terms[c]
+                    matched = [self.quoted[t] for t in terms if t in present]
+                    if matched:
+                        parts.append("matches " + ", ".join(matched[:3]))
+                if (category := shown[c]) is not None:
+                    parts.append(category)
+                upvotes = self.upvotes[c]
+                reason = known[c] = " · ".join(parts) + upvotes if parts else upvotes[3:]
+            reasons.append(reason)
+        return reasons
 
     def _keywords_only(self, terms: list[int], cols: list[int]) -> list[str]:
         """Keywords only, the common case: the matched terms and the upvotes. Subscribers

@@ -285,8 +285,8 @@ def rank_compiled(
                 continue
             cols = cut.top[r][:n]
             reasons = explain(s, cols, cut.description[r], cut.liked[r], cut.learned[r])
-            result[profiles[s].subscriber_id] = [
-                Pick(paper_ids[c], v, why)
-                for c, v, why in zip(cols, cut.values[r][:n], reasons, strict=True)
-            ]
+            ids = [paper_ids[c] for c in cols]
+            result[profiles[s].subscriber_id] = list(
+                map(Pick._make, zip(ids, cut.values[r][:n], reasons, strict=True))
+            )
     return result

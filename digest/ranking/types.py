@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 
@@ -61,8 +62,9 @@ class Profile:
     learner: LearnerWeights | None = field(default=None, compare=False, hash=False)
 
 
-@dataclass(frozen=True, slots=True)  # a million of them at a time: no __dict__ each
-class Pick:
+class Pick(NamedTuple):
+    """A million of them a day: a tuple is built in half the time of a frozen dataclass."""
+
     paper_id: int
     score: float
     reason: str

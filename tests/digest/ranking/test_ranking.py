@@ -338,6 +338,21 @@ def test_the_reason_names_the_keyword_the_category_and_the_upvotes():
     assert picks[0] == Pick(1, picks[0].score, "matches 'distillation' · cs.CL · 48 upvotes")
 
 
+def test_shared_reasons_read_as_each_subscriber_own():
+    """Subscribers with keywords and categories only share each paper's reason: it must read
+    as the one worked out for a subscriber who also follows an author on none of the papers."""
+    interests = [{"categories": ("cs.CL",)}, {"categories": ("cs",), "keywords": ("speech",)}]
+    profiles = [Profile(i, limit=20, **kw) for i, kw in enumerate(interests, start=1)]
+    profiles += [
+        Profile(i + 10, limit=20, authors=("Nobody Here",), **kw)
+        for i, kw in enumerate(interests, start=1)
+    ]
+    picks = Ranker.fit(POOL).rank(profiles)
+    for i in (1, 2):
+        assert picks[i] and picks[i] == picks[i + 10]
+    assert {p.reason for p in picks[1]} >= {"cs.CL · 48 upvotes"}
+
+
 def test_the_reason_says_by_whom():
     papers = [paper(1, "Something", "Text.", authors=("Jane Doe",), upvotes=1)]
     assert (
