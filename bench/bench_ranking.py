@@ -36,6 +36,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "bench" / "relevance"
 
 import corpus  # noqa: E402
 import feedback  # noqa: E402
+import host_probe  # noqa: E402
 import rank_processes  # noqa: E402
 
 from digest.ranking.ranker import Ranker  # noqa: E402
@@ -372,6 +373,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    print(f"before: {host_probe.probe()}")
 
     papers = make_papers(args.papers, rng)
     profiles, older = make_profiles(args.subscribers, papers, rng)
@@ -455,6 +457,7 @@ def main() -> None:
         f"({projected / 3600:.2f} h) for {args.subscribers} subscribers"
     )
     print(f"ratio: {projected / ours:.0f}x")
+    print(f"after: {host_probe.probe()}")
 
 
 if __name__ == "__main__":
