@@ -410,6 +410,12 @@ def main() -> None:
     done = time.perf_counter()
     cpu = time.process_time() - cpu_start
     rss_after = max_rss_mb()
+    picks = sum(len(v) for v in result.values())
+    empty = sum(1 for v in result.values() if not v)
+    expected = rank_processes.fingerprints(result) if args.rank_processes > 1 else {}
+    # A worker does not hold yesterday's picks while it ranks today's.
+    del result, ranker
+    gc.collect()
     if not args.words_only:
         # The next day in the same worker: most of the vocabulary's terms are encoded already.
         again = time.perf_counter()
@@ -419,8 +425,6 @@ def main() -> None:
             f"day's vocabulary): {time.perf_counter() - again:.2f} s, peak RSS "
             f"{max_rss_mb():.0f} MB"
         )
-    picks = sum(len(v) for v in result.values())
-    empty = sum(1 for v in result.values() if not v)
     print(
         f"paperboy: fit {fitted - start:.2f} s + rank {done - fitted:.2f} s "
         f"= {done - start:.2f} s wall ({cpu:.2f} s CPU; host load average {load:.1f} "
@@ -429,8 +433,6 @@ def main() -> None:
     )
 
     if args.rank_processes > 1:
-        expected = rank_processes.fingerprints(result)
-        del result, ranker
         gc.collect()
         parent_rss = rank_processes.rss_mb()
         wall, figures = rank_processes.rank_in_processes(
