@@ -99,7 +99,7 @@ def compile_profiles(ranker: Ranker, profiles: Sequence[Profile]) -> CompiledPro
         author_names=interests.author_names,
         descriptions=description_rows,
         has_description=np.array([d >= 0 for d in description_of], dtype=bool),
-        description_vectors=encoded if ranker.text.config.semantic_gate > 0 else None,
+        description_vectors=encoded,
         description_of=np.array(description_of, dtype=np.int64),
         liked=liked,
         has_liked=np.diff(liked.indptr) > 0,

@@ -119,11 +119,14 @@ def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int)
             rel[part.rows] += weight * (part.block > 0)
     documents = cp.feedback_similarity
     description = _text_part(ranker, cp.descriptions, cp.has_description, a, b, w.description)
+    meaning = None
     if description is not None and cp.description_vectors is not None:
-        # Words alone are not a match unless the title is also close in meaning.
         own = cp.description_vectors[cp.description_of[a + description.rows]]
-        far = ranker.text.title_closeness(own) < ranker.text.config.semantic_gate
-        description.block[far] = 0
+        if ranker.text.config.semantic_gate > 0:
+            # Words alone are not a match unless the title is also close in meaning.
+            far = ranker.text.title_closeness(own) < ranker.text.config.semantic_gate
+            description.block[far] = 0
+        meaning = _meaning(ranker, own)
     liked = _text_part(ranker, cp.liked, cp.has_liked, a, b, w.liked, documents)
     disliked = _text_part(ranker, cp.disliked, cp.has_disliked, a, b, w.disliked, documents)
     learned = _learner_part(ranker, cp, a, b)
@@ -138,6 +141,10 @@ def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int)
     if disliked is not None:
         rel[disliked.rows] -= disliked.block
     ineligible = rel < day.floor
+    if meaning is not None and description is not None:
+        # Part of the interests, so it counts at their share, like the rest of them.
+        meaning *= cp.interests_share[a + description.rows][:, None]
+        rel[description.rows] += meaning
     if confident.size:
         interests *= (1.0 - cp.interests_share[a + confident])[:, None]
         rel[confident] -= interests
@@ -152,6 +159,30 @@ def score_chunk(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: int)
     sent = cp.sent[a:b]
     cost[np.repeat(np.arange(b - a), np.diff(sent.indptr)), sent.indices] = np.inf
     return cost, description, liked, learned
+
+
+# Fewer papers than this, and a paper's standing among them says little.
+_MEANING_MIN_PAPERS = 20
+
+
+def _meaning(ranker: Ranker, descriptions: np.ndarray) -> np.ndarray | None:
+    """How much closer in meaning than the day's typical paper each paper is to each
+    description (rows), as relevance: the encoder's cosine of the description to the
+    paper's title and opening words, in standard deviations over the day's papers.
+
+    Words and nearest terms find the papers that say what the description says; this
+    orders them by what the whole paper is about. None without the papers' vectors."""
+    w = ranker.weights
+    features = ranker.learner_features()
+    if w.meaning <= 0 or features is None or features.shape[1] < _MEANING_MIN_PAPERS:
+        return None
+    closeness = descriptions @ features[:-1]  # the last row is the learners' bias
+    closeness -= closeness.mean(axis=1, keepdims=True)
+    spread = closeness.std(axis=1, keepdims=True)
+    closeness /= np.where(spread > 0, spread, 1)
+    closeness -= w.meaning_start
+    closeness *= w.meaning / (w.meaning_full - w.meaning_start)
+    return np.clip(closeness, 0.0, w.meaning * w.similar_cap, out=closeness)
 
 
 # +inf as float32 bits.

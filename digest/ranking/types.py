@@ -95,6 +95,13 @@ class Weights:
     feedback_papers: int = 10
     similar_full: float = 0.2
     similar_cap: float = 1.5
+    # A description's closeness in meaning to a whole paper (the sentence encoder over its
+    # title and opening words), in standard deviations above the day's typical paper: it
+    # counts from `meaning_start`, fully at `meaning_full` (capped at `similar_cap`), and
+    # orders the papers the description matches without making any other paper eligible.
+    meaning: float = 1.0
+    meaning_start: float = 1.5
+    meaning_full: float = 3.5
     # Trending adds at most this much: it reorders matches of similar strength, and it is
     # added after the floor is applied, so it never makes a non-matching paper eligible.
     trending: float = 0.5

@@ -12,7 +12,7 @@ import pytest
 from digest.ranking import semantic
 from digest.ranking.ranker import Ranker
 from digest.ranking.text import TextConfig
-from digest.ranking.types import PaperDoc, Profile
+from digest.ranking.types import PaperDoc, Profile, Weights
 from digest.selectors import profile_from
 from subscriptions.services import interest_save
 from tests.digest.ranking.test_ranking import FILLERS, POOL, paper
@@ -381,3 +381,48 @@ def test_saving_other_interests_does_not_encode_the_description_again(monkeypatc
     interest_save(interest, update_fields=["description", "keywords"])
     interest.refresh_from_db()
     assert interest.description_model == semantic.MODEL_ID
+
+
+SHRINKING = "shrinking big networks into cheap ones that imitate them"
+IMITATION = [
+    paper(
+        60,
+        "Teaching a Small Student to Imitate a Large Teacher",
+        "The student network learns to match the teacher's output distribution, keeping "
+        "accuracy while running ten times cheaper.",
+    ),
+    paper(
+        61,
+        "Large Models Imitate Human Handwriting",
+        "Large generative models imitate the handwriting of a writer from a few lines; the "
+        "outputs look human to readers.",
+    ),
+]
+
+
+def picks(profile: Profile, papers: list[PaperDoc], weights: Weights | None = None):
+    return Ranker.fit(papers, weights=weights).rank([profile])[profile.subscriber_id]
+
+
+def test_papers_a_description_matches_are_ordered_by_what_they_are_about(encoder):
+    """Both papers match the description's words as well as each other; the one about what it
+    means (a student imitating its teacher) comes first because of the whole paper's meaning."""
+    profile = Profile(1, description=SHRINKING)
+    by_words = picks(profile, DAY + IMITATION, Weights(meaning=0.0))
+    assert [p.paper_id for p in by_words] == [60, 61]
+    assert by_words[0].score == by_words[1].score
+    by_meaning = picks(profile, DAY + IMITATION)
+    assert [p.paper_id for p in by_meaning] == [60, 61]
+    assert by_meaning[0].score > by_meaning[1].score
+
+
+def test_meaning_orders_matches_but_never_makes_a_paper_eligible(encoder):
+    """Even were every paper far closer in meaning than a typical one, a description that
+    matches nothing still picks nothing: a quiet day stays quiet."""
+    profile = Profile(1, description="medieval castle architecture and stonework")
+    everything_close = Weights(meaning_start=-10.0, meaning_full=-9.0)
+    assert picks(profile, DAY, everything_close) == []
+    # The same weights do lift the papers a description matches.
+    lifted = picks(Profile(1, description=SHRINKING), DAY + IMITATION, everything_close)
+    assert [p.paper_id for p in lifted] == [60, 61]
+    assert lifted[0].score > 1.6 + 1.0
