@@ -17,9 +17,9 @@ Last, simulated subscribers (bench/relevance/simulate.py, issue 11): each profil
 the papers it is shown by its judgements, at onboarding and after day 1's digest, and the
 next digest is measured beside a twin that gave no feedback, with the per-subscriber
 learner and with the Rocchio terms alone. `heldout3.json`, `heldout4.json` and `heldout5.json`
-were judged
-before the learner ran on them; their figures are reported apart from the development sets
-it was chosen on.
+were judged before the learner ran on them, `heldout6.json` before the description's meaning
+counted in the ranking (2026-12-02, fifth stop); their figures are reported apart from the
+development sets the methods were chosen on.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ HELD_OUT = {
     "heldout3": "heldout3.json",
     "heldout4": "heldout4.json",
     "heldout5": "heldout5.json",
+    "heldout6": "heldout6.json",
 }
 # The sets the learner (issue 11) was chosen on; heldout3 was judged before it ran at all.
 LEARNER_DEVELOPMENT = ("tuned", "heldout", "heldout2")
@@ -246,6 +247,7 @@ def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
             ("heldout3", ("heldout3",)),
             ("heldout4", ("heldout4",)),
             ("heldout5", ("heldout5",)),
+            ("heldout6", ("heldout6",)),
         ):
             ids = [p.subscriber_id for p in profiles if split[p.subscriber_id] in sets]
             if not ids:
