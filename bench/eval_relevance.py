@@ -16,10 +16,10 @@ generalise. The tuned-set figures and means do not include them.
 Last, simulated subscribers (bench/relevance/simulate.py, issue 11): each profile answers
 the papers it is shown by its judgements, at onboarding and after day 1's digest, and the
 next digest is measured beside a twin that gave no feedback, with the per-subscriber
-learner and with the Rocchio terms alone. `heldout3.json`, `heldout4.json` and `heldout5.json`
-were judged before the learner ran on them, `heldout6.json` before the description's meaning
-counted in the ranking (2026-12-02, fifth stop); their figures are reported apart from the
-development sets the methods were chosen on.
+learner and with the Rocchio terms alone. `heldout3.json`, `heldout4.json` and
+`heldout5.json` were judged before the learner ran on them, `heldout6.json` and
+`heldout7.json` before the description's meaning counted in the ranking (2026-12-02, fifth
+stop); their figures are reported apart from the development sets the methods were chosen on.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ HELD_OUT = {
     "heldout4": "heldout4.json",
     "heldout5": "heldout5.json",
     "heldout6": "heldout6.json",
+    "heldout7": "heldout7.json",
 }
 # The sets the learner (issue 11) was chosen on; heldout3 was judged before it ran at all.
 LEARNER_DEVELOPMENT = ("tuned", "heldout", "heldout2")
@@ -248,6 +249,7 @@ def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
             ("heldout4", ("heldout4",)),
             ("heldout5", ("heldout5",)),
             ("heldout6", ("heldout6",)),
+            ("heldout7", ("heldout7",)),
         ):
             ids = [p.subscriber_id for p in profiles if split[p.subscriber_id] in sets]
             if not ids:
