@@ -1,13 +1,35 @@
-"""The test run's settings: production's module, with a throw-away key.
+"""The test run's settings: production's module, with a throw-away key and its own queue.
 
 digest/settings.py refuses to start without SECRET_KEY outside DEBUG. The test process
 sets one here, before the settings load, and the servers and commands the tests start
 in subprocesses inherit it with the rest of the environment.
 """
 
+import atexit
 import os
 import secrets
+import shutil
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "tests-" + secrets.token_urlsafe(40))
 
 from digest.settings import *  # noqa: E402, F403
+from digest.settings import CELERY_BROKER_URL  # noqa: E402
+
+# Tasks the tests queue (a refit after an answer, the ranking's preparation after an
+# ingestion) must not wait in the checkout's var/broker: the developer's next `make run`
+# worker would take them and run them against the development database. Commands a test
+# starts with a var folder of its own keep their queue there, as before.
+if CELERY_BROKER_URL == "filesystem://" and "PAPERBOY_VAR_DIR" not in os.environ:
+    TEST_BROKER_DIR = Path(tempfile.mkdtemp(prefix="paperboy-test-broker-"))
+    atexit.register(shutil.rmtree, TEST_BROKER_DIR, True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(TEST_BROKER_DIR / "out"),
+        "data_folder_out": str(TEST_BROKER_DIR / "out"),
+        "processed_folder": str(TEST_BROKER_DIR / "processed"),
+        "control_folder": str(TEST_BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+    for _folder in ("out", "processed", "control"):
+        (TEST_BROKER_DIR / _folder).mkdir()
