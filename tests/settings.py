@@ -14,6 +14,7 @@ from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "tests-" + secrets.token_urlsafe(40))
 
+from digest.ops.filequeue import filesystem_broker  # noqa: E402
 from digest.settings import *  # noqa: E402, F403
 from digest.settings import CELERY_BROKER_URL  # noqa: E402
 
@@ -24,12 +25,4 @@ from digest.settings import CELERY_BROKER_URL  # noqa: E402
 if CELERY_BROKER_URL == "filesystem://" and "PAPERBOY_VAR_DIR" not in os.environ:
     TEST_BROKER_DIR = Path(tempfile.mkdtemp(prefix="paperboy-test-broker-"))
     atexit.register(shutil.rmtree, TEST_BROKER_DIR, True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(TEST_BROKER_DIR / "out"),
-        "data_folder_out": str(TEST_BROKER_DIR / "out"),
-        "processed_folder": str(TEST_BROKER_DIR / "processed"),
-        "control_folder": str(TEST_BROKER_DIR / "control"),
-        "store_processed": False,
-    }
-    for _folder in ("out", "processed", "control"):
-        (TEST_BROKER_DIR / _folder).mkdir()
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker(TEST_BROKER_DIR)
