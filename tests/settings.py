@@ -22,7 +22,11 @@ from digest.settings import CELERY_BROKER_URL  # noqa: E402
 # ingestion) must not wait in the checkout's var/broker: the developer's next `make run`
 # worker would take them and run them against the development database. Commands a test
 # starts with a var folder of its own keep their queue there, as before.
+# The processes a test run starts share its folder; the run that made it removes it.
 if CELERY_BROKER_URL == "filesystem://" and "PAPERBOY_VAR_DIR" not in os.environ:
-    TEST_BROKER_DIR = Path(tempfile.mkdtemp(prefix="paperboy-test-broker-"))
-    atexit.register(shutil.rmtree, TEST_BROKER_DIR, True)
+    if "PAPERBOY_TEST_BROKER_DIR" not in os.environ:
+        _made = tempfile.mkdtemp(prefix="paperboy-test-broker-")
+        os.environ["PAPERBOY_TEST_BROKER_DIR"] = _made
+        atexit.register(shutil.rmtree, _made, True)
+    TEST_BROKER_DIR = Path(os.environ["PAPERBOY_TEST_BROKER_DIR"])
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker(TEST_BROKER_DIR)

@@ -252,7 +252,8 @@ def send_task(broker_url: str, name: str, queue: str = "celery") -> None:
     """Queues a task by name, as beat does, without loading Django in the test process."""
     from celery import Celery
 
-    app = Celery("paperboy-test", broker=broker_url)
+    # Not the current app: the tests' own tasks must go on queuing through Paperboy's.
+    app = Celery("paperboy-test", broker=broker_url, set_as_current=False)
     app.conf.broker_connection_retry_on_startup = True
     with app.connection_for_write() as connection:
         app.send_task(name, queue=queue, connection=connection)
