@@ -9,6 +9,7 @@ import atexit
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from digest.settings import CELERY_BROKER_URL  # noqa: E402
 # worker would take them and run them against the development database. Commands a test
 # starts with a var folder of its own keep their queue there, as before.
 # The processes a test run starts share its folder; the run that made it removes it.
-if CELERY_BROKER_URL == "filesystem://" and "PAPERBOY_VAR_DIR" not in os.environ:
+# (mypy's Django plugin reads these settings too, and queues nothing: no folder for it.)
+_testing = "pytest" in sys.modules or "PAPERBOY_TEST_BROKER_DIR" in os.environ
+if CELERY_BROKER_URL == "filesystem://" and "PAPERBOY_VAR_DIR" not in os.environ and _testing:
     if "PAPERBOY_TEST_BROKER_DIR" not in os.environ:
         _made = tempfile.mkdtemp(prefix="paperboy-test-broker-")
         os.environ["PAPERBOY_TEST_BROKER_DIR"] = _made
