@@ -18,7 +18,7 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.extmath import randomized_svd
 
 from . import dropping, semantic
-from .blas import blas_threads
+from .nearest import NearestTerms
 from .words import STOP_WORDS, analyzer
 
 log = logging.getLogger(__name__)
@@ -92,8 +92,6 @@ _PRF_POOL_PER_DOC = 25
 _PRF_MIN_DOCS = 5
 # Queries expanded together, so the centroids of one block stay small in memory.
 _PRF_BLOCK = 1024
-_SEMANTIC_THREADS = 2
-_THREADED_ROWS = 512
 
 
 _SHARED_ENCODER = object()  # "the process's encoder, if it can load", resolved on first use
@@ -105,10 +103,10 @@ class TextModel:
     def __init__(self, config: TextConfig | None = None, encoder=_SHARED_ENCODER) -> None:
         self.config = config or TextConfig()
         self._encoder = encoder
-        self._semantic: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._nearest: NearestTerms | None = None
         self._titles: list[str] = []
         self._title_vectors: np.ndarray | None = None
-        self._document_frequency: np.ndarray | None = None
+        self.document_frequency: np.ndarray | None = None
         cfg = self.config
         if cfg.folded:
             self.vectorizer = TfidfVectorizer(
@@ -142,7 +140,7 @@ class TextModel:
         except ValueError:  # nothing but stop words: no text signal today
             self.papers = None
             return self
-        document_frequency = self._document_frequency = np.diff(self.papers.tocsc().indptr)
+        document_frequency = self.document_frequency = np.diff(self.papers.tocsc().indptr)
         order = np.argsort(-document_frequency, kind="stable")
         self._common = np.sort(order[:_DENSE_FEATURES])
         self._rare = np.sort(order[_DENSE_FEATURES:])
@@ -260,37 +258,12 @@ class TextModel:
         return text_vectors @ self.title_vectors().T
 
     def _add_nearest_terms(self, encoder, queries, texts, vectors) -> sparse.csr_matrix:
-        cfg = self.config
-        columns, term_vectors, idf = self._semantic_terms(encoder)
-        if not len(columns):
+        nearest = self.nearest_terms(encoder)
+        if not len(nearest):
             return queries
-        assert self.papers is not None, "fit() first"
         text_vectors = self.text_vectors(texts, vectors)
         assert text_vectors is not None, "an encoder was given"
-        k = min(cfg.semantic_terms, len(columns))  # slots left empty weaken the expansion
-        blocks = []
-        for a in range(0, len(texts), _PRF_BLOCK):
-            # A second BLAS thread pays for itself on a large block, and spins on after a small one.
-            block = text_vectors[a : a + _PRF_BLOCK]
-            with blas_threads(_SEMANTIC_THREADS if len(block) >= _THREADED_ROWS else 1):
-                closeness = block @ term_vectors.T
-            top = _top_columns(closeness, k)
-            closest = np.take_along_axis(closeness, top, axis=1)
-            weights = np.where(closest >= cfg.semantic_min_closeness, closest, 0) * idf[top]
-            n = top.shape[0]
-            blocks.append(
-                sparse.csr_matrix(
-                    (weights.ravel(), columns[top].ravel(), np.arange(0, n * k + 1, k)),
-                    shape=(n, self.papers.shape[1]),
-                )
-            )
-        nearest = sparse.vstack(blocks, format="csr")
-        nearest.eliminate_zeros()
-        # The added terms count in proportion to how many close ones the day offers: on a
-        # small day one loosely related word must not weigh as much as the description.
-        share = np.diff(nearest.indptr) / cfg.semantic_terms
-        nearest = sparse.diags(share.astype(np.float32)) @ normalize(nearest)
-        return normalize(queries + cfg.semantic_weight * nearest).astype(np.float32).tocsr()
+        return nearest.added(queries, text_vectors)
 
     def prepare_nearest_terms(self) -> int:
         """Encodes the day's candidate terms now (into the machine's term store), so that
@@ -301,25 +274,13 @@ class TextModel:
             return 0
         if cfg.semantic_gate > 0:
             self.title_vectors()
-        return len(self._semantic_terms(encoder)[0])
+        return len(self.nearest_terms(encoder))
 
-    def _semantic_terms(self, encoder) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(feature columns, their unit vectors, their IDF): the candidates, encoded once."""
-        if self._semantic is None:
-            cfg = self.config
-            frequency = self._document_frequency
-            assert self.papers is not None and frequency is not None, "fit() first"
-            # On a handful of papers nearly every term is in one paper only.
-            min_df = cfg.semantic_min_df if self.papers.shape[0] >= 20 else 1
-            columns = np.flatnonzero(frequency >= min_df)
-            if len(columns) > cfg.semantic_vocabulary:
-                commonest = np.argsort(-frequency[columns], kind="stable")
-                columns = np.sort(columns[commonest[: cfg.semantic_vocabulary]])
-            names = self.vectorizer.get_feature_names_out()[columns].tolist()
-            vectors = encoder.encode_terms(names) if names else np.zeros((0, 0), np.float32)
-            idf = self.vectorizer.idf_[columns].astype(np.float32)
-            self._semantic = (columns, vectors, idf)
-        return self._semantic
+    def nearest_terms(self, encoder) -> NearestTerms:
+        """The day's candidate terms for the nearest-terms expansion, encoded once."""
+        if self._nearest is None:
+            self._nearest = NearestTerms(self, encoder)
+        return self._nearest
 
     def expand(self, queries: sparse.csr_matrix) -> sparse.csr_matrix:
         """RM3-style expansion: each query plus the heaviest terms of its top papers.
@@ -375,16 +336,6 @@ class TextModel:
         sims *= 1 - weight
         sims += weight * lsa
         return sims
-
-
-def _top_columns(scores: np.ndarray, k: int) -> np.ndarray:
-    """Each row's `k` best columns, as argpartition gives them, a few rows at a time: it
-    returns every column's index, for a block of 10,000 terms 80 MB the allocator maps
-    afresh on each call, and faulting its pages in cost more than the selection itself."""
-    parts = [
-        np.argpartition(scores[a : a + 64], -k, axis=1)[:, -k:] for a in range(0, len(scores), 64)
-    ]
-    return np.concatenate(parts) if parts else np.empty((0, k), dtype=np.intp)
 
 
 def _heaviest(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:

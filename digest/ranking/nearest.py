@@ -1,0 +1,91 @@
+"""A description's nearest terms in meaning: the day's vocabulary terms the sentence encoder
+finds closest to it, added to its words.
+
+"Tiny, deliberately crafted changes to the input that fool AI models" gains "adversarial
+example" and "robustness": words the papers use and the description does not. The
+candidates are the day's commonest terms, encoded once (and kept in the machine's term
+store, so a worker's later days find most of them ready).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from sklearn.preprocessing import normalize
+
+from .blas import blas_threads
+
+# Descriptions expanded together, so a block's closeness matrix stays small in memory.
+_BLOCK = 1024
+# A second BLAS thread pays for itself on a large block, and spins on after a small one.
+_THREADS = 2
+_THREADED_ROWS = 512
+
+
+class NearestTerms:
+    """The day's candidate terms: their feature columns, unit vectors and IDF."""
+
+    def __init__(self, model, encoder) -> None:
+        cfg = self.config = model.config
+        frequency = model.document_frequency
+        papers = model.papers
+        assert papers is not None and frequency is not None, "fit() first"
+        self.width = papers.shape[1]
+        # On a handful of papers nearly every term is in one paper only.
+        min_df = cfg.semantic_min_df if papers.shape[0] >= 20 else 1
+        columns = np.flatnonzero(frequency >= min_df)
+        if len(columns) > cfg.semantic_vocabulary:
+            commonest = np.argsort(-frequency[columns], kind="stable")
+            columns = np.sort(columns[commonest[: cfg.semantic_vocabulary]])
+        self.names: list[str] = model.vectorizer.get_feature_names_out()[columns].tolist()
+        self.columns = columns
+        self.vectors = (
+            encoder.encode_terms(self.names) if self.names else np.zeros((0, 0), np.float32)
+        )
+        self.idf = model.vectorizer.idf_[columns].astype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def closeness(self, text_vectors: np.ndarray) -> np.ndarray:
+        """Cosine of each text to each candidate term."""
+        threads = _THREADS if len(text_vectors) >= _THREADED_ROWS else 1
+        with blas_threads(threads):
+            return text_vectors @ self.vectors.T
+
+    def added(self, queries: sparse.csr_matrix, text_vectors: np.ndarray) -> sparse.csr_matrix:
+        """Each query plus its nearest terms, weighted by closeness and rarity (IDF)."""
+        cfg = self.config
+        if not len(self):
+            return queries
+        k = min(cfg.semantic_terms, len(self))  # slots left empty weaken the expansion
+        blocks = []
+        for a in range(0, len(text_vectors), _BLOCK):
+            closeness = self.closeness(text_vectors[a : a + _BLOCK])
+            top = _top_columns(closeness, k)
+            closest = np.take_along_axis(closeness, top, axis=1)
+            weights = np.where(closest >= cfg.semantic_min_closeness, closest, 0) * self.idf[top]
+            n = top.shape[0]
+            blocks.append(
+                sparse.csr_matrix(
+                    (weights.ravel(), self.columns[top].ravel(), np.arange(0, n * k + 1, k)),
+                    shape=(n, self.width),
+                )
+            )
+        nearest = sparse.vstack(blocks, format="csr")
+        nearest.eliminate_zeros()
+        # The added terms count in proportion to how many close ones the day offers: on a
+        # small day one loosely related word must not weigh as much as the description.
+        share = np.diff(nearest.indptr) / cfg.semantic_terms
+        nearest = sparse.diags(share.astype(np.float32)) @ normalize(nearest)
+        return normalize(queries + cfg.semantic_weight * nearest).astype(np.float32).tocsr()
+
+
+def _top_columns(scores: np.ndarray, k: int) -> np.ndarray:
+    """Each row's `k` best columns, as argpartition gives them, a few rows at a time: it
+    returns every column's index, for a block of 10,000 terms 80 MB the allocator maps
+    afresh on each call, and faulting its pages in cost more than the selection itself."""
+    parts = [
+        np.argpartition(scores[a : a + 64], -k, axis=1)[:, -k:] for a in range(0, len(scores), 64)
+    ]
+    return np.concatenate(parts) if parts else np.empty((0, k), dtype=np.intp)
