@@ -13,6 +13,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.preprocessing import normalize
 
+from . import glossary
 from .blas import blas_threads
 
 # Descriptions expanded together, so a block's closeness matrix stays small in memory.
@@ -20,6 +21,10 @@ _BLOCK = 1024
 # A second BLAS thread pays for itself on a large block, and spins on after a small one.
 _THREADS = 2
 _THREADED_ROWS = 512
+# The glossary puts a text's closeness to a gloss on the scale of its closeness to the
+# day's terms: that scale is read off at least this many of them (a day of a few dozen
+# papers offers a hundred, and their spread says little).
+_GLOSSARY_MIN_CANDIDATES = 1_000
 
 
 class NearestTerms:
@@ -43,25 +48,45 @@ class NearestTerms:
             encoder.encode_terms(self.names) if self.names else np.zeros((0, 0), np.float32)
         )
         self.idf = model.vectorizer.idf_[columns].astype(np.float32)
+        self.glosses: glossary.DayGlosses | None = None
+        if cfg.semantic_glossary > 0 and len(self.names) >= _GLOSSARY_MIN_CANDIDATES:
+            analyze = model.vectorizer.build_analyzer()
+            self.glosses = glossary.DayGlosses(self.names, analyze, encoder, glossary.entries())
 
     def __len__(self) -> int:
         return len(self.columns)
 
-    def closeness(self, text_vectors: np.ndarray) -> np.ndarray:
-        """Cosine of each text to each candidate term."""
+    def closeness(
+        self, text_vectors: np.ndarray, dropped: sparse.csr_matrix | None = None
+    ) -> np.ndarray:
+        """Cosine of each text to each candidate term (or to its closest gloss); `dropped`
+        (texts x features) each text's dropped features."""
         threads = _THREADS if len(text_vectors) >= _THREADED_ROWS else 1
         with blas_threads(threads):
-            return text_vectors @ self.vectors.T
+            closeness = text_vectors @ self.vectors.T
+            if self.glosses is not None:
+                on_candidates = dropped[:, self.columns] if dropped is not None else None
+                self.glosses.lift(
+                    closeness, text_vectors, self.config.semantic_glossary, on_candidates
+                )
+        return closeness
 
-    def added(self, queries: sparse.csr_matrix, text_vectors: np.ndarray) -> sparse.csr_matrix:
-        """Each query plus its nearest terms, weighted by closeness and rarity (IDF)."""
+    def added(
+        self,
+        queries: sparse.csr_matrix,
+        text_vectors: np.ndarray,
+        dropped: sparse.csr_matrix | None = None,
+    ) -> sparse.csr_matrix:
+        """Each query plus its nearest terms, weighted by closeness and rarity (IDF);
+        `dropped` (texts x features, or None) each text's dropped features."""
         cfg = self.config
         if not len(self):
             return queries
         k = min(cfg.semantic_terms, len(self))  # slots left empty weaken the expansion
         blocks = []
         for a in range(0, len(text_vectors), _BLOCK):
-            closeness = self.closeness(text_vectors[a : a + _BLOCK])
+            block_dropped = dropped[a : a + _BLOCK] if dropped is not None else None
+            closeness = self.closeness(text_vectors[a : a + _BLOCK], block_dropped)
             top = _top_columns(closeness, k)
             closest = np.take_along_axis(closeness, top, axis=1)
             weights = np.where(closest >= cfg.semantic_min_closeness, closest, 0) * self.idf[top]

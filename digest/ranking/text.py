@@ -58,6 +58,9 @@ class TextConfig:
     semantic_gate: float = 0.2
     semantic_min_df: int = 2
     semantic_vocabulary: int = 10_000
+    # A candidate term is also as close as the closest of its plain-English glosses, put on
+    # the terms' scale with this times their spread (glossary.py; 0 turns the glossary off).
+    semantic_glossary: float = 1.2
 
     @classmethod
     def baseline(cls) -> TextConfig:
@@ -192,7 +195,7 @@ class TextModel:
         texts = list(texts)
         mask = dropping.dropped_matrix(self, dropped) if dropped else None
         queries = dropping.without(self.transform(texts), mask)
-        queries = dropping.without(self.with_nearest_terms(queries, texts, vectors), mask)
+        queries = dropping.without(self.with_nearest_terms(queries, texts, vectors, mask), mask)
         return dropping.without(self.expand(queries), mask)
 
     def encoder(self):
@@ -205,6 +208,7 @@ class TextModel:
         queries: sparse.csr_matrix,
         texts: Sequence[str],
         vectors: np.ndarray | Sequence[np.ndarray | None] | None = None,
+        dropped: sparse.csr_matrix | None = None,
     ) -> sparse.csr_matrix:
         """Each query plus the day's terms nearest its text in the encoder's space.
 
@@ -219,7 +223,7 @@ class TextModel:
         if encoder is None:
             return queries
         try:
-            return self._add_nearest_terms(encoder, queries, texts, vectors)
+            return self._add_nearest_terms(encoder, queries, texts, vectors, dropped)
         except Exception:  # the day's digests go out, ranked by words alone
             log.exception("semantic expansion failed; ranking descriptions by their words")
             return queries
@@ -257,13 +261,15 @@ class TextModel:
         # each call (7 s of CPU a 100,000-subscriber day, for no gain in wall time).
         return text_vectors @ self.title_vectors().T
 
-    def _add_nearest_terms(self, encoder, queries, texts, vectors) -> sparse.csr_matrix:
+    def _add_nearest_terms(
+        self, encoder, queries, texts, vectors, dropped=None
+    ) -> sparse.csr_matrix:
         nearest = self.nearest_terms(encoder)
         if not len(nearest):
             return queries
         text_vectors = self.text_vectors(texts, vectors)
         assert text_vectors is not None, "an encoder was given"
-        return nearest.added(queries, text_vectors)
+        return nearest.added(queries, text_vectors, dropped)
 
     def prepare_nearest_terms(self) -> int:
         """Encodes the day's candidate terms now (into the machine's term store), so that

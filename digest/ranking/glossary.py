@@ -1,0 +1,137 @@
+"""Plain-English glosses of the field's terms, as extra ways to reach them in meaning.
+
+A subscriber writes "shrinking a big network into a small one that copies it"; papers write
+"knowledge distillation". The sentence encoder finds a bare term far from a whole sentence
+in everyday words, and a gloss ("training a small, cheap network to copy the answers of a
+big one") close to it. So a day's candidate term is as close to a description as the
+closest of its glosses, when that is closer than the term itself. The glosses are in
+`semantic/glossary.json` (how they were written: `semantic/GLOSSARY.md`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from .words import analysed
+
+GLOSSARY_PATH = Path(__file__).parent / "semantic" / "glossary.json"
+# A gloss counts for a text only within this of the text's closest gloss (cosine).
+_MARGIN = 0.1
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One concept: the field's words for it, and plain-English phrasings of it."""
+
+    terms: tuple[str, ...]
+    glosses: tuple[str, ...]
+
+
+@functools.cache
+def entries(path: Path = GLOSSARY_PATH) -> tuple[Entry, ...]:
+    with open(path, encoding="utf-8") as file:
+        return tuple(
+            Entry(tuple(item["terms"]), tuple(item["glosses"])) for item in json.load(file)
+        )
+
+
+def term_features(term: str, analyze: Callable[[str], list[str]]) -> set[str]:
+    """The features a glossary term names: its longest phrase as the day's model cuts it
+    (a model of two-word phrases reads "large language model" as "large language" and
+    "language model") and its hyphenated compounds ("pre-training" is also "pretraining")."""
+    grams = analyze(term)
+    compounds = set(analysed(term)[1])
+    phrases = [g for g in grams if g not in compounds]
+    longest = max((g.count(" ") for g in phrases), default=0)
+    return {g for g in phrases if g.count(" ") == longest} | (compounds & set(grams))
+
+
+def entry_features(entry: Entry, analyze: Callable[[str], list[str]]) -> set[str]:
+    """The features an entry's glosses reach: its terms' features, less those that are a
+    part of a longer one ("vision" of "computer vision", "robust" of "adversarial
+    robustness"): a part names something broader than the concept the glosses describe."""
+    features = {f for term in entry.terms for f in term_features(term, analyze)}
+    return {f for f in features if not any(f != g and f in g for g in features)}
+
+
+class DayGlosses:
+    """Every gloss of the glossary, encoded once (the scale a text's closeness to a gloss
+    is read on), and a link from each gloss to the day's candidates its entry names."""
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        analyze: Callable[[str], list[str]],
+        encoder,
+        glossary: Sequence[Entry],
+    ) -> None:
+        index = {name: i for i, name in enumerate(names)}
+        texts = sorted({gloss for entry in glossary for gloss in entry.glosses})
+        position = {text: i for i, text in enumerate(texts)}
+        links: set[tuple[int, int, int]] = set()
+        for e, entry in enumerate(glossary):
+            candidates = {index[f] for f in entry_features(entry, analyze) if f in index}
+            links.update((c, position[gloss], e) for c in candidates for gloss in entry.glosses)
+        ordered = sorted(links)
+        self.vectors = encoder.encode_terms(texts) if ordered else np.zeros((0, 0), np.float32)
+        self.gloss_of_link = np.array([g for _, g, _ in ordered], dtype=np.intp)
+        self.entry_of_link = np.array([e for _, _, e in ordered], dtype=np.intp)
+        link_targets = np.array([c for c, _, _ in ordered], dtype=np.intp)
+        self.targets, self.starts = np.unique(link_targets, return_index=True)
+        # Entries x candidates: which of the day's candidates each entry names.
+        self.names_of_entry = sparse.csr_matrix(
+            (np.ones(len(ordered), dtype=np.float32), (self.entry_of_link, link_targets)),
+            shape=(len(glossary), len(names)),
+        )
+
+    def __len__(self) -> int:
+        return len(self.gloss_of_link)
+
+    def lift(
+        self,
+        closeness: np.ndarray,
+        text_vectors: np.ndarray,
+        weight: float,
+        dropped: sparse.csr_matrix | None = None,
+    ) -> None:
+        """Raises each text's closeness to a candidate to that of its closest gloss, where
+        the gloss is the closer; in place.
+
+        Two sentences in everyday words are closer to each other than a sentence is to a
+        bare term, whatever they say: raw, a loosely related gloss outranks the right term.
+        So a text's closeness to the glosses is put on the scale of its closeness to the
+        terms: standardised over all the glossary's glosses, then given the mean and spread of the
+        terms' (`weight` times that spread): only a gloss that stands out among the glosses
+        stands out among the terms.
+
+        `dropped` (texts x candidates, nonzero where a text's subscriber dropped the term):
+        an entry naming a dropped term lifts none of its terms for that text; dropping
+        "speech recognition" drops what its glosses would bring back ("automatic speech")."""
+        if not len(self):
+            return
+        per_gloss = text_vectors @ self.vectors.T
+        spread = per_gloss.std(axis=1, keepdims=True)
+        standard = (per_gloss - per_gloss.mean(axis=1, keepdims=True)) / np.maximum(spread, 1e-6)
+        on_terms = closeness.mean(axis=1, keepdims=True) + standard * (
+            np.float32(weight) * closeness.std(axis=1, keepdims=True)
+        )
+        # Only the concepts the text is about: a description of making chatbots refuse
+        # harmful requests is close to every gloss about chatbots, and on a day without its
+        # own concept's terms the next chatbot concept's ("kv cache") would stand in.
+        nearest = per_gloss.max(axis=1, keepdims=True) - _MARGIN
+        on_terms[per_gloss < nearest] = -np.inf
+        per_link = on_terms[:, self.gloss_of_link]
+        if dropped is not None and dropped.nnz:
+            gone = (dropped @ self.names_of_entry.T).tocsr()
+            for row in np.flatnonzero(np.diff(gone.indptr)).tolist():
+                entries = gone.indices[gone.indptr[row] : gone.indptr[row + 1]]
+                per_link[row, np.isin(self.entry_of_link, entries)] = -np.inf
+        best = np.maximum.reduceat(per_link, self.starts, axis=1)
+        closeness[:, self.targets] = np.maximum(closeness[:, self.targets], best)
