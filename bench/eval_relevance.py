@@ -19,7 +19,8 @@ next digest is measured beside a twin that gave no feedback, with the per-subscr
 learner and with the Rocchio terms alone. `heldout3.json`, `heldout4.json` and
 `heldout5.json` were judged before the learner ran on them, `heldout6.json` and
 `heldout7.json` before the description's meaning counted in the ranking (2026-12-02, fifth
-stop); their figures are reported apart from the development sets the methods were chosen on.
+stop), `heldout8.json` before the glossary of plain-English glosses did (2026-12-03); their
+figures are reported apart from the development sets the methods were chosen on.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ HELD_OUT = {
     "heldout5": "heldout5.json",
     "heldout6": "heldout6.json",
     "heldout7": "heldout7.json",
+    "heldout8": "heldout8.json",
 }
 # The sets the learner (issue 11) was chosen on; heldout3 was judged before it ran at all.
 LEARNER_DEVELOPMENT = ("tuned", "heldout", "heldout2")
@@ -84,6 +86,7 @@ METHODS = {
     "+nearest terms (no closeness floor)": TextConfig(semantic_min_closeness=0.0),
     "+nearest terms (closeness >= 0.35)": TextConfig(semantic_min_closeness=0.35),
     "+nearest terms, no title check": TextConfig(semantic_gate=0.0),
+    "+nearest terms, no glossary (until 2026-12-03)": TextConfig(semantic_glossary=0.0),
     "final (tfidf+lsa+nearest terms+rm3)": TextConfig(),
 }
 
@@ -250,6 +253,7 @@ def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
             ("heldout5", ("heldout5",)),
             ("heldout6", ("heldout6",)),
             ("heldout7", ("heldout7",)),
+            ("heldout8", ("heldout8",)),
         ):
             ids = [p.subscriber_id for p in profiles if split[p.subscriber_id] in sets]
             if not ids:
