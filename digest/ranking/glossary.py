@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ import numpy as np
 from scipy import sparse
 
 from .words import analysed
+
+log = logging.getLogger(__name__)
 
 GLOSSARY_PATH = Path(__file__).parent / "semantic" / "glossary.json"
 # A gloss counts for a text only within this of the text's closest gloss (cosine).
@@ -35,11 +38,25 @@ class Entry:
 
 
 @functools.cache
-def entries(path: Path = GLOSSARY_PATH) -> tuple[Entry, ...]:
-    with open(path, encoding="utf-8") as file:
-        return tuple(
-            Entry(tuple(item["terms"]), tuple(item["glosses"])) for item in json.load(file)
-        )
+def entries(path: Path | None = None) -> tuple[Entry, ...]:
+    """The glossary's entries, read once per process; none, with one warning, when the file
+    cannot be read: descriptions are then read as before the glossary, not left unread."""
+    path = path or GLOSSARY_PATH
+    try:
+        with open(path, encoding="utf-8") as file:
+            return tuple(
+                Entry(_strings(item["terms"]), _strings(item["glosses"]))
+                for item in json.load(file)
+            )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        log.warning("glossary %s unreadable, descriptions read without it: %r", path, error)
+        return ()
+
+
+def _strings(values) -> tuple[str, ...]:
+    if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+        raise TypeError(f"expected a list of strings, got {values!r}")
+    return tuple(values)
 
 
 def term_features(term: str, analyze: Callable[[str], list[str]]) -> set[str]:

@@ -49,9 +49,10 @@ class NearestTerms:
         )
         self.idf = model.vectorizer.idf_[columns].astype(np.float32)
         self.glosses: glossary.DayGlosses | None = None
-        if cfg.semantic_glossary > 0 and len(self.names) >= _GLOSSARY_MIN_CANDIDATES:
+        entries = glossary.entries() if cfg.semantic_glossary > 0 else ()
+        if entries and len(self.names) >= _GLOSSARY_MIN_CANDIDATES:
             analyze = model.vectorizer.build_analyzer()
-            self.glosses = glossary.DayGlosses(self.names, analyze, encoder, glossary.entries())
+            self.glosses = glossary.DayGlosses(self.names, analyze, encoder, entries)
 
     def __len__(self) -> int:
         return len(self.columns)

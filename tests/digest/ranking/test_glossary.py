@@ -113,3 +113,26 @@ def test_every_entry_has_terms_and_glosses_that_do_not_repeat_across_entries():
     assert all(entry.terms and entry.glosses for entry in entries)
     glosses = [g for entry in entries for g in entry.glosses]
     assert len(glosses) == len(set(glosses))
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['[{"terms": ["asr"], "glosses": ["turning speech into text"]', '[{"terms": "asr"}]', ""],
+)
+def test_an_unreadable_glossary_leaves_descriptions_read_as_before_with_one_warning(
+    tmp_path, monkeypatch, caplog, content
+):
+    broken = tmp_path / "glossary.json"
+    broken.write_text(content)
+    monkeypatch.setattr(glossary, "GLOSSARY_PATH", broken)
+    glossary.entries.cache_clear()
+    try:
+        day = snapshot_day()
+        assert read_description(Ranker.fit(day), SPEECH) == read_description(
+            Ranker.fit(day, text=WITHOUT), SPEECH
+        )
+        assert read_description(Ranker.fit(day), SPEECH).terms  # still read, by meaning
+        warnings = [r for r in caplog.records if "glossary" in r.getMessage()]
+        assert len(warnings) == 1 and str(broken) in warnings[0].getMessage()
+    finally:
+        glossary.entries.cache_clear()
