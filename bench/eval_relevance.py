@@ -19,8 +19,9 @@ next digest is measured beside a twin that gave no feedback, with the per-subscr
 learner and with the Rocchio terms alone. `heldout3.json`, `heldout4.json` and
 `heldout5.json` were judged before the learner ran on them, `heldout6.json` and
 `heldout7.json` before the description's meaning counted in the ranking (2026-12-02, fifth
-stop), `heldout8.json` before the glossary of plain-English glosses did (2026-12-03); their
-figures are reported apart from the development sets the methods were chosen on.
+stop), `heldout8.json` before the glossary of plain-English glosses did (2026-12-03) and
+`heldout9.json` before its final version did; their figures are reported apart from the
+development sets the methods were chosen on.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ HELD_OUT = {
     "heldout6": "heldout6.json",
     "heldout7": "heldout7.json",
     "heldout8": "heldout8.json",
+    "heldout9": "heldout9.json",
 }
 # The sets the learner (issue 11) was chosen on; heldout3 was judged before it ran at all.
 LEARNER_DEVELOPMENT = ("tuned", "heldout", "heldout2")
@@ -254,6 +256,7 @@ def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
             ("heldout6", ("heldout6",)),
             ("heldout7", ("heldout7",)),
             ("heldout8", ("heldout8",)),
+            ("heldout9", ("heldout9",)),
         ):
             ids = [p.subscriber_id for p in profiles if split[p.subscriber_id] in sets]
             if not ids:
