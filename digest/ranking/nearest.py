@@ -4,7 +4,8 @@ finds closest to it, added to its words.
 "Tiny, deliberately crafted changes to the input that fool AI models" gains "adversarial
 example" and "robustness": words the papers use and the description does not. The
 candidates are the day's commonest terms, encoded once (and kept in the machine's term
-store, so a worker's later days find most of them ready).
+store, so a worker's later days find most of them ready). A term can also be reached
+through the glossary's plain-English glosses of it (glossary.py).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ _GLOSSARY_MIN_CANDIDATES = 1_000
 
 
 class NearestTerms:
-    """The day's candidate terms: their feature columns, unit vectors and IDF."""
+    """The day's candidate terms: their feature columns, unit vectors and IDF, and the
+    glossary's glosses that reach them (on a day with enough terms)."""
 
     def __init__(self, model, encoder) -> None:
         cfg = self.config = model.config
