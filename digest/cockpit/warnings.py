@@ -180,10 +180,13 @@ def learners_waiting(now: datetime) -> list[Alert]:
 
 def deployment(now: datetime) -> list[Alert]:
     """The deploy checks an operator must act on: W001 (a per-process cache with a
-    shared database) and W002 (no sentence encoder)."""
-    found = checks.shared_cache_for_a_shared_database(None) + checks.sentence_encoder_installed(
-        None
-    )
+    shared database), W002 (no sentence encoder) and W004 (the ranking's glossary
+    unreadable)."""
+    found = [
+        *checks.shared_cache_for_a_shared_database(None),
+        *checks.sentence_encoder_installed(None),
+        *checks.ranking_glossary_readable(None),
+    ]
     return [
         Alert(f"check-{m.id}", f"{m.msg} {m.hint or ''}".strip())
         for m in found

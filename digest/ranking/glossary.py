@@ -37,20 +37,36 @@ class Entry:
     glosses: tuple[str, ...]
 
 
+_UNREADABLE = (OSError, ValueError, KeyError, TypeError)
+
+
 @functools.cache
 def entries(path: Path | None = None) -> tuple[Entry, ...]:
     """The glossary's entries, read once per process; none, with one warning, when the file
     cannot be read: descriptions are then read as before the glossary, not left unread."""
     path = path or GLOSSARY_PATH
     try:
-        with open(path, encoding="utf-8") as file:
-            return tuple(
-                Entry(_strings(item["terms"]), _strings(item["glosses"]))
-                for item in json.load(file)
-            )
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        return _read(path)
+    except _UNREADABLE as error:
         log.warning("glossary %s unreadable, descriptions read without it: %r", path, error)
         return ()
+
+
+def problem(path: Path | None = None) -> str | None:
+    """Why the glossary cannot be read, or None (for the deploy checks: read afresh)."""
+    path = path or GLOSSARY_PATH
+    try:
+        _read(path)
+    except _UNREADABLE as error:
+        return f"{path}: {error!r}"
+    return None
+
+
+def _read(path: Path) -> tuple[Entry, ...]:
+    with open(path, encoding="utf-8") as file:
+        return tuple(
+            Entry(_strings(item["terms"]), _strings(item["glosses"])) for item in json.load(file)
+        )
 
 
 def _strings(values) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from digest.cockpit import services, stats, warnings
 from digest.models import Delivery, FetchRun, Paper, Source
 from digest.ops import checks
+from digest.ranking import glossary
 from subscriptions.models import RefitRequest
 from tests.digest.cockpit.conftest import at, deliveries
 from tests.factories import make_paper, make_subscriber
@@ -153,6 +154,12 @@ def test_the_encoder_missing_and_a_per_process_cache(monkeypatch):
     monkeypatch.setattr(checks, "sentence_encoder_installed", lambda configs: [w002])
     monkeypatch.setattr(checks, "shared_cache_for_a_shared_database", lambda configs: [w001])
     assert sorted(codes()) == ["check-digest.W001", "check-digest.W002"]
+
+
+def test_an_unreadable_ranking_glossary(tmp_path, monkeypatch):
+    assert codes() == []
+    monkeypatch.setattr(glossary, "GLOSSARY_PATH", tmp_path / "missing.json")
+    assert codes() == ["check-digest.W004"]
 
 
 def test_the_hourly_watch_logs_each_warning_and_rolls_yesterday_up(caplog):

@@ -5,6 +5,8 @@ import sys
 import pytest
 from django.core.checks import run_checks
 
+from digest.ranking import glossary
+
 LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 REDIS = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}
 
@@ -40,6 +42,16 @@ def test_a_missing_sentence_encoder_is_warned_about(monkeypatch):
     assert "digest.W002" in check_ids()
     monkeypatch.setenv("PAPERBOY_SEMANTIC", "off")
     assert "digest.W002" not in check_ids()
+
+
+def test_an_unreadable_ranking_glossary_is_warned_about(tmp_path, monkeypatch):
+    assert "digest.W004" not in check_ids()
+    broken = tmp_path / "glossary.json"
+    broken.write_text('[{"terms": ["asr"]}]')  # no glosses
+    monkeypatch.setattr(glossary, "GLOSSARY_PATH", broken)
+    assert "digest.W004" in check_ids()
+    monkeypatch.setattr(glossary, "GLOSSARY_PATH", tmp_path / "missing.json")
+    assert "digest.W004" in check_ids()
 
 
 def test_rate_limits_kept_in_one_processs_memory_are_warned_about(settings):
