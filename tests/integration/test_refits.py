@@ -40,14 +40,17 @@ for reader in Subscriber.objects.order_by("pk")[:{READERS_ANSWERING}]:
         180,
         f"{READERS_ANSWERING} learners fitted on the send worker ({sender.log_path})",
     )
-    refits = [
-        r
-        for r in sender.records()
-        if r.get("message") == "task finished" and "refit" in str(r.get("task_name"))
-    ]
-    assert [(r["task_name"], r.get("result")) for r in refits] == [
-        ("digest.tasks.refit_requested_learners", READERS_ANSWERING)
-    ]
+
+    def finished_refits() -> list[tuple[str, object]]:
+        return [
+            (r["task_name"], r.get("result"))
+            for r in sender.records()
+            if r.get("message") == "task finished" and "refit" in str(r.get("task_name"))
+        ]
+
+    # The learners are committed before the worker logs the task as finished.
+    wait_for(finished_refits, 30, f"the refit task logged as finished ({sender.log_path})")
+    assert finished_refits() == [("digest.tasks.refit_requested_learners", READERS_ANSWERING)]
     assert deployment.query(
         "select count(*) from subscriptions_learner where liked = 2 and disliked = 1"
     ) == [(READERS_ANSWERING,)]
