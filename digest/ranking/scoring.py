@@ -271,8 +271,12 @@ def _score_and_cut(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: i
     kmax = int(min(cost.shape[1], limits.max(initial=0)))
     if kmax == 0:
         return _Cut([], [], [0] * (b - a), [], [], [])
+    # Equal at the precision a pick shows are equal: the float noise of a chunk's products
+    # depends on the chunk's size, and must not decide between a subscriber's papers.
+    np.round(cost, 4, out=cost)
     top = np.argpartition(cost, kmax - 1, axis=1)[:, :kmax]
     costs = np.take_along_axis(cost, top, axis=1)
+    _earlier_papers_on_ties(cost, top, costs)
     # Best first; equal scores in paper order so the result is deterministic.
     order = np.lexsort((top, costs), axis=1)
     top = np.take_along_axis(top, order, axis=1)
@@ -289,6 +293,19 @@ def _score_and_cut(ranker: Ranker, cp: CompiledProfiles, day: _Day, a: int, b: i
         liked.at(top, b - a) if liked is not None else none,
         learned.at(top, b - a) if learned is not None else none,
     )
+
+
+def _earlier_papers_on_ties(cost: np.ndarray, top: np.ndarray, costs: np.ndarray) -> None:
+    """argpartition cuts a tie at the last place anywhere: where papers outside a row's cut
+    score as its last one, the cut takes the tied papers in paper order (in place), so a
+    subscriber gets the same papers alone (the preview) as among a worker's 500."""
+    last = costs.max(axis=1)
+    held = (cost <= last[:, None]).sum(axis=1)
+    for r in np.flatnonzero(np.isfinite(last) & (held > top.shape[1])).tolist():
+        better = np.flatnonzero(cost[r] < last[r])
+        tied = np.flatnonzero(cost[r] == last[r])
+        top[r] = np.concatenate([better, tied[: top.shape[1] - len(better)]])
+        costs[r] = cost[r, top[r]]
 
 
 def rank_compiled(

@@ -467,3 +467,18 @@ def test_feedback_reorders_papers_that_match_the_same_keyword():
     assert (
         picks[0].reason == "matches 'agents' · like 'Planning chemical synthesis', which you liked"
     )
+
+
+def test_papers_tied_at_a_digests_last_place_are_cut_in_paper_order_however_it_is_batched():
+    # Thirty papers score exactly alike for "distillation", in no particular order of ids.
+    tied = [
+        paper(500 + (7 * i) % 30, f"Distillation study {i}", "We study knowledge distillation.")
+        for i in range(30)
+    ]
+    ranker = Ranker.fit([*FILLERS, *tied])
+    five = Profile(1, keywords=("distillation",), limit=5)
+    twenty = Profile(2, keywords=("distillation",), limit=20)
+    alone = ranker.rank([five])[1]  # as the preview ranks it
+    among_others = ranker.rank([five, twenty])[1]  # as a send worker does
+    assert len({p.score for p in alone}) == 1
+    assert ids(alone) == ids(among_others) == [p.id for p in tied[:5]]
