@@ -37,36 +37,29 @@ class Entry:
     glosses: tuple[str, ...]
 
 
-_UNREADABLE = (OSError, ValueError, KeyError, TypeError)
-
-
 @functools.cache
-def entries(path: Path | None = None) -> tuple[Entry, ...]:
+def entries() -> tuple[Entry, ...]:
     """The glossary's entries, read once per process; none, with one warning, when the file
     cannot be read: descriptions are then read as before the glossary, not left unread."""
-    path = path or GLOSSARY_PATH
-    try:
-        return _read(path)
-    except _UNREADABLE as error:
-        log.warning("glossary %s unreadable, descriptions read without it: %r", path, error)
-        return ()
+    found, error = _read()
+    if error:
+        log.warning("glossary unreadable, descriptions read without it: %s", error)
+    return found
 
 
-def problem(path: Path | None = None) -> str | None:
+def problem() -> str | None:
     """Why the glossary cannot be read, or None (for the deploy checks: read afresh)."""
-    path = path or GLOSSARY_PATH
+    return _read()[1]
+
+
+def _read() -> tuple[tuple[Entry, ...], str | None]:
+    """The entries of the file at GLOSSARY_PATH, or none and why."""
     try:
-        _read(path)
-    except _UNREADABLE as error:
-        return f"{path}: {error!r}"
-    return None
-
-
-def _read(path: Path) -> tuple[Entry, ...]:
-    with open(path, encoding="utf-8") as file:
-        return tuple(
-            Entry(_strings(item["terms"]), _strings(item["glosses"])) for item in json.load(file)
-        )
+        with open(GLOSSARY_PATH, encoding="utf-8") as file:
+            items = json.load(file)
+        return tuple(Entry(_strings(i["terms"]), _strings(i["glosses"])) for i in items), None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return (), f"{GLOSSARY_PATH}: {error!r}"
 
 
 def _strings(values) -> tuple[str, ...]:

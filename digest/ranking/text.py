@@ -223,7 +223,12 @@ class TextModel:
         if encoder is None:
             return queries
         try:
-            return self._add_nearest_terms(encoder, queries, texts, vectors, dropped)
+            nearest = self.nearest_terms(encoder)
+            if not len(nearest):
+                return queries
+            text_vectors = self.text_vectors(texts, vectors)
+            assert text_vectors is not None, "an encoder was given"
+            return nearest.added(queries, text_vectors, dropped)
         except Exception:  # the day's digests go out, ranked by words alone
             log.exception("semantic expansion failed; ranking descriptions by their words")
             return queries
@@ -260,16 +265,6 @@ class TextModel:
         # were ten times slower on a busy host, and on an idle one the second spun on after
         # each call (7 s of CPU a 100,000-subscriber day, for no gain in wall time).
         return text_vectors @ self.title_vectors().T
-
-    def _add_nearest_terms(
-        self, encoder, queries, texts, vectors, dropped=None
-    ) -> sparse.csr_matrix:
-        nearest = self.nearest_terms(encoder)
-        if not len(nearest):
-            return queries
-        text_vectors = self.text_vectors(texts, vectors)
-        assert text_vectors is not None, "an encoder was given"
-        return nearest.added(queries, text_vectors, dropped)
 
     def prepare_nearest_terms(self) -> int:
         """Encodes the day's candidate terms now (into the machine's term store), so that
