@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy import sparse
 
-from .dropping import normalise_dropped
+from .dropping import dropped_columns, normalise_dropped
 from .text import TextModel
 from .words import fold, singular
 
 if TYPE_CHECKING:
     from .ranker import Ranker
+    from .types import PaperDoc
 
 # Terms shown, and the matched papers whose categories are counted.
 TERMS = 8
@@ -148,3 +150,79 @@ def _categories(ranker: Ranker, matched: list[int]) -> tuple[str, ...]:
     needed = max(CATEGORY_SHARE * len(top), 1)
     common = sorted((c for c, n in counts.items() if n >= needed), key=lambda c: (-counts[c], c))
     return tuple(common[:CATEGORIES])
+
+
+# Terms shown from the subscriber's answers, and how many "yes" papers must hold a term
+# once there are several: a term that only one of them holds is that paper's, not theirs.
+ANSWER_TERMS = 6
+ANSWER_TERM_SUPPORT = 2
+# A "no" paper's terms count against, at this share of a "yes" paper's.
+ANSWER_NO_SHARE = 0.5
+# As if this many typical papers were among the "yes" ones (see answer_terms).
+ANSWER_TERM_PRIOR = 5
+# A term in more of the day's papers than this share would not pick theirs out.
+ANSWER_TERM_POOL_SHARE = 0.05
+
+
+def answer_terms(
+    ranker: Ranker,
+    liked: Sequence[PaperDoc],
+    disliked: Sequence[PaperDoc] = (),
+    *,
+    shown: Sequence[str] = (),
+    limit: int = ANSWER_TERMS,
+) -> tuple[ReadTerm, ...]:
+    """The terms the subscriber's "yes" papers share and their "no" papers lack, heaviest
+    first: what their answers say in words, for them to keep as keywords.
+
+    The centroid of the "yes" papers' TF-IDF rows, less half the "no" papers' centroid,
+    over the day's vocabulary, weighed by how much more often the "yes" papers hold a term
+    than the day's papers do. A term needs ANSWER_TERM_SUPPORT more "yes" papers holding it
+    than "no" papers, so nothing is named before two "yes" answers. Terms in `shown` (the
+    reading's, the keywords, the dropped ones) are left out, with the words inside them."""
+    model = ranker.text
+    frequency = model.document_frequency
+    if len(liked) < ANSWER_TERM_SUPPORT or model.papers is None or frequency is None:
+        return ()
+    rows = model.transform([model.document(p.title, p.abstract) for p in liked])
+    support = np.asarray((rows > 0).sum(axis=0)).ravel()
+    centroid = np.asarray(rows.mean(axis=0)).ravel()
+    if disliked:
+        against = model.transform([model.document(p.title, p.abstract) for p in disliked])
+        centroid -= ANSWER_NO_SHARE * np.asarray(against.mean(axis=0)).ravel()
+        # A "no" paper holding the term takes back one "yes" paper's support.
+        centroid[support - np.asarray((against > 0).sum(axis=0)).ravel() < ANSWER_TERM_SUPPORT] = 0
+    centroid[support < ANSWER_TERM_SUPPORT] = 0
+    # How much more often the "yes" papers hold a term than the day's papers do, as if
+    # ANSWER_TERM_PRIOR typical papers were among them: common words ("able", "new") are
+    # in both, the subject is in the first; and a term in many of the day's papers would
+    # not pick theirs out as a keyword.
+    pool_share = (frequency + 1.0) / (model.papers.shape[0] + 1.0)
+    share = (support + ANSWER_TERM_PRIOR * pool_share) / (len(liked) + ANSWER_TERM_PRIOR)
+    centroid *= np.log(np.maximum(share / pool_share, 1.0))
+    common = pool_share > ANSWER_TERM_POOL_SHARE
+    common &= frequency > 2 * ANSWER_TERM_SUPPORT  # a small day's few papers
+    centroid[common] = 0
+    centroid[dropped_columns(model, shown)] = 0
+    _prefer_phrases(model, centroid)
+    query = sparse.csr_matrix(np.clip(centroid, 0, None).astype(np.float32)[None, :])
+    return read_terms(model, "", query, limit)
+
+
+def _prefer_phrases(model: TextModel, weights: np.ndarray) -> None:
+    """Folds the words of each phrase with weight into the phrase ("knowledge" and
+    "distillation" into "knowledge distillation") and drops its joined compound
+    ("parameterefficient" beside "parameter efficient"): one term, as people write it."""
+    names, vocabulary = _names(model), model.vectorizer.vocabulary_
+    phrases = [c for c in np.flatnonzero(weights > 0) if " " in str(names[c])]
+    parts = {}
+    for column in phrases:
+        feature = str(names[column])
+        inside = [vocabulary.get(w) for w in feature.split(" ")]
+        inside.append(vocabulary.get(feature.replace(" ", "")))
+        parts[column] = [c for c in inside if c is not None]
+    folded = {c: max([weights[c], *(weights[i] for i in parts[c])]) for c in phrases}
+    for column in phrases:
+        weights[parts[column]] = 0
+    for column, weight in folded.items():
+        weights[column] = weight

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from digest.ranking.dropping import dropped_columns, normalise_dropped
 from digest.ranking.ranker import Ranker
-from digest.ranking.reading import read_description
+from digest.ranking.reading import answer_terms, read_description
 from digest.ranking.types import Profile
+from tests.digest.ranking.test_glossary import ranker as snapshot_ranker
+from tests.digest.ranking.test_glossary import snapshot_day
 from tests.digest.ranking.test_ranking import POOL, ids, paper
 from tests.digest.ranking.test_semantic import DAY, FOOLING
 
@@ -105,3 +107,46 @@ def test_dropped_terms_are_folded_and_sorted_so_equal_drops_share_a_query():
         "adapters",
         "speech recognition",
     )
+
+
+# What the "yes" papers share, on the bundled snapshot's real day (87 papers of cs.AI).
+SPEECH_PAPERS = (78, 79)  # on-device speech translation; long speech transcripts
+GRAPH_PAPERS = (26, 28)  # query answering and completion on knowledge graphs
+
+
+def shared(yes, no=(), shown=()) -> list[str]:
+    day = {p.id: p for p in snapshot_day()}
+    found = answer_terms(
+        snapshot_ranker(), [day[i] for i in yes], [day[i] for i in no], shown=shown
+    )
+    return [t.label for t in found]
+
+
+def test_two_yes_papers_are_read_as_the_terms_they_share():
+    assert shared(SPEECH_PAPERS)[:2] == ["asr", "speech"]
+    assert "transcription" in shared(SPEECH_PAPERS)
+    assert shared(GRAPH_PAPERS)[0] == "knowledge graph"
+
+
+def test_one_yes_paper_says_too_little_to_name_terms():
+    assert shared(SPEECH_PAPERS[:1]) == []
+
+
+def test_words_most_papers_use_are_not_offered_as_keywords():
+    day = snapshot_day()
+    common = {"model", "language", "propose", "method", "result", "large"}
+    assert all(sum(w in (p.title + p.abstract).lower() for p in day) > 8 for w in common)
+    assert common.isdisjoint(shared(SPEECH_PAPERS)) and common.isdisjoint(shared(GRAPH_PAPERS))
+
+
+def test_a_term_the_no_papers_share_is_not_offered():
+    # "incomplete" is in both graph papers and in paper 29, answered "not for me".
+    assert "incomplete" in shared(GRAPH_PAPERS)
+    assert "incomplete" not in shared(GRAPH_PAPERS, no=[29])
+    assert shared(GRAPH_PAPERS, no=[29])[0] == "knowledge graph"
+
+
+def test_terms_already_on_the_page_are_left_out_with_the_phrases_holding_them():
+    assert "speech" not in shared(SPEECH_PAPERS, shown=["Speech"])
+    assert "asr" in shared(SPEECH_PAPERS, shown=["Speech"])
+    assert "knowledge graph" not in shared(GRAPH_PAPERS, shown=["knowledge"])
