@@ -11,7 +11,7 @@ from digest import selectors
 from digest.models import Delivery, Paper
 from digest.ranking import semantic
 from digest.ranking.picking import pick, ranker_for
-from digest.ranking.reading import Reading, read_description
+from digest.ranking.reading import Reading, answer_terms, read_description
 from digest.ranking.types import PaperDoc
 from digest.ranking.words import tokens
 from subscriptions.models import Interest, Subscriber
@@ -45,9 +45,10 @@ def description_reading(subscriber: Subscriber, description: str | None = None) 
     saved = interest.description.strip()
     text = saved if description is None else description.strip()
     pool = next_pool(subscriber)
+    ranker = ranker_for(pool) if pool else None
     reading = (
         read_description(
-            ranker_for(pool),
+            ranker,
             text,
             dropped=interest.dropped_terms,
             # The vector stored with the saved text; a text as typed is encoded (and cached).
@@ -55,8 +56,19 @@ def description_reading(subscriber: Subscriber, description: str | None = None) 
             if text == saved
             else None,
         )
-        if pool and text
+        if ranker and text
         else Reading()
+    )
+    base = selectors.profiles_for([subscriber])[0]
+    offered = (
+        answer_terms(
+            ranker,
+            base.liked,
+            base.disliked,
+            shown=[*(t.label for t in reading.terms), *interest.keywords, *interest.dropped_terms],
+        )
+        if ranker
+        else ()
     )
     # "neural networks" kept as a keyword is the term "neural network": compare word tokens.
     keywords = {tokens(k) for k in interest.keywords}
@@ -75,6 +87,7 @@ def description_reading(subscriber: Subscriber, description: str | None = None) 
         "categories": [
             {"code": c, "followed": c in interest.categories} for c in reading.categories
         ],
+        "answer_terms": [{"label": t.label, "weight": t.weight} for t in offered],
         "matches": reading.matches,
         "pool": len(pool),
         "dropped": list(interest.dropped_terms),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from digest.models import Paper
-from subscriptions import tokens
+from subscriptions import services, tokens
 from subscriptions.models import Interest
 from tests.digest.ranking.test_ranking import POOL
 from tests.factories import make_paper, make_subscriber
@@ -105,3 +105,25 @@ def test_without_javascript_the_reading_is_a_page_of_plain_forms(browser, live_s
     page.get_by_role("button", name="Keep as a keyword: knowledge distillation").click()
     assert Interest.objects.get(subscriber=dana).keywords == ["knowledge distillation"]
     context.close()
+
+
+def test_the_terms_the_yes_papers_share_are_kept_in_place(page, browser_settings):
+    day = add_day()
+    sam = make_subscriber("sam@example.org", description="speech recognition")
+    for paper in day:
+        if "Distillation" in paper.title:
+            services.feedback_record(sam, paper.arxiv_id, 1)
+    token = tokens.make_token(sam, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/", timeout=60_000)
+    reading = page.locator("#description-reading")
+    reading.get_by_text("Your “yes” papers share:").wait_for(timeout=60_000)
+    page.locator("#preview").get_by_text(SPEECH_PAPER).wait_for(timeout=60_000)
+    reading.scroll_into_view_if_needed()
+    shoot(page, "reading-answer-terms")
+    keep_copy("reading-answer-terms")
+    with page.expect_response(previewed):
+        reading.get_by_role("button", name="Keep as a keyword: knowledge distillation").click()
+    reading.get_by_text("Your “yes” papers share:").wait_for(state="detached")
+    assert page.get_by_label("Keywords and phrases").input_value() == '"knowledge distillation"'
+    assert Interest.objects.get(subscriber=sam).keywords == ["knowledge distillation"]
+    assert page.problems == [], page.problems

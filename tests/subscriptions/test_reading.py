@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from digest.delivery.previews import preview_picks
-from subscriptions import tokens
+from subscriptions import services, tokens
 from subscriptions.models import Interest, Subscriber
 from tests.digest.ranking.test_ranking import POOL
 from tests.factories import make_paper, make_subscriber
@@ -215,3 +215,38 @@ def test_my_data_lists_the_dropped_terms(client, dana):
     token = tokens.make_token(dana, tokens.Purpose.PREFERENCES)
     data = client.post(reverse("subscriptions:my_data", args=[token])).json()
     assert data["interests"]["dropped_terms"] == ["speech recognition"]
+
+
+@pytest.fixture
+def sam(day) -> Subscriber:
+    """Describes speech recognition, and said yes to both distillation papers of the day."""
+    sam = make_subscriber("sam@example.org", description="speech recognition")
+    for paper in day:
+        if "Distillation" in paper.title:
+            services.feedback_record(sam, paper.arxiv_id, 1)
+    return sam
+
+
+def offered(body: str) -> list[str]:
+    """The terms of the "yes" papers' list, in order."""
+    shared = body.split("papers share:", 1)[1].split("</ul>", 1)[0]
+    return re.findall(r'<span class="term"[^>]*>([^<]+)</span>', shared)
+
+
+def test_the_terms_the_yes_papers_share_are_offered_to_keep(client, sam):
+    body = client.get(url(sam)).content.decode()
+    assert offered(body) == ["knowledge distillation"]
+    assert 'name="keep" value="knowledge distillation"' in body
+
+
+@time_machine.travel("2026-11-23 09:00:00+00:00", tick=False)  # signatures carry the time
+def test_keeping_a_shared_term_makes_it_a_keyword_and_it_is_no_longer_offered(client, sam):
+    client.post(url(sam), {"keep": "knowledge distillation", "next": "reading"})
+    assert interest(sam).keywords == ["knowledge distillation"]
+    assert "papers share:" not in client.get(url(sam)).content.decode()
+
+
+def test_one_yes_paper_offers_no_terms_yet(client, day):
+    one = make_subscriber("one@example.org", description="speech recognition")
+    services.feedback_record(one, day[0].arxiv_id, 1)
+    assert "papers share:" not in client.get(url(one)).content.decode()
