@@ -20,8 +20,11 @@ learner and with the Rocchio terms alone. `heldout3.json`, `heldout4.json` and
 `heldout5.json` were judged before the learner ran on them, `heldout6.json` and
 `heldout7.json` before the description's meaning counted in the ranking (2026-12-02, fifth
 stop), `heldout8.json` before the glossary of plain-English glosses did (2026-12-03) and
-`heldout9.json` before its final version did; their figures are reported apart from the
-development sets the methods were chosen on.
+`heldout9.json` before its final version did, `heldout10.json` before the terms a
+subscriber's "yes" papers share were offered to keep; their figures are reported apart from
+the development sets the methods were chosen on. The "+kept" column: after onboarding, the
+subscriber keeps as keywords the offered terms they judged worth keeping
+(`bench/relevance/terms.json`).
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ HELD_OUT = {
     "heldout7": "heldout7.json",
     "heldout8": "heldout8.json",
     "heldout9": "heldout9.json",
+    "heldout10": "heldout10.json",
 }
 # The sets the learner (issue 11) was chosen on; heldout3 was judged before it ran at all.
 LEARNER_DEVELOPMENT = ("tuned", "heldout", "heldout2")
@@ -237,6 +241,12 @@ def report_held_out(name, heldout, docs, judged, names, kinds, final, summary) -
     }
 
 
+def kept_terms(names: dict[int, str]) -> dict[int, frozenset[str]]:
+    """Each judged profile's terms to keep as keywords (bench/relevance/terms.json)."""
+    judged = json.loads((HERE / "terms.json").read_text())["profiles"]
+    return {sid: frozenset(judged[n]["keep"]) for sid, n in names.items() if n in judged}
+
+
 def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
     """Simulated subscribers answering by the judgements (bench/relevance/simulate.py): the
     learner against the Rocchio terms alone, on the development sets and on heldout3."""
@@ -246,7 +256,7 @@ def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
         ("learner + rocchio terms", LearnerConfig()),
     ):
         ranker = Ranker.fit(docs, learner=config)
-        results = simulate.Simulation(ranker, docs, judged, config).run(profiles)
+        results = simulate.Simulation(ranker, docs, judged, config, kept_terms(names)).run(profiles)
         out[method] = {}
         for name, sets in (
             ("development", LEARNER_DEVELOPMENT),
@@ -257,6 +267,7 @@ def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
             ("heldout7", ("heldout7",)),
             ("heldout8", ("heldout8",)),
             ("heldout9", ("heldout9",)),
+            ("heldout10", ("heldout10",)),
         ):
             ids = [p.subscriber_id for p in profiles if split[p.subscriber_id] in sets]
             if not ids:

@@ -8,7 +8,11 @@ For every judged profile:
   yet shown;
 - a day of feedback: "more like this" on every relevant paper of day 1's digest and
   "fewer like this" on every other one; then day 2 on the papers not yet sent, beside a
-  twin who sent no feedback (same papers already sent).
+  twin who sent no feedback (same papers already sent);
+- kept terms (with `kept_terms`, judged per profile in bench/relevance/terms.json): after
+  onboarding, the subscriber keeps as keywords the terms of the page they judged worth
+  keeping, among the reading of their description and the terms their "yes" papers share
+  (digest.ranking.reading); then the next digest, as after onboarding.
 
 P@10 is reported as a fraction of what the remaining pool allows: hits in the top 10
 divided by min(10, relevant papers not yet shown).
@@ -30,6 +34,7 @@ from digest.ranking.learner import (
     word_features,
 )
 from digest.ranking.ranker import Ranker
+from digest.ranking.reading import answer_terms, read_description
 from digest.ranking.types import SUGGESTION_FLOOR, PaperDoc, Profile
 
 K = 10
@@ -57,6 +62,8 @@ class Simulation:
     docs: list[PaperDoc]
     judged: dict[int, set[int]]
     config: LearnerConfig
+    # Per subscriber: the terms they would keep as keywords if shown (None: not simulated).
+    kept_terms: dict[int, frozenset[str]] | None = None
 
     def __post_init__(self) -> None:
         self.features = self.ranker.learner_features()
@@ -93,6 +100,20 @@ class Simulation:
         )
         return replace(answered, learner=weights)
 
+    def shown_terms(self, profile: Profile, yes: list[PaperDoc], no: list[PaperDoc]) -> list[str]:
+        """The terms the page offers to keep: the reading, then what the answers share."""
+        reading = read_description(self.ranker, profile.description).terms
+        shown = [t.label for t in reading]
+        extra = answer_terms(self.ranker, yes, no, shown=[*shown, *profile.keywords])
+        return shown + [t.label for t in extra]
+
+    def with_kept_terms(self, profile: Profile, shown: list[str]) -> Profile:
+        assert self.kept_terms is not None
+        keep = self.kept_terms.get(profile.subscriber_id, frozenset())
+        kept = [t for t in shown if t in keep and t not in profile.keywords]
+        self.kept_count[profile.subscriber_id] = len(kept)
+        return replace(profile, keywords=(*profile.keywords, *kept))
+
     def rank(self, profiles: list[Profile], floor: float | None = None) -> dict[int, list[int]]:
         ranked = self.ranker.rank(profiles, floor=floor)
         return {sid: [p.paper_id for p in picks] for sid, picks in ranked.items()}
@@ -116,7 +137,8 @@ class Simulation:
         day1 = self.rank(profiles)
         # What the papers step shows: closest first, down to SUGGESTION_FLOOR.
         step = self.rank(profiles, floor=SUGGESTION_FLOOR)
-        onboarded, pasted, fed, twins = [], [], [], []
+        onboarded, pasted, fed, twins, kept = [], [], [], [], []
+        self.kept_count: dict[int, int] = {}
         shown_at: dict[int, frozenset[int]] = {}
         known_at: dict[int, frozenset[int]] = {}
         for profile in profiles:
@@ -126,6 +148,9 @@ class Simulation:
             yes = [by_id[i] for i in order if i in relevant]
             no = [by_id[i] for i in order if i not in relevant]
             onboarded.append(replace(self.with_answers(profile, yes, no), already_sent=shown))
+            if self.kept_terms is not None:
+                terms = self.shown_terms(profile, yes, no)
+                kept.append(self.with_kept_terms(onboarded[-1], terms))
             # All "no": the step asks for a paper they like, and they paste the best known
             # (most upvoted) relevant paper they were not shown.
             known = (
@@ -143,6 +168,7 @@ class Simulation:
             twins.append(replace(profile, already_sent=sent))
         after_onboarding, after_pasting = self.rank(onboarded), self.rank(pasted)
         day2, twin2 = self.rank(fed), self.rank(twins)
+        after_keeping = self.rank(kept) if kept else {}
         out = {}
         for profile in profiles:
             sid, relevant = profile.subscriber_id, self.judged[profile.subscriber_id]
@@ -153,6 +179,12 @@ class Simulation:
                 "pasted": allowed_precision(after_pasting[sid], relevant, known_at[sid]),
                 "feedback": allowed_precision(day2[sid], relevant, sent),
                 "twin": allowed_precision(twin2[sid], relevant, sent),
+                "kept": (
+                    allowed_precision(after_keeping[sid], relevant, shown_at[sid])
+                    if after_keeping
+                    else float("nan")
+                ),
+                "kept_terms": self.kept_count.get(sid, 0),
                 "day1_yes": sum(1 for i in day1[sid] if i in relevant),
                 "day1_sent": len(day1[sid]),
             }
@@ -166,7 +198,7 @@ def summarise(results: dict[int, dict[str, float]], kinds: dict[int, str], ids) 
         if rows:
             summary[kind] = {
                 key: float(np.mean([r[key] for r in rows]))
-                for key in ("day1", "onboarding", "pasted", "feedback", "twin")
+                for key in ("day1", "onboarding", "pasted", "feedback", "twin", "kept")
             }
             summary[kind]["worse_than_twin"] = sum(
                 1 for r in rows if r["feedback"] < r["twin"] - 1e-9
@@ -179,18 +211,18 @@ def print_simulation(results, summary, names, kinds, ids, title: str) -> None:
     print(f"\n--- {title} ---")
     print(
         f"{'profile':34} {'kind':12} {'day1':>5} {'onbrd':>5} {'+pste':>5} {'fb d2':>5} "
-        f"{'twin':>5} yes/sent"
+        f"{'twin':>5} {'+kept':>5} yes/sent"
     )
     for i in ids:
         r = results[i]
         print(
             f"{names[i]:34} {kinds[i]:12} {r['day1']:5.2f} {r['onboarding']:5.2f} "
-            f"{r['pasted']:5.2f} {r['feedback']:5.2f} {r['twin']:5.2f} "
-            f"{r['day1_yes']}/{r['day1_sent']}"
+            f"{r['pasted']:5.2f} {r['feedback']:5.2f} {r['twin']:5.2f} {r['kept']:5.2f} "
+            f"{r['day1_yes']}/{r['day1_sent']}  kept {r['kept_terms']}"
         )
     for kind, s in summary.items():
         print(
             f"{'mean ' + kind:47} {s['day1']:5.2f} {s['onboarding']:5.2f} {s['pasted']:5.2f} "
-            f"{s['feedback']:5.2f} {s['twin']:5.2f}  "
+            f"{s['feedback']:5.2f} {s['twin']:5.2f} {s['kept']:5.2f}  "
             f"({s['worse_than_twin']} of {s['profiles']} worse than the twin)"
         )
