@@ -62,6 +62,18 @@ def _suggestions(subscriber: Subscriber, answers: dict[str, int]) -> list[dict]:
     return picked
 
 
+def _shared_terms(subscriber: Subscriber) -> list[dict]:
+    """What the "yes" papers share, as the reading under the description offers it to keep;
+    [] when the ranking cannot run (the page still works)."""
+    from digest.delivery.previews import shared_terms  # the delivery layer, on demand
+
+    try:
+        return shared_terms(subscriber)
+    except Exception:  # noqa: BLE001 - a broken list of terms must not break the page
+        log.exception("shared terms failed for subscriber %s", subscriber.pk)
+        return []
+
+
 def _only_noes(answers: dict[str, int]) -> bool:
     """Every answer so far "not for me", and enough of them: the papers shown miss what the
     subscriber means, and one paper they like would say more than more noes."""
@@ -88,6 +100,7 @@ def suggestions(request: HttpRequest, token: str) -> HttpResponse:
         "papers": _suggestions(subscriber, answers),
         "max_examples": MAX_EXAMPLES,
         "only_noes": _only_noes(answers),
+        "shared_terms": _shared_terms(subscriber),
     }
     template = "_suggestions.html" if _htmx(request) else "suggestions.html"
     return render(request, f"subscriptions/{template}", context)
@@ -112,6 +125,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
             "feedback": recorded,
             "arxiv_id": arxiv_id,
             "only_noes": _only_noes(_answers(subscriber)),
+            "shared_terms": _shared_terms(subscriber),
         }
         # htmx swaps 2xx answers only: the fragment itself says what went wrong.
         return render(request, "subscriptions/_answered.html", context)
@@ -142,4 +156,5 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "subscriptions/_examples.html", context)
     status = 400 if problem and not result.liked else 200
     context["papers"] = _suggestions(subscriber, _answers(subscriber))
+    context["shared_terms"] = _shared_terms(subscriber)
     return render(request, "subscriptions/suggestions.html", context, status=status)

@@ -87,9 +87,11 @@ def reading(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
     if request.method == "POST" and (typed is None or _chosen(request.POST)):
         action, value, problem = _act(subscriber, request.POST)
         if not htmx and not problem:
-            back = request.POST.get("next") == "reading"
-            url = reverse(f"subscriptions:{'reading' if back else 'preferences'}", args=[token])
-            return redirect(url + ("" if back else "#description-reading"))
+            back = request.POST.get("next")
+            if back in ("reading", "suggestions"):  # the page the button was on
+                return redirect(reverse(f"subscriptions:{back}", args=[token]))
+            url = reverse("subscriptions:preferences", args=[token])
+            return redirect(url + "#description-reading")
     context = {
         "token": token,
         "subscriber": subscriber,

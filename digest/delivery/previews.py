@@ -125,3 +125,9 @@ def preview_picks(
         }
         for p in picks
     ]
+
+
+def shared_terms(subscriber: Subscriber) -> list[dict]:
+    """What the subscriber's "yes" papers share, as the reading offers it (for the papers
+    step): the terms of the reading itself, the keywords and the dropped terms left out."""
+    return description_reading(subscriber)["answer_terms"]

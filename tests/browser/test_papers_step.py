@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from digest.models import Paper
 from subscriptions import tokens
-from subscriptions.models import Feedback
+from subscriptions.models import Feedback, Interest
 from tests.factories import make_subscriber
 from tests.helpers.screenshots import shoot
 
@@ -76,4 +76,22 @@ def test_four_noes_in_place_bring_the_ask_for_a_paper_they_like(page, browser_se
     shoot(page, "papers-step-only-noes")
     page.get_by_role("link", name="paste one below").click()
     assert page.url.endswith("#examples")
+    assert page.problems == []
+
+
+def test_two_yes_answers_in_place_bring_the_terms_they_share_to_keep(page, browser_settings):
+    add_papers()
+    dora = make_subscriber("dora@example.org", description="smaller models that copy bigger ones")
+    token = tokens.make_token(dora, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/papers/", timeout=60_000)
+    shared = page.get_by_text("Your “yes” papers share:")
+    for title in ("Born Again Neural Networks", "Relational Knowledge Distillation"):
+        assert not shared.is_visible()
+        page.get_by_role("button", name=f"Yes, like this: {title}").click()
+        page.locator("li.answered").filter(has_text=title).wait_for()
+    shared.wait_for()  # swapped in out of band with the second "yes", no reload
+    shoot(page, "papers-step-shared-terms")
+    page.get_by_role("button", name="Keep as a keyword: student").click()
+    page.wait_for_url(f"**/preferences/{token}/papers/")
+    assert Interest.objects.get(subscriber=dora).keywords == ["student"]
     assert page.problems == []

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import time_machine
 from django.core.cache import cache
 from django.urls import reverse
 
 from subscriptions import tokens
-from subscriptions.models import Feedback
+from subscriptions.models import Feedback, Interest
 from tests.factories import make_paper, make_subscriber
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +144,42 @@ def test_after_only_noes_the_page_asks_for_a_paper_they_like(client, papers):
         "None of these is what you mean?"
         not in client.get(url("suggestions", carol)).content.decode()
     )
+
+
+@pytest.fixture
+def speech_day():
+    """Two speech papers, and others that share none of their words."""
+    return [
+        make_paper("Whisper-style speech recognition", "Transcription of speech with ASR."),
+        make_paper("Speech translation on device", "ASR then translation, transcription first."),
+        make_paper("Protein folding with graphs", "Graph networks predict residues."),
+        make_paper("Diffusion models for images", "Denoising models generate images."),
+        make_paper("Offline reinforcement learning", "Policies from logged trajectories."),
+    ]
+
+
+def shared_on(body: str) -> list[str]:
+    if "papers share:" not in body:
+        return []
+    return re.findall(r'name="keep" value="([^"]+)"', body.split("papers share:", 1)[1])
+
+
+@time_machine.travel("2026-11-23 09:00:00+00:00", tick=False)  # signatures carry the time
+def test_after_two_yes_answers_the_papers_step_offers_what_they_share(client, speech_day):
+    dora = make_subscriber("dora@example.com", description="machines that listen")
+    client.post(url("answer", dora), {"arxiv_id": speech_day[0].arxiv_id, "signal": "1"})
+    assert shared_on(client.get(url("suggestions", dora)).content.decode()) == []
+    # The second "yes", with htmx: the terms come along, out of band.
+    second = client.post(
+        url("answer", dora),
+        {"arxiv_id": speech_day[1].arxiv_id, "signal": "1"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert 'id="shared-terms" hx-swap-oob="true"' in second
+    offered = shared_on(client.get(url("suggestions", dora)).content.decode())
+    assert "transcription" in offered and offered == shared_on(second)
+    # keep, without JavaScript: a keyword now, and back on the papers step.
+    kept = client.post(url("reading", dora), {"keep": "transcription", "next": "suggestions"})
+    assert kept.status_code == 302 and kept["Location"] == url("suggestions", dora)
+    assert Interest.objects.get(subscriber=dora).keywords == ["transcription"]
+    assert "transcription" not in shared_on(client.get(url("suggestions", dora)).content.decode())
