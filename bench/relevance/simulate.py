@@ -68,6 +68,7 @@ class Simulation:
     def __post_init__(self) -> None:
         self.features = self.ranker.learner_features()
         self.column = {d.id: i for i, d in enumerate(self.docs)}
+        self.kept_count: dict[int, int] = {}  # terms each subscriber kept, in the last run
         self.encoder = self.ranker.text.encoder()
         self.rows = None
         if self.features is not None:
@@ -138,7 +139,7 @@ class Simulation:
         # What the papers step shows: closest first, down to SUGGESTION_FLOOR.
         step = self.rank(profiles, floor=SUGGESTION_FLOOR)
         onboarded, pasted, fed, twins, kept = [], [], [], [], []
-        self.kept_count: dict[int, int] = {}
+        self.kept_count = {}
         shown_at: dict[int, frozenset[int]] = {}
         known_at: dict[int, frozenset[int]] = {}
         for profile in profiles:
