@@ -20,8 +20,8 @@ learner and with the Rocchio terms alone. `heldout3.json`, `heldout4.json` and
 `heldout5.json` were judged before the learner ran on them, `heldout6.json` and
 `heldout7.json` before the description's meaning counted in the ranking (2026-12-02, fifth
 stop), `heldout8.json` before the glossary of plain-English glosses did (2026-12-03) and
-`heldout9.json` before its final version did, `heldout10.json` before the terms a
-subscriber's "yes" papers share were offered to keep; their figures are reported apart from
+`heldout9.json` before its final version did, `heldout10.json` and `heldout11.json` before
+the terms a subscriber's "yes" papers share were offered to keep; their figures are reported apart from
 the development sets the methods were chosen on. The "+kept" column: after onboarding, the
 subscriber keeps as keywords the offered terms they judged worth keeping
 (`bench/relevance/terms.json`).
@@ -65,6 +65,7 @@ HELD_OUT = {
     "heldout8": "heldout8.json",
     "heldout9": "heldout9.json",
     "heldout10": "heldout10.json",
+    "heldout11": "heldout11.json",
 }
 # The sets the learner (issue 11) was chosen on; heldout3 was judged before it ran at all.
 LEARNER_DEVELOPMENT = ("tuned", "heldout", "heldout2")
@@ -268,6 +269,7 @@ def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
             ("heldout8", ("heldout8",)),
             ("heldout9", ("heldout9",)),
             ("heldout10", ("heldout10",)),
+            ("heldout11", ("heldout11",)),
         ):
             ids = [p.subscriber_id for p in profiles if split[p.subscriber_id] in sets]
             if not ids:
