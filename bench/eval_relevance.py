@@ -21,9 +21,9 @@ learner and with the Rocchio terms alone. `heldout3.json`, `heldout4.json` and
 `heldout7.json` before the description's meaning counted in the ranking (2026-12-02, fifth
 stop), `heldout8.json` before the glossary of plain-English glosses did (2026-12-03) and
 `heldout9.json` before its final version did, `heldout10.json` and `heldout11.json` before
-the terms a subscriber's "yes" papers share were offered to keep; their figures are reported apart from
-the development sets the methods were chosen on. The "+kept" column: after onboarding, the
-subscriber keeps as keywords the offered terms they judged worth keeping
+the terms a subscriber's "yes" papers share were offered to keep; their figures are reported
+apart from the development sets the methods were chosen on. The "+kept" column: after
+onboarding, the subscriber keeps as keywords the offered terms they judged worth keeping
 (`bench/relevance/terms.json`).
 """
 
