@@ -8,6 +8,7 @@ Every view takes the expiring preferences token; changes are POSTs with CSRF.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -15,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from digest.delivery.previews import description_reading
+from digest.ranking import glossary
 
 from . import interests, services, tokens
 from .models import Subscriber
@@ -27,6 +29,7 @@ ACTIONS = {
     "drop": services.interest_drop_term,
     "restore": services.interest_restore_term,
     "follow": services.interest_follow_category,
+    "topic": services.interest_follow_topic,
 }
 # Shown as three weights: the query's rows have unit length, so a word's weight is its share.
 STRONG, MEDIUM = 0.3, 0.15
@@ -62,16 +65,25 @@ def _act(subscriber: Subscriber, data: QueryDict) -> tuple[str, str, str]:
     return "", "", "Nothing was changed: no term was chosen."
 
 
-def _keywords_typed(data: QueryDict, kept: str) -> str | None:
+def _keywords_typed(data: QueryDict, kept: Sequence[str]) -> str | None:
     """The keywords field as the subscriber has it on the page (maybe not saved yet) with
-    the kept term added, so that saving the form keeps it; None when it was not sent."""
+    the kept terms added, so that saving the form keeps them; None when it was not sent."""
     if "keywords" not in data:
         return None
     typed = interests.parse_keywords(data.get("keywords", "")[:2000])
-    keyword = interests.normalise_keyword(kept.lstrip("-"))  # as the service keeps it
-    if keyword and keyword.lower() not in {k.lower() for k in typed}:
-        typed.append(keyword)
+    for term in kept:
+        keyword = interests.normalise_keyword(term.lstrip("-"))  # as the service keeps it
+        if keyword and keyword.lower() not in {k.lower() for k in typed}:
+            typed.append(keyword)
     return interests.format_keywords(typed)
+
+
+def _added(action: str, value: str) -> list[str]:
+    """The keywords a keep or a topic's follow adds."""
+    if action == "keep":
+        return [value]
+    topic = glossary.topic_named(value) if action == "topic" else None
+    return list(topic.keywords) if topic else []
 
 
 @require_http_methods(["GET", "POST"])
@@ -98,7 +110,9 @@ def reading(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
         "reading": _reading(subscriber, typed),
         "problem": problem,
         "keywords_value": (
-            _keywords_typed(request.POST, value) if action == "keep" and not problem else None
+            _keywords_typed(request.POST, added)
+            if (added := _added(action, value)) and not problem
+            else None
         ),
     }
     if htmx:  # 200 whatever happened: htmx swaps 2xx answers only

@@ -207,6 +207,33 @@ def interest_restore_term(subscriber: Subscriber, term: str) -> bool:
 
 
 @transaction.atomic
+def interest_follow_topic(subscriber: Subscriber, name: str) -> bool:
+    """Adds a glossary topic's keywords (digest.ranking.glossary.topic_keywords) to the
+    keywords, those not there already; False when the topic is unknown or all of them were.
+    A dropped term among them is restored: following the topic says it counts."""
+    from digest.ranking import glossary  # numpy and the glossary file: loaded on a follow
+
+    topic = glossary.topic_named(name.strip())
+    if topic is None:
+        return False
+    interest = _interest_for(subscriber)
+    known = {k.lower() for k in interest.keywords}
+    added = [k for k in map(normalise_keyword, topic.keywords) if k and k.lower() not in known]
+    if not added:
+        return False
+    if len(interest.keywords) + len(added) > MAX_KEYWORDS:
+        raise InterestFull(f"{MAX_KEYWORDS} keywords at most.")
+    text = learning.interest_text(interest)
+    terms = {t.lower() for t in topic.keywords}
+    interest.keywords = [*interest.keywords, *added]
+    interest.dropped_terms = [t for t in interest.dropped_terms if t.lower() not in terms]
+    interest_save(interest, update_fields=["keywords", "dropped_terms"])
+    if learning.interest_text(interest) != text and subscriber.feedback.exists():
+        learner_refit_soon(subscriber.pk)  # the prior changed
+    return True
+
+
+@transaction.atomic
 def interest_follow_category(subscriber: Subscriber, code: str) -> bool:
     """Adds an arXiv category the reading found to the followed ones; False when it was
     followed already or is not a category we know."""

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC
 
+import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
 from digest import selectors
 from digest.models import Delivery, Paper
-from digest.ranking import semantic
+from digest.ranking import glossary, semantic
+from digest.ranking.glossary import Topic
 from digest.ranking.picking import pick, ranker_for
+from digest.ranking.ranker import Ranker
 from digest.ranking.reading import Reading, answer_terms, read_description
 from digest.ranking.types import PaperDoc
 from digest.ranking.words import tokens
@@ -46,16 +50,14 @@ def description_reading(subscriber: Subscriber, description: str | None = None) 
     text = saved if description is None else description.strip()
     pool = next_pool(subscriber)
     ranker = ranker_for(pool) if pool else None
+    # The vector stored with the saved text; a text as typed is encoded (and cached).
+    stored = (
+        semantic.stored_vector(interest.description_vector, interest.description_model)
+        if text == saved
+        else None
+    )
     reading = (
-        read_description(
-            ranker,
-            text,
-            dropped=interest.dropped_terms,
-            # The vector stored with the saved text; a text as typed is encoded (and cached).
-            vector=semantic.stored_vector(interest.description_vector, interest.description_model)
-            if text == saved
-            else None,
-        )
+        read_description(ranker, text, dropped=interest.dropped_terms, vector=stored)
         if ranker and text
         else Reading()
     )
@@ -88,6 +90,10 @@ def description_reading(subscriber: Subscriber, description: str | None = None) 
             {"code": c, "followed": c in interest.categories} for c in reading.categories
         ],
         "answer_terms": [{"label": t.label, "weight": t.weight} for t in offered],
+        "topics": [
+            {**asdict(t), "followed": {tokens(k) for k in t.keywords} <= keywords}
+            for t in _topics(ranker, text, stored)
+        ],
         "matches": reading.matches,
         "pool": len(pool),
         "dropped": list(interest.dropped_terms),
@@ -131,3 +137,14 @@ def shared_terms(subscriber: Subscriber) -> list[dict]:
     """What the subscriber's "yes" papers share, as the reading offers it (for the papers
     step): the terms of the reading itself, the keywords and the dropped terms left out."""
     return description_reading(subscriber)["answer_terms"]
+
+
+def _topics(ranker: Ranker | None, text: str, vector: np.ndarray | None) -> tuple[Topic, ...]:
+    """The glossary's topics closest to the description; none without the encoder."""
+    if ranker is None or not text:
+        return ()
+    encoder = ranker.text.encoder()
+    vectors = ranker.text.text_vectors([text], [vector])
+    if encoder is None or vectors is None:
+        return ()
+    return glossary.topics_for(vectors[0], encoder)

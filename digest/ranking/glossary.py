@@ -161,3 +161,76 @@ class DayGlosses:
                 per_link[row, np.isin(self.entry_of_link, entries)] = -np.inf
         best = np.maximum.reduceat(per_link, self.starts, axis=1)
         closeness[:, self.targets] = np.maximum(closeness[:, self.targets], best)
+
+
+# Topics offered beside the reading of a description.
+TOPICS = 6
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A glossary entry offered as a topic to follow: its name, the gloss closest to the
+    description (what a person who does not know the name recognises), and the keywords
+    following it adds."""
+
+    name: str
+    gloss: str
+    keywords: tuple[str, ...]
+
+
+def topic_keywords(entry: Entry) -> tuple[str, ...]:
+    """The entry's terms as keywords, each spelling once ("meta-learning", not also
+    "metalearning"), less a single word inside a longer term ("scaling" of "scaling laws",
+    "attention" of "attention mechanism"): alone it names something broader."""
+    joined = {t: _joined(t) for t in dict.fromkeys(t.strip() for t in entry.terms) if t}
+    seen: set[str] = set()
+    out = []
+    for term, key in joined.items():
+        inside = " " not in term and any(key != other and key in other for other in joined.values())
+        if key not in seen and not inside:
+            out.append(term)
+        seen.add(key)
+    return tuple(out)
+
+
+def _joined(term: str) -> str:
+    """A term without case, spaces, hyphens or a plural "s": one key for its spellings."""
+    return "".join(term.lower().replace("-", " ").split()).removesuffix("s")
+
+
+def topics_for(text_vector: np.ndarray, encoder, limit: int = TOPICS) -> tuple[Topic, ...]:
+    """The glossary's entries closest to a description (by their closest gloss), closest
+    first: for a subscriber who writes in everyday words to recognise the field's name for
+    what they mean, and follow it."""
+    glossary = entries()
+    if not glossary:
+        return ()
+    vectors, owners, texts = _gloss_vectors(encoder)
+    closeness = vectors @ np.asarray(text_vector, dtype=np.float32)
+    best = np.full(len(glossary), -np.inf, dtype=np.float32)
+    np.maximum.at(best, owners, closeness)
+    order = np.lexsort((np.arange(len(glossary)), -best))[:limit]
+    topics = []
+    for e in order.tolist():
+        mine = np.flatnonzero(owners == e)
+        gloss = texts[int(mine[np.argmax(closeness[mine])])]
+        entry = glossary[e]
+        topics.append(Topic(entry.terms[0], gloss, topic_keywords(entry)))
+    return tuple(topics)
+
+
+def topic_named(name: str) -> Topic | None:
+    """The topic whose name is `name` (its first term), as the follow button sends it."""
+    for entry in entries():
+        if entry.terms and entry.terms[0] == name:
+            return Topic(entry.terms[0], entry.glosses[0], topic_keywords(entry))
+    return None
+
+
+@functools.lru_cache(maxsize=2)
+def _gloss_vectors(encoder) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Every gloss's vector, the entry it belongs to, and its text; once per process."""
+    glossary = entries()
+    texts = tuple(g for entry in glossary for g in entry.glosses)
+    owners = np.array([e for e, entry in enumerate(glossary) for _ in entry.glosses], np.intp)
+    return encoder.encode_terms(list(texts)), owners, texts

@@ -127,3 +127,24 @@ def test_the_terms_the_yes_papers_share_are_kept_in_place(page, browser_settings
     assert page.get_by_label("Keywords and phrases").input_value() == '"knowledge distillation"'
     assert Interest.objects.get(subscriber=sam).keywords == ["knowledge distillation"]
     assert page.problems == [], page.problems
+
+
+def test_a_topic_is_followed_in_place_and_its_words_land_in_the_keywords(page, browser_settings):
+    add_day()
+    theo = make_subscriber(
+        "theo@example.org", description="proving with mathematics when training on examples works"
+    )
+    token = tokens.make_token(theo, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/", timeout=60_000)
+    reading = page.locator("#description-reading")
+    reading.get_by_text("Topics that sound like what you describe:").wait_for(timeout=60_000)
+    reading.scroll_into_view_if_needed()
+    shoot(page, "reading-topics")
+    keep_copy("reading-topics")
+    with page.expect_response(previewed):
+        reading.get_by_role("button", name="Follow the topic learning theory").click()
+    reading.get_by_text("followed").wait_for()
+    keywords = page.get_by_label("Keywords and phrases").input_value()
+    assert keywords.startswith('"learning theory" "pac learning"')
+    assert Interest.objects.get(subscriber=theo).keywords[:2] == ["learning theory", "pac learning"]
+    assert page.problems == [], page.problems

@@ -250,3 +250,58 @@ def test_one_yes_paper_offers_no_terms_yet(client, day):
     one = make_subscriber("one@example.org", description="speech recognition")
     services.feedback_record(one, day[0].arxiv_id, 1)
     assert "papers share:" not in client.get(url(one)).content.decode()
+
+
+@pytest.fixture
+def theo(day) -> Subscriber:
+    """Describes learning theory in everyday words."""
+    return make_subscriber(
+        "theo@example.org", description="proving with mathematics when training on examples works"
+    )
+
+
+def test_the_reading_offers_the_fields_names_for_the_description_to_follow(client, theo):
+    body = client.get(url(theo)).content.decode()
+    assert "Topics that sound like what you describe:" in body
+    assert 'name="topic" value="learning theory"' in body
+    assert "adds: learning theory, pac learning" in body
+
+
+@time_machine.travel("2026-11-23 09:00:00+00:00", tick=False)  # signatures carry the time
+def test_following_a_topic_adds_its_words_to_the_keywords_once(client, theo):
+    response = client.post(url(theo), {"topic": "learning theory", "next": "reading"})
+    assert response.status_code == 302 and response["Location"] == url(theo)
+    keywords = interest(theo).keywords
+    assert keywords[:2] == ["learning theory", "pac learning"] and len(keywords) >= 4
+    body = client.get(url(theo)).content.decode()
+    assert 'name="topic" value="learning theory"' not in body  # followed now
+    client.post(url(theo), {"topic": "learning theory"})
+    assert interest(theo).keywords == keywords
+
+
+def test_with_htmx_following_a_topic_also_fills_the_keywords_field(client, theo):
+    body = client.post(
+        url(theo),
+        {
+            "topic": "learning theory",
+            "keywords": "parsing",
+            "description": theo.interest.description,
+        },
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert 'id="id_keywords"' in body and "parsing" in body and "pac learning" in body
+
+
+def test_an_unknown_topic_adds_nothing(client, theo):
+    client.post(url(theo), {"topic": "no such topic"})
+    assert interest(theo).keywords == []
+
+
+def test_a_topic_that_would_pass_fifty_keywords_says_so_and_adds_nothing(client, day):
+    full = make_subscriber(
+        "full@example.org", description="learning theory", keywords=[f"k{i}" for i in range(48)]
+    )
+    response = client.post(url(full), {"topic": "learning theory"})
+    assert response.status_code == 400
+    assert "50 keywords at most" in response.content.decode()
+    assert len(interest(full).keywords) == 48

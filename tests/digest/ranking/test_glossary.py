@@ -136,3 +136,47 @@ def test_an_unreadable_glossary_leaves_descriptions_read_as_before_with_one_warn
         assert len(warnings) == 1 and str(broken) in warnings[0].getMessage()
     finally:
         glossary.entries.cache_clear()
+
+
+# Topics: the glossary's entries offered to follow beside the reading.
+THEORY = "proving with mathematics when and why training on examples works"
+
+
+def topic_names(description: str) -> list[str]:
+    encoder = ranker().text.encoder()
+    return [t.name for t in glossary.topics_for(encoder.encode([description])[0], encoder)]
+
+
+def test_a_description_in_everyday_words_is_offered_the_fields_names_for_it():
+    assert "learning theory" in topic_names(THEORY)
+    assert "speech recognition" in topic_names(SPEECH)
+    assert len(topic_names(SPEECH)) == glossary.TOPICS
+
+
+def test_a_topic_shows_the_gloss_closest_to_the_description():
+    encoder = ranker().text.encoder()
+    topics = glossary.topics_for(encoder.encode([THEORY])[0], encoder)
+    theory = next(t for t in topics if t.name == "learning theory")
+    entry = next(e for e in glossary.entries() if e.terms[0] == "learning theory")
+    assert theory.gloss in entry.glosses
+
+
+def test_following_a_topic_adds_its_names_but_not_a_single_word_inside_a_longer_one():
+    entry = glossary.Entry(
+        (
+            "scaling laws",
+            "scaling law",
+            "scaling",
+            "compute-optimal",
+            "computeoptimal",
+            "chinchilla",
+        ),
+        ("how AI improves as it grows",),
+    )
+    assert glossary.topic_keywords(entry) == ("scaling laws", "compute-optimal", "chinchilla")
+
+
+def test_a_topic_is_found_by_its_name_as_the_follow_button_sends_it():
+    topic = glossary.topic_named("learning theory")
+    assert topic is not None and "pac learning" in topic.keywords
+    assert glossary.topic_named("no such topic") is None
