@@ -24,7 +24,9 @@ stop), `heldout8.json` before the glossary of plain-English glosses did (2026-12
 the terms a subscriber's "yes" papers share were offered to keep; their figures are reported
 apart from the development sets the methods were chosen on. The "+kept" column: after
 onboarding, the subscriber keeps as keywords the offered terms they judged worth keeping
-(`bench/relevance/terms.json`).
+(`bench/relevance/terms.json`); "d1+tp": day 1 after following the topics the reading
+offers that they judged worth following (`bench/relevance/topics.json`); "ob+tk": after
+onboarding with both.
 """
 
 from __future__ import annotations
@@ -248,6 +250,12 @@ def kept_terms(names: dict[int, str]) -> dict[int, frozenset[str]]:
     return {sid: frozenset(judged[n]["keep"]) for sid, n in names.items() if n in judged}
 
 
+def followed_topics(names: dict[int, str]) -> dict[int, frozenset[str]]:
+    """Each judged profile's topics to follow (bench/relevance/topics.json)."""
+    judged = json.loads((HERE / "topics.json").read_text())["profiles"]
+    return {sid: frozenset(judged[n]["follow"]) for sid, n in names.items() if n in judged}
+
+
 def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
     """Simulated subscribers answering by the judgements (bench/relevance/simulate.py): the
     learner against the Rocchio terms alone, on the development sets and on heldout3."""
@@ -257,7 +265,10 @@ def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
         ("learner + rocchio terms", LearnerConfig()),
     ):
         ranker = Ranker.fit(docs, learner=config)
-        results = simulate.Simulation(ranker, docs, judged, config, kept_terms(names)).run(profiles)
+        simulation = simulate.Simulation(
+            ranker, docs, judged, config, kept_terms(names), followed_topics(names)
+        )
+        results = simulation.run(profiles)
         out[method] = {}
         for name, sets in (
             ("development", LEARNER_DEVELOPMENT),

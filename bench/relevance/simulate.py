@@ -12,7 +12,11 @@ For every judged profile:
 - kept terms (with `kept_terms`, judged per profile in bench/relevance/terms.json): after
   onboarding, the subscriber keeps as keywords the terms of the page they judged worth
   keeping, among the reading of their description and the terms their "yes" papers share
-  (digest.ranking.reading); then the next digest, as after onboarding.
+  (digest.ranking.reading); then the next digest, as after onboarding;
+- followed topics (with `followed_topics`, judged in bench/relevance/topics.json): the
+  subscriber follows the topics the reading offers for their description
+  (digest.ranking.glossary.topics_for) that they judged worth following, which adds their
+  words to the keywords: day 1 so, and after onboarding with the kept terms too.
 
 P@10 is reported as a fraction of what the remaining pool allows: hits in the top 10
 divided by min(10, relevant papers not yet shown).
@@ -26,6 +30,7 @@ from datetime import date
 
 import numpy as np
 
+from digest.ranking import glossary
 from digest.ranking.learner import (
     Background,
     LearnerConfig,
@@ -64,11 +69,14 @@ class Simulation:
     config: LearnerConfig
     # Per subscriber: the terms they would keep as keywords if shown (None: not simulated).
     kept_terms: dict[int, frozenset[str]] | None = None
+    # Per subscriber: the topics they would follow if offered (None: not simulated).
+    followed_topics: dict[int, frozenset[str]] | None = None
 
     def __post_init__(self) -> None:
         self.features = self.ranker.learner_features()
         self.column = {d.id: i for i, d in enumerate(self.docs)}
         self.kept_count: dict[int, int] = {}  # terms each subscriber kept, in the last run
+        self.topic_keywords: dict[int, int] = {}  # keywords their followed topics added
         self.encoder = self.ranker.text.encoder()
         self.rows = None
         if self.features is not None:
@@ -115,6 +123,22 @@ class Simulation:
         self.kept_count[profile.subscriber_id] = len(kept)
         return replace(profile, keywords=(*profile.keywords, *kept))
 
+    def with_topics(self, profile: Profile) -> Profile:
+        """The profile after following the offered topics it judged worth following."""
+        assert self.followed_topics is not None
+        follow = self.followed_topics.get(profile.subscriber_id, frozenset())
+        if not follow or not profile.description or self.encoder is None:
+            return profile
+        vector = self.encoder.encode([profile.description])[0]
+        added = [
+            k
+            for t in glossary.topics_for(vector, self.encoder)
+            if t.name in follow
+            for k in t.keywords
+        ]
+        self.topic_keywords[profile.subscriber_id] = len(added)
+        return replace(profile, keywords=(*profile.keywords, *dict.fromkeys(added)))
+
     def rank(self, profiles: list[Profile], floor: float | None = None) -> dict[int, list[int]]:
         ranked = self.ranker.rank(profiles, floor=floor)
         return {sid: [p.paper_id for p in picks] for sid, picks in ranked.items()}
@@ -138,7 +162,7 @@ class Simulation:
         day1 = self.rank(profiles)
         # What the papers step shows: closest first, down to SUGGESTION_FLOOR.
         step = self.rank(profiles, floor=SUGGESTION_FLOOR)
-        onboarded, pasted, fed, twins, kept = [], [], [], [], []
+        onboarded, pasted, fed, twins, kept, topical, both = [], [], [], [], [], [], []
         self.kept_count = {}
         shown_at: dict[int, frozenset[int]] = {}
         known_at: dict[int, frozenset[int]] = {}
@@ -152,6 +176,10 @@ class Simulation:
             if self.kept_terms is not None:
                 terms = self.shown_terms(profile, yes, no)
                 kept.append(self.with_kept_terms(onboarded[-1], terms))
+            if self.followed_topics is not None:
+                topical.append(self.with_topics(profile))
+                if kept:
+                    both.append(self.with_topics(kept[-1]))
             # All "no": the step asks for a paper they like, and they paste the best known
             # (most upvoted) relevant paper they were not shown.
             known = (
@@ -170,6 +198,7 @@ class Simulation:
         after_onboarding, after_pasting = self.rank(onboarded), self.rank(pasted)
         day2, twin2 = self.rank(fed), self.rank(twins)
         after_keeping = self.rank(kept) if kept else {}
+        day1_topics, after_both = self.rank(topical), self.rank(both)
         out = {}
         for profile in profiles:
             sid, relevant = profile.subscriber_id, self.judged[profile.subscriber_id]
@@ -186,6 +215,17 @@ class Simulation:
                     else float("nan")
                 ),
                 "kept_terms": self.kept_count.get(sid, 0),
+                "day1_topics": (
+                    allowed_precision(day1_topics[sid], relevant, set())
+                    if day1_topics
+                    else float("nan")
+                ),
+                "both": (
+                    allowed_precision(after_both[sid], relevant, shown_at[sid])
+                    if after_both
+                    else float("nan")
+                ),
+                "topic_keywords": self.topic_keywords.get(sid, 0),
                 "day1_yes": sum(1 for i in day1[sid] if i in relevant),
                 "day1_sent": len(day1[sid]),
             }
@@ -199,7 +239,16 @@ def summarise(results: dict[int, dict[str, float]], kinds: dict[int, str], ids) 
         if rows:
             summary[kind] = {
                 key: float(np.mean([r[key] for r in rows]))
-                for key in ("day1", "onboarding", "pasted", "feedback", "twin", "kept")
+                for key in (
+                    "day1",
+                    "onboarding",
+                    "pasted",
+                    "feedback",
+                    "twin",
+                    "kept",
+                    "day1_topics",
+                    "both",
+                )
             }
             summary[kind]["worse_than_twin"] = sum(
                 1 for r in rows if r["feedback"] < r["twin"] - 1e-9
@@ -212,18 +261,21 @@ def print_simulation(results, summary, names, kinds, ids, title: str) -> None:
     print(f"\n--- {title} ---")
     print(
         f"{'profile':34} {'kind':12} {'day1':>5} {'onbrd':>5} {'+pste':>5} {'fb d2':>5} "
-        f"{'twin':>5} {'+kept':>5} yes/sent"
+        f"{'twin':>5} {'+kept':>5} {'d1+tp':>5} {'ob+tk':>5} yes/sent"
     )
     for i in ids:
         r = results[i]
         print(
             f"{names[i]:34} {kinds[i]:12} {r['day1']:5.2f} {r['onboarding']:5.2f} "
             f"{r['pasted']:5.2f} {r['feedback']:5.2f} {r['twin']:5.2f} {r['kept']:5.2f} "
-            f"{r['day1_yes']}/{r['day1_sent']}  kept {r['kept_terms']}"
+            f"{r['day1_topics']:5.2f} {r['both']:5.2f} "
+            f"{r['day1_yes']}/{r['day1_sent']}  kept {r['kept_terms']}, topics add "
+            f"{r['topic_keywords']}"
         )
     for kind, s in summary.items():
         print(
             f"{'mean ' + kind:47} {s['day1']:5.2f} {s['onboarding']:5.2f} {s['pasted']:5.2f} "
-            f"{s['feedback']:5.2f} {s['twin']:5.2f} {s['kept']:5.2f}  "
+            f"{s['feedback']:5.2f} {s['twin']:5.2f} {s['kept']:5.2f} "
+            f"{s['day1_topics']:5.2f} {s['both']:5.2f}  "
             f"({s['worse_than_twin']} of {s['profiles']} worse than the twin)"
         )
