@@ -68,6 +68,7 @@ HELD_OUT = {
     "heldout9": "heldout9.json",
     "heldout10": "heldout10.json",
     "heldout11": "heldout11.json",
+    "heldout12": "heldout12.json",
 }
 # The sets the learner (issue 11) was chosen on; heldout3 was judged before it ran at all.
 LEARNER_DEVELOPMENT = ("tuned", "heldout", "heldout2")
@@ -281,6 +282,7 @@ def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
             ("heldout9", ("heldout9",)),
             ("heldout10", ("heldout10",)),
             ("heldout11", ("heldout11",)),
+            ("heldout12", ("heldout12",)),
         ):
             ids = [p.subscriber_id for p in profiles if split[p.subscriber_id] in sets]
             if not ids:
