@@ -205,7 +205,7 @@ def topics_for(text_vector: np.ndarray, encoder, limit: int = TOPICS) -> tuple[T
     glossary = entries()
     if not glossary:
         return ()
-    vectors, owners, texts = _gloss_vectors(encoder)
+    vectors, owners, texts = _gloss_vectors(encoder, glossary)
     closeness = vectors @ np.asarray(text_vector, dtype=np.float32)
     best = np.full(len(glossary), -np.inf, dtype=np.float32)
     np.maximum.at(best, owners, closeness)
@@ -228,9 +228,10 @@ def topic_named(name: str) -> Topic | None:
 
 
 @functools.lru_cache(maxsize=2)
-def _gloss_vectors(encoder) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def _gloss_vectors(
+    encoder, glossary: tuple[Entry, ...]
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Every gloss's vector, the entry it belongs to, and its text; once per process."""
-    glossary = entries()
     texts = tuple(g for entry in glossary for g in entry.glosses)
     owners = np.array([e for e, entry in enumerate(glossary) for _ in entry.glosses], np.intp)
     return encoder.encode_terms(list(texts)), owners, texts

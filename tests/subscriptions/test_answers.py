@@ -183,3 +183,19 @@ def test_after_two_yes_answers_the_papers_step_offers_what_they_share(client, sp
     assert kept.status_code == 302 and kept["Location"] == url("suggestions", dora)
     assert Interest.objects.get(subscriber=dora).keywords == ["transcription"]
     assert "transcription" not in shared_on(client.get(url("suggestions", dora)).content.decode())
+
+
+def test_the_papers_step_works_when_the_shared_terms_fail(client, speech_day, monkeypatch, caplog):
+    dora = make_subscriber("dora@example.com", description="machines that listen")
+    for paper in speech_day[:2]:
+        client.post(url("answer", dora), {"arxiv_id": paper.arxiv_id, "signal": "1"})
+
+    def broken(subscriber):
+        raise RuntimeError("ranking unavailable")
+
+    monkeypatch.setattr("digest.delivery.previews.shared_terms", broken)
+    response = client.get(url("suggestions", dora))
+    assert response.status_code == 200
+    assert "papers share:" not in response.content.decode()
+    assert "Would you want these?" in response.content.decode()
+    assert any("shared terms failed" in r.getMessage() for r in caplog.records)

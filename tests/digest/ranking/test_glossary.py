@@ -180,3 +180,17 @@ def test_a_topic_is_found_by_its_name_as_the_follow_button_sends_it():
     topic = glossary.topic_named("learning theory")
     assert topic is not None and "pac learning" in topic.keywords
     assert glossary.topic_named("no such topic") is None
+
+
+def test_an_unreadable_glossary_offers_no_topics_and_no_topic_to_follow(tmp_path, monkeypatch):
+    broken = tmp_path / "glossary.json"
+    broken.write_text("[")
+    monkeypatch.setattr(glossary, "GLOSSARY_PATH", broken)
+    glossary.entries.cache_clear()
+    try:
+        assert topic_names(THEORY) == []
+        assert glossary.topic_named("learning theory") is None
+    finally:
+        monkeypatch.undo()
+        glossary.entries.cache_clear()
+    assert "learning theory" in topic_names(THEORY)  # read again once the file is back
