@@ -62,16 +62,16 @@ def _suggestions(subscriber: Subscriber, answers: dict[str, int]) -> list[dict]:
     return picked
 
 
-def _shared_terms(subscriber: Subscriber) -> list[dict]:
-    """What the "yes" papers share, as the reading under the description offers it to keep;
-    [] when the ranking cannot run (the page still works)."""
+def _shared_terms(subscriber: Subscriber) -> dict[str, list[dict]]:
+    """What the "yes" papers share (terms, topics), as the reading under the description
+    offers it; nothing when the ranking cannot run (the page still works)."""
     from digest.delivery.previews import shared_terms  # the delivery layer, on demand
 
     try:
         return shared_terms(subscriber)
     except Exception:  # noqa: BLE001 - a broken list of terms must not break the page
         log.exception("shared terms failed for subscriber %s", subscriber.pk)
-        return []
+        return {"terms": [], "topics": []}
 
 
 def _only_noes(answers: dict[str, int]) -> bool:

@@ -15,7 +15,7 @@ from digest.ranking import glossary, semantic
 from digest.ranking.glossary import Topic
 from digest.ranking.picking import pick, ranker_for
 from digest.ranking.ranker import Ranker
-from digest.ranking.reading import Reading, answer_terms, read_description
+from digest.ranking.reading import Reading, ReadTerm, answer_terms, read_description
 from digest.ranking.types import PaperDoc
 from digest.ranking.words import tokens
 from subscriptions.models import Interest, Subscriber
@@ -61,17 +61,8 @@ def description_reading(subscriber: Subscriber, description: str | None = None) 
         if ranker and text
         else Reading()
     )
-    base = selectors.profiles_for([subscriber])[0]
-    offered = (
-        answer_terms(
-            ranker,
-            base.liked,
-            base.disliked,
-            shown=[*(t.label for t in reading.terms), *interest.keywords, *interest.dropped_terms],
-        )
-        if ranker
-        else ()
-    )
+    topics = _topics(ranker, text, stored)
+    offered, shared_topics = _from_answers(subscriber, interest, ranker, reading, topics)
     # "neural networks" kept as a keyword is the term "neural network": compare word tokens.
     keywords = {tokens(k) for k in interest.keywords}
     return {
@@ -90,10 +81,8 @@ def description_reading(subscriber: Subscriber, description: str | None = None) 
             {"code": c, "followed": c in interest.categories} for c in reading.categories
         ],
         "answer_terms": [{"label": t.label, "weight": t.weight} for t in offered],
-        "topics": [
-            {**asdict(t), "followed": {tokens(k) for k in t.keywords} <= keywords}
-            for t in _topics(ranker, text, stored)
-        ],
+        "topics": [_topic(t, keywords) for t in topics],
+        "answer_topics": [_topic(t, keywords) for t in shared_topics],
         "matches": reading.matches,
         "pool": len(pool),
         "dropped": list(interest.dropped_terms),
@@ -133,10 +122,34 @@ def preview_picks(
     ]
 
 
-def shared_terms(subscriber: Subscriber) -> list[dict]:
+def shared_terms(subscriber: Subscriber) -> dict[str, list[dict]]:
     """What the subscriber's "yes" papers share, as the reading offers it (for the papers
-    step): the terms of the reading itself, the keywords and the dropped terms left out."""
-    return description_reading(subscriber)["answer_terms"]
+    step): its terms ("terms") and topics ("topics"), those already on the page left out."""
+    reading = description_reading(subscriber)
+    return {"terms": reading["answer_terms"], "topics": reading["answer_topics"]}
+
+
+def _from_answers(
+    subscriber: Subscriber,
+    interest: Interest,
+    ranker: Ranker | None,
+    reading: Reading,
+    topics: tuple[Topic, ...],
+) -> tuple[tuple[ReadTerm, ...], tuple[Topic, ...]]:
+    """The terms and topics the subscriber's "yes" papers share, less what the page shows
+    already (the reading's terms and topics, the keywords, the dropped terms)."""
+    if ranker is None:
+        return (), ()
+    base = selectors.profiles_for([subscriber])[0]
+    shown = [*(t.label for t in reading.terms), *interest.keywords, *interest.dropped_terms]
+    terms = answer_terms(ranker, base.liked, base.disliked, shown=shown)
+    shown_topics = [t.name for t in topics]
+    return terms, glossary.answer_topics(ranker.text, base.liked, base.disliked, shown=shown_topics)
+
+
+def _topic(topic: Topic, keywords: set[tuple[str, ...]]) -> dict:
+    """A topic as the page shows it: followed when all its keywords are keywords already."""
+    return {**asdict(topic), "followed": {tokens(k) for k in topic.keywords} <= keywords}
 
 
 def _topics(ranker: Ranker | None, text: str, vector: np.ndarray | None) -> tuple[Topic, ...]:

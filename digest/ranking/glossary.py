@@ -13,14 +13,20 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
 
-from .words import analysed
+from .words import STOP_WORDS, analysed
+
+if TYPE_CHECKING:
+    from .text import TextModel
+    from .types import PaperDoc
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +213,9 @@ def topics_for(text_vector: np.ndarray, encoder, limit: int = TOPICS) -> tuple[T
         return ()
     vectors, owners, texts = _gloss_vectors(encoder, glossary)
     closeness = vectors @ np.asarray(text_vector, dtype=np.float32)
-    best = np.full(len(glossary), -np.inf, dtype=np.float32)
+    # An entry is as close as its closest gloss, or its name, for a description in the
+    # field's own words ("speech recognition").
+    best = _name_vectors(encoder, glossary) @ np.asarray(text_vector, dtype=np.float32)
     np.maximum.at(best, owners, closeness)
     order = np.lexsort((np.arange(len(glossary)), -best))[:limit]
     topics = []
@@ -228,6 +236,12 @@ def topic_named(name: str) -> Topic | None:
 
 
 @functools.lru_cache(maxsize=2)
+def _name_vectors(encoder, glossary: tuple[Entry, ...]) -> np.ndarray:
+    """Every entry's name's vector; once per process."""
+    return encoder.encode_terms([entry.terms[0] for entry in glossary])
+
+
+@functools.lru_cache(maxsize=2)
 def _gloss_vectors(
     encoder, glossary: tuple[Entry, ...]
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
@@ -235,3 +249,81 @@ def _gloss_vectors(
     texts = tuple(g for entry in glossary for g in entry.glosses)
     owners = np.array([e for e, entry in enumerate(glossary) for _ in entry.glosses], np.intp)
     return encoder.encode_terms(list(texts)), owners, texts
+
+
+# Topics offered from a subscriber's answers: how many, and the support a topic needs.
+ANSWER_TOPICS = 3
+_ANSWER_SUPPORT = 2
+# As in digest.ranking.reading.answer_terms: typical papers counted among the "yes" ones,
+# and the share of the day's papers above which a topic would not pick theirs out.
+_ANSWER_PRIOR = 5
+_POOL_SHARE = 0.05
+_HOLDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def answer_topics(
+    model: TextModel,
+    liked: Sequence[PaperDoc],
+    disliked: Sequence[PaperDoc] = (),
+    *,
+    shown: Sequence[str] = (),
+    limit: int = ANSWER_TOPICS,
+) -> tuple[Topic, ...]:
+    """The topics the subscriber's "yes" papers share and their "no" papers lack: a topic's
+    keywords in two more "yes" papers than "no" papers, in at most 5 % of the day's papers,
+    ordered by how much more often the "yes" papers hold them than the day's papers do.
+    Topics named in `shown` are left out."""
+    glossary = entries()
+    if len(liked) < _ANSWER_SUPPORT or model.papers is None or not glossary:
+        return ()
+    features = _entry_features(model, glossary)
+    day = np.asarray(((model.papers @ features.T) > 0).sum(axis=0)).ravel()
+    support = _holding(model, features, liked)
+    if disliked:
+        support = support - _holding(model, features, disliked)
+    pool_share = (day + 1.0) / (model.papers.shape[0] + 1.0)
+    share = (support + _ANSWER_PRIOR * pool_share) / (len(liked) + _ANSWER_PRIOR)
+    score = np.log(np.maximum(share / pool_share, 1.0))
+    score[support < _ANSWER_SUPPORT] = 0
+    score[(pool_share > _POOL_SHARE) & (day > 2 * _ANSWER_SUPPORT)] = 0
+    known = set(shown)
+    found: list[Topic] = []
+    for e in np.lexsort((np.arange(len(glossary)), -score)).tolist():
+        if score[e] <= 0 or len(found) >= limit:
+            break
+        entry = glossary[e]
+        if entry.terms[0] not in known:
+            found.append(Topic(entry.terms[0], entry.glosses[0], topic_keywords(entry)))
+    return tuple(found)
+
+
+def _holding(model: TextModel, features: sparse.csr_matrix, papers: Sequence[PaperDoc]):
+    """For each entry, how many of `papers` hold one of its keywords."""
+    rows = model.transform([model.document(p.title, p.abstract) for p in papers])
+    return np.asarray(((rows @ features.T) > 0).sum(axis=0)).ravel()
+
+
+def _entry_features(model: TextModel, glossary: tuple[Entry, ...]) -> sparse.csr_matrix:
+    """Entries x the model's features: 1 where a feature is one of the entry's keywords."""
+    cached = _HOLDERS.get(model)
+    if cached is not None and cached[0] is glossary:
+        return cached[1]
+    analyze = model.vectorizer.build_analyzer()
+    vocabulary = model.vectorizer.vocabulary_
+    rows, cols = [], []
+    for e, entry in enumerate(glossary):
+        for keyword in topic_keywords(entry):
+            words, compounds = analysed(keyword)
+            # A phrase is held where its words stand together, not where one of them does.
+            phrase = len([w for w in words if w not in STOP_WORDS]) > 1
+            for feature in analyze(keyword):
+                whole = " " in feature or feature in compounds or not phrase
+                if feature in vocabulary and whole:
+                    rows.append(e)
+                    cols.append(vocabulary[feature])
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(glossary), len(vocabulary))
+    )
+    matrix.data[:] = 1.0
+    _HOLDERS[model] = (glossary, matrix)
+    return matrix

@@ -84,7 +84,7 @@ def test_two_yes_answers_in_place_bring_the_terms_they_share_to_keep(page, brows
     dora = make_subscriber("dora@example.org", description="smaller models that copy bigger ones")
     token = tokens.make_token(dora, tokens.Purpose.PREFERENCES)
     page.goto(f"/preferences/{token}/papers/", timeout=60_000)
-    shared = page.get_by_text("Your “yes” papers share:")
+    shared = page.get_by_text("Your “yes” papers share:", exact=True)
     for title in ("Born Again Neural Networks", "Relational Knowledge Distillation"):
         assert not shared.is_visible()
         page.get_by_role("button", name=f"Yes, like this: {title}").click()

@@ -116,14 +116,14 @@ def test_the_terms_the_yes_papers_share_are_kept_in_place(page, browser_settings
     token = tokens.make_token(sam, tokens.Purpose.PREFERENCES)
     page.goto(f"/preferences/{token}/", timeout=60_000)
     reading = page.locator("#description-reading")
-    reading.get_by_text("Your “yes” papers share:").wait_for(timeout=60_000)
+    reading.get_by_text("Your “yes” papers share:", exact=True).wait_for(timeout=60_000)
     page.locator("#preview").get_by_text(SPEECH_PAPER).wait_for(timeout=60_000)
     reading.scroll_into_view_if_needed()
     shoot(page, "reading-answer-terms")
     keep_copy("reading-answer-terms")
     with page.expect_response(previewed):
         reading.get_by_role("button", name="Keep as a keyword: knowledge distillation").click()
-    reading.get_by_text("Your “yes” papers share:").wait_for(state="detached")
+    reading.get_by_text("Your “yes” papers share:", exact=True).wait_for(state="detached")
     assert page.get_by_label("Keywords and phrases").input_value() == '"knowledge distillation"'
     assert Interest.objects.get(subscriber=sam).keywords == ["knowledge distillation"]
     assert page.problems == [], page.problems

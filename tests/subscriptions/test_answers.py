@@ -183,6 +183,14 @@ def test_after_two_yes_answers_the_papers_step_offers_what_they_share(client, sp
     assert kept.status_code == 302 and kept["Location"] == url("suggestions", dora)
     assert Interest.objects.get(subscriber=dora).keywords == ["transcription"]
     assert "transcription" not in shared_on(client.get(url("suggestions", dora)).content.decode())
+    # The topic they share too, followed from the papers step.
+    page = client.get(url("suggestions", dora)).content.decode()
+    assert 'name="topic" value="speech recognition"' in page.split("Topics your “yes”", 1)[1]
+    followed = client.post(
+        url("reading", dora), {"topic": "speech recognition", "next": "suggestions"}
+    )
+    assert followed["Location"] == url("suggestions", dora)
+    assert "asr" in Interest.objects.get(subscriber=dora).keywords
 
 
 def test_the_papers_step_works_when_the_shared_terms_fail(client, speech_day, monkeypatch, caplog):

@@ -229,7 +229,9 @@ def sam(day) -> Subscriber:
 
 def offered(body: str) -> list[str]:
     """The terms of the "yes" papers' list, in order."""
-    shared = body.split("papers share:", 1)[1].split("</ul>", 1)[0]
+    if 'aria-label="Your yes papers share"' not in body:
+        return []
+    shared = body.split('aria-label="Your yes papers share"', 1)[1].split("</ul>", 1)[0]
     return re.findall(r'<span class="term"[^>]*>([^<]+)</span>', shared)
 
 
@@ -243,13 +245,14 @@ def test_the_terms_the_yes_papers_share_are_offered_to_keep(client, sam):
 def test_keeping_a_shared_term_makes_it_a_keyword_and_it_is_no_longer_offered(client, sam):
     client.post(url(sam), {"keep": "knowledge distillation", "next": "reading"})
     assert interest(sam).keywords == ["knowledge distillation"]
-    assert "papers share:" not in client.get(url(sam)).content.decode()
+    assert offered(client.get(url(sam)).content.decode()) == []
 
 
 def test_one_yes_paper_offers_no_terms_yet(client, day):
     one = make_subscriber("one@example.org", description="speech recognition")
     services.feedback_record(one, day[0].arxiv_id, 1)
-    assert "papers share:" not in client.get(url(one)).content.decode()
+    body = client.get(url(one)).content.decode()
+    assert offered(body) == [] and "papers share:" not in body
 
 
 @pytest.fixture
@@ -305,3 +308,14 @@ def test_a_topic_that_would_pass_fifty_keywords_says_so_and_adds_nothing(client,
     assert response.status_code == 400
     assert "50 keywords at most" in response.content.decode()
     assert len(interest(full).keywords) == 48
+
+
+@time_machine.travel("2026-11-23 09:00:00+00:00", tick=False)  # signatures carry the time
+def test_the_topics_the_yes_papers_share_are_offered_to_follow(client, sam):
+    body = client.get(url(sam)).content.decode()
+    shared = body.split("Topics your “yes” papers share:", 1)[1]
+    assert 'name="topic" value="knowledge distillation"' in shared
+    client.post(url(sam), {"topic": "knowledge distillation", "next": "reading"})
+    assert "knowledge distillation" in interest(sam).keywords
+    after = client.get(url(sam)).content.decode().split("Topics your “yes” papers share:", 1)[1]
+    assert 'value="knowledge distillation"' not in after and "followed" in after

@@ -194,3 +194,44 @@ def test_an_unreadable_glossary_offers_no_topics_and_no_topic_to_follow(tmp_path
         monkeypatch.undo()
         glossary.entries.cache_clear()
     assert "learning theory" in topic_names(THEORY)  # read again once the file is back
+
+
+def shared_topics(yes, no=(), shown=()) -> list[str]:
+    day = {p.id: p for p in snapshot_day()}
+    found = glossary.answer_topics(
+        ranker().text, [day[i] for i in yes], [day[i] for i in no], shown=shown
+    )
+    return [t.name for t in found]
+
+
+SPEECH_PAPERS = (78, 79)  # on-device speech translation; long speech transcripts (ASR)
+
+
+def test_the_topics_two_yes_papers_share_are_offered():
+    assert shared_topics(SPEECH_PAPERS) == ["speech recognition"]
+    assert shared_topics(SPEECH_PAPERS[:1]) == []  # one paper says too little
+
+
+def test_a_topic_a_no_paper_shares_or_already_shown_is_not_offered():
+    robot = 75  # a robot that listens: its abstract says "speech recognition" too
+    assert shared_topics(SPEECH_PAPERS, no=[robot]) == []
+    assert shared_topics(SPEECH_PAPERS, shown=["speech recognition"]) == []
+
+
+def test_a_topic_is_held_where_a_phrase_of_it_stands_whole_not_one_of_its_words():
+    # "speech-to-text" is one of the speech topic's keywords: "speech" alone is not it.
+    entry = next(e for e in glossary.entries() if e.terms[0] == "speech recognition")
+    model = ranker().text
+    names = model.vectorizer.get_feature_names_out()
+    features = glossary._entry_features(model, glossary.entries())
+    row = features[glossary.entries().index(entry)]
+    held = {str(names[c]) for c in row.indices}
+    assert "speech recognition" in held and "asr" in held
+    assert "speech" not in held and "text" not in held
+
+
+def test_a_description_in_the_fields_own_words_is_offered_that_topic_first():
+    assert topic_names("speech recognition")[0] == "speech recognition"
+    assert topic_names("knowledge distillation and speech recognition")[:1] == [
+        "knowledge distillation"
+    ]
