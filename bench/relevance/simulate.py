@@ -123,18 +123,28 @@ class Simulation:
         self.kept_count[profile.subscriber_id] = len(kept)
         return replace(profile, keywords=(*profile.keywords, *kept))
 
-    def with_topics(self, profile: Profile) -> Profile:
+    def offered_topics(
+        self, profile: Profile, yes: Sequence[PaperDoc] = (), no: Sequence[PaperDoc] = ()
+    ) -> list[glossary.Topic]:
+        """The topics the page offers: those the description sounds like, then (after
+        answers) those the "yes" papers share."""
+        if self.encoder is None:
+            return []
+        topics = []
+        if profile.description:
+            vector = self.encoder.encode([profile.description])[0]
+            topics = list(glossary.topics_for(vector, self.encoder))
+        shown = [t.name for t in topics]
+        return topics + list(glossary.answer_topics(self.ranker.text, yes, no, shown=shown))
+
+    def with_topics(
+        self, profile: Profile, yes: Sequence[PaperDoc] = (), no: Sequence[PaperDoc] = ()
+    ) -> Profile:
         """The profile after following the offered topics it judged worth following."""
         assert self.followed_topics is not None
         follow = self.followed_topics.get(profile.subscriber_id, frozenset())
-        if not follow or not profile.description or self.encoder is None:
-            return profile
-        vector = self.encoder.encode([profile.description])[0]
         added = [
-            k
-            for t in glossary.topics_for(vector, self.encoder)
-            if t.name in follow
-            for k in t.keywords
+            k for t in self.offered_topics(profile, yes, no) if t.name in follow for k in t.keywords
         ]
         self.topic_keywords[profile.subscriber_id] = len(added)
         return replace(profile, keywords=(*profile.keywords, *dict.fromkeys(added)))
@@ -179,7 +189,7 @@ class Simulation:
             if self.followed_topics is not None:
                 topical.append(self.with_topics(profile))
                 if kept:
-                    both.append(self.with_topics(kept[-1]))
+                    both.append(self.with_topics(kept[-1], yes, no))
             # All "no": the step asks for a paper they like, and they paste the best known
             # (most upvoted) relevant paper they were not shown.
             known = (
