@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from .words import STOP_WORDS, analysed
+from .words import analysed
 
 if TYPE_CHECKING:
     from .text import TextModel
@@ -276,11 +276,11 @@ def answer_topics(
     glossary = entries()
     if len(liked) < _ANSWER_SUPPORT or model.papers is None or not glossary:
         return ()
-    features = _entry_features(model, glossary)
-    day = np.asarray(((model.papers @ features.T) > 0).sum(axis=0)).ravel()
-    support = _holding(model, features, liked)
+    holders = _holders(model, glossary)
+    day = _holding(holders, model.papers)
+    support = _holding(holders, _rows(model, liked))
     if disliked:
-        support = support - _holding(model, features, disliked)
+        support = support - _holding(holders, _rows(model, disliked))
     pool_share = (day + 1.0) / (model.papers.shape[0] + 1.0)
     share = (support + _ANSWER_PRIOR * pool_share) / (len(liked) + _ANSWER_PRIOR)
     score = np.log(np.maximum(share / pool_share, 1.0))
@@ -297,33 +297,57 @@ def answer_topics(
     return tuple(found)
 
 
-def _holding(model: TextModel, features: sparse.csr_matrix, papers: Sequence[PaperDoc]):
-    """For each entry, how many of `papers` hold one of its keywords."""
-    rows = model.transform([model.document(p.title, p.abstract) for p in papers])
-    return np.asarray(((rows @ features.T) > 0).sum(axis=0)).ravel()
+def _holding(holders: _Holders, rows: sparse.csr_matrix) -> np.ndarray:
+    """For each entry, how many of the papers (TF-IDF rows) hold one of its keywords."""
+    present = (rows > 0).astype(np.float32)
+    held = (present @ holders.keywords.T).toarray() >= holders.needed  # papers x keywords
+    return np.asarray(((held.astype(np.float32) @ holders.entry_of) > 0).sum(axis=0)).ravel()
 
 
-def _entry_features(model: TextModel, glossary: tuple[Entry, ...]) -> sparse.csr_matrix:
-    """Entries x the model's features: 1 where a feature is one of the entry's keywords."""
+@dataclass(frozen=True)
+class _Holders:
+    """Keywords x features (1 where a keyword needs the feature), how many each needs, and
+    keywords x entries: a paper holds a keyword when it has all of its longest phrases
+    ("data free" and "free distillation" for "data-free distillation"), not one word."""
+
+    keywords: sparse.csr_matrix
+    needed: np.ndarray
+    entry_of: sparse.csr_matrix
+
+
+def _holders(model: TextModel, glossary: tuple[Entry, ...]) -> _Holders:
     cached = _HOLDERS.get(model)
     if cached is not None and cached[0] is glossary:
         return cached[1]
     analyze = model.vectorizer.build_analyzer()
     vocabulary = model.vectorizer.vocabulary_
-    rows, cols = [], []
+    rows: list[int] = []
+    cols: list[int] = []
+    needed: list[int] = []
+    owners: list[int] = []
     for e, entry in enumerate(glossary):
         for keyword in topic_keywords(entry):
-            words, compounds = analysed(keyword)
-            # A phrase is held where its words stand together, not where one of them does.
-            phrase = len([w for w in words if w not in STOP_WORDS]) > 1
-            for feature in analyze(keyword):
-                whole = " " in feature or feature in compounds or not phrase
-                if feature in vocabulary and whole:
-                    rows.append(e)
-                    cols.append(vocabulary[feature])
+            grams = analyze(keyword)
+            longest = max((g.count(" ") for g in grams), default=0)
+            wanted = {g for g in grams if g.count(" ") == longest}
+            if not wanted or not wanted <= vocabulary.keys():
+                continue  # not in today's words at all: no paper holds it
+            k = len(needed)
+            rows.extend([k] * len(wanted))
+            cols.extend(vocabulary[g] for g in sorted(wanted))
+            needed.append(len(wanted))
+            owners.append(e)
     matrix = sparse.csr_matrix(
-        (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(glossary), len(vocabulary))
+        (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(needed), len(vocabulary))
     )
-    matrix.data[:] = 1.0
-    _HOLDERS[model] = (glossary, matrix)
-    return matrix
+    entry_of = sparse.csr_matrix(
+        (np.ones(len(owners), np.float32), (np.arange(len(owners)), owners)),
+        shape=(len(owners), len(glossary)),
+    )
+    holders = _Holders(matrix, np.array(needed, np.float32)[None, :], entry_of)
+    _HOLDERS[model] = (glossary, holders)
+    return holders
+
+
+def _rows(model: TextModel, papers: Sequence[PaperDoc]) -> sparse.csr_matrix:
+    return model.transform([model.document(p.title, p.abstract) for p in papers])
