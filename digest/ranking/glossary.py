@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
+from . import sharing
 from .words import analysed
 
 if TYPE_CHECKING:
@@ -253,11 +254,6 @@ def _gloss_vectors(
 
 # Topics offered from a subscriber's answers: how many, and the support a topic needs.
 ANSWER_TOPICS = 3
-_ANSWER_SUPPORT = 2
-# As in digest.ranking.reading.answer_terms: typical papers counted among the "yes" ones,
-# and the share of the day's papers above which a topic would not pick theirs out.
-_ANSWER_PRIOR = 5
-_POOL_SHARE = 0.05
 _HOLDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -269,23 +265,21 @@ def answer_topics(
     shown: Sequence[str] = (),
     limit: int = ANSWER_TOPICS,
 ) -> tuple[Topic, ...]:
-    """The topics the subscriber's "yes" papers share and their "no" papers lack: a topic's
-    keywords in two more "yes" papers than "no" papers, in at most 5 % of the day's papers,
-    ordered by how much more often the "yes" papers hold them than the day's papers do.
+    """The topics the subscriber's "yes" papers share and their "no" papers lack, by the
+    rule of digest.ranking.sharing (a topic is held where one of its keywords is, whole).
     Topics named in `shown` are left out."""
     glossary = entries()
-    if len(liked) < _ANSWER_SUPPORT or model.papers is None or not glossary:
+    if len(liked) < sharing.SUPPORT or model.papers is None or not glossary:
         return ()
     holders = _holders(model, glossary)
-    day = _holding(holders, model.papers)
-    support = _holding(holders, _rows(model, liked))
-    if disliked:
-        support = support - _holding(holders, _rows(model, disliked))
-    pool_share = (day + 1.0) / (model.papers.shape[0] + 1.0)
-    share = (support + _ANSWER_PRIOR * pool_share) / (len(liked) + _ANSWER_PRIOR)
-    score = np.log(np.maximum(share / pool_share, 1.0))
-    score[support < _ANSWER_SUPPORT] = 0
-    score[(pool_share > _POOL_SHARE) & (day > 2 * _ANSWER_SUPPORT)] = 0
+    no_support = _holding(holders, _rows(model, disliked)) if disliked else None
+    score = sharing.shared_lift(
+        _holding(holders, _rows(model, liked)),
+        no_support,
+        len(liked),
+        _holding(holders, model.papers),
+        model.papers.shape[0],
+    )
     known = set(shown)
     found: list[Topic] = []
     for e in np.lexsort((np.arange(len(glossary)), -score)).tolist():

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
+from . import sharing
 from .dropping import dropped_columns, normalise_dropped
 from .text import TextModel
 from .words import fold, singular
@@ -152,16 +153,10 @@ def _categories(ranker: Ranker, matched: list[int]) -> tuple[str, ...]:
     return tuple(common[:CATEGORIES])
 
 
-# Terms shown from the subscriber's answers, and how many "yes" papers must hold a term
-# once there are several: a term that only one of them holds is that paper's, not theirs.
+# Terms shown from the subscriber's answers.
 ANSWER_TERMS = 6
-ANSWER_TERM_SUPPORT = 2
 # A "no" paper's terms count against, at this share of a "yes" paper's.
 ANSWER_NO_SHARE = 0.5
-# As if this many typical papers were among the "yes" ones (see answer_terms).
-ANSWER_TERM_PRIOR = 5
-# A term in more of the day's papers than this share would not pick theirs out.
-ANSWER_TERM_POOL_SHARE = 0.05
 
 
 def answer_terms(
@@ -176,33 +171,24 @@ def answer_terms(
     first: what their answers say in words, for them to keep as keywords.
 
     The centroid of the "yes" papers' TF-IDF rows, less half the "no" papers' centroid,
-    over the day's vocabulary, weighed by how much more often the "yes" papers hold a term
-    than the day's papers do. A term needs ANSWER_TERM_SUPPORT more "yes" papers holding it
-    than "no" papers, so nothing is named before two "yes" answers. Terms in `shown` (the
-    reading's, the keywords, the dropped ones) are left out, with the words inside them."""
+    over the day's vocabulary, weighed and offered by the rule of digest.ranking.sharing.
+    Terms in `shown` (the reading's, the keywords, the dropped ones) are left out, with the
+    words inside them."""
     model = ranker.text
     frequency = model.document_frequency
-    if len(liked) < ANSWER_TERM_SUPPORT or model.papers is None or frequency is None:
+    if len(liked) < sharing.SUPPORT or model.papers is None or frequency is None:
         return ()
     rows = model.transform([model.document(p.title, p.abstract) for p in liked])
     support = np.asarray((rows > 0).sum(axis=0)).ravel()
     centroid = np.asarray(rows.mean(axis=0)).ravel()
+    no_support = None
     if disliked:
         against = model.transform([model.document(p.title, p.abstract) for p in disliked])
         centroid -= ANSWER_NO_SHARE * np.asarray(against.mean(axis=0)).ravel()
-        # A "no" paper holding the term takes back one "yes" paper's support.
-        centroid[support - np.asarray((against > 0).sum(axis=0)).ravel() < ANSWER_TERM_SUPPORT] = 0
-    centroid[support < ANSWER_TERM_SUPPORT] = 0
-    # How much more often the "yes" papers hold a term than the day's papers do, as if
-    # ANSWER_TERM_PRIOR typical papers were among them: common words ("able", "new") are
-    # in both, the subject is in the first; and a term in many of the day's papers would
-    # not pick theirs out as a keyword.
-    pool_share = (frequency + 1.0) / (model.papers.shape[0] + 1.0)
-    share = (support + ANSWER_TERM_PRIOR * pool_share) / (len(liked) + ANSWER_TERM_PRIOR)
-    centroid *= np.log(np.maximum(share / pool_share, 1.0))
-    common = pool_share > ANSWER_TERM_POOL_SHARE
-    common &= frequency > 2 * ANSWER_TERM_SUPPORT  # a small day's few papers
-    centroid[common] = 0
+        no_support = np.asarray((against > 0).sum(axis=0)).ravel()
+    centroid *= sharing.shared_lift(
+        support, no_support, len(liked), frequency, model.papers.shape[0]
+    )
     centroid[dropped_columns(model, shown)] = 0
     _prefer_phrases(model, centroid)
     query = sparse.csr_matrix(np.clip(centroid, 0, None).astype(np.float32)[None, :])
