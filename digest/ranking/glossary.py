@@ -15,7 +15,7 @@ import json
 import logging
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -255,6 +255,7 @@ def _gloss_vectors(
 # Topics offered from a subscriber's answers: how many, and the support a topic needs.
 ANSWER_TOPICS = 3
 _HOLDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_DAY_BLOCK = 512
 
 
 def answer_topics(
@@ -277,7 +278,7 @@ def answer_topics(
         _holding(holders, _rows(model, liked)),
         no_support,
         len(liked),
-        _holding(holders, model.papers),
+        holders.day,
         model.papers.shape[0],
     )
     known = set(shown)
@@ -307,6 +308,7 @@ class _Holders:
     keywords: sparse.csr_matrix
     needed: np.ndarray
     entry_of: sparse.csr_matrix
+    day: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the day's holders per entry
 
 
 def _holders(model: TextModel, glossary: tuple[Entry, ...]) -> _Holders:
@@ -339,6 +341,11 @@ def _holders(model: TextModel, glossary: tuple[Entry, ...]) -> _Holders:
         shape=(len(owners), len(glossary)),
     )
     holders = _Holders(matrix, np.array(needed, np.float32)[None, :], entry_of)
+    # The day's papers in blocks: each block's papers x keywords is dense.
+    assert model.papers is not None
+    blocks = range(0, model.papers.shape[0], _DAY_BLOCK)
+    day = sum(_holding(holders, model.papers[a : a + _DAY_BLOCK]) for a in blocks)
+    holders = replace(holders, day=np.asarray(day))
     _HOLDERS[model] = (glossary, holders)
     return holders
 
