@@ -156,25 +156,29 @@ def interest_keep_term(subscriber: Subscriber, term: str) -> bool:
     """Appends a term of the description's reading to the keywords ("keep"), as the
     preferences form saves keywords; False when it was one already. A term that was
     dropped is restored: keeping it says it counts."""
-    interest = _interest_for(subscriber)
-    keyword = normalise_keyword(term.strip().lstrip("-"))
-    if not keyword:
+    return _keywords_keep(subscriber, [term.strip().lstrip("-")])
+
+
+def _keywords_keep(subscriber: Subscriber, terms: Iterable[str]) -> bool:
+    """Appends the terms not yet among the keywords; False when none was new. Dropped terms
+    among them are restored. InterestFull, adding nothing, past the keywords' limits."""
+    keywords = [k for k in dict.fromkeys(map(normalise_keyword, terms)) if k]
+    if not keywords:
         return False
+    interest = _interest_for(subscriber)
     text = learning.interest_text(interest)
     known = {k.lower() for k in interest.keywords}
-    dropped = [t for t in interest.dropped_terms if t.lower() != keyword.lower()]
-    if keyword.lower() in known:
-        added = False
-    elif len(interest.keywords) >= MAX_KEYWORDS or len(keyword) > MAX_KEYWORD_LENGTH:
+    added = [k for k in keywords if k.lower() not in known]
+    too_long = any(len(k) > MAX_KEYWORD_LENGTH for k in added)
+    if added and (len(interest.keywords) + len(added) > MAX_KEYWORDS or too_long):
         raise InterestFull(f"{MAX_KEYWORDS} keywords at most, each under {MAX_KEYWORD_LENGTH}.")
-    else:
-        interest.keywords = [*interest.keywords, keyword]
-        added = True
-    interest.dropped_terms = dropped
+    restored = {k.lower() for k in keywords}
+    interest.keywords = [*interest.keywords, *added]
+    interest.dropped_terms = [t for t in interest.dropped_terms if t.lower() not in restored]
     interest_save(interest, update_fields=["keywords", "dropped_terms"])
     if added and learning.interest_text(interest) != text and subscriber.feedback.exists():
         learner_refit_soon(subscriber.pk)  # the prior changed
-    return added
+    return bool(added)
 
 
 @transaction.atomic
@@ -209,28 +213,11 @@ def interest_restore_term(subscriber: Subscriber, term: str) -> bool:
 @transaction.atomic
 def interest_follow_topic(subscriber: Subscriber, name: str) -> bool:
     """Adds a glossary topic's keywords (digest.ranking.glossary.topic_keywords) to the
-    keywords, those not there already; False when the topic is unknown or all of them were.
-    A dropped term among them is restored: following the topic says it counts."""
+    keywords, as keep adds one term; False when the topic is unknown or all of them were."""
     from digest.ranking import glossary  # numpy and the glossary file: loaded on a follow
 
     topic = glossary.topic_named(name.strip())
-    if topic is None:
-        return False
-    interest = _interest_for(subscriber)
-    known = {k.lower() for k in interest.keywords}
-    added = [k for k in map(normalise_keyword, topic.keywords) if k and k.lower() not in known]
-    if not added:
-        return False
-    if len(interest.keywords) + len(added) > MAX_KEYWORDS:
-        raise InterestFull(f"{MAX_KEYWORDS} keywords at most.")
-    text = learning.interest_text(interest)
-    terms = {t.lower() for t in topic.keywords}
-    interest.keywords = [*interest.keywords, *added]
-    interest.dropped_terms = [t for t in interest.dropped_terms if t.lower() not in terms]
-    interest_save(interest, update_fields=["keywords", "dropped_terms"])
-    if learning.interest_text(interest) != text and subscriber.feedback.exists():
-        learner_refit_soon(subscriber.pk)  # the prior changed
-    return True
+    return topic is not None and _keywords_keep(subscriber, topic.keywords)
 
 
 @transaction.atomic
