@@ -15,7 +15,7 @@ import json
 import logging
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -272,13 +272,13 @@ def answer_topics(
     glossary = entries()
     if len(liked) < sharing.SUPPORT or model.papers is None or not glossary:
         return ()
-    holders = _holders(model, glossary)
+    holders, day = _holders(model, glossary)
     no_support = _holding(holders, _rows(model, disliked)) if disliked else None
     score = sharing.shared_lift(
         _holding(holders, _rows(model, liked)),
         no_support,
         len(liked),
-        holders.day,
+        day,
         model.papers.shape[0],
     )
     known = set(shown)
@@ -308,13 +308,14 @@ class _Holders:
     keywords: sparse.csr_matrix
     needed: np.ndarray
     entry_of: sparse.csr_matrix
-    day: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the day's holders per entry
 
 
-def _holders(model: TextModel, glossary: tuple[Entry, ...]) -> _Holders:
+def _holders(model: TextModel, glossary: tuple[Entry, ...]) -> tuple[_Holders, np.ndarray]:
+    """The entries' keyword holders for the day's model, and how many of its papers hold
+    each entry; once per fitted day."""
     cached = _HOLDERS.get(model)
     if cached is not None and cached[0] is glossary:
-        return cached[1]
+        return cached[1], cached[2]
     analyze = model.vectorizer.build_analyzer()
     vocabulary = model.vectorizer.vocabulary_
     rows: list[int] = []
@@ -344,10 +345,9 @@ def _holders(model: TextModel, glossary: tuple[Entry, ...]) -> _Holders:
     # The day's papers in blocks: each block's papers x keywords is dense.
     assert model.papers is not None
     blocks = range(0, model.papers.shape[0], _DAY_BLOCK)
-    day = sum(_holding(holders, model.papers[a : a + _DAY_BLOCK]) for a in blocks)
-    holders = replace(holders, day=np.asarray(day))
-    _HOLDERS[model] = (glossary, holders)
-    return holders
+    day = np.asarray(sum(_holding(holders, model.papers[a : a + _DAY_BLOCK]) for a in blocks))
+    _HOLDERS[model] = (glossary, holders, day)
+    return holders, day
 
 
 def _rows(model: TextModel, papers: Sequence[PaperDoc]) -> sparse.csr_matrix:

@@ -221,7 +221,7 @@ def test_a_topic_a_no_paper_shares_or_already_shown_is_not_offered():
 def test_a_topic_is_held_where_a_phrase_of_it_stands_whole_not_one_of_its_words():
     model = ranker().text
     entries = glossary.entries()
-    holders = glossary._holders(model, entries)
+    holders, _ = glossary._holders(model, entries)
     speech = entries.index(next(e for e in entries if e.terms[0] == "speech recognition"))
 
     def holds(text: str) -> bool:
