@@ -100,10 +100,11 @@ def suggestions(request: HttpRequest, token: str) -> HttpResponse:
         "papers": _suggestions(subscriber, answers),
         "max_examples": MAX_EXAMPLES,
         "only_noes": _only_noes(answers),
-        "shared_terms": _shared_terms(subscriber),
     }
-    template = "_suggestions.html" if _htmx(request) else "suggestions.html"
-    return render(request, f"subscriptions/{template}", context)
+    if _htmx(request):  # the list alone, as the preferences page loads it
+        return render(request, "subscriptions/_suggestions.html", context)
+    context["shared_terms"] = _shared_terms(subscriber)
+    return render(request, "subscriptions/suggestions.html", context)
 
 
 @require_POST
