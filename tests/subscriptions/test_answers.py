@@ -39,6 +39,16 @@ def url(name: str, subscriber) -> str:
     return reverse(f"subscriptions:{name}", args=[token])
 
 
+def answer_in_place(client, subscriber, paper, signal: str) -> str:
+    """An answer as htmx sends it: the fragment that comes back."""
+    response = client.post(
+        url("answer", subscriber),
+        {"arxiv_id": paper.arxiv_id, "signal": signal},
+        HTTP_HX_REQUEST="true",
+    )
+    return response.content.decode()
+
+
 def test_the_papers_page_offers_what_the_interests_pick_with_two_answers(client, bob, papers):
     body = client.get(url("suggestions", bob)).content.decode()
     assert "Knowledge distillation for tiny students" in body
@@ -128,11 +138,7 @@ def test_after_only_noes_the_page_asks_for_a_paper_they_like(client, papers):
         not in client.get(url("suggestions", carol)).content.decode()
     )
     # The fourth "not for me", with htmx: the hint comes along, out of band.
-    fourth = client.post(
-        url("answer", carol),
-        {"arxiv_id": extra[1].arxiv_id, "signal": "-1"},
-        HTTP_HX_REQUEST="true",
-    ).content.decode()
+    fourth = answer_in_place(client, carol, extra[1], "-1")
     assert 'id="only-noes" hx-swap-oob="true"' in fourth
     assert "None of these is what you mean?" in fourth
     page = client.get(url("suggestions", carol)).content.decode()
@@ -170,11 +176,7 @@ def test_after_two_yes_answers_the_papers_step_offers_what_they_share(client, sp
     client.post(url("answer", dora), {"arxiv_id": speech_day[0].arxiv_id, "signal": "1"})
     assert shared_on(client.get(url("suggestions", dora)).content.decode()) == []
     # The second "yes", with htmx: the terms come along, out of band.
-    second = client.post(
-        url("answer", dora),
-        {"arxiv_id": speech_day[1].arxiv_id, "signal": "1"},
-        HTTP_HX_REQUEST="true",
-    ).content.decode()
+    second = answer_in_place(client, dora, speech_day[1], "1")
     assert 'id="shared-terms" hx-swap-oob="true"' in second
     offered = shared_on(client.get(url("suggestions", dora)).content.decode())
     assert "transcription" in offered and offered == shared_on(second)
