@@ -59,6 +59,10 @@ def page(browser, live_server):
         locale="en-GB",
         base_url=live_server.url,
     )
+    in_flight: set = set()
+    context.on("request", lambda request: in_flight.add(request))
+    context.on("requestfinished", lambda request: in_flight.discard(request))
+    context.on("requestfailed", lambda request: in_flight.discard(request))
     page = context.new_page()
     page.set_default_timeout(10_000)
     problems: list[str] = []
@@ -66,7 +70,18 @@ def page(browser, live_server):
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.problems = problems
     yield page
+    _let_requests_finish(page, in_flight)
     context.close()
+
+
+def _let_requests_finish(page, in_flight: set, rounds: int = 600) -> None:
+    """A request the page sent as the test ended (an htmx preview on load) is still
+    served after the browser closes. The live server shares the test's SQLite
+    connection, so it would race the flush that empties the database; wait for it."""
+    for _ in range(rounds):
+        if not in_flight:
+            return
+        page.wait_for_timeout(50)  # lets Playwright deliver the finished events
 
 
 @pytest.fixture
