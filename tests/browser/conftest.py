@@ -74,14 +74,19 @@ def page(browser, live_server):
     context.close()
 
 
-def _let_requests_finish(page, in_flight: set, rounds: int = 600) -> None:
+def _let_requests_finish(page, in_flight: set, quiet_rounds: int = 20, rounds: int = 600) -> None:
     """A request the page sent as the test ended (an htmx preview on load) is still
     served after the browser closes. The live server shares the test's SQLite
-    connection, so it would race the flush that empties the database; wait for it."""
+    connection, so it would race the flush that empties the database; wait until no
+    request has been open for a second, longer than the page's debounced triggers."""
+    quiet = 0
     for _ in range(rounds):
-        if not in_flight:
+        if page.is_closed():
             return
-        page.wait_for_timeout(50)  # lets Playwright deliver the finished events
+        quiet = 0 if in_flight else quiet + 1
+        if quiet >= quiet_rounds:
+            return
+        page.wait_for_timeout(50)  # lets Playwright deliver the request events
 
 
 @pytest.fixture
