@@ -22,7 +22,8 @@ learner and with the Rocchio terms alone. `heldout3.json`, `heldout4.json` and
 stop), `heldout8.json` before the glossary of plain-English glosses did (2026-12-03) and
 `heldout9.json` before its final version did, `heldout10.json` and `heldout11.json` before
 the terms a subscriber's "yes" papers share were offered to keep, `heldout12.json` and
-`heldout13.json` before the topics to follow were; their figures are reported
+`heldout13.json` before the topics to follow were, `heldout14.json` before the final
+version of those (2026-12-03, run once as it stood); their figures are reported
 apart from the development sets the methods were chosen on. The "+kept" column: after
 onboarding, the subscriber keeps as keywords the offered terms they judged worth keeping
 (`bench/relevance/terms.json`); "d1+tp": day 1 after following the topics the reading
@@ -71,6 +72,7 @@ HELD_OUT = {
     "heldout11": "heldout11.json",
     "heldout12": "heldout12.json",
     "heldout13": "heldout13.json",
+    "heldout14": "heldout14.json",
 }
 # The sets the learner (issue 11) was chosen on; heldout3 was judged before it ran at all.
 LEARNER_DEVELOPMENT = ("tuned", "heldout", "heldout2")
@@ -286,6 +288,7 @@ def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
             ("heldout11", ("heldout11",)),
             ("heldout12", ("heldout12",)),
             ("heldout13", ("heldout13",)),
+            ("heldout14", ("heldout14",)),
         ):
             ids = [p.subscriber_id for p in profiles if split[p.subscriber_id] in sets]
             if not ids:
