@@ -286,6 +286,9 @@ INGEST_MAX_BYTES = env.int("INGEST_MAX_BYTES", default=20 * 1024 * 1024)
 ARXIV_API_PAGE_SIZE = env.int("ARXIV_API_PAGE_SIZE", default=500)
 # Where papers a subscriber pastes as examples are looked up when unknown (one request).
 ARXIV_API_URL = env.str("ARXIV_API_URL", default="https://export.arxiv.org/api/query")
+# Seconds a page may wait for arXiv (papers pasted as examples), slot included; what does
+# not come in time is fetched later by a task (subscriptions.tasks.examples_fetch).
+ARXIV_LOOKUP_TIMEOUT = env.float("ARXIV_LOOKUP_TIMEOUT", default=8.0)
 ARXIV_API_MAX_RESULTS = env.int("ARXIV_API_MAX_RESULTS", default=10000)
 
 # --- Production: logs, errors, queues (deploy/README.md) ------------------------------
@@ -343,6 +346,8 @@ CELERY_TASK_ROUTES = {
     # Learners are fitted where the encoder and the paper vectors are (subscriptions.learners).
     "digest.tasks.refit_learners": {"queue": "send"},
     "digest.tasks.refit_requested_learners": {"queue": "send"},
+    # It asks arXiv, as the pulls do, from the machines that may.
+    "subscriptions.tasks.examples_fetch": {"queue": "ingest"},
 }
 # When Redis goes away mid-chunk, let the running chunk finish and record its outcomes
 # (cancelling it would be a kill, repeating what it had sent but not yet recorded); the

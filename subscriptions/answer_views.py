@@ -144,7 +144,7 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
         return bad_link(request, exc)
     text = request.POST.get("examples", "")[:4000]
     result = examples_add(subscriber, text)
-    problem = bool(result.bad or result.unknown or result.unavailable) or not result.liked
+    problem = bool(result.bad or result.unknown) or not (result.liked or result.pending)
     context = {
         "token": token,
         "subscriber": subscriber,
@@ -155,7 +155,7 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
     }
     if _htmx(request):  # 200 whatever happened: htmx swaps 2xx answers only
         return render(request, "subscriptions/_examples.html", context)
-    status = 400 if problem and not result.liked else 200
+    status = 400 if problem and not (result.liked or result.pending) else 200
     context["papers"] = _suggestions(subscriber, _answers(subscriber))
     context["shared_terms"] = _shared_terms(subscriber)
     return render(request, "subscriptions/suggestions.html", context, status=status)

@@ -3,6 +3,9 @@
 Each is resolved from the database or, when unknown, from the arXiv API: one request for
 all of them (`id_list`), through the polite shared HTTP client and arXiv's shared slot.
 Fetched papers are stored like any ingested ones, then each example is a "more like this".
+The page asks arXiv once, within ARXIV_LOOKUP_TIMEOUT; when arXiv does not answer in
+time, a task (subscriptions.tasks.examples_fetch) asks again with the pulls' patience and
+records the examples once their papers come, so nothing pasted is lost.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.db import transaction
 
 from digest.ingest import pipeline
 from digest.models import Paper
 from digest.sources.arxiv_api import ArxivApiAdapter
 from digest.sources.arxiv_rss import FEED_TYPES, arxiv_throttle
 from digest.sources.base import IngestError, bare_arxiv_id
+from digest.sources.http import Patience
 from digest.sources.http import fetch as http_fetch
 
 from . import services
@@ -38,7 +43,7 @@ class Examples:
     liked: list[Paper] = field(default_factory=list)
     bad: list[str] = field(default_factory=list)  # not an arXiv id or link
     unknown: list[str] = field(default_factory=list)  # well formed, but arXiv has no such paper
-    unavailable: bool = False  # arXiv could not be asked just now
+    pending: list[str] = field(default_factory=list)  # arXiv did not answer: fetched later
 
 
 def parse_example(item: str) -> str | None:
@@ -76,7 +81,7 @@ def examples_parse(text: str) -> tuple[list[str], list[str]]:
     return ids, bad
 
 
-def papers_fetch(arxiv_ids: list[str]) -> None:
+def papers_fetch(arxiv_ids: list[str], patience: Patience | None = None) -> None:
     """Stores the papers the arXiv API has among `arxiv_ids`: one request for all of them."""
     query = urlencode({"id_list": ",".join(arxiv_ids), "max_results": len(arxiv_ids)})
     key, interval = arxiv_throttle()
@@ -86,6 +91,7 @@ def papers_fetch(arxiv_ids: list[str]) -> None:
         content_types=FEED_TYPES,
         throttle=key,
         interval=interval,
+        patience=patience,
     )
     records = ArxivApiAdapter().parse(response.content)
     pipeline.upsert(records, kind="arxiv-api")
@@ -100,14 +106,51 @@ def examples_add(subscriber: Subscriber, text: str) -> Examples:
     missing = [i for i in ids if i not in known]
     if missing:
         try:
-            papers_fetch(missing)
+            papers_fetch(missing, Patience.of_a_page())
         except IngestError:
-            log.warning("arXiv API unavailable for pasted examples", exc_info=True)
-            result.unavailable = True
+            log.warning("arXiv did not answer in time for pasted examples", exc_info=True)
+            result.pending = missing
         known |= {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=missing)}
-        if not result.unavailable:
+        if not result.pending:
             result.unknown = [i for i in missing if i not in known]
     for arxiv_id in ids:
         if arxiv_id in known and services.feedback_record(subscriber, arxiv_id, 1):
             result.liked.append(known[arxiv_id])
+    if result.pending:
+        examples_fetch_soon(subscriber.pk, result.pending)
     return result
+
+
+def examples_fetch_soon(subscriber_id: int, arxiv_ids: list[str]) -> None:
+    """Queues the task that fetches and records these examples, once this transaction
+    commits; a broker that is down is logged, not turned into an error page."""
+    from . import tasks  # tasks imports this module: its task runs examples_fetch_later
+
+    def queue_examples_fetch() -> None:
+        tasks.examples_fetch.delay(subscriber_id, arxiv_ids)
+
+    # A named function, as Django logs a robust callback's failure by its __qualname__.
+    transaction.on_commit(queue_examples_fetch, robust=True)
+
+
+def examples_fetch_later(subscriber_id: int, arxiv_ids: list[str]) -> list[str]:
+    """The task's part: fetches what the page could not, with the pulls' patience, and
+    records each paper arXiv has as liked. Raises IngestError while arXiv stays away (the
+    task retries); returns the ids recorded."""
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None:
+        return []  # unsubscribed and deleted since: nothing to record
+    missing = list(
+        set(arxiv_ids)
+        - set(Paper.objects.filter(arxiv_id__in=arxiv_ids).values_list("arxiv_id", flat=True))
+    )
+    if missing:
+        try:
+            papers_fetch(sorted(missing))
+        except IngestError as error:
+            if not error.permanent:
+                raise
+            log.warning("arXiv refused pasted examples %s: %s", arxiv_ids, error)
+            return []
+    known = set(Paper.objects.filter(arxiv_id__in=arxiv_ids).values_list("arxiv_id", flat=True))
+    return [i for i in arxiv_ids if i in known and services.feedback_record(subscriber, i, 1)]

@@ -37,6 +37,41 @@ MAX_SLOT_WAIT_SECONDS = 600.0
 PROCESS_LOCAL_CACHES = frozenset({"LocMemCache", "DummyCache", "FileBasedCache"})
 
 
+@dataclass(frozen=True)
+class Patience:
+    """How long a caller can wait for a body: attempts, timeouts (seconds), and how far
+    ahead it may book a request slot. A pull can wait minutes; a page a person is
+    looking at cannot (`Patience.of_a_page`)."""
+
+    attempts: int
+    connect: float
+    read: float
+    total: float
+    slot_wait: float | None = None  # None: MAX_SLOT_WAIT_SECONDS
+
+    @classmethod
+    def of_a_pull(cls) -> Patience:
+        return cls(
+            attempts=max(1, settings.INGEST_MAX_ATTEMPTS),
+            connect=settings.INGEST_CONNECT_TIMEOUT,
+            read=settings.INGEST_READ_TIMEOUT,
+            total=settings.INGEST_TOTAL_TIMEOUT,
+        )
+
+    @classmethod
+    def of_a_page(cls) -> Patience:
+        """One attempt within ARXIV_LOOKUP_TIMEOUT, slot included: the page answers in
+        time (a production worker is killed at 30 s) and what failed is tried later."""
+        budget = settings.ARXIV_LOOKUP_TIMEOUT
+        return cls(
+            attempts=1,
+            connect=min(budget, settings.INGEST_CONNECT_TIMEOUT),
+            read=budget,
+            total=budget,
+            slot_wait=budget / 2,
+        )
+
+
 @dataclass
 class Response:
     """A completed GET: 200 with its body, or 304 with none."""
@@ -53,7 +88,7 @@ class Response:
         return self.status == 304
 
 
-def wait_for_slot(key: str, interval: float) -> None:
+def wait_for_slot(key: str, interval: float, max_wait: float | None = None) -> None:
     """Block until this process owns the next free request slot for `key`.
 
     Slots are handed out `interval` seconds apart to every process that asks, wherever
@@ -69,15 +104,15 @@ def wait_for_slot(key: str, interval: float) -> None:
     """
     if interval <= 0:
         return
+    max_wait = MAX_SLOT_WAIT_SECONDS if max_wait is None else max_wait
     if _cache_is_shared():
-        start = _reserve_in_cache(key, interval)
+        start = _reserve_in_cache(key, interval, max_wait)
     else:
         _warn_if_multi_machine()
-        start = _reserve_in_file(key, interval)
+        start = _reserve_in_file(key, interval, max_wait)
     if start is None:
         raise IngestError(
-            f"no free {key} request slot in the next {MAX_SLOT_WAIT_SECONDS:.0f} s",
-            permanent=False,
+            f"no free {key} request slot in the next {max_wait:.0f} s", permanent=False
         )
     delay = start - time.time()
     if delay > 0:
@@ -88,11 +123,11 @@ def _cache_is_shared() -> bool:
     return type(caches["default"]).__name__ not in PROCESS_LOCAL_CACHES
 
 
-def _reserve_in_cache(key: str, interval: float) -> float | None:
+def _reserve_in_cache(key: str, interval: float, max_wait: float) -> float | None:
     """Slots start at multiples of `interval` on the wall clock; `cache.add` gives each once."""
     now = time.time()
     first = math.ceil(now / interval)
-    last = first + math.ceil(MAX_SLOT_WAIT_SECONDS / interval)
+    last = max(first, math.floor((now + max_wait) / interval))
     for index in range(first, last + 1):
         start = index * interval
         ttl = math.ceil(start - now + interval) + 1
@@ -101,7 +136,7 @@ def _reserve_in_cache(key: str, interval: float) -> float | None:
     return None
 
 
-def _reserve_in_file(key: str, interval: float) -> float | None:
+def _reserve_in_file(key: str, interval: float, max_wait: float) -> float | None:
     """The next slot after the last one any process on this machine reserved.
 
     The file holds the start of the last reserved slot; `flock` makes read-and-advance
@@ -123,7 +158,7 @@ def _reserve_in_file(key: str, interval: float) -> float | None:
             if not math.isfinite(last) or last > now + MAX_SLOT_WAIT_SECONDS + interval:
                 last = -math.inf  # Unreadable, or left by a clock that has since gone back.
             start = max(now, last + interval)
-            if start - now > MAX_SLOT_WAIT_SECONDS:
+            if start - now > max_wait:
                 return None
             handle.seek(0)
             handle.truncate()
@@ -189,12 +224,12 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context(trust_env=False)
 
 
-def _client() -> httpx.Client:
+def _client(patience: Patience) -> httpx.Client:
     timeout = httpx.Timeout(
-        connect=settings.INGEST_CONNECT_TIMEOUT,
-        read=settings.INGEST_READ_TIMEOUT,
-        write=settings.INGEST_READ_TIMEOUT,
-        pool=settings.INGEST_CONNECT_TIMEOUT,
+        connect=patience.connect,
+        read=patience.read,
+        write=patience.read,
+        pool=patience.connect,
     )
     return httpx.Client(
         timeout=timeout,
@@ -215,25 +250,28 @@ def fetch(
     content_types: tuple[str, ...] = (),
     throttle: str | None = None,
     interval: float = 0.0,
+    patience: Patience | None = None,
 ) -> Response:
     """GET `url` politely. Raises IngestError (permanent or not) when no usable body came.
 
     `content_types` lists the acceptable media types (empty: any); `throttle` names a
-    shared slot (e.g. "arxiv") taken before every attempt, `interval` seconds apart.
+    shared slot (e.g. "arxiv") taken before every attempt, `interval` seconds apart;
+    `patience`: how long to try (a pull's, from the INGEST_* settings, by default).
     """
+    patience = patience or Patience.of_a_pull()
     headers = {"Accept": accept}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    attempts = max(1, settings.INGEST_MAX_ATTEMPTS)
+    attempts = patience.attempts
     last_error: IngestError | None = None
-    with _client() as client:
+    with _client(patience) as client:
         for attempt in range(attempts):
             if throttle:
-                wait_for_slot(throttle, interval)
+                wait_for_slot(throttle, interval, patience.slot_wait)
             try:
-                return _attempt(client, url, headers, content_types)
+                return _attempt(client, url, headers, content_types, patience.total)
             except _Retryable as retry:
                 last_error = IngestError(str(retry), permanent=False, http_status=retry.status)
                 if attempt + 1 == attempts:
@@ -272,9 +310,13 @@ def _backoff(attempt: int, retry_after: float | None) -> float:
 
 
 def _attempt(
-    client: httpx.Client, url: str, headers: dict[str, str], content_types: tuple[str, ...]
+    client: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    content_types: tuple[str, ...],
+    total: float,
 ) -> Response:
-    deadline = time.monotonic() + settings.INGEST_TOTAL_TIMEOUT
+    deadline = time.monotonic() + total
     try:
         with client.stream("GET", url, headers=headers) as response:
             status = response.status_code

@@ -12,6 +12,7 @@ from django.urls import reverse
 from subscriptions import tokens
 from subscriptions.models import Feedback, Interest
 from tests.factories import make_paper, make_subscriber
+from tests.helpers.feeds import FeedServer, Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +105,23 @@ def test_pasted_examples_are_liked_and_listed_on_the_preferences_page(client, bo
     page = client.get(url("preferences", bob)).content.decode()
     assert "Born Again Neural Networks" in page
     assert f'value="{papers[1].arxiv_id}"' in page  # its Undo button
+
+
+def test_a_paper_arxiv_does_not_send_in_time_is_promised_not_lost(client, bob, settings):
+    server = FeedServer().start()
+    settings.ARXIV_MIN_INTERVAL_SECONDS = 0.0
+    settings.ARXIV_API_URL = server.serve("/down", Reply(status=503, body=b"busy"))
+    try:
+        response = client.post(
+            url("examples", bob), {"examples": "1805.04770"}, HTTP_HX_REQUEST="true"
+        )
+    finally:
+        server.stop()
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "arXiv did not answer in time for 1805.04770. We keep asking" in body
+    assert "add it as soon as arXiv does" in body
+    assert "1805.04770</textarea>" not in body  # nothing to paste again
 
 
 def test_a_bad_example_gets_a_clear_message_and_keeps_the_text(client, bob):

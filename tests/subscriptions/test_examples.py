@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from digest.models import Paper
-from subscriptions.examples import examples_add, examples_parse, parse_example
+from digest.sources.base import IngestError
+from subscriptions import tasks
+from subscriptions.examples import (
+    examples_add,
+    examples_fetch_later,
+    examples_parse,
+    parse_example,
+)
 from subscriptions.models import Feedback
 from tests.factories import make_paper, make_subscriber
-from tests.helpers.feeds import FeedServer
+from tests.helpers.feeds import FeedServer, Reply, feed_bytes
 
 pytestmark = pytest.mark.django_db
 API_PAGE = "arxiv-api-query-atom_all-science_2019-08-10_first3entries.xml"
@@ -76,11 +85,81 @@ def test_an_id_arxiv_does_not_know_and_a_bad_one_are_named(arxiv_api):
 
 
 def test_arxiv_being_down_loses_nothing_already_known(arxiv_api, settings):
-    from tests.helpers.feeds import Reply
-
     settings.ARXIV_API_URL = arxiv_api.serve("/down", Reply(status=503, body=b"busy"))
     alice = make_subscriber("alice@example.com")
     make_paper("Known", arxiv_id="1805.04770")
     result = examples_add(alice, "1805.04770 1501.05039")
-    assert result.unavailable
+    assert result.pending == ["1501.05039"]
     assert [p.arxiv_id for p in result.liked] == ["1805.04770"]
+
+
+def test_the_page_asks_arxiv_once_however_many_times_a_pull_would(arxiv_api, settings):
+    settings.INGEST_MAX_ATTEMPTS = 4  # a pull's default: with backoff, minutes in a request
+    settings.INGEST_BACKOFF_SECONDS = 0.01
+    settings.ARXIV_API_URL = arxiv_api.serve("/down", Reply(status=503, body=b"busy"))
+    result = examples_add(make_subscriber("alice@example.com"), "1501.05039")
+    assert len(arxiv_api.hits("/down")) == 1
+    assert result.pending == ["1501.05039"] and result.liked == []
+
+
+def test_a_slow_arxiv_is_left_to_the_task_after_the_lookup_timeout(arxiv_api, settings):
+    settings.ARXIV_LOOKUP_TIMEOUT = 0.3
+    page = feed_bytes(API_PAGE)
+    settings.ARXIV_API_URL = arxiv_api.serve("/slow", Reply(body=page, delay=2.0))
+    alice = make_subscriber("alice@example.com")
+    result = examples_add(alice, "1501.05039")
+    assert result.pending == ["1501.05039"]
+    assert not Feedback.objects.filter(subscriber=alice).exists()
+
+
+def test_a_page_does_not_queue_behind_a_pull_for_arxivs_slot(arxiv_api, settings):
+    settings.ARXIV_MIN_INTERVAL_SECONDS = 3.0
+    settings.ARXIV_LOOKUP_TIMEOUT = 2.0
+    slots = settings.VAR_DIR / "slots"
+    slots.mkdir(parents=True, exist_ok=True)
+    (slots / "arxiv.slot").write_text(repr(time.time() + 300))  # a pull booked ahead
+    result = examples_add(make_subscriber("alice@example.com"), "1501.05039")
+    assert result.pending == ["1501.05039"]
+    assert arxiv_api.hits("/api/query") == []
+
+
+def test_what_arxiv_did_not_send_in_time_is_fetched_later_and_liked(
+    arxiv_api, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    page = feed_bytes(API_PAGE)
+    settings.ARXIV_API_URL = arxiv_api.serve(
+        "/flaky", Reply(status=503, body=b"busy"), Reply(body=page)
+    )
+    queued = []
+    monkeypatch.setattr(tasks.examples_fetch, "delay", lambda *args: queued.append(args))
+    alice = make_subscriber("alice@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        result = examples_add(alice, "1501.05039 1503.01162")
+    assert queued == [(alice.pk, ["1501.05039", "1503.01162"])]
+    assert result.liked == []
+
+    assert tasks.examples_fetch(*queued[0]) == ["1501.05039", "1503.01162"]
+    liked = Feedback.objects.filter(subscriber=alice, signal=1)
+    assert sorted(liked.values_list("paper__arxiv_id", flat=True)) == ["1501.05039", "1503.01162"]
+    assert len(arxiv_api.hits("/flaky")) == 2
+
+
+def test_the_task_asks_again_while_arxiv_stays_away_and_stops_when_refused(arxiv_api, settings):
+    alice = make_subscriber("alice@example.com")
+    settings.ARXIV_API_URL = arxiv_api.serve("/down", Reply(status=503, body=b"busy"))
+    with pytest.raises(IngestError) as raised:
+        examples_fetch_later(alice.pk, ["1501.05039"])
+    assert not raised.value.permanent  # the task's autoretry_for takes it
+    assert tasks.examples_fetch.autoretry_for == (IngestError,)
+
+    settings.ARXIV_API_URL = arxiv_api.serve("/refused", Reply(status=400, body=b"bad id"))
+    assert examples_fetch_later(alice.pk, ["1501.05039"]) == []
+    assert not Feedback.objects.filter(subscriber=alice).exists()
+
+
+def test_the_task_records_nothing_for_a_subscriber_gone_since(arxiv_api):
+    alice = make_subscriber("alice@example.com")
+    gone = alice.pk
+    alice.delete()
+    assert examples_fetch_later(gone, ["1501.05039"]) == []
+    assert arxiv_api.hits("/api/query") == []

@@ -271,8 +271,8 @@ start_at, url, count = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 slots, sent = [], []
 
 def recorded(reserve):
-    def reserve_and_record(key, interval):
-        start = reserve(key, interval)
+    def reserve_and_record(*args):
+        start = reserve(*args)
         slots.append(start)
         return start
     return reserve_and_record
@@ -281,8 +281,8 @@ http._reserve_in_cache = recorded(http._reserve_in_cache)
 http._reserve_in_file = recorded(http._reserve_in_file)
 wait_for_slot = http.wait_for_slot
 
-def wait_and_record(key, interval):
-    wait_for_slot(key, interval)
+def wait_and_record(key, interval, *rest):
+    wait_for_slot(key, interval, *rest)
     sent.append(time.time())  # the request leaves right after this
 
 http.wait_for_slot = wait_and_record
