@@ -178,16 +178,25 @@ def request_link(request: HttpRequest) -> HttpResponse:
 def confirm(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         subscriber = services.subscriber_confirm(subscriber)
-        preferences_token = tokens.make_token(subscriber, tokens.Purpose.PREFERENCES)
         context = {
             "subscriber": subscriber,
-            "preferences_url": tokens.preferences_url(subscriber),
             "first": selectors.first_digest(subscriber, timezone.now()),
             "topics": selectors.chosen_topics(subscriber),
-            "suggestions_url": reverse("subscriptions:suggestions", args=[preferences_token]),
+            **_preferences_links(subscriber),
         }
         return render(request, "subscriptions/confirmed.html", context)
+    if subscriber.status == Subscriber.Status.ACTIVE:
+        # The mail's link opened again, days later: nothing to press, the way in instead.
+        return render(request, "subscriptions/confirm.html", _preferences_links(subscriber))
     return render(request, "subscriptions/confirm.html", {"token": token})
+
+
+def _preferences_links(subscriber: Subscriber) -> dict[str, str]:
+    preferences_token = tokens.make_token(subscriber, tokens.Purpose.PREFERENCES)
+    return {
+        "preferences_url": tokens.preferences_url(subscriber),
+        "suggestions_url": reverse("subscriptions:suggestions", args=[preferences_token]),
+    }
 
 
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"

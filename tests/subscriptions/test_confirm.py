@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -45,6 +46,17 @@ def test_the_get_page_changes_nothing_and_waits_for_a_person_to_press_the_button
     assert "<script>" not in body
     assert 'type="submit"' in body
     assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+@pytest.mark.django_db
+def test_the_link_opened_again_after_confirming_leads_to_the_preferences(client, bob):
+    path = confirm_path(bob)
+    client.post(path)
+    page = client.get(path).content.decode()
+    assert "Your subscription is confirmed" in page
+    assert "Confirm my subscription" not in page
+    assert re.search(r'href="[^"]*/preferences/[^"]+/"', page)
+    assert re.search(r'href="[^"]*/preferences/[^"]+/papers/"', page)
 
 
 @pytest.mark.django_db
