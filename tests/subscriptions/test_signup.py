@@ -25,6 +25,8 @@ def test_the_landing_page_explains_the_service_and_shows_the_form(client):
     assert 'name="email"' in body
     assert "Privacy" in body
     assert "csrfmiddlewaretoken" in body
+    assert "a sentence in your own words" in body  # not only the field's own vocabulary
+    assert "name papers you like" in body
     assert len(response.content) < 100_000
 
 
