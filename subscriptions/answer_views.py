@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from digest.ranking.types import SUGGESTION_FLOOR
 from digest.selectors import top_papers
 
-from . import services, tokens
+from . import ratelimits, services, tokens
 from .examples import MAX_EXAMPLES, examples_add
 from .models import Feedback, Subscriber
 from .views import bad_link, subscriber_for
@@ -143,19 +143,26 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
     except tokens.BadToken as exc:
         return bad_link(request, exc)
     text = request.POST.get("examples", "")[:4000]
-    result = examples_add(subscriber, text)
-    problem = bool(result.bad or result.unknown) or not (result.liked or result.pending)
+    limited = ratelimits.ip_limited(request, "examples") or ratelimits.subscriber_limited(
+        request, "examples", subscriber.pk
+    )
+    result = None if limited else examples_add(subscriber, text)
+    if result is None:
+        problem, status = True, 429
+    else:
+        problem = bool(result.bad or result.unknown) or not (result.liked or result.pending)
+        status = 400 if problem and not (result.liked or result.pending) else 200
     context = {
         "token": token,
         "subscriber": subscriber,
         "result": result,
+        "limited": limited,
         "text": text if problem else "",
         "max_examples": MAX_EXAMPLES,
         "liked_count": Feedback.objects.filter(subscriber=subscriber, signal=1).count(),
     }
     if _htmx(request):  # 200 whatever happened: htmx swaps 2xx answers only
         return render(request, "subscriptions/_examples.html", context)
-    status = 400 if problem and not (result.liked or result.pending) else 200
     context["papers"] = _suggestions(subscriber, _answers(subscriber))
     context["shared_terms"] = _shared_terms(subscriber)
     return render(request, "subscriptions/suggestions.html", context, status=status)

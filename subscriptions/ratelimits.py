@@ -1,6 +1,8 @@
-"""Rate limits on the two forms that send mail to an address anyone can type.
+"""Rate limits on the forms that send mail to an address anyone can type, and on the one
+that makes us ask arXiv ("papers I like").
 
-Both count per client IP and per address, in the default cache (django-ratelimit).
+They count per client IP and per address or subscriber, in the default cache
+(django-ratelimit).
 settings.RATELIMIT_ENABLE switches them off; settings.PAPERBOY_RATES may override a rate.
 """
 
@@ -19,6 +21,10 @@ RATES = {
     "signup.email": "5/h",
     "link.ip": "20/h",
     "link.email": "5/h",
+    # Each paste of unknown papers takes one of arXiv's request slots, shared with the
+    # pulls (one every 3 s for the whole site): a script must not starve ingestion.
+    "examples.ip": "60/h",
+    "examples.subscriber": "20/h",
 }
 
 
@@ -34,12 +40,18 @@ def ip_limited(request, scope: str) -> bool:
 
 
 def email_limited(request, scope: str, email: str) -> bool:
-    name = f"{scope}.email"
-    address = normalise_email(email).lower()
+    return _key_limited(request, f"{scope}.email", normalise_email(email).lower())
+
+
+def subscriber_limited(request, scope: str, subscriber_id: int) -> bool:
+    return _key_limited(request, f"{scope}.subscriber", str(subscriber_id))
+
+
+def _key_limited(request, name: str, key: str) -> bool:
     return is_ratelimited(
         request,
         group=f"paperboy.{name}",
-        key=lambda _group, _request: address,
+        key=lambda _group, _request: key,
         rate=rate(name),
         increment=True,
     )

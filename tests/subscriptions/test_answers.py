@@ -227,3 +227,27 @@ def test_the_papers_step_works_when_the_shared_terms_fail(client, speech_day, mo
     assert "papers share:" not in response.content.decode()
     assert "Would you want these?" in response.content.decode()
     assert any("shared terms failed" in r.getMessage() for r in caplog.records)
+
+
+def test_pasting_is_rate_limited_per_subscriber_and_keeps_the_list(client, bob, settings):
+    settings.PAPERBOY_RATES = {"examples.subscriber": "2/h"}
+    server = FeedServer().start()
+    settings.ARXIV_MIN_INTERVAL_SECONDS = 0.0
+    settings.ARXIV_API_URL = server.serve("/api", Reply(status=503, body=b"busy"))
+    try:
+        for n in range(2):
+            client.post(url("examples", bob), {"examples": f"2401.0000{n}"})
+        response = client.post(url("examples", bob), {"examples": "2401.00009"})
+        in_place = client.post(
+            url("examples", bob), {"examples": "2401.00009"}, HTTP_HX_REQUEST="true"
+        )
+        other = make_subscriber("carol@example.com")
+        allowed = client.post(url("examples", other), {"examples": "2401.00009"})
+    finally:
+        server.stop()
+    assert len(server.hits("/api")) == 3  # the two first pastes and carol's, not bob's third
+    assert response.status_code == 429
+    body = response.content.decode()
+    assert "paused it for a while" in body and "2401.00009</textarea>" in body
+    assert in_place.status_code == 200 and "paused it for a while" in in_place.content.decode()
+    assert allowed.status_code == 200
