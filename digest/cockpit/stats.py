@@ -50,7 +50,9 @@ def day_compute(day: date, *, with_status: bool) -> dict[Key, int]:
     """Every computed metric of one day; each query reads one indexed range.
 
     The subscribers' status counts are a snapshot of now (no history is kept of a
-    status), so they are taken only when the day being rolled is today or yesterday.
+    status), so they are taken only when the day being rolled is today or yesterday, and
+    only of the subscribers who existed by the day's end (a late rollup of yesterday must
+    not count this morning's sign-ups).
     """
     start, end = day_bounds(day)
     values: dict[Key, int] = {
@@ -76,7 +78,12 @@ def day_compute(day: date, *, with_status: bool) -> dict[Key, int]:
     names: dict[int, str] = {Feedback.Signal.MORE: "more", Feedback.Signal.FEWER: "fewer"}
     values.update({(FEEDBACK, names[row["signal"]]): row["n"] for row in signals})
     if with_status:
-        statuses = Subscriber.objects.values("status").annotate(n=Count("pk")).order_by()
+        statuses = (
+            Subscriber.objects.filter(created_at__lt=end)
+            .values("status")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
         values.update({(STATUS, row["status"]): row["n"] for row in statuses})
     return values
 
