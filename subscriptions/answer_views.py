@@ -150,7 +150,9 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
     if result is None:
         problem, status = True, 429
     else:
-        problem = bool(result.bad or result.unknown) or not (result.liked or result.pending)
+        problem = bool(result.bad or result.unknown or result.refused) or not (
+            result.liked or result.pending
+        )
         status = 400 if problem and not (result.liked or result.pending) else 200
     context = {
         "token": token,

@@ -44,6 +44,8 @@ class Examples:
     bad: list[str] = field(default_factory=list)  # not an arXiv id or link
     unknown: list[str] = field(default_factory=list)  # well formed, but arXiv has no such paper
     pending: list[str] = field(default_factory=list)  # arXiv did not answer: fetched later
+    refused: list[str] = field(default_factory=list)  # arXiv answered with an error
+    refusal: str = ""  # what it said
 
 
 def parse_example(item: str) -> str | None:
@@ -107,11 +109,15 @@ def examples_add(subscriber: Subscriber, text: str) -> Examples:
     if missing:
         try:
             papers_fetch(missing, Patience.of_a_page())
-        except IngestError:
-            log.warning("arXiv did not answer in time for pasted examples", exc_info=True)
-            result.pending = missing
+        except IngestError as error:
+            if error.permanent:  # asking again would get the same answer
+                log.warning("arXiv refused pasted examples %s: %s", missing, error)
+                result.refused, result.refusal = missing, str(error)
+            else:
+                log.warning("arXiv did not answer in time for pasted examples", exc_info=True)
+                result.pending = missing
         known |= {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=missing)}
-        if not result.pending:
+        if not (result.pending or result.refused):
             result.unknown = [i for i in missing if i not in known]
     for arxiv_id in ids:
         if arxiv_id in known and services.feedback_record(subscriber, arxiv_id, 1):

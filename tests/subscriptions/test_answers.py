@@ -12,7 +12,7 @@ from django.urls import reverse
 from subscriptions import tokens
 from subscriptions.models import Feedback, Interest
 from tests.factories import make_paper, make_subscriber
-from tests.helpers.feeds import FeedServer, Reply
+from tests.helpers.feeds import API_ERROR, FeedServer, Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -122,6 +122,20 @@ def test_a_paper_arxiv_does_not_send_in_time_is_promised_not_lost(client, bob, s
     assert "arXiv did not answer in time for 1805.04770. We keep asking" in body
     assert "add it as soon as arXiv does" in body
     assert "1805.04770</textarea>" not in body  # nothing to paste again
+
+
+def test_an_id_arxiv_rejects_gets_its_answer_and_keeps_the_text(client, bob, settings):
+    server = FeedServer().start()
+    settings.ARXIV_MIN_INTERVAL_SECONDS = 0.0
+    settings.ARXIV_API_URL = server.serve_file("/error", API_ERROR)
+    try:
+        response = client.post(url("examples", bob), {"examples": "1234.12345"})
+    finally:
+        server.stop()
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "arXiv could not look up 1234.12345 (arXiv API error: incorrect id format" in body
+    assert "1234.12345</textarea>" in body
 
 
 def test_a_bad_example_gets_a_clear_message_and_keeps_the_text(client, bob):

@@ -17,7 +17,7 @@ from subscriptions.examples import (
 )
 from subscriptions.models import Feedback
 from tests.factories import make_paper, make_subscriber
-from tests.helpers.feeds import FeedServer, Reply, feed_bytes
+from tests.helpers.feeds import API_ERROR, FeedServer, Reply, feed_bytes
 
 pytestmark = pytest.mark.django_db
 API_PAGE = "arxiv-api-query-atom_all-science_2019-08-10_first3entries.xml"
@@ -91,6 +91,18 @@ def test_arxiv_being_down_loses_nothing_already_known(arxiv_api, settings):
     result = examples_add(alice, "1805.04770 1501.05039")
     assert result.pending == ["1501.05039"]
     assert [p.arxiv_id for p in result.liked] == ["1805.04770"]
+
+
+def test_an_error_from_arxiv_is_said_and_not_promised_again(
+    arxiv_api, settings, django_capture_on_commit_callbacks
+):
+    settings.ARXIV_API_URL = arxiv_api.serve_file("/error", API_ERROR)
+    alice = make_subscriber("alice@example.com")
+    with django_capture_on_commit_callbacks() as queued:
+        result = examples_add(alice, "1234.12345")
+    assert result.refused == ["1234.12345"] and result.pending == []
+    assert "incorrect id format for 1234.12345" in result.refusal
+    assert queued == []  # no task: it would get the same answer
 
 
 def test_the_page_asks_arxiv_once_however_many_times_a_pull_would(arxiv_api, settings):
