@@ -12,7 +12,7 @@ from django.urls import reverse
 from subscriptions import tokens
 from subscriptions.models import Feedback, Interest
 from tests.factories import make_paper, make_subscriber
-from tests.helpers.feeds import API_ERROR, FeedServer, Reply
+from tests.helpers.feeds import API_ERROR, FeedServer, Reply, feed_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +25,20 @@ def _fresh_cache():
 @pytest.fixture
 def bob():
     return make_subscriber("bob@example.com", keywords=["distillation"])
+
+
+@pytest.fixture
+def arxiv(settings):
+    """A local arXiv API at /api; `arxiv.answer(reply)` says what it answers."""
+    server = FeedServer().start()
+    settings.ARXIV_MIN_INTERVAL_SECONDS = 0.0
+
+    def answer(reply: Reply) -> None:
+        settings.ARXIV_API_URL = server.serve("/api", reply)
+
+    server.answer = answer
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -107,16 +121,9 @@ def test_pasted_examples_are_liked_and_listed_on_the_preferences_page(client, bo
     assert f'value="{papers[1].arxiv_id}"' in page  # its Undo button
 
 
-def test_a_paper_arxiv_does_not_send_in_time_is_promised_not_lost(client, bob, settings):
-    server = FeedServer().start()
-    settings.ARXIV_MIN_INTERVAL_SECONDS = 0.0
-    settings.ARXIV_API_URL = server.serve("/down", Reply(status=503, body=b"busy"))
-    try:
-        response = client.post(
-            url("examples", bob), {"examples": "1805.04770"}, HTTP_HX_REQUEST="true"
-        )
-    finally:
-        server.stop()
+def test_a_paper_arxiv_does_not_send_in_time_is_promised_not_lost(client, bob, arxiv):
+    arxiv.answer(Reply(status=503, body=b"busy"))
+    response = client.post(url("examples", bob), {"examples": "1805.04770"}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert response.status_code == 200
     assert "arXiv did not answer in time for 1805.04770. We keep asking" in body
@@ -124,14 +131,9 @@ def test_a_paper_arxiv_does_not_send_in_time_is_promised_not_lost(client, bob, s
     assert "1805.04770</textarea>" not in body  # nothing to paste again
 
 
-def test_an_id_arxiv_rejects_gets_its_answer_and_keeps_the_text(client, bob, settings):
-    server = FeedServer().start()
-    settings.ARXIV_MIN_INTERVAL_SECONDS = 0.0
-    settings.ARXIV_API_URL = server.serve_file("/error", API_ERROR)
-    try:
-        response = client.post(url("examples", bob), {"examples": "1234.12345"})
-    finally:
-        server.stop()
+def test_an_id_arxiv_rejects_gets_its_answer_and_keeps_the_text(client, bob, arxiv):
+    arxiv.answer(Reply(body=feed_bytes(API_ERROR)))
+    response = client.post(url("examples", bob), {"examples": "1234.12345"})
     body = response.content.decode()
     assert response.status_code == 400
     assert "arXiv could not look up 1234.12345 (arXiv API error: incorrect id format" in body
@@ -243,23 +245,17 @@ def test_the_papers_step_works_when_the_shared_terms_fail(client, speech_day, mo
     assert any("shared terms failed" in r.getMessage() for r in caplog.records)
 
 
-def test_pasting_is_rate_limited_per_subscriber_and_keeps_the_list(client, bob, settings):
+def test_pasting_is_rate_limited_per_subscriber_and_keeps_the_list(client, bob, arxiv, settings):
     settings.PAPERBOY_RATES = {"examples.subscriber": "2/h"}
-    server = FeedServer().start()
-    settings.ARXIV_MIN_INTERVAL_SECONDS = 0.0
-    settings.ARXIV_API_URL = server.serve("/api", Reply(status=503, body=b"busy"))
-    try:
-        for n in range(2):
-            client.post(url("examples", bob), {"examples": f"2401.0000{n}"})
-        response = client.post(url("examples", bob), {"examples": "2401.00009"})
-        in_place = client.post(
-            url("examples", bob), {"examples": "2401.00009"}, HTTP_HX_REQUEST="true"
-        )
-        other = make_subscriber("carol@example.com")
-        allowed = client.post(url("examples", other), {"examples": "2401.00009"})
-    finally:
-        server.stop()
-    assert len(server.hits("/api")) == 3  # the two first pastes and carol's, not bob's third
+    arxiv.answer(Reply(status=503, body=b"busy"))
+    for n in range(2):
+        client.post(url("examples", bob), {"examples": f"2401.0000{n}"})
+    response = client.post(url("examples", bob), {"examples": "2401.00009"})
+    in_place = client.post(url("examples", bob), {"examples": "2401.00009"}, HTTP_HX_REQUEST="true")
+    allowed = client.post(
+        url("examples", make_subscriber("carol@example.com")), {"examples": "2401.00009"}
+    )
+    assert len(arxiv.hits("/api")) == 3  # the two first pastes and carol's, not bob's third
     assert response.status_code == 429
     body = response.content.decode()
     assert "paused it for a while" in body and "2401.00009</textarea>" in body
