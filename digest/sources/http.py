@@ -60,15 +60,17 @@ class Patience:
 
     @classmethod
     def of_a_page(cls) -> Patience:
-        """One attempt within ARXIV_LOOKUP_TIMEOUT, slot included: the page answers in
-        time (a production worker is killed at 30 s) and what failed is tried later."""
+        """One attempt in about ARXIV_LOOKUP_TIMEOUT, slot included: the page answers in
+        time (a production worker is killed at 30 s) and what failed is tried later.
+        The budget is split so that even a server that stalls at every step (slot,
+        connect, first byte, a body dripping past the deadline) ends within twice it."""
         budget = settings.ARXIV_LOOKUP_TIMEOUT
         return cls(
             attempts=1,
-            connect=min(budget, settings.INGEST_CONNECT_TIMEOUT),
-            read=budget,
+            connect=min(budget / 4, settings.INGEST_CONNECT_TIMEOUT),
+            read=budget * 0.75,
             total=budget,
-            slot_wait=budget / 2,
+            slot_wait=budget / 4,
         )
 
 
