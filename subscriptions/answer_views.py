@@ -150,10 +150,9 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
     if result is None:
         problem, status = True, 429
     else:
-        problem = bool(result.bad or result.unknown or result.refused) or not (
-            result.liked or result.pending
-        )
-        status = 400 if problem and not (result.liked or result.pending) else 200
+        accepted = bool(result.liked or result.pending)  # now, or once arXiv answers
+        problem = not accepted or bool(result.bad or result.unknown or result.refused)
+        status = 200 if accepted else 400
     context = {
         "token": token,
         "subscriber": subscriber,

@@ -116,8 +116,8 @@ def examples_add(subscriber: Subscriber, text: str) -> Examples:
             else:
                 log.warning("arXiv did not answer in time for pasted examples", exc_info=True)
                 result.pending = missing
-        known |= {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=missing)}
-        if not (result.pending or result.refused):
+        else:
+            known |= {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=missing)}
             result.unknown = [i for i in missing if i not in known]
     for arxiv_id in ids:
         if arxiv_id in known and services.feedback_record(subscriber, arxiv_id, 1):
