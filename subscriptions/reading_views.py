@@ -71,10 +71,12 @@ def _keywords_typed(data: QueryDict, kept: Sequence[str]) -> str | None:
     if "keywords" not in data:
         return None
     typed = interests.parse_keywords(data.get("keywords", "")[:2000])
+    known = {k.lower() for k in typed}
     for term in kept:
         keyword = interests.normalise_keyword(term.lstrip("-"))  # as the service keeps it
-        if keyword and keyword.lower() not in {k.lower() for k in typed}:
+        if keyword and keyword.lower() not in known:
             typed.append(keyword)
+            known.add(keyword.lower())
     return interests.format_keywords(typed)
 
 
