@@ -7,10 +7,14 @@ from django.core.management.base import BaseCommand, CommandError
 from digest.ingest.pipeline import load_snapshot
 from digest.lib import progress
 from digest.sources.base import IngestError
+from digest.tasks import prepare_ranking
 
 
 class Command(BaseCommand):
-    help = "Load the bundled real-format listings (digest/snapshot/) as today's papers."
+    help = (
+        "Load the bundled real-format listings (digest/snapshot/) as today's papers, and "
+        "prepare the day's ranking."
+    )
 
     def handle(self, *args, **options) -> None:
         with progress.track("load_snapshot", self.stderr, unit="files") as watch:
@@ -25,3 +29,7 @@ class Command(BaseCommand):
             f"{totals['papers']} papers announced today."
         )
         self.stderr.write(summary)
+        # Encoded here rather than by the first page that reads a description (seconds on a
+        # fresh machine): the web process then finds the day's terms in the term store.
+        terms = prepare_ranking()
+        self.stdout.write(f"Ranking prepared: {terms} terms of today's vocabulary encoded.")

@@ -1,5 +1,9 @@
 """`manage.py ingest` and `manage.py load_snapshot`: one line per run, clear one-line failures."""
 
+import re
+import sqlite3
+from collections import OrderedDict
+from contextlib import closing
 from io import StringIO
 from urllib.parse import parse_qs, urlsplit
 
@@ -8,6 +12,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from digest.models import FetchRun, Paper, Source
+from digest.ranking import picking, semantic
+from digest.ranking.semantic import TermStore
 from tests.helpers.feeds import API_PAGE, ATOM_FEED, Reply
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_http", "no_default_sources")]
@@ -136,3 +142,18 @@ def test_load_snapshot_loads_real_papers_for_today_and_is_idempotent():
     second = run("load_snapshot")
     assert "0 new, 0 updated, 0 skipped" in second
     assert Paper.objects.filter(announced_on=timezone.localdate()).count() == 92
+
+
+def test_load_snapshot_prepares_the_days_ranking_so_the_first_page_finds_it_ready(
+    tmp_path, monkeypatch
+):
+    store = TermStore(tmp_path / "semantic-terms.sqlite3")
+    fresh = semantic.Encoder(semantic.model_path(), store=store)
+    monkeypatch.setattr(semantic, "_shared_encoder", lambda: fresh)
+    monkeypatch.setattr(picking, "_FITTED", OrderedDict())  # as in a process starting now
+    output = run("load_snapshot")
+    prepared = re.search(r"Ranking prepared: (\d+) terms of today's vocabulary encoded", output)
+    assert prepared and int(prepared.group(1)) > 500
+    with closing(sqlite3.connect(store.path)) as db:
+        (stored,) = db.execute("SELECT count(*) FROM term_vector").fetchone()
+    assert stored >= int(prepared.group(1))
