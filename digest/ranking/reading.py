@@ -8,7 +8,6 @@ papers it matches today share. Deterministic: the same day, text and drops, the 
 
 from __future__ import annotations
 
-import re
 import weakref
 from collections import Counter
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from scipy import sparse
 from . import sharing
 from .dropping import dropped_columns, normalise_dropped
 from .text import TextModel
-from .words import fold, singular
+from .words import hyphenated, tokens
 
 if TYPE_CHECKING:
     from .ranker import Ranker
@@ -34,7 +33,6 @@ TOP_PAPERS = 10
 CATEGORY_SHARE = 0.5
 CATEGORIES = 3
 
-_HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
 _NAMES: weakref.WeakKeyDictionary[TextModel, np.ndarray] = weakref.WeakKeyDictionary()
 
 
@@ -60,14 +58,6 @@ def _names(model: TextModel) -> np.ndarray:
     return names
 
 
-def _labels(description: str) -> dict[str, str]:
-    """The description's hyphenated words by the joined form the text model keeps."""
-    found = {}
-    for word in _HYPHENATED.findall(fold(description)):
-        found[singular(word.replace("-", ""))] = word
-    return found
-
-
 def _shown(feature: str) -> bool:
     # "model's" leaves a lone "s": a real feature, but nothing a person would keep or drop.
     return all(len(w) > 1 and not w.isdigit() for w in feature.split(" "))
@@ -85,22 +75,34 @@ def read_terms(
         zip(row.indices.tolist(), row.data.tolist(), strict=True),
         key=lambda cw: (-round(cw[1], 6), str(names[cw[0]])),
     )
-    labels = _labels(description)
+    labels = hyphenated(description)
     terms: list[ReadTerm] = []
     shown: list[tuple[str, ...]] = []
     for column, weight in order:
         feature = str(names[column])
-        words = tuple(feature.split(" "))
         if weight <= 0 or not _shown(feature):
             continue
+        label = _label(model, labels, feature)
+        # By the label's words: "zero-shot" (the joined "zeroshot") is "zero shot" again.
+        words = tokens(label)
         if any(_inside(words, other) for other in shown):
             continue
         shown.append(words)
-        label = labels.get(feature, feature)
         terms.append(ReadTerm(label, round(weight, 4), column in own))
         if len(terms) >= limit:
             break
     return tuple(terms)
+
+
+def _label(model: TextModel, own: dict[str, str], feature: str) -> str:
+    """A feature as people write it: a compound or a phrase hyphenated as the description
+    writes it, else as the day's papers mostly do ("zero-shot", not the model's joined
+    "zeroshot": a keyword spelt so would match no paper)."""
+    joined = feature.replace(" ", "")
+    for written in (own.get(joined), model.hyphenated_form(joined)):
+        if written and "".join(tokens(written)) == joined:
+            return written
+    return feature
 
 
 def _inside(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:

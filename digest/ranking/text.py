@@ -19,7 +19,7 @@ from sklearn.utils.extmath import randomized_svd
 
 from . import dropping, semantic
 from .nearest import NearestTerms
-from .words import STOP_WORDS, analyzer
+from .words import STOP_WORDS, analyzer, written_forms
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,8 @@ class TextModel:
         self._encoder = encoder
         self._nearest: NearestTerms | None = None
         self._titles: list[str] = []
+        self._documents: Sequence[str | tuple[str, ...]] = ()
+        self._written_forms: dict[str, str] | None = None
         self._title_vectors: np.ndarray | None = None
         self.document_frequency: np.ndarray | None = None
         cfg = self.config
@@ -135,6 +137,7 @@ class TextModel:
     def fit(self, documents: Sequence[str | tuple[str, ...]]) -> TextModel:
         cfg = self.config
         self._titles = [d[0] if isinstance(d, tuple) else d.split("\n", 1)[0] for d in documents]
+        self._documents = documents
         if cfg.folded and len(documents) < 20:
             # On a handful of papers a document-frequency cut would drop the topic words.
             self.vectorizer.set_params(max_df=1.0, min_df=1)
@@ -164,6 +167,14 @@ class TextModel:
             self.lsa_project = (vectors[:, keep] / sigma).astype(np.float32)
             self.papers_lsa = normalize(vectors[:, keep] * sigma).astype(np.float32)
         return self
+
+    def hyphenated_form(self, joined: str) -> str | None:
+        """How the day's papers most often write a joined compound ("zeroshot" ->
+        "zero-shot"); None when they never hyphenate it."""
+        if self._written_forms is None:
+            parts = (p for d in self._documents for p in (d if isinstance(d, tuple) else (d,)))
+            self._written_forms = written_forms(parts)
+        return self._written_forms.get(joined)
 
     def gram(self) -> np.ndarray:
         """Cosines between the day's papers (dense papers x papers), computed once."""

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -63,6 +64,27 @@ def analysed(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         else:
             words.append(singular(match))
     return tuple(words), tuple(compounds)
+
+
+_HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
+
+
+def hyphenated(text: str) -> dict[str, str]:
+    """The text's hyphenated words by the joined compound the analysis keeps for them:
+    {"zeroshot": "zero-shot"}."""
+    return {singular(w.replace("-", "")): w for w in _HYPHENATED.findall(fold(text))}
+
+
+def written_forms(texts: Iterable[str]) -> dict[str, str]:
+    """Each joined compound of the texts by its commonest hyphenated spelling: a keyword
+    "zeroshot" matches no paper, "zero-shot" matches every way papers write it."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for text in texts:
+        counts.update((singular(w.replace("-", "")), w) for w in _HYPHENATED.findall(fold(text)))
+    forms: dict[str, str] = {}
+    for (joined, word), _ in counts.most_common():
+        forms.setdefault(joined, word)
+    return forms
 
 
 def tokens(text: str) -> tuple[str, ...]:

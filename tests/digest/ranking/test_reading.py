@@ -150,3 +150,32 @@ def test_terms_already_on_the_page_are_left_out_with_the_phrases_holding_them():
     assert "speech" not in shared(SPEECH_PAPERS, shown=["Speech"])
     assert "asr" in shared(SPEECH_PAPERS, shown=["Speech"])
     assert "knowledge graph" not in shared(GRAPH_PAPERS, shown=["knowledge"])
+
+
+ZERO_SHOT = [
+    paper(30, "Zero-shot segmentation of cells", "A zero-shot model segments unseen cells."),
+    paper(31, "Zero-shot audio tagging", "Tagging sounds zero-shot, with no labelled clips."),
+    paper(32, "Zero-shot retrieval of recipes", "Recipes found zero-shot from a photo."),
+]
+
+
+def test_a_term_offered_to_keep_is_written_as_the_papers_write_it():
+    # The text model joins "zero-shot" into one feature, "zeroshot"; as a keyword that
+    # spelling would match no paper, the papers' own spelling matches all three.
+    ranker = Ranker.fit([*POOL, *ZERO_SHOT])
+    offered = [t.label for t in answer_terms(ranker, ZERO_SHOT)]
+    assert "zero-shot" in offered and not {"zeroshot", "zero shot"} & set(offered)
+    keyword = Profile(1, keywords=("zero-shot",))
+    assert set(ids(ranker.rank([keyword])[1])) == {30, 31, 32}
+    assert ids(ranker.rank([Profile(1, keywords=("zeroshot",))])[1]) == []
+
+
+def test_every_term_the_reading_offers_matches_papers_when_kept_as_a_keyword():
+    ranker = snapshot_ranker()
+    for description in (
+        "speech recognition for low-resource languages",
+        "models that generalize to new tasks without examples",
+    ):
+        for label in labels(ranker, description):
+            kept = Profile(1, keywords=(label,))
+            assert ranker.rank([kept])[1], f"{label!r} from {description!r} matches nothing"
