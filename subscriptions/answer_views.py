@@ -17,7 +17,7 @@ from digest.ranking.types import SUGGESTION_FLOOR
 from digest.selectors import top_papers
 
 from . import ratelimits, services, tokens
-from .examples import MAX_EXAMPLES, examples_add
+from .examples import MAX_EXAMPLES, examples_add, pasted_text
 from .models import Feedback, Subscriber
 from .views import bad_link, subscriber_for
 
@@ -142,7 +142,7 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
         subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
     except tokens.BadToken as exc:
         return bad_link(request, exc)
-    text = request.POST.get("examples", "")[:4000]
+    text = pasted_text(request.POST.get("examples", ""))
     limited = ratelimits.ip_limited(request, "examples") or ratelimits.subscriber_limited(
         request, "examples", subscriber.pk
     )
@@ -151,7 +151,9 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
         problem, status = True, 429
     else:
         accepted = bool(result.liked or result.pending)  # now, or once arXiv answers
-        problem = not accepted or bool(result.bad or result.unknown or result.refused)
+        problem = not accepted or bool(
+            result.bad or result.impossible or result.unknown or result.refused or result.over
+        )
         status = 200 if accepted else 400
     context = {
         "token": token,

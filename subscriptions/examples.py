@@ -6,6 +6,11 @@ Fetched papers are stored like any ingested ones, then each example is a "more l
 The page asks arXiv once, within ARXIV_LOOKUP_TIMEOUT; when arXiv does not answer in
 time, a task (subscriptions.tasks.examples_fetch) asks again with the pulls' patience and
 records the examples once their papers come, so nothing pasted is lost.
+
+arXiv's request slots are shared with the pulls, so pasting must not spend them freely: a
+number no arXiv paper can have (a month 13, a year before the scheme) is refused here;
+after arXiv failed to answer a page, pages leave the lookup to the task for a few minutes;
+and a paper already waiting for a subscriber's task is not queued again for them.
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
+from django.utils import timezone
 
 from digest.ingest import pipeline
 from digest.models import Paper
@@ -32,8 +40,16 @@ from .models import Subscriber
 log = logging.getLogger(__name__)
 
 MAX_EXAMPLES = 20
+MAX_PASTED_CHARACTERS = 4000
 _SEPARATORS = re.compile(r"[\s,;]+")
 _ARXIV_HOSTS = {"arxiv.org", "www.arxiv.org", "export.arxiv.org"}
+_ARXIV_PATHS = ("/abs/", "/pdf/", "/html/")
+# Hugging Face's papers pages are named by the arXiv id.
+_PAPERS_PAGES = {"huggingface.co": "/papers/", "hf.co": "/papers/"}
+# After arXiv failed to answer a page, pages leave lookups to the task this long (seconds).
+LOOKUP_PAUSE = 300
+# A paper waiting for a subscriber's task is not queued again for them within this long.
+QUEUED_FOR = 3600
 
 
 @dataclass
@@ -42,6 +58,8 @@ class Examples:
 
     liked: list[Paper] = field(default_factory=list)
     bad: list[str] = field(default_factory=list)  # not an arXiv id or link
+    impossible: list[str] = field(default_factory=list)  # an id no arXiv paper can have
+    over: int = 0  # ids beyond MAX_EXAMPLES, left for another paste
     unknown: list[str] = field(default_factory=list)  # well formed, but arXiv has no such paper
     pending: list[str] = field(default_factory=list)  # arXiv did not answer: fetched later
     refused: list[str] = field(default_factory=list)  # arXiv answered with an error
@@ -50,22 +68,48 @@ class Examples:
 
 def parse_example(item: str) -> str | None:
     """ "2401.01234", "arXiv:2401.01234v2", "https://arxiv.org/abs/2401.01234",
-    ".../pdf/2401.01234v1.pdf" -> "2401.01234"; anything else -> None."""
+    ".../pdf/2401.01234v1.pdf", ".../html/2401.01234v1", "https://huggingface.co/papers/2401.01234"
+    -> "2401.01234"; anything else -> None."""
     text = item.strip().strip("<>\"'")
     if text.lower().startswith("arxiv:"):
         text = text[6:]
-    if "://" in text or text.lower().startswith("arxiv.org/"):
+    bare = text.lower().split("/", 1)[0]
+    if "://" in text or bare in _ARXIV_HOSTS or bare in _PAPERS_PAGES:
         parts = urlsplit(text if "://" in text else f"https://{text}")
-        if parts.hostname not in _ARXIV_HOSTS:
-            return None
-        path = parts.path
-        for prefix in ("/abs/", "/pdf/"):
+        host, path = parts.hostname or "", parts.path
+        prefixes = _ARXIV_PATHS if host in _ARXIV_HOSTS else (_PAPERS_PAGES.get(host, "\0"),)
+        for prefix in prefixes:
             if path.startswith(prefix):
-                text = path[len(prefix) :].removesuffix(".pdf")
+                text = path[len(prefix) :].removesuffix(".pdf").rstrip("/")
                 break
         else:
             return None
     return bare_arxiv_id(text)
+
+
+def possible_arxiv_id(arxiv_id: str, today: date) -> bool:
+    """Whether an arXiv paper can have this id: its year and month exist, from the scheme's
+    start (April 2007; 1991 to 2007 for "archive/YYMMNNN") to next month, with as many digits
+    as that month's numbers have (five from 2015)."""
+    if "/" in arxiv_id:
+        yymm = arxiv_id.split("/", 1)[1][:4]
+        year = 1900 + int(yymm[:2]) if int(yymm[:2]) >= 91 else 2000 + int(yymm[:2])
+        return 1 <= int(yymm[2:]) <= 12 and (1991, 8) <= (year, int(yymm[2:])) <= (2007, 3)
+    yymm, number = arxiv_id.split(".")
+    year, month = 2000 + int(yymm[:2]), int(yymm[2:])
+    latest = (today.year, today.month + 1) if today.month < 12 else (today.year + 1, 1)
+    if not 1 <= month <= 12 or not (2007, 4) <= (year, month) <= latest:
+        return False
+    return len(number) == (5 if year >= 2015 else 4)
+
+
+def pasted_text(text: str) -> str:
+    """At most MAX_PASTED_CHARACTERS of a paste, cut between items, never inside one."""
+    if len(text) <= MAX_PASTED_CHARACTERS:
+        return text
+    cut = text[: MAX_PASTED_CHARACTERS + 1]
+    gaps = list(_SEPARATORS.finditer(cut))
+    return cut[: gaps[-1].start()] if gaps else ""
 
 
 def examples_parse(text: str) -> tuple[list[str], list[str]]:
@@ -101,12 +145,17 @@ def papers_fetch(arxiv_ids: list[str], patience: Patience | None = None) -> None
 
 def examples_add(subscriber: Subscriber, text: str) -> Examples:
     """Records every paper named in `text` as liked; says what could not be used."""
-    ids, bad = examples_parse(text)
-    result = Examples(bad=bad[:MAX_EXAMPLES])
+    named, bad = examples_parse(text)
+    today = timezone.now().date()
+    ids = [i for i in named if possible_arxiv_id(i, today)]
+    result = Examples(bad=bad[:MAX_EXAMPLES], over=max(len(ids) - MAX_EXAMPLES, 0))
+    result.impossible = [i for i in named if i not in ids][:MAX_EXAMPLES]
     ids = ids[:MAX_EXAMPLES]
     known = {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=ids)}
     missing = [i for i in ids if i not in known]
-    if missing:
+    if missing and _lookups_paused():
+        result.pending = missing
+    elif missing:
         try:
             papers_fetch(missing, Patience.of_a_page())
         except IngestError as error:
@@ -115,6 +164,7 @@ def examples_add(subscriber: Subscriber, text: str) -> Examples:
                 result.refused, result.refusal = missing, str(error)
             else:
                 log.warning("arXiv did not answer in time for pasted examples", exc_info=True)
+                _pause_lookups()
                 result.pending = missing
         else:
             known |= {p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=missing)}
@@ -122,9 +172,27 @@ def examples_add(subscriber: Subscriber, text: str) -> Examples:
     for arxiv_id in ids:
         if arxiv_id in known and services.feedback_record(subscriber, arxiv_id, 1):
             result.liked.append(known[arxiv_id])
-    if result.pending:
-        examples_fetch_soon(subscriber.pk, result.pending)
+    queue = [i for i in result.pending if _first_queued(subscriber.pk, i)]
+    if queue:
+        examples_fetch_soon(subscriber.pk, queue)
     return result
+
+
+# The cache every web process shares (the rate limits'), so that one pause holds for all.
+def _shared_cache():
+    return caches[settings.RATELIMIT_USE_CACHE]
+
+
+def _lookups_paused() -> bool:
+    return bool(_shared_cache().get("examples:lookups-paused"))
+
+
+def _pause_lookups() -> None:
+    _shared_cache().set("examples:lookups-paused", 1, LOOKUP_PAUSE)
+
+
+def _first_queued(subscriber_id: int, arxiv_id: str) -> bool:
+    return bool(_shared_cache().add(f"examples:queued:{subscriber_id}:{arxiv_id}", 1, QUEUED_FOR))
 
 
 def examples_fetch_soon(subscriber_id: int, arxiv_ids: list[str]) -> None:

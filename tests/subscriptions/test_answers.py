@@ -12,7 +12,7 @@ from django.urls import reverse
 from subscriptions import tokens
 from subscriptions.models import Feedback, Interest
 from tests.factories import make_paper, make_subscriber
-from tests.helpers.feeds import API_ERROR, FeedServer, Reply, feed_bytes
+from tests.helpers.feeds import API_ERROR, API_PAGE, FeedServer, Reply, feed_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -126,18 +126,29 @@ def test_a_paper_arxiv_does_not_send_in_time_is_promised_not_lost(client, bob, a
     response = client.post(url("examples", bob), {"examples": "1805.04770"}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert response.status_code == 200
-    assert "arXiv did not answer in time for 1805.04770. We keep asking" in body
+    assert "We could not reach arXiv just now for 1805.04770. We keep asking" in body
     assert "add it as soon as arXiv does" in body
     assert "1805.04770</textarea>" not in body  # nothing to paste again
 
 
+def test_a_number_no_paper_can_have_is_named_and_the_rest_is_taken(client, bob, papers, arxiv):
+    text = f"2413.00001 {papers[1].arxiv_id}"
+    response = client.post(url("examples", bob), {"examples": text}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert "No arXiv paper can have the number 2413.00001: arXiv numbers begin with" in body
+    assert "Noted as papers you like" in body
+    assert f"{text}</textarea>" in body  # kept, to mend
+    assert arxiv.hits("/api") == []
+
+
 def test_an_id_arxiv_rejects_gets_its_answer_and_keeps_the_text(client, bob, arxiv):
     arxiv.answer(Reply(body=feed_bytes(API_ERROR)))
-    response = client.post(url("examples", bob), {"examples": "1234.12345"})
+    # The recorded answer is arXiv's to 1234.12345, served here for a possible number.
+    response = client.post(url("examples", bob), {"examples": "2401.12345"})
     body = response.content.decode()
     assert response.status_code == 400
-    assert "arXiv could not look up 1234.12345 (arXiv API error: incorrect id format" in body
-    assert "1234.12345</textarea>" in body
+    assert "arXiv could not look up 2401.12345 (arXiv API error: incorrect id format" in body
+    assert "2401.12345</textarea>" in body
 
 
 def test_a_bad_example_gets_a_clear_message_and_keeps_the_text(client, bob):
@@ -247,7 +258,7 @@ def test_the_papers_step_works_when_the_shared_terms_fail(client, speech_day, mo
 
 def test_pasting_is_rate_limited_per_subscriber_and_keeps_the_list(client, bob, arxiv, settings):
     settings.PAPERBOY_RATES = {"examples.subscriber": "2/h"}
-    arxiv.answer(Reply(status=503, body=b"busy"))
+    arxiv.answer(Reply(body=feed_bytes(API_PAGE)))  # none of the pasted papers
     for n in range(2):
         client.post(url("examples", bob), {"examples": f"2401.0000{n}"})
     response = client.post(url("examples", bob), {"examples": "2401.00009"})
@@ -260,4 +271,4 @@ def test_pasting_is_rate_limited_per_subscriber_and_keeps_the_list(client, bob, 
     body = response.content.decode()
     assert "paused it for a while" in body and "2401.00009</textarea>" in body
     assert in_place.status_code == 200 and "paused it for a while" in in_place.content.decode()
-    assert allowed.status_code == 200
+    assert allowed.status_code == 400  # taken (arXiv has no such paper), not limited
