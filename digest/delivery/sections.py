@@ -78,10 +78,19 @@ def interests(reasons: list[str]) -> list[str]:
     return [name for name, _ in interest_counts(reasons)]
 
 
+def _unasked(parts: list[str]) -> bool:
+    """A pick for a subscriber who named nothing (picking.trending): its category is the
+    paper's, not an interest of theirs."""
+    return any(part.startswith("trending") or part == "new today" for part in parts)
+
+
 @lru_cache(maxsize=20_000)
 def _cited(reason: str) -> tuple[str, ...]:
     cited: list[str] = []
-    for part in reason_parts(reason):
+    parts = reason_parts(reason)
+    if _unasked(parts):
+        return ()
+    for part in parts:
         if part.startswith("matches "):
             cited.extend(f"“{term}”" for term in _EITHER_QUOTED.findall(part))
         elif part.startswith("by "):
@@ -129,6 +138,8 @@ def why_line(reasons: list[str], limit: int = 3, counts=None) -> str:
     """One line on why these papers: 'Picked for “distillation”, “moe” and cs.CL.'"""
     top = [name for name, _ in (counts or interest_counts(reasons))][:limit]
     if not top:
+        if reasons and all(_unasked(reason_parts(r)) for r in reasons):
+            return "Today's trending papers: tell us what you follow and we pick for you."
         return ""
     listed = top[0] if len(top) == 1 else ", ".join(top[:-1]) + " and " + top[-1]
     return f"Picked for {listed}."

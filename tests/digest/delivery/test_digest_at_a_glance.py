@@ -83,6 +83,19 @@ def test_the_rendered_subject_has_no_leading_space_and_fits():
     assert subject == "3 papers · “Paper 1” and 2 more on distillation"
 
 
+def test_a_digest_of_trending_papers_names_no_interest_the_subscriber_never_gave():
+    # An empty profile gets today's trending papers (picking.trending); their categories
+    # are the papers', not the subscriber's.
+    reasons = ["trending · 40 upvotes · cs.AI", "new today · physics.soc-ph"]
+    titles = ["Born Again Networks", "Other paper"]
+
+    assert sections.why_line(reasons) == (
+        "Today's trending papers: tell us what you follow and we pick for you."
+    )
+    assert sections.subject_line(titles, reasons) == "2 papers · “Born Again Networks” and 1 more"
+    assert sections.why_line([*reasons, "cs.CL"]) == "Picked for cs.CL."
+
+
 # -- top of the email, sections --------------------------------------------------------
 
 
