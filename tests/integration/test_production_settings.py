@@ -59,6 +59,17 @@ def test_check_deploy_passes_with_no_warning_on_production_values(tmp_path):
     assert "WARNING" not in output
 
 
+def test_an_email_service_without_a_webhook_secret_is_refused_until_it_has_one(tmp_path):
+    env = production_env(tmp_path, ANYMAIL_ESP="postmark", ANYMAIL_POSTMARK_SERVER_TOKEN="token")
+
+    refused = manage(env, "check", "--deploy")
+    assert refused.returncode != 0
+    assert "digest.E001" in refused.stdout + refused.stderr
+    env["ANYMAIL_WEBHOOK_SECRET"] = "paperboy:" + secrets.token_urlsafe(30)
+    accepted = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+
+
 def test_collectstatic_writes_the_hashed_manifest_whitenoise_serves(tmp_path):
     env = production_env(tmp_path)
     result = manage(env, "collectstatic", "--noinput")
