@@ -1,13 +1,16 @@
 """System checks for a deployment: one that outgrew one machine, counts its rate limits
 per process, or lost its encoder or the ranking's glossary (warnings, under --deploy); and
-one that would let anyone suppress addresses (an error whenever DEBUG is off: `check`,
-`migrate` and every command refuse to run)."""
+one that would let anyone suppress addresses, or whose mail never leaves the machine
+(errors whenever DEBUG is off: `check`, `migrate` and every command refuse to run)."""
 
 from anymail.utils import get_anymail_setting
 from django.conf import settings
 from django.core import checks
 
 from digest.sources.http import PROCESS_LOCAL_CACHES
+
+# The embedded default's backend: one .eml file per message in OUTBOX_DIR.
+OUTBOX_BACKEND = "digest.mail.outbox.OutboxEmailBackend"
 
 
 @checks.register(checks.Tags.caches, deploy=True)
@@ -118,5 +121,23 @@ def email_service_webhooks_need_a_secret(app_configs, **kwargs) -> list[checks.C
             "service https://paperboy:<password>@<host>/anymail/<esp>/tracking/ "
             "(docs/email.md). With DEBUG off the webhooks are not served until then.",
             id="digest.E001",
+        )
+    ]
+
+
+@checks.register(checks.Tags.compatibility)
+def mail_leaves_the_machine(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """The outbox is for development: in production it would take every confirmation and
+    digest, report them sent, and deliver none."""
+    if settings.DEBUG or settings.EMAIL_BACKEND != OUTBOX_BACKEND:
+        return []
+    return [
+        checks.Error(
+            "DEBUG is off and no mail server is configured: every email would be written "
+            f"to {settings.OUTBOX_DIR} and never sent.",
+            hint="Set EMAIL_URL=smtp+tls://user:password@smtp.example.org:587 (or "
+            "ANYMAIL_ESP with the service's key). To keep mail in files on purpose, say so: "
+            "EMAIL_URL=filemail:///path/to/folder.",
+            id="digest.E002",
         )
     ]

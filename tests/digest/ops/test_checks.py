@@ -1,11 +1,12 @@
 """`manage.py check --deploy` warns about a setup that cannot hold its limits, and every
-check refuses a production that would let anyone suppress addresses."""
+check refuses a production that would let anyone suppress addresses or never send mail."""
 
 import sys
 
 import pytest
 from django.core.checks import ERROR, WARNING, run_checks
 
+from digest.ops.checks import OUTBOX_BACKEND
 from digest.ranking import glossary
 
 LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
@@ -108,3 +109,29 @@ def test_an_email_service_without_a_secret_is_only_a_warning_in_debug(production
     production.ANYMAIL = {}
 
     assert errors_at_start() == {"digest.E001": WARNING}
+
+
+def test_production_mail_into_the_local_outbox_stops_production(production):
+    production.EMAIL_BACKEND = OUTBOX_BACKEND
+
+    assert errors_at_start() == {"digest.E002": ERROR}
+    assert "digest.E002" in check_ids()
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.mail.backends.smtp.EmailBackend",  # EMAIL_URL=smtp+tls://...
+        "anymail.backends.postmark.EmailBackend",  # ANYMAIL_ESP=postmark
+        "django.core.mail.backends.filebased.EmailBackend",  # EMAIL_URL=filemail://, on purpose
+    ],
+)
+def test_a_chosen_mail_transport_is_fine(production, backend):
+    production.EMAIL_BACKEND = backend
+    assert "digest.E002" not in errors_at_start()
+
+
+def test_the_local_outbox_is_fine_in_debug(production):
+    production.DEBUG = True
+    production.EMAIL_BACKEND = OUTBOX_BACKEND
+    assert "digest.E002" not in errors_at_start()
