@@ -1,10 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from digest import views
 from digest.cockpit import views as cockpit
 from digest.delivery import feed, webhooks  # noqa: F401 - webhooks connects a receiver
-from digest.ops import health
+from digest.ops import checks, health
 
 # The staff cockpit lives inside the admin: admin_view refuses anyone not active staff.
 cockpit_patterns = (
@@ -28,13 +29,25 @@ digest_patterns = (
     "digest",
 )
 
+
+def email_service_webhooks() -> list[URLPattern | URLResolver]:
+    """Anymail's bounce and complaint webhooks, which suppress addresses: only when an
+    email service is configured, and in production only behind its secret (digest.E001
+    refuses to start without one; gunicorn runs no checks, so it is also enforced here)."""
+    if not settings.ANYMAIL_ESP:
+        return []
+    if not settings.DEBUG and not checks.webhook_secrets():
+        return []
+    return [path("anymail/", include("anymail.urls"))]
+
+
 urlpatterns = [
     path("admin/cockpit/", include(cockpit_patterns)),
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico whatever the page says; send them to the real one.
     path("favicon.ico", cockpit.favicon, name="favicon"),
     path("health/", health.health, name="health"),
-    path("anymail/", include("anymail.urls")),
+    *email_service_webhooks(),
     path("", include(digest_patterns)),
     path("", include("subscriptions.urls")),
 ]

@@ -1,8 +1,11 @@
 """What an email service tells us about delivered mail (django-anymail tracking webhooks).
 
 A bounce, a spam complaint or a rejection suppresses the address: no more digests go to
-it, and the admin shows why (Subscriber.suppressed_reason). Anymail verifies each
-webhook (ANYMAIL_WEBHOOK_SECRET and the ESP's own signature) before this runs.
+it, and the admin shows why (Subscriber.suppressed_reason). The webhook URLs exist only
+when ANYMAIL_ESP names a service (digest/urls.py); with DEBUG off they also need
+ANYMAIL_WEBHOOK_SECRET, without which the system check digest.E001 refuses to run and the
+URLs are not served. Anymail then checks each request's basic-auth credentials against
+that secret (and, for some services, their signature) before this receiver runs.
 The module is imported by digest/urls.py, next to the webhook URLs, so the receiver is
 connected in every process that can receive a webhook.
 """

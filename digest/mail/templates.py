@@ -15,6 +15,7 @@ the clients that honour it.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -126,22 +127,32 @@ def header_safe(value: str) -> str:
     return " ".join(HEADER_UNSAFE.sub(" ", value).split())
 
 
-_SLOT = re.compile("\ue000([a-z_]+)\ue001")
+# A slot marker is two private-use characters around a key made at start and a name. The
+# text rendered around the markers (a paper's title, its authors) is data: it may hold the
+# same characters, even a slot's name between them, but never the key, so it can neither
+# name a slot nor put a subscriber's link where it stands. What it holds of them is dropped.
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+_SLOT_KEY = secrets.token_hex(8)
+_SLOT = re.compile(f"{_MARK_OPEN}{_SLOT_KEY}([a-z_]+){_MARK_CLOSE}")
+_STRAY_MARKS = str.maketrans("", "", _MARK_OPEN + _MARK_CLOSE)
 
 
 def slot(name: str) -> str:
     """A marker a template renders unchanged (nothing in it is escaped or trimmed)."""
-    return f"\ue000{name}\ue001"
+    return f"{_MARK_OPEN}{_SLOT_KEY}{name}{_MARK_CLOSE}"
 
 
 class Fragment:
     """A piece of a template rendered once with slot markers, then filled per message by
-    joining strings. The caller escapes what goes into an HTML fragment's slots."""
+    joining strings, in one pass: a value is never read for markers. The caller escapes
+    what goes into an HTML fragment's slots."""
 
     __slots__ = ("parts",)
 
     def __init__(self, rendered: str) -> None:
-        self.parts = _SLOT.split(str(rendered))
+        parts = _SLOT.split(str(rendered))
+        parts[::2] = [text.translate(_STRAY_MARKS) for text in parts[::2]]
+        self.parts = parts
 
     def fill(self, values: Mapping[str, str]) -> str:
         parts = self.parts

@@ -1,10 +1,16 @@
 """System checks for a deployment: one that outgrew one machine, counts its rate limits
-per process, or lost its encoder or the ranking's glossary."""
+per process, or lost its encoder or the ranking's glossary (warnings, under --deploy); and
+one that would let anyone suppress addresses, or whose mail never leaves the machine
+(errors whenever DEBUG is off: `check`, `migrate` and every command refuse to run)."""
 
+from anymail.utils import get_anymail_setting
 from django.conf import settings
 from django.core import checks
 
 from digest.sources.http import PROCESS_LOCAL_CACHES
+
+# The embedded default's backend: one .eml file per message in OUTBOX_DIR.
+OUTBOX_BACKEND = "digest.mail.outbox.OutboxEmailBackend"
 
 
 @checks.register(checks.Tags.caches, deploy=True)
@@ -88,5 +94,50 @@ def ranking_glossary_readable(app_configs, **kwargs) -> list[checks.CheckMessage
             hint="Restore digest/ranking/semantic/glossary.json from the release; its "
             "format is in digest/ranking/semantic/GLOSSARY.md.",
             id="digest.W004",
+        )
+    ]
+
+
+def webhook_secrets() -> list[str]:
+    """The user:password pairs an email service's webhooks must present, read as anymail
+    reads them (ANYMAIL_WEBHOOK_SECRET: one, or a list during a rotation)."""
+    secret = get_anymail_setting("webhook_secret", default=[])
+    pairs = [secret] if isinstance(secret, str) else list(secret)
+    return [pair for pair in pairs if pair]
+
+
+@checks.register(checks.Tags.security)
+def email_service_webhooks_need_a_secret(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Anymail's webhooks need no login: without a secret anyone could post a bounce for
+    any address and stop its digests for good. Anymail itself only warns."""
+    if not settings.ANYMAIL_ESP or webhook_secrets():
+        return []
+    level = checks.Warning if settings.DEBUG else checks.Error
+    return [
+        level(
+            f"ANYMAIL_ESP={settings.ANYMAIL_ESP} without ANYMAIL_WEBHOOK_SECRET: anyone could "
+            "call its bounce webhook and suppress any subscriber's address.",
+            hint="Set ANYMAIL_WEBHOOK_SECRET=paperboy:<long random password> and give the "
+            "service https://paperboy:<password>@<host>/anymail/<esp>/tracking/ "
+            "(docs/email.md). With DEBUG off the webhooks are not served until then.",
+            id="digest.E001",
+        )
+    ]
+
+
+@checks.register(checks.Tags.compatibility)
+def mail_leaves_the_machine(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """The outbox is for development: in production it would take every confirmation and
+    digest, report them sent, and deliver none."""
+    if settings.DEBUG or settings.EMAIL_BACKEND != OUTBOX_BACKEND:
+        return []
+    return [
+        checks.Error(
+            "DEBUG is off and no mail server is configured: every email would be written "
+            f"to {settings.OUTBOX_DIR} and never sent.",
+            hint="Set EMAIL_URL=smtp+tls://user:password@smtp.example.org:587 (or "
+            "ANYMAIL_ESP with the service's key). To keep mail in files on purpose, say so: "
+            "EMAIL_URL=filemail:///path/to/folder.",
+            id="digest.E002",
         )
     ]

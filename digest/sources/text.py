@@ -28,8 +28,17 @@ _LATEX_SPAN = re.compile(
 )
 # Bare grouping braces left after conversion: "{BERT}" -> "BERT", "{é}" -> "é".
 _GROUP = re.compile(r"\{([^{}\\$]{0,200})\}")
-# C0/C1 control characters other than whitespace, and zero-width formatting marks.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u2060\ufeff]")
+# Characters no published text means: C0/C1 controls other than whitespace, zero-width
+# formatting marks, private-use characters (U+E000 and U+E001 are also the card templates'
+# slot markers, digest/mail/templates.py) and the non-characters.
+_NON_CHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(15)
+)
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u2060\ufeff"
+    "\ue000-\uf8ff\U000f0000-\U0010ffff"  # private use: the BMP's area, planes 15 and 16
+    f"{_NON_CHARACTERS}]"
+)
 # The ASCII ones among them, as bytes, for ASCII text (most titles and abstracts).
 _ASCII_CONTROL = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
@@ -79,7 +88,7 @@ def clean_whitespace(text: str) -> str:
 
 
 def strip_controls(text: str) -> str:
-    """`text` without control and zero-width characters (`_CONTROL`)."""
+    """`text` without control, zero-width, private-use and non-characters (`_CONTROL`)."""
     if text.isascii():  # Deleting bytes is ~5x faster than the regex; same characters.
         raw = text.encode("ascii")
         kept = raw.translate(None, _ASCII_CONTROL)
@@ -88,7 +97,7 @@ def strip_controls(text: str) -> str:
 
 
 def normalise_unicode(text: str) -> str:
-    """NFC-compose, and drop control and zero-width characters."""
+    """NFC-compose, and drop the characters `strip_controls` drops."""
     return unicodedata.normalize("NFC", strip_controls(text))
 
 
@@ -101,5 +110,6 @@ def readable(text: str) -> str:
 
 
 def source_text(text: str) -> str:
-    """The stored source form: as published, minus control characters and edge whitespace."""
+    """The stored source form: as published, minus `strip_controls`'s characters and edge
+    whitespace."""
     return strip_controls(text or "").strip()

@@ -34,6 +34,8 @@ def production_env(tmp_path, **overrides: str) -> dict[str, str]:
             "SITE_URL": "https://paperboy.example.org",
             "ALLOWED_HOSTS": "paperboy.example.org",
             "PAPERBOY_VAR_DIR": str(tmp_path / "var"),
+            # Production mail leaves the machine; no message is sent by these tests.
+            "EMAIL_URL": "smtp+tls://paperboy:secret@smtp.example.org:587",
         }
     )
     env.update(overrides)
@@ -57,6 +59,31 @@ def test_check_deploy_passes_with_no_warning_on_production_values(tmp_path):
     assert result.returncode == 0, output
     assert "System check identified no issues (0 silenced)." in output
     assert "WARNING" not in output
+
+
+def test_production_refuses_to_run_when_its_mail_would_never_leave_the_machine(tmp_path):
+    env = production_env(tmp_path, EMAIL_URL=None)
+
+    for command in (["check"], ["check", "--deploy"], ["migrate", "--noinput"]):
+        result = manage(env, *command)
+        assert result.returncode != 0, command
+        assert "digest.E002" in result.stdout + result.stderr
+    # Files on purpose are a choice, which passes.
+    on_purpose = production_env(tmp_path, EMAIL_URL=f"filemail://{tmp_path / 'mail'}")
+    assert manage(on_purpose, "check", "--deploy", "--fail-level", "WARNING").returncode == 0
+
+
+def test_an_email_service_without_a_webhook_secret_is_refused_until_it_has_one(tmp_path):
+    env = production_env(
+        tmp_path, EMAIL_URL=None, ANYMAIL_ESP="postmark", ANYMAIL_POSTMARK_SERVER_TOKEN="token"
+    )
+
+    refused = manage(env, "check", "--deploy")
+    assert refused.returncode != 0
+    assert "digest.E001" in refused.stdout + refused.stderr
+    env["ANYMAIL_WEBHOOK_SECRET"] = "paperboy:" + secrets.token_urlsafe(30)
+    accepted = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
 
 
 def test_collectstatic_writes_the_hashed_manifest_whitenoise_serves(tmp_path):

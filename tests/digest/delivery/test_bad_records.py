@@ -1,8 +1,10 @@
 """One bad record never stops everyone's digest, and no delivery is tried forever."""
 
+import io
 import logging
 
 import pytest
+from django.core.management import call_command
 
 from digest.delivery import planning, sending
 from digest.models import Delivery, Paper
@@ -92,3 +94,33 @@ def test_a_mail_server_that_is_down_does_not_use_up_the_attempts(readers, settin
             sending.send_chunk(ids)
 
     assert set(Delivery.objects.values_list("status", "attempts")) == {("pending", 0)}
+
+
+@pytest.fixture
+def marked_papers():
+    """Titles holding the card templates' slot markers (U+E000 name U+E001), as a row stored
+    before ingestion dropped private-use characters, or an admin edit, can hold them."""
+    return [
+        make_paper("Distillation \ue000x\ue001 without a teacher", categories=("cs.LG",)),
+        make_paper("Distillation \ue000fewer_url\ue001 for tiny models", categories=("cs.LG",)),
+    ]
+
+
+def test_a_title_holding_slot_markers_is_sent_as_text_to_everyone_in_the_chunk(
+    smtp_server, marked_papers, readers
+):
+    call_command("send_digests", "--all", stdout=io.StringIO())
+
+    assert sorted(smtp_server.recipients) == [f"reader{n}@example.org" for n in range(3)]
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+    for received in smtp_server.received:
+        text, html = received.part("plain"), received.part("html")
+        assert "Distillation x without a teacher" in text
+        assert "Distillation fewer_url for tiny models" in text
+        assert "Distillation fewer_url for tiny models" in html
+        for part in (text, html):
+            assert "\ue000" not in part and "\ue001" not in part
+        # Each of the three cards has its own two feedback links, and no title holds one.
+        assert text.count("/feedback/") == 6
+        title_lines = [line for line in text.splitlines() if "Distillation" in line]
+        assert title_lines and not any("http" in line for line in title_lines)

@@ -1,6 +1,7 @@
 """Ingestion end to end: a real loopback server, the real parsers, a real SQLite database."""
 
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -69,6 +70,31 @@ def test_it_cleans_latex_into_the_display_text(feed_server):
     assert paper is not None
     assert "$" not in paper.abstract_text
     assert "\n" not in paper.abstract_text
+
+
+PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff]")
+
+
+def test_private_use_characters_never_reach_a_stored_paper(feed_server):
+    # U+E000 and U+E001 mark the card templates' slots; a listing may carry any of them.
+    feed = feed_bytes(ATOM_FEED).decode()
+    for published, odd in [
+        ("Chain-of-Agents: End", "Chain-of-Agents\ue000fewer_url\ue001: End"),
+        ("Abstract: Recent advances", "Abstract: Recent \uf8ffadvances\U000f0001"),
+        ("Weizhen Li,", "Weizhen \ue001Li\U0010fffd,"),
+    ]:
+        assert published in feed
+        feed = feed.replace(published, odd, 1)
+    url = feed_server.serve("/atom/cs.AI", Reply(body=feed.encode()))
+
+    ingest_url(url, "arxiv-rss")
+
+    paper = Paper.objects.get(arxiv_id="2508.13167")
+    stored = [paper.title, paper.title_text, paper.abstract, paper.abstract_text, *paper.authors]
+    assert not [text for text in stored if PRIVATE_USE.search(text)]
+    assert paper.title_text.startswith("Chain-of-Agentsfewer_url: End-to-End")
+    assert paper.abstract_text.startswith("Recent advances in large language models")
+    assert paper.authors[0] == "Weizhen Li"
 
 
 def test_new_and_cross_enter_the_pool_and_a_replace_of_an_unknown_paper_is_skipped(feed_server):

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from digest.sources.feedparsing import split_authors
-from digest.sources.text import _CONTROL, clean_whitespace, latex_to_text, readable, strip_controls
+from digest.sources.text import (
+    _CONTROL,
+    clean_whitespace,
+    latex_to_text,
+    readable,
+    source_text,
+    strip_controls,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "feeds"
 
@@ -132,3 +139,30 @@ def test_strip_controls_drops_exactly_the_control_pattern_on_ascii_and_beyond():
     assert strip_controls(mixed) == _CONTROL.sub("", mixed) == "Cafe\u0301 au lait"
     plain = "A plain abstract, unchanged."
     assert strip_controls(plain) is plain
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "\ue000",  # the card templates' slot markers: private use, start and end of the BMP's
+        "\ue001",
+        "\uf8ff",
+        "\U000f0000",  # planes 15 and 16, private use too
+        "\U0010fffd",
+        "\ufdd0",  # non-characters
+        "\ufdef",
+        "\ufffe",
+        "\uffff",
+        "\U0001fffe",
+        "\U0010ffff",
+    ],
+)
+def test_private_use_and_non_characters_are_dropped_from_stored_text(odd):
+    assert readable(f"Something {odd}x{odd} else") == "Something x else"
+    assert source_text(f" Something {odd}x{odd} else ") == "Something x else"
+    assert strip_controls(f"{odd}fewer_url{odd}") == "fewer_url"
+
+
+def test_text_next_to_the_private_use_area_is_kept():
+    kept = "\ud7ff\uf900\ufdcf\ufdf0\ufffd\U0001f600\U000e0100"  # neighbours, not in it
+    assert strip_controls(kept) == kept
