@@ -121,6 +121,26 @@ def test_a_known_address_keeps_its_own_topics(client, alice):
 
 
 @pytest.mark.django_db
+def test_signing_up_again_before_confirming_takes_the_new_topics(client):
+    post(client, keywords="wrongtopic", categories=["cs.CV"], time_zone="UTC")
+    post(client, keywords="diffusion", categories=["cs.LG"], time_zone="Europe/Berlin")
+    post(client)  # a third time, naming nothing: the topics stay
+    carol = Subscriber.objects.get(email="carol@example.org")
+    assert carol.interest.keywords == ["diffusion"]
+    assert carol.interest.categories == ["cs.LG"]
+    assert carol.time_zone == "UTC"  # the form's default, as the last sign-up sent it
+    assert len(mail.outbox) == 3  # each confirms what was typed last
+
+
+@pytest.mark.django_db
+def test_an_unsubscribed_address_keeps_its_topics_when_typed_in_again(client, alice):
+    Subscriber.objects.filter(pk=alice.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
+    post(client, "alice@example.org", keywords="spam", categories=["cs.CV"])
+    alice.interest.refresh_from_db()
+    assert alice.interest.keywords == ["parsing"]
+
+
+@pytest.mark.django_db
 def test_a_double_submit_makes_one_subscriber(client):
     first = post(client)
     second = post(client)
