@@ -46,7 +46,9 @@ def consent_mark(subscriber) -> str:
     the subscriber has left again; only a fresh confirmation mail brings them back.
     """
     left = subscriber.unsubscribed_at
-    return str(int(left.timestamp())) if left else ""
+    # To the microsecond: an undo made for one unsubscribe must not undo another made
+    # in the same second (leave, come back, leave again).
+    return f"{int(left.timestamp())}.{left.microsecond:06d}" if left else ""
 
 
 def read_consent_token(token: str, purpose: Purpose, subscriber) -> None:

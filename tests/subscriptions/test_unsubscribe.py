@@ -282,3 +282,15 @@ def test_the_unsubscribe_link_opened_again_soon_after_offers_the_undo(client, al
     assert "You're already unsubscribed" in page
     assert "Welcome back" in client.post(resubscribe_form(page)).content.decode()
 
+
+@pytest.mark.django_db
+def test_an_undo_does_not_undo_a_later_unsubscribe_in_the_same_second(client, alice):
+    with time_machine.travel("2026-12-03 09:00:00.100000+00:00", tick=False):
+        undo = resubscribe_form(client.post(unsubscribe_path(alice)).content.decode())
+        client.post(undo)
+    with time_machine.travel("2026-12-03 09:00:00.600000+00:00", tick=False):
+        client.post(unsubscribe_path(alice))
+        response = client.post(undo)
+    assert response.status_code == 400
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED
