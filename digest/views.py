@@ -80,7 +80,11 @@ def view_digest(request, token: str):
     delivery = _viewer_delivery(token)
     if delivery is None:
         return render(request, "subscriptions/bad_link.html", {"expired": False}, status=404)
-    html = render_delivery(delivery, web=True)[2]
+    # The link never expires, so the page's links are signed as the mail's were (or as
+    # of the sending, for a link made later by the archive): none outlives the mail's.
+    mailed = tokens.signed_at(token)
+    signed_at = min(mailed, delivery.sent_at) if delivery.sent_at else mailed
+    html = render_delivery(delivery, web=True, signed_at=signed_at)[2]
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = EMAIL_PREVIEW_CSP
     response["X-Robots-Tag"] = "noindex"

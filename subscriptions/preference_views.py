@@ -71,13 +71,17 @@ def _category_groups(chosen: list[str]) -> list[dict[str, Any]]:
 
 def _page(request, subscriber: Subscriber, token: str, form: PreferencesForm, status=200):
     chosen = form["categories"].value() or []
+    # Links made here are signed as of this page's own link, so the pages they lead to
+    # offer no preferences link that outlives it.
+    origin = tokens.signed_at(token)
     context = {
         "subscriber": subscriber,
         "token": token,
         "form": form,
         "groups": _category_groups(chosen),
         "weekdays": WEEKDAYS,
-        "unsubscribe_token": tokens.make_token(subscriber, tokens.Purpose.UNSUBSCRIBE),
+        "unsubscribe_token": tokens.make_token(subscriber, tokens.Purpose.UNSUBSCRIBE, at=origin),
+        "resubscribe_token": tokens.undo_token(subscriber, origin, mailed_since_counts=True),
         "feedback": selectors.feedback_list(subscriber, limit=FEEDBACK_SHOWN + 1),
         "feedback_shown": FEEDBACK_SHOWN,
         "max_examples": MAX_EXAMPLES,

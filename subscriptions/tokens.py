@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Purpose(StrEnum):
@@ -44,12 +46,15 @@ def consent_mark(subscriber) -> str:
     the subscriber has left again; only a fresh confirmation mail brings them back.
     """
     left = subscriber.unsubscribed_at
-    return str(int(left.timestamp())) if left else ""
+    # To the microsecond: an undo made for one unsubscribe must not undo another made
+    # in the same second (leave, come back, leave again).
+    return f"{int(left.timestamp())}.{left.microsecond:06d}" if left else ""
 
 
 def read_consent_token(token: str, purpose: Purpose, subscriber) -> None:
     """Raises ExpiredToken when a valid confirm/resubscribe link predates an unsubscribe."""
-    if read_token(token, purpose).extra != consent_mark(subscriber):
+    mark, _, _origin = read_token(token, purpose).extra.partition(":")
+    if mark != consent_mark(subscriber):
         raise ExpiredToken("the subscriber unsubscribed after this link was made")
 
 
@@ -67,13 +72,33 @@ class TokenData:
     extra: str = ""
 
 
-def _signer(purpose: Purpose) -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=f"paperboy.{purpose}")
+class _SignerAt(signing.TimestampSigner):
+    """Django's TimestampSigner with the clock stopped at `at`."""
+
+    def __init__(self, at: datetime, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._timestamp = signing.b62_encode(int(at.timestamp()))
+
+    def timestamp(self) -> str:
+        return self._timestamp
 
 
-def make_token(subscriber, purpose: Purpose, extra: str = "") -> str:
+def _signer(purpose: Purpose, at: datetime | None = None) -> signing.TimestampSigner:
+    if at is None:
+        return signing.TimestampSigner(salt=f"paperboy.{purpose}")
+    return _SignerAt(at, salt=f"paperboy.{purpose}")
+
+
+def make_token(subscriber, purpose: Purpose, extra: str = "", *, at: datetime | None = None) -> str:
+    """A token for `purpose`; `at` signs it as of that time (so it expires as if made then)."""
     payload = subscriber.public_id.hex + (f":{extra}" if extra else "")
-    return _signer(purpose).sign(payload)
+    return _signer(purpose, at).sign(payload)
+
+
+def signed_at(token: str) -> datetime:
+    """When a token was signed, to the second. Only for a token `read_token` accepted."""
+    _, timestamp, _ = token.rsplit(":", 2)
+    return datetime.fromtimestamp(signing.b62_decode(timestamp), tz=UTC)
 
 
 def read_token(token: str, purpose: Purpose) -> TokenData:
@@ -102,6 +127,46 @@ def confirm_url(subscriber) -> str:
 def preferences_url(subscriber) -> str:
     token = make_token(subscriber, Purpose.PREFERENCES)
     return absolute(reverse("subscriptions:preferences", args=[token]))
+
+
+def preferences_url_as_of(subscriber, origin: datetime) -> str:
+    """The preferences link of a mail signed at `origin`, expiring with it; "" once it has.
+
+    Pages reached through a link that never expires (unsubscribe, feedback, view in
+    browser) offer this, never a fresh link: a forwarded or leaked mail must not stay a
+    key to the preferences (export, delete) for longer than the mail's own link is.
+    """
+    origin = origin.replace(microsecond=0)  # as the signature keeps it
+    if timezone.now() - origin > timedelta(seconds=settings.PREFERENCES_TOKEN_MAX_AGE):
+        return ""
+    token = make_token(subscriber, Purpose.PREFERENCES, at=origin)
+    return absolute(reverse("subscriptions:preferences", args=[token]))
+
+
+def undo_token(subscriber, origin: datetime, *, mailed_since_counts: bool = False) -> str:
+    """The undo of the subscriber's last unsubscribe, on a page opened through a link
+    signed at `origin`; "" when none is due.
+
+    In the hour after an unsubscribe (RESUBSCRIBE_TOKEN_MAX_AGE) the page can undo it.
+    Later, only a link mailed after the unsubscribe proves the owner wants back in
+    (`mailed_since_counts`: a preferences link, asked for on /link/); otherwise a fresh
+    confirmation mail (sign up again) is needed. The undo carries `origin`, so the page
+    after it offers no preferences link that outlives the one the page before had.
+    """
+    left = subscriber.unsubscribed_at
+    if subscriber.status != subscriber.Status.UNSUBSCRIBED or not left:
+        return ""
+    recent = timezone.now() - left <= timedelta(seconds=settings.RESUBSCRIBE_TOKEN_MAX_AGE)
+    if not (recent or (mailed_since_counts and origin >= left)):
+        return ""
+    extra = f"{consent_mark(subscriber)}:{int(origin.timestamp())}"
+    return make_token(subscriber, Purpose.RESUBSCRIBE, extra=extra)
+
+
+def undo_origin(token: str) -> datetime:
+    """The `origin` an undo token carries (its own time for one made without it)."""
+    _, _, origin = read_token(token, Purpose.RESUBSCRIBE).extra.partition(":")
+    return datetime.fromtimestamp(int(origin), tz=UTC) if origin else signed_at(token)
 
 
 def unsubscribe_url(subscriber) -> str:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -208,30 +206,22 @@ ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 @require_http_methods(["GET", "POST"])
 @subscriber_view(tokens.Purpose.UNSUBSCRIBE)
 def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
+    already = subscriber.status == Subscriber.Status.UNSUBSCRIBED
     if request.method == "POST":
         subscriber = services.subscriber_unsubscribe(subscriber)
         if request.POST.get("List-Unsubscribe") == "One-Click":
             # The mail provider reads nothing back: answer at once, set no cookie.
             return HttpResponse("You are unsubscribed.\n", content_type="text/plain")
-        context = {
-            "resubscribe_token": _undo_token(subscriber),
-            "preferences_url": tokens.preferences_url(subscriber),
-        }
-        return render(request, "subscriptions/unsubscribed.html", context)
-    return render(request, "subscriptions/unsubscribe.html", {"token": token})
-
-
-def _undo_token(subscriber: Subscriber) -> str:
-    """A resubscribe token right after an unsubscribe; "" later (a fresh confirmation
-    mail is needed then: the old unsubscribe link is no proof of consent)."""
-    left = subscriber.unsubscribed_at
-    window = timedelta(seconds=settings.RESUBSCRIBE_TOKEN_MAX_AGE)
-    if subscriber.status != Subscriber.Status.UNSUBSCRIBED or not left:
-        return ""
-    if timezone.now() - left > window:
-        return ""
-    mark = tokens.consent_mark(subscriber)
-    return tokens.make_token(subscriber, tokens.Purpose.RESUBSCRIBE, extra=mark)
+    elif not already:
+        return render(request, "subscriptions/unsubscribe.html", {"token": token})
+    # The link never expires: what the page offers expires with the mail it came in.
+    origin = tokens.signed_at(token)
+    context = {
+        "already": already,
+        "resubscribe_token": tokens.undo_token(subscriber, origin),
+        "preferences_url": tokens.preferences_url_as_of(subscriber, origin),
+    }
+    return render(request, "subscriptions/unsubscribed.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -239,7 +229,8 @@ def _undo_token(subscriber: Subscriber) -> str:
 def resubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         subscriber = services.subscriber_resubscribe(subscriber)
-        context = {"subscriber": subscriber, "preferences_url": tokens.preferences_url(subscriber)}
+        preferences_url = tokens.preferences_url_as_of(subscriber, tokens.undo_origin(token))
+        context = {"subscriber": subscriber, "preferences_url": preferences_url}
         return render(request, "subscriptions/resubscribed.html", context)
     return render(request, "subscriptions/resubscribe.html", {"token": token})
 
@@ -268,13 +259,16 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
         "arxiv_id": arxiv_id,
         "title": paper.title_text if paper else "",
         "more": signal > 0,
-        "preferences_url": tokens.preferences_url(subscriber),
+        # The link never expires: the way to the preferences expires with its mail.
+        "preferences_url": tokens.preferences_url_as_of(subscriber, tokens.signed_at(token)),
     }
     if paper is None:
         return render(request, "subscriptions/feedback_gone.html", context, status=404)
     if request.method == "POST":
+        if request.POST.get("undo"):
+            services.feedback_undo(subscriber, arxiv_id)
+            return render(request, "subscriptions/feedback.html", {**context, "undone": True})
         services.feedback_record(subscriber, arxiv_id, signal)
-        context["preferences_token"] = tokens.make_token(subscriber, tokens.Purpose.PREFERENCES)
         return render(request, "subscriptions/feedback_done.html", context)
     return render(request, "subscriptions/feedback.html", context)
 

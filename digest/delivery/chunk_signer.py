@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 
 from django.core import signing
 from django.utils.encoding import force_bytes
@@ -29,12 +30,13 @@ class ChunkSigner(signing.TimestampSigner):
     timestamp, which Django recomputes for every signature.
     """
 
-    def __init__(self, purpose: tokens.Purpose) -> None:
+    def __init__(self, purpose: tokens.Purpose, at: datetime | None = None) -> None:
         super().__init__(salt=f"paperboy.{purpose}")
         digest = getattr(hashlib, self.algorithm)
         key = digest(force_bytes(self.salt) + b"signer" + force_bytes(self.key)).digest()
         self._mac = hmac.new(key, digestmod=digest)
-        self._timestamp = super().timestamp()
+        # `at`: signed as of then (tokens.make_token's `at`), for a digest shown again.
+        self._timestamp = signing.b62_encode(int(at.timestamp())) if at else super().timestamp()
 
     def timestamp(self) -> str:
         return self._timestamp

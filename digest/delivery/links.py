@@ -8,6 +8,8 @@ new URL in every digest and on every fetch of the feed's self link.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -37,14 +39,17 @@ class Links:
         tokens.Purpose.FEED: "digest:feed",
     }
 
-    def __init__(self) -> None:
+    def __init__(self, signed_at: datetime | None = None) -> None:
+        """`signed_at`: sign every link as of then (a digest shown again as it was
+        mailed), so that none outlives the mail's own; otherwise now."""
+        self.signed_at = signed_at
         self._around: dict[tokens.Purpose, tuple[str, str]] = {}
         self._signers: dict[tokens.Purpose, ChunkSigner] = {}
         for purpose, route in self.ROUTES.items():
             url = tokens.absolute(reverse(route, args=[_TOKEN_SLOT]))
             before, _, after = url.partition(_TOKEN_SLOT)
             self._around[purpose] = (before, after)
-            self._signers[purpose] = ChunkSigner(purpose)
+            self._signers[purpose] = ChunkSigner(purpose, signed_at)
 
     def token(self, subscriber, purpose: tokens.Purpose, extra: str = "") -> str:
         payload = subscriber.public_id.hex + (f":{extra}" if extra else "")
@@ -55,6 +60,14 @@ class Links:
         if purpose == tokens.Purpose.FEED:
             return before + feed_token(subscriber) + after
         return before + self.token(subscriber, purpose, extra) + after
+
+    def preferences(self, subscriber) -> str:
+        """The preferences link; once one signed at `signed_at` has expired, the page
+        that mails the subscriber a fresh one."""
+        if self.signed_at is None:
+            return self.url(subscriber, tokens.Purpose.PREFERENCES)
+        url = tokens.preferences_url_as_of(subscriber, self.signed_at)
+        return url or tokens.absolute(reverse("subscriptions:request_link"))
 
     def archive(self, delivery: Delivery, page: int = 1) -> str:
         url = self.view(delivery).removesuffix("/") + "/archive/"

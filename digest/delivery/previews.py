@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC
+from datetime import UTC, datetime
 
 import numpy as np
 from django.conf import settings
@@ -23,11 +23,16 @@ from subscriptions.models import Interest, Subscriber
 from .rendering import DigestRenderer
 
 
-def render_delivery(delivery: Delivery, *, web: bool = False) -> tuple[str, str, str]:
+def render_delivery(
+    delivery: Delivery, *, web: bool = False, signed_at: datetime | None = None
+) -> tuple[str, str, str]:
     """Subject, text and HTML of a delivery as it was (or would be) sent; `web` for the
-    view-in-browser page (whole abstracts, the archive link), upvotes as on the day."""
+    view-in-browser page (whole abstracts, the archive link), upvotes as on the day.
+    `signed_at`: the links signed as of then (as in the mail), not now."""
     items = list(delivery.items.select_related("paper").order_by("rank"))
-    renderer = DigestRenderer(web=web, as_of=delivery.sent_at, papers=[i.paper for i in items])
+    renderer = DigestRenderer(
+        web=web, as_of=delivery.sent_at, papers=[i.paper for i in items], signed_at=signed_at
+    )
     return renderer.render(delivery, [(i, i.paper) for i in items])
 
 

@@ -204,13 +204,19 @@ class DigestRenderer:
     the two equal).
 
     `web` renders the view-in-browser page (whole abstracts, folded; a link to the
-    archive); `as_of` shows the upvotes as they were then (the archive), not live ones.
+    archive); `as_of` shows the upvotes as they were then (the archive), not live ones;
+    `signed_at` signs the links as of then (`Links`), not now.
     """
 
     def __init__(
-        self, *, web: bool = False, as_of: datetime | None = None, papers: Iterable = ()
+        self,
+        *,
+        web: bool = False,
+        as_of: datetime | None = None,
+        papers: Iterable = (),
+        signed_at: datetime | None = None,
     ) -> None:
-        self.links = Links()
+        self.links = Links(signed_at)
         self.web = web
         self.as_of = as_of
         self._macros: dict[str, Any] = {}
@@ -291,7 +297,7 @@ class DigestRenderer:
             # render every card from `papers` themselves.
             "cards": [],
             "email": subscriber.email,
-            "preferences_url": links.url(subscriber, tokens.Purpose.PREFERENCES),
+            "preferences_url": links.preferences(subscriber),
             "unsubscribe_url": links.url(subscriber, tokens.Purpose.UNSUBSCRIBE),
             "view_url": links.view(delivery),
             "archive_url": links.archive(delivery) if self.web else "",

@@ -93,11 +93,11 @@ def test_feedback_needs_csrf(alice, paper):
 
 @pytest.mark.django_db
 def test_the_thanks_page_can_undo(client, alice, paper):
-    response = client.post(feedback_path(alice, paper.arxiv_id, 1))
-    token = tokens.make_token(alice, tokens.Purpose.PREFERENCES)
-    undo = reverse("subscriptions:feedback_undo", args=[token])
-    assert "/feedback/undo/" in response.content.decode()
-    client.post(undo, {"arxiv_id": paper.arxiv_id})
+    path = feedback_path(alice, paper.arxiv_id, 1)
+    page = client.post(path).content.decode()
+    assert f'action="{path}"' in page and 'name="undo"' in page
+    response = client.post(path, {"undo": "1"})
+    assert "Undone" in response.content.decode()
     assert Feedback.objects.count() == 0
 
 

@@ -190,7 +190,9 @@ def test_a_pending_subscriber_is_told_to_confirm(client, bob):
 
 @pytest.mark.django_db
 def test_an_unsubscribed_subscriber_gets_a_resubscribe_button(client, alice):
-    Subscriber.objects.filter(pk=alice.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
+    Subscriber.objects.filter(pk=alice.pk).update(
+        status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now()
+    )
     body = client.get(prefs_path(alice)).content.decode()
     assert "You are unsubscribed" in body
     assert "/resubscribe/" in body

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from subscriptions import tokens
 from subscriptions.models import Subscriber
+from tests.helpers.links import preferences_paths
+from tests.helpers.mail import link_in
 
 
 def unsubscribe_path(subscriber) -> str:
@@ -200,6 +202,93 @@ def test_an_undo_from_an_earlier_unsubscribe_does_not_undo_a_later_one(client, a
     undo = re.search(r'action="(/resubscribe/[^"]+)"', page).group(1)
     client.post(undo)
     with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        client.post(unsubscribe_path(alice))
+        response = client.post(undo)
+    assert response.status_code == 400
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+def resubscribe_form(page: str) -> str:
+    match = re.search(r'action="(/resubscribe/[^"]+)"', page)
+    assert match, "no Resubscribe button on the page"
+    return match.group(1)
+
+
+@pytest.mark.django_db
+def test_the_resubscribe_button_on_the_preferences_page_brings_the_subscriber_back(client):
+    client.post(reverse("subscriptions:signup"), {"email": "carol@example.org"})
+    confirmed = client.post(link_in(mail.outbox[0], "/confirm/")).content.decode()
+    [preferences] = preferences_paths(confirmed)
+    client.post(unsubscribe_path(Subscriber.objects.get()))
+
+    page = client.get(preferences).content.decode()
+    response = client.post(resubscribe_form(page))
+
+    assert response.status_code == 200
+    assert "Welcome back" in response.content.decode()
+    assert Subscriber.objects.get().status == Subscriber.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_a_preferences_link_from_before_an_old_unsubscribe_cannot_resubscribe(client, alice):
+    preferences = tokens.preferences_url(alice).removeprefix("http://testserver")
+    client.post(unsubscribe_path(alice))
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        page = client.get(preferences).content.decode()
+    assert "/resubscribe/" not in page
+    assert "Sign up again" in page
+
+
+@pytest.mark.django_db
+def test_a_preferences_link_mailed_after_the_unsubscribe_can_resubscribe(client, alice):
+    client.post(unsubscribe_path(alice))
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        preferences = tokens.preferences_url(alice).removeprefix("http://testserver")  # /link/
+        page = client.get(preferences).content.decode()
+        assert "Welcome back" in client.post(resubscribe_form(page)).content.decode()
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_the_preferences_pages_unsubscribe_button_works_and_leads_back(client, alice):
+    preferences = tokens.preferences_url(alice).removeprefix("http://testserver")
+    page = client.get(preferences).content.decode()
+    [unsubscribe] = re.findall(r'action="(/unsubscribe/[^"]+)"', page)
+    left = client.post(unsubscribe).content.decode()
+    assert "You're unsubscribed" in left
+    assert preferences_paths(left)
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_an_old_unsubscribe_link_opened_again_says_so(client, alice):
+    path = unsubscribe_path(alice)
+    client.post(path)
+    with time_machine.travel(timezone.now() + timedelta(days=5)):
+        page = client.get(path).content.decode()
+    assert "You're already unsubscribed" in page
+    assert "Unsubscribe?" not in page
+    assert "Sign up again" in page
+
+
+@pytest.mark.django_db
+def test_the_unsubscribe_link_opened_again_soon_after_offers_the_undo(client, alice):
+    path = unsubscribe_path(alice)
+    client.post(path)
+    page = client.get(path).content.decode()
+    assert "You're already unsubscribed" in page
+    assert "Welcome back" in client.post(resubscribe_form(page)).content.decode()
+
+
+@pytest.mark.django_db
+def test_an_undo_does_not_undo_a_later_unsubscribe_in_the_same_second(client, alice):
+    with time_machine.travel("2026-12-03 09:00:00.100000+00:00", tick=False):
+        undo = resubscribe_form(client.post(unsubscribe_path(alice)).content.decode())
+        client.post(undo)
+    with time_machine.travel("2026-12-03 09:00:00.600000+00:00", tick=False):
         client.post(unsubscribe_path(alice))
         response = client.post(undo)
     assert response.status_code == 400

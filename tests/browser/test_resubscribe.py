@@ -1,0 +1,46 @@
+"""Leaving and coming back from the preferences page, and the way from "more like
+this" in a mail to the preferences, pressed in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from digest.models import Paper
+from subscriptions import tokens
+from subscriptions.models import Subscriber
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_unsubscribe_then_resubscribe_from_the_preferences_page(page, browser_settings):
+    alice = Subscriber.objects.create(
+        email="alice@example.org", status="active", confirmed_at=timezone.now()
+    )
+    preferences = tokens.preferences_url(alice)
+    page.goto(preferences)
+    page.get_by_role("button", name="Unsubscribe").click()
+    page.get_by_role("heading", name="You're unsubscribed").wait_for()
+
+    page.goto(preferences)
+    page.get_by_role("button", name="Resubscribe").click()
+
+    page.get_by_role("heading", name="Welcome back").wait_for()
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.ACTIVE
+    assert page.problems == []
+
+
+def test_more_like_this_leads_on_to_the_preferences(page, browser_settings):
+    carol = Subscriber.objects.create(email="carol@example.org", status="active")
+    Paper.objects.create(
+        arxiv_id="2501.00002", title="Robot arms", title_text="Robot arms",
+        abstract_text="Folding.", authors=["Ada Lovelace"], categories=["cs.RO"],
+        primary_category="cs.RO", announced_on=timezone.localdate(),
+    )  # fmt: skip
+    page.goto(tokens.feedback_url(carol, "2501.00002", 1))
+    page.get_by_role("button", name="Yes, more like this").click()
+    page.get_by_role("link", name="My preferences").click()
+
+    page.get_by_role("heading", name="Your preferences").wait_for()
+    assert page.problems == []
