@@ -41,6 +41,7 @@ from digest.ranking.learner import (
 from digest.ranking.ranker import Ranker
 from digest.ranking.reading import answer_terms, read_description
 from digest.ranking.types import SUGGESTION_FLOOR, PaperDoc, Profile
+from digest.ranking.words import tokens
 
 K = 10
 
@@ -52,6 +53,10 @@ def allowed_precision(
     if left == 0:
         return 1.0
     return sum(1 for p in ranked[:K] if p in relevant) / min(K, left)
+
+
+def _spelling_free(term: str) -> str:
+    return "".join(tokens(term))
 
 
 def interest_text(profile: Profile) -> str:
@@ -118,8 +123,10 @@ class Simulation:
 
     def with_kept_terms(self, profile: Profile, shown: list[str]) -> Profile:
         assert self.kept_terms is not None
-        keep = self.kept_terms.get(profile.subscriber_id, frozenset())
-        kept = [t for t in shown if t in keep and t not in profile.keywords]
+        # By the term's words: the judges saw "zero shot" or "zeroshot" where the page now
+        # writes "zero-shot" (the ninth stop); a spelling is not a different term.
+        keep = {_spelling_free(t) for t in self.kept_terms.get(profile.subscriber_id, ())}
+        kept = [t for t in shown if _spelling_free(t) in keep and t not in profile.keywords]
         self.kept_count[profile.subscriber_id] = len(kept)
         return replace(profile, keywords=(*profile.keywords, *kept))
 
