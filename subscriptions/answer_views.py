@@ -13,13 +13,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from digest.models import Paper
 from digest.ranking.types import SUGGESTION_FLOOR
 from digest.selectors import top_papers
 
-from . import ratelimits, services, tokens
+from . import ratelimits, selectors, services, tokens
 from .examples import MAX_EXAMPLES, examples_add, pasted_text
 from .models import Feedback, Subscriber
-from .views import bad_link, subscriber_for
+from .preference_views import FEEDBACK_SHOWN
+from .views import bad_link, subscriber_for, subscriber_view
 
 log = logging.getLogger(__name__)
 # Papers offered at a time: enough to say what one means, few enough to answer.
@@ -84,6 +86,50 @@ def _htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+def _signal(value: str | None) -> int | None:
+    """1 ("yes, like this") or -1 ("not for me") as a form sends it; None for anything else."""
+    try:
+        signal = int(value or "")
+    except ValueError:
+        return None
+    return signal if signal in Feedback.Signal.values else None
+
+
+def _on_page(request: HttpRequest) -> str:
+    """The page a form with htmx is on, as its `next` field says: "preferences" (the
+    preferences page's list) or "suggestions" (the papers step)."""
+    return "preferences" if request.POST.get("next") == "preferences" else "suggestions"
+
+
+def _back(token: str, request: HttpRequest) -> HttpResponse:
+    """Without JavaScript, back to the page the form was on."""
+    if request.POST.get("next") == "suggestions":
+        return redirect(reverse("subscriptions:suggestions", args=[token]))
+    return redirect(reverse("subscriptions:preferences", args=[token]) + "#feedback")
+
+
+def _what_answers_change(subscriber: Subscriber, on_page: str) -> dict:
+    """What the page shows of the answers, for _answers_changed.html: the list of feedback
+    on the preferences page; the ask for a paper they like and the shared terms on the
+    papers step."""
+    if on_page == "preferences":
+        feedback = selectors.feedback_list(subscriber, limit=FEEDBACK_SHOWN + 1)
+        return {"feedback": feedback, "feedback_shown": FEEDBACK_SHOWN}
+    return {
+        "only_noes": _only_noes(_answers(subscriber)),
+        "shared_terms": _shared_terms(subscriber),
+    }
+
+
+def _in_place(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """An htmx answer; 200 whatever happened (htmx swaps 2xx answers only)."""
+    response = render(request, template, context)
+    if context["on_page"] == "preferences":
+        # The reading's terms the "yes" papers share, and the preview, follow the answers.
+        response["HX-Trigger"] = "answers-changed"
+    return response
+
+
 @require_GET
 def suggestions(request: HttpRequest, token: str) -> HttpResponse:
     """The onboarding step (after confirming) and the preferences page's list."""
@@ -100,8 +146,10 @@ def suggestions(request: HttpRequest, token: str) -> HttpResponse:
         "papers": _suggestions(subscriber, answers),
         "max_examples": MAX_EXAMPLES,
         "only_noes": _only_noes(answers),
+        "on_page": "suggestions",
     }
     if _htmx(request):  # the list alone, as the preferences page loads it
+        context["on_page"] = "preferences"
         return render(request, "subscriptions/_suggestions.html", context)
     context["shared_terms"] = _shared_terms(subscriber)
     return render(request, "subscriptions/suggestions.html", context)
@@ -115,24 +163,52 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     except tokens.BadToken as exc:
         return bad_link(request, exc)
     arxiv_id = request.POST.get("arxiv_id", "")[:40]
-    try:
-        signal = int(request.POST.get("signal", ""))
-    except ValueError:
-        signal = 0
-    recorded = services.feedback_record(subscriber, arxiv_id, signal)
-    if _htmx(request):
-        context = {
-            "token": token,
-            "feedback": recorded,
-            "arxiv_id": arxiv_id,
-            "only_noes": _only_noes(_answers(subscriber)),
-            "shared_terms": _shared_terms(subscriber),
-        }
-        # htmx swaps 2xx answers only: the fragment itself says what went wrong.
-        return render(request, "subscriptions/_answered.html", context)
-    back = request.POST.get("next") == "suggestions"
-    url = reverse(f"subscriptions:{'suggestions' if back else 'preferences'}", args=[token])
-    return redirect(url + ("" if back else "#feedback"))
+    previous = selectors.feedback_signal(subscriber, arxiv_id)
+    signal = _signal(request.POST.get("signal")) or 0  # 0: refused as no answer
+    answered = services.feedback_record(subscriber, arxiv_id, signal)
+    if not _htmx(request):
+        return _back(token, request)
+    on_page = _on_page(request)
+    context = {
+        "token": token,
+        "answered": answered,
+        # What Undo puts back: the answer this one replaced, if it was another.
+        "previous": previous if answered and previous != answered.signal else None,
+        "on_page": on_page,
+        **_what_answers_change(subscriber, on_page),
+    }
+    return _in_place(request, "subscriptions/_answered.html", context)
+
+
+@require_POST
+@subscriber_view(tokens.Purpose.PREFERENCES)
+def feedback_undo(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
+    """Takes an answer back; with `previous`, the answer it replaced is put back instead.
+
+    `previous` comes from the form unsigned: it can only set the token holder's own answer
+    on that paper to "more" or "fewer", which the answer view does for them anyway."""
+    arxiv_id = request.POST.get("arxiv_id", "")[:40]
+    services.feedback_undo(subscriber, arxiv_id, restore=_signal(request.POST.get("previous")))
+    if not _htmx(request):
+        return _back(token, request)
+    on_page = _on_page(request)
+    context = {"token": token, "on_page": on_page, **_what_answers_change(subscriber, on_page)}
+    restored = (
+        Feedback.objects.filter(subscriber=subscriber, paper__arxiv_id=arxiv_id)
+        .select_related("paper")
+        .first()
+    )
+    paper = restored.paper if restored else Paper.objects.filter(arxiv_id=arxiv_id).first()
+    if restored or paper is None:  # the answer put back, or a paper we no longer have
+        return _in_place(request, "subscriptions/_answered.html", {**context, "answered": restored})
+    # Offered again, to answer otherwise.
+    context["p"] = {
+        "arxiv_id": paper.arxiv_id,
+        "title": paper.title_text,
+        "authors": list(paper.authors),
+        "abs_url": paper.get_absolute_url(),
+    }
+    return _in_place(request, "subscriptions/_undone.html", context)
 
 
 @require_POST
@@ -143,6 +219,7 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
     except tokens.BadToken as exc:
         return bad_link(request, exc)
     text = pasted_text(request.POST.get("examples", ""))
+    on_page = _on_page(request)
     limited = ratelimits.ip_limited(request, "examples") or ratelimits.subscriber_limited(
         request, "examples", subscriber.pk
     )
@@ -163,9 +240,14 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
         "text": text if problem else "",
         "max_examples": MAX_EXAMPLES,
         "liked_count": Feedback.objects.filter(subscriber=subscriber, signal=1).count(),
+        "on_page": on_page,
     }
-    if _htmx(request):  # 200 whatever happened: htmx swaps 2xx answers only
+    if _htmx(request):
+        if result is not None and result.liked:  # answers now: the page shows them
+            context.update(_what_answers_change(subscriber, on_page))
+            return _in_place(request, "subscriptions/_examples_pasted.html", context)
         return render(request, "subscriptions/_examples.html", context)
+    context["on_page"] = "suggestions"
     context["papers"] = _suggestions(subscriber, _answers(subscriber))
     context["shared_terms"] = _shared_terms(subscriber)
     return render(request, "subscriptions/suggestions.html", context, status=status)

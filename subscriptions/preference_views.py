@@ -125,13 +125,6 @@ def preview(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
 
 @require_POST
 @subscriber_view(tokens.Purpose.PREFERENCES)
-def feedback_undo(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
-    services.feedback_undo(subscriber, request.POST.get("arxiv_id", ""))
-    return redirect(reverse("subscriptions:preferences", args=[token]) + "#feedback")
-
-
-@require_POST
-@subscriber_view(tokens.Purpose.PREFERENCES)
 def my_data(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """Everything we hold about the subscriber, as a JSON download."""
     data = {"exported_at": timezone.now().isoformat(), **selectors.subscriber_export(subscriber)}

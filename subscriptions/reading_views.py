@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from digest.delivery.previews import description_reading
 from digest.ranking import glossary
 
-from . import interests, services, tokens
+from . import categories, interests, services, tokens
 from .models import Subscriber
 from .views import subscriber_view
 
@@ -116,11 +116,16 @@ def reading(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
             if (added := _added(action, value)) and not problem
             else None
         ),
+        # Ticked in the form too, even when it was followed already (unticked, not saved).
+        "followed_category": (
+            value if action == "follow" and not problem and categories.is_known(value) else ""
+        ),
     }
     if htmx:  # 200 whatever happened: htmx swaps 2xx answers only
         response = render(request, "subscriptions/_reading.html", context)
         if action and not problem:
-            response["HX-Trigger"] = "interests-changed"  # the preview follows
+            # The preview follows, once the form has what the reading changed in it.
+            response["HX-Trigger-After-Swap"] = "interests-changed"
         return response
     status = 400 if problem else 200
     return render(request, "subscriptions/reading.html", context, status=status)

@@ -339,11 +339,18 @@ def learner_catch_up(subscriber: Subscriber) -> None:
 
 
 @transaction.atomic  # the undone answer and its refit request together
-def feedback_undo(subscriber: Subscriber, arxiv_id: str) -> int:
-    deleted, _ = Feedback.objects.filter(subscriber=subscriber, paper__arxiv_id=arxiv_id).delete()
-    if deleted:
+def feedback_undo(subscriber: Subscriber, arxiv_id: str, restore: int | None = None) -> int:
+    """Takes an answer back: forgets it, or with `restore` (a signal) puts back the answer
+    it replaced ("fewer" before a "more like this"). Returns how many answers changed;
+    a restore never brings back an answer undone meanwhile."""
+    answers = Feedback.objects.filter(subscriber=subscriber, paper__arxiv_id=arxiv_id)
+    if restore in Feedback.Signal.values:
+        changed = answers.update(signal=restore)
+    else:
+        changed, _ = answers.delete()
+    if changed:
         learner_refit_soon(subscriber.pk)
-    return deleted
+    return changed
 
 
 def subscriber_delete(subscriber: Subscriber) -> None:

@@ -12,7 +12,7 @@ urlpatterns = [
     path("preferences/<str:token>/preview/", preference_views.preview, name="preview"),
     path(
         "preferences/<str:token>/feedback/undo/",
-        preference_views.feedback_undo,
+        answer_views.feedback_undo,
         name="feedback_undo",
     ),
     path("preferences/<str:token>/reading/", reading_views.reading, name="reading"),

@@ -103,6 +103,11 @@ def preview_picks(
     interest = Interest.objects.filter(subscriber=subscriber).first() or Interest(
         subscriber=subscriber
     )
+    typed = overrides.get("description")
+    if typed is not None and typed.strip() != interest.description.strip():
+        # The stored vector means the saved words, not these: without it the ranking encodes
+        # the text as typed, with the process's one encoder, as the reading does.
+        interest.description_vector, interest.description_model = b"", ""
     for name in ("categories", "keywords", "authors", "description"):
         if name in overrides:
             setattr(interest, name, overrides[name])

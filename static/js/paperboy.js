@@ -73,6 +73,8 @@
         label.textContent = n ? "(" + n + " chosen)" : "";
       }
       group.addEventListener("change", update);
+      // A category followed from the description's reading is ticked in place.
+      group.addEventListener("htmx:oobAfterSwap", update);
     });
   }
 

@@ -51,6 +51,8 @@ def test_answers_come_back_in_place_and_are_listed_for_undo(page, browser_settin
     page.get_by_label("Papers I like").fill("https://arxiv.org/abs/2501.00013v2")
     page.get_by_role("button", name="Add these papers").click()
     page.get_by_text("Noted as papers you like").wait_for()
+    # The paste answered in place of its form: the section's heading is still there.
+    assert page.get_by_role("heading", name="Papers you already know you like").is_visible()
     shoot(page, "papers-step-answered")
 
     page.goto(f"/preferences/{token}/#feedback")
@@ -95,3 +97,68 @@ def test_two_yes_answers_in_place_bring_the_terms_they_share_to_keep(page, brows
     page.wait_for_url(f"**/preferences/{token}/papers/")
     assert Interest.objects.get(subscriber=dora).keywords == ["student"]
     assert page.problems == []
+
+
+def test_undo_answers_in_place_and_stays_in_the_papers_step(page, browser_settings):
+    add_papers()
+    bob = make_subscriber("bob@example.org", description="papers about proteins")
+    token = tokens.make_token(bob, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/papers/", timeout=60_000)
+    for _, title, _, _ in PAPERS:
+        page.get_by_role("button", name=f"Not for me: {title}").click()
+        page.locator("li.answered").filter(has_text=title).wait_for()
+    hint = page.get_by_text("None of these is what you mean?")
+    hint.wait_for()
+
+    born_again = page.locator("li.answered").filter(has_text="Born Again Neural Networks")
+    born_again.get_by_role("button", name="Undo").click()
+    # The paper is offered again in its place, to answer otherwise; still the papers step.
+    page.get_by_role("button", name="Yes, like this: Born Again Neural Networks").wait_for()
+    assert page.url.endswith(f"/preferences/{token}/papers/")
+    assert Feedback.objects.filter(subscriber=bob).count() == 3
+    hint.wait_for(state="hidden")  # three noes are no longer "only noes" enough
+    page.get_by_role("button", name="Yes, like this: Born Again Neural Networks").click()
+    page.locator("li.answered").filter(has_text="Born Again Neural Networks").wait_for()
+    assert Feedback.objects.get(subscriber=bob, paper__arxiv_id="2501.00011").signal == 1
+    assert page.problems == [], page.problems
+
+
+def previewed(response) -> bool:
+    return response.url.endswith("/preview/")
+
+
+def test_answers_on_the_preferences_page_show_in_its_feedback_and_reading(page, browser_settings):
+    add_papers()
+    dora = make_subscriber("dora@example.org", description="smaller models that copy bigger ones")
+    token = tokens.make_token(dora, tokens.Purpose.PREFERENCES)
+    with page.expect_response(previewed, timeout=60_000):  # the first ranking loads the encoder
+        page.goto(f"/preferences/{token}/", timeout=60_000)
+    feedback = page.locator("#feedback")
+    assert feedback.get_by_text("None yet.").is_visible()
+    papers = page.locator("#papers")
+    papers.scroll_into_view_if_needed()
+    answers = [
+        ("Yes, like this", "Born Again Neural Networks"),
+        ("Yes, like this", "Relational Knowledge Distillation"),
+        ("Not for me", "Robot arms that fold laundry"),
+    ]
+    for answer, title in answers:
+        # Each answer refreshes the preview; wait for it, so that none is cut short.
+        with page.expect_response(previewed):
+            papers.get_by_role("button", name=f"{answer}: {title}").click()
+        papers.locator("li.answered").filter(has_text=title).wait_for()
+        feedback.get_by_role("link", name=title).wait_for()  # listed, no reload
+    assert not feedback.get_by_text("None yet.").count()
+    # What the two "yes" papers share, offered in the reading under the description.
+    reading = page.locator("#description-reading")
+    reading.get_by_text("Your “yes” papers share:", exact=True).wait_for()
+
+    with page.expect_response(previewed):
+        papers.locator("li.answered").filter(has_text="Robot arms").get_by_role(
+            "button", name="Undo"
+        ).click()
+    papers.get_by_role("button", name="Not for me: Robot arms that fold laundry").wait_for()
+    feedback.get_by_role("link", name="Robot arms that fold laundry").wait_for(state="detached")
+    assert page.url.endswith(f"/preferences/{token}/")
+    assert Feedback.objects.filter(subscriber=dora).count() == 2
+    assert page.problems == [], page.problems  # no out-of-band part without its place

@@ -148,3 +148,33 @@ def test_a_topic_is_followed_in_place_and_its_words_land_in_the_keywords(page, b
     assert keywords.startswith('"learning theory" "pac learning"')
     assert Interest.objects.get(subscriber=theo).keywords[:2] == ["learning theory", "pac learning"]
     assert page.problems == [], page.problems
+
+
+def test_a_category_followed_from_the_reading_is_ticked_and_saving_keeps_it(page, browser_settings):
+    add_day()
+    erin = make_subscriber("erin@example.org")
+    token = tokens.make_token(erin, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/", timeout=60_000)  # the first ranking loads the encoder
+    reading = page.locator("#description-reading")
+    reading.get_by_text("Write a sentence").wait_for(timeout=60_000)
+    with page.expect_response(read):
+        page.get_by_label("In a sentence").fill(TWO_TOPICS)  # typed, not saved yet
+    reading.get_by_text("As typed, not saved yet.").wait_for(timeout=60_000)
+    cs_cl = page.locator("#prefs-form input[name=categories][value='cs.CL']")
+    assert not cs_cl.is_checked()
+
+    with page.expect_response(previewed) as preview:
+        reading.get_by_role("button", name="Follow the category cs.CL").click()
+    reading.get_by_text("followed").wait_for()
+    assert "categories=cs.CL" in preview.value.request.post_data  # the preview has it too
+    assert Interest.objects.get(subscriber=erin).categories == ["cs.CL"]
+    assert cs_cl.is_checked()  # the form says so too, before anything is saved
+    group = page.locator("details[data-group]", has=page.locator("input[value='cs.CL']"))
+    assert group.locator("summary").get_by_text("(1 chosen)").is_visible()
+
+    page.get_by_role("button", name="Save my preferences").click()
+    page.get_by_text("Saved.").wait_for()
+    saved = Interest.objects.get(subscriber=erin)
+    assert saved.categories == ["cs.CL"]
+    assert saved.description == TWO_TOPICS
+    assert page.problems == [], page.problems

@@ -54,13 +54,12 @@ def url(name: str, subscriber) -> str:
     return reverse(f"subscriptions:{name}", args=[token])
 
 
-def answer_in_place(client, subscriber, paper, signal: str) -> str:
-    """An answer as htmx sends it: the fragment that comes back."""
-    response = client.post(
-        url("answer", subscriber),
-        {"arxiv_id": paper.arxiv_id, "signal": signal},
-        HTTP_HX_REQUEST="true",
-    )
+def answer_in_place(client, subscriber, paper, signal: str, on_page: str = "") -> str:
+    """An answer as htmx sends it (from the page `on_page`): the fragment that comes back."""
+    data = {"arxiv_id": paper.arxiv_id, "signal": signal}
+    if on_page:
+        data["next"] = on_page
+    response = client.post(url("answer", subscriber), data, HTTP_HX_REQUEST="true")
     return response.content.decode()
 
 
@@ -272,3 +271,115 @@ def test_pasting_is_rate_limited_per_subscriber_and_keeps_the_list(client, bob, 
     assert "paused it for a while" in body and "2401.00009</textarea>" in body
     assert in_place.status_code == 200 and "paused it for a while" in in_place.content.decode()
     assert allowed.status_code == 400  # taken (arXiv has no such paper), not limited
+
+
+def undo_in_place(client, fragment: str) -> str:
+    """Presses the Undo of an answer's fragment as htmx does: the fields its form sends."""
+    form = fragment.split('hx-post="', 1)[1].split("</form>", 1)[0]
+    action = form.split('"', 1)[0]
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+    button = re.search(r'name="arxiv_id" value="([^"]+)"', form)
+    assert button is not None, form
+    fields["arxiv_id"] = button[1]
+    fields.pop("csrfmiddlewaretoken", None)
+    assert action.endswith("/feedback/undo/")  # the token in it carries the time
+    return client.post(action, fields, HTTP_HX_REQUEST="true").content.decode()
+
+
+def test_undo_on_the_papers_step_answers_in_place_and_offers_the_paper_again(client, bob, papers):
+    paper = papers[0]
+    answered = answer_in_place(client, bob, paper, "1", on_page="suggestions")
+    assert 'hx-target="closest li"' in answered
+    undone = undo_in_place(client, answered)
+    assert not Feedback.objects.filter(subscriber=bob).exists()
+    assert f"Yes, like this: {paper.title_text}" in undone  # to answer again
+    assert 'name="next" value="suggestions"' in undone
+    # What the papers step shows of the answers follows, out of band.
+    assert 'id="only-noes" hx-swap-oob="true"' in undone
+    assert 'id="shared-terms" hx-swap-oob="true"' in undone
+
+
+def test_undo_without_javascript_goes_back_to_the_page_it_was_on(client, bob, papers):
+    paper = papers[0]
+    for page, back in (("suggestions", url("suggestions", bob)), ("", url("preferences", bob))):
+        client.post(url("answer", bob), {"arxiv_id": paper.arxiv_id, "signal": "1"})
+        undo = client.post(url("feedback_undo", bob), {"arxiv_id": paper.arxiv_id, "next": page})
+        assert undo.status_code == 302
+        assert undo["Location"] == back + ("#feedback" if not page else "")
+        assert not Feedback.objects.filter(subscriber=bob).exists()
+
+
+def test_undo_puts_back_the_answer_the_undone_one_replaced(client, bob, papers):
+    paper = papers[0]
+    client.post(url("answer", bob), {"arxiv_id": paper.arxiv_id, "signal": "-1"})  # "fewer"
+    answered = answer_in_place(client, bob, paper, "1", on_page="suggestions")  # then "more"
+    assert Feedback.objects.get(subscriber=bob).signal == 1
+    undone = undo_in_place(client, answered)
+    assert Feedback.objects.get(subscriber=bob).signal == -1  # "fewer" again, not forgotten
+    assert "Not for me" in undone and "Undo" in undone
+    # The same answer twice changed nothing: its Undo forgets it as before.
+    again = answer_in_place(client, bob, paper, "-1", on_page="suggestions")
+    assert 'name="previous"' not in again
+    undo_in_place(client, again)
+    assert not Feedback.objects.filter(subscriber=bob).exists()
+
+
+@pytest.mark.parametrize("previous", ["7", "0", "yes", ""])
+def test_undo_with_a_previous_answer_that_is_none_forgets_the_answer(client, bob, papers, previous):
+    client.post(url("answer", bob), {"arxiv_id": papers[0].arxiv_id, "signal": "1"})
+    data = {"arxiv_id": papers[0].arxiv_id, "previous": previous}
+    assert client.post(url("feedback_undo", bob), data).status_code == 302
+    assert not Feedback.objects.filter(subscriber=bob).exists()
+
+
+def test_on_the_preferences_page_an_answer_refreshes_its_feedback_list_only(client, bob, papers):
+    listed = client.get(url("suggestions", bob), HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="next" value="preferences"' in listed  # the list as that page loads it
+    response = client.post(
+        url("answer", bob),
+        {"arxiv_id": papers[1].arxiv_id, "signal": "1", "next": "preferences"},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    feedback = body.split('<section class="card wide" id="feedback"', 1)[1]
+    assert feedback.startswith(' aria-labelledby="feedback-title" hx-swap-oob="true">')
+    assert "Born Again Neural Networks" in feedback and "None yet" not in feedback
+    # That page has no ask for a paper and no list of shared terms of its own: the reading
+    # under the description shows those, and reloads when told the answers changed.
+    assert 'id="only-noes"' not in body and 'id="shared-terms"' not in body
+    assert response["HX-Trigger"] == "answers-changed"
+    undone = undo_in_place(client, body)
+    assert "None yet" in undone.split('id="feedback"', 1)[1]
+    assert 'name="next" value="preferences"' in undone
+
+
+def test_pasted_examples_on_the_preferences_page_refresh_its_feedback_list(client, bob, papers):
+    data = {"examples": papers[1].arxiv_id, "next": "preferences"}
+    body = client.post(url("examples", bob), data, HTTP_HX_REQUEST="true").content.decode()
+    assert "Noted as papers you like" in body
+    assert "Born Again Neural Networks" in body.split('id="feedback" ', 1)[1]
+    assert 'id="only-noes"' not in body
+
+
+def ids_on(body: str) -> list[str]:
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Ids(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.extend(value for name, value in attrs if name == "id")
+
+    Ids().feed(body)
+    return found
+
+
+@time_machine.travel("2026-11-23 09:00:00+00:00", tick=False)  # signatures carry the time
+def test_each_id_on_the_papers_step_and_the_preferences_page_is_there_once(client, bob, papers):
+    for name in ("suggestions", "preferences"):
+        ids = ids_on(client.get(url(name, bob)).content.decode())
+        assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    # The paste answers in place of its form, not of the section around it.
+    pasted = client.post(url("examples", bob), {"examples": "x"}, HTTP_HX_REQUEST="true")
+    assert 'hx-target="#examples-form"' in pasted.content.decode()
+    assert ids_on(pasted.content.decode())[0] == "examples-form"

@@ -6,10 +6,15 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from digest.delivery.previews import preview_picks
 from subscriptions import tokens
 from subscriptions.models import Interest, Subscriber
+from tests.digest.ranking.test_ranking import POOL
+from tests.factories import make_paper, make_subscriber
 
 from .test_preferences import VALID
+
+SPEECH_PAPER = "Speech Recognition for Low-Resource Languages"
 
 
 def preview_path(subscriber) -> str:
@@ -107,3 +112,23 @@ def test_the_preview_is_post_only_and_needs_csrf(alice):
 def test_a_tampered_token_gets_no_preview(client, alice):
     response = client.post(preview_path(alice)[:-12] + "x/preview/", VALID)
     assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_preview_reads_a_typed_description_by_its_own_meaning_not_the_saved_ones():
+    """The saved description's vector belongs to the saved words: a description typed
+    over it is encoded itself, as the reading under the field does."""
+    for p in POOL:
+        make_paper(p.title, p.abstract, categories=p.categories)
+    sam = make_subscriber(
+        "sam@example.org", description="speech recognition for low-resource languages"
+    )
+    form = {"categories": [], "keywords": [], "authors": [], "paper_limit": 10}
+
+    def titles(description: str) -> list[str]:
+        return [p["title"] for p in preview_picks(sam, {**form, "description": description})]
+
+    assert titles("speech recognition for low-resource languages")[0] == SPEECH_PAPER
+    typed = titles("predicting how proteins fold")
+    assert typed == ["Protein Structure Prediction with Graph Networks"]
+    assert titles("quantum error correction codes") == []  # nothing on the day is about it

@@ -106,7 +106,7 @@ def test_with_htmx_the_reading_follows_the_description_as_typed_and_saves_nothin
     assert "As typed, not saved yet." in body
     assert 'name="drop" value="speech recognition"' in body
     assert 'name="drop" value="knowledge distillation"' not in body
-    assert "HX-Trigger" not in response
+    assert "HX-Trigger" not in response and "HX-Trigger-After-Swap" not in response
     assert Interest.objects.values().get(subscriber=dana) == before
 
 
@@ -114,7 +114,7 @@ def test_with_htmx_a_drop_answers_in_place_with_restore_and_refreshes_the_previe
     response = client.post(url(dana), {"drop": "speech recognition"}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert response.status_code == 200
-    assert response["HX-Trigger"] == "interests-changed"
+    assert response["HX-Trigger-After-Swap"] == "interests-changed"
     assert "<s>speech recognition</s>" in body
     assert 'name="restore" value="speech recognition"' in body
     assert 'name="drop" value="speech recognition"' not in body
@@ -179,6 +179,18 @@ def test_follow_adds_a_category_the_reading_found(client, dana):
     client.post(url(dana), {"follow": "cs.CL"})
     client.post(url(dana), {"follow": "not.a-category"})
     assert interest(dana).categories == ["cs.CL"]
+
+
+def test_with_htmx_a_follow_ticks_the_category_in_the_form_on_the_page(client, dana):
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    body = client.post(url(dana), {"follow": "cs.CL"}, **htmx).content.decode()
+    tick = "hx-swap-oob=\"outerHTML:#category-groups input[value='cs.CL']\""
+    assert 'name="categories" value="cs.CL" checked ' + tick in body
+    # Followed already (unticked on the page, not saved): ticked all the same.
+    assert tick in client.post(url(dana), {"follow": "cs.CL"}, **htmx).content.decode()
+    # A code we do not know has no checkbox to tick.
+    body = client.post(url(dana), {"follow": "not.a-category"}, **htmx).content.decode()
+    assert "hx-swap-oob" not in body
 
 
 def test_a_post_without_a_term_changes_nothing_and_says_so(client, dana):
