@@ -37,11 +37,9 @@ def subscriber_sign_up(
     """Creates a pending subscriber (or finds the existing one) and mails the confirm link.
 
     A known address gets the same treatment as a new one, so the answer never tells
-    anyone who subscribes. Topics are taken only for an address nobody has confirmed yet:
-    whoever types a subscriber's address into the form must not be able to change their
-    interests, and nobody can fix junk topics on an address before its owner signs up
-    (the latest sign-up's topics are the ones its confirmation link confirms; the page
-    after confirming shows them).
+    anyone who subscribes. Topics are taken only while nobody has confirmed the address
+    (the latest sign-up's): typing a subscriber's address must not change their interests,
+    nor can anyone fix junk topics on an address before its owner signs up.
     """
     email = normalise_email(email)
     subscriber = Subscriber.objects.filter(email__iexact=email).first()
@@ -66,14 +64,12 @@ def subscriber_sign_up(
 def _first_topics_again(
     subscriber: Subscriber, time_zone: str, categories: list[str], keywords: list[str]
 ) -> None:
-    """A second sign-up before the first was confirmed: its topics, when it names any, and
-    its time zone replace the first one's (typed again, most likely to mend them)."""
+    """A sign-up before the first was confirmed: its time zone and topics (if any) count."""
     Subscriber.objects.filter(pk=subscriber.pk).update(time_zone=time_zone)
     subscriber.time_zone = time_zone
     if categories or keywords:
-        Interest.objects.filter(subscriber=subscriber).update(
-            categories=categories, keywords=keywords
-        )
+        first = Interest.objects.filter(subscriber=subscriber)
+        first.update(categories=categories, keywords=keywords)
 
 
 def send_confirmation(subscriber: Subscriber) -> None:
