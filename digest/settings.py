@@ -8,6 +8,7 @@ import importlib.util
 import ipaddress
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 import sentry_sdk
@@ -179,7 +180,8 @@ if "EMAIL_URL" in env:
     EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
     EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
     EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
-    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+    # django-environ drops the leading "/" of filemail:///abs/path: read the URL's own path.
+    EMAIL_FILE_PATH = urlsplit(env.str("EMAIL_URL")).path or _email["EMAIL_FILE_PATH"]
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # --- Celery ---------------------------------------------------------------------------

@@ -36,17 +36,23 @@ SHIPPED = ROOT / "deploy" / "nginx" / "paperboy.conf"
 @dataclass
 class Site:
     env: dict[str, str]
-    var: Path
+    mail: Path  # EMAIL_URL=filemail://: production keeps mail in files only when told so
 
     def outbox(self) -> list[Path]:
-        return sorted((self.var / "outbox").glob("*.eml"))
+        """The messages sent, one file each (Django's file backend, a connection a file)."""
+        return sorted(self.mail.glob("*")) if self.mail.exists() else []
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Site:
     """A production-shaped site on SQLite with no CACHE_URL: migrated, statics collected."""
     tmp = tmp_path_factory.mktemp("proxy")
-    env = production_env(tmp, SITE_URL="http://127.0.0.1", ALLOWED_HOSTS="127.0.0.1,localhost")
+    env = production_env(
+        tmp,
+        SITE_URL="http://127.0.0.1",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        EMAIL_URL=f"filemail://{tmp / 'mail'}",
+    )
     env["SECRET_KEY"] = secrets.token_urlsafe(50)
     for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
         result = subprocess.run(
@@ -54,7 +60,7 @@ def site(tmp_path_factory) -> Site:
             text=True, timeout=300,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
-    return Site(env, tmp / "var")
+    return Site(env, tmp / "mail")
 
 
 @dataclass
