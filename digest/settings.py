@@ -217,6 +217,10 @@ DELIVERY_CHUNK_SIZE = env.int("DELIVERY_CHUNK_SIZE", default=500)
 # Seconds the learners' refit waits after an answer: a subscriber going through a digest
 # clicks several papers in a minute, and one refit after the burst is enough.
 LEARNER_REFIT_DELAY = env.int("LEARNER_REFIT_DELAY", default=30)
+# Minutes the first digest waits after a subscriber confirms: the confirmed page sends
+# them on to pick papers and topics, and those answers should count in it. Applied by the
+# planner (digest/delivery/planning.py); `send_digests --all` does not wait.
+FIRST_DIGEST_DELAY = env.int("FIRST_DIGEST_DELAY", default=30)
 # How many days of papers a daily digest draws from (weekly digests use seven).
 DIGEST_WINDOW_DAYS = env.int("DIGEST_WINDOW_DAYS", default=3)
 CONFIRM_TOKEN_MAX_AGE = env.int("CONFIRM_TOKEN_MAX_AGE", default=7 * 24 * 3600)
