@@ -17,6 +17,7 @@ from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
 
 from digest.ops.filequeue import filesystem_broker
+from digest.ops.logconfig import logging_config
 
 env = environ.Env()
 
@@ -300,39 +301,7 @@ ARXIV_API_MAX_RESULTS = env.int("ARXIV_API_MAX_RESULTS", default=10000)
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "plain"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"context": {"()": "digest.ops.logs.ContextFilter"}},
-    "formatters": {
-        "json": {"()": "digest.ops.logs.JsonFormatter"},
-        "plain": {
-            "()": "digest.ops.logs.PlainFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-        },
-        # Django's own look for runserver's request lines, with the tokens taken out.
-        "django.server": {
-            "()": "digest.ops.logs.ServerFormatter",
-            "format": "[{server_time}] {message}",
-            "style": "{",
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["context"],
-        },
-        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
-    },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # The development server's access log (`make run`): Django's default handler for
-        # it would print each link's token whole.
-        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
-    },
-}
+LOGGING = logging_config(LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
 
 # Errors (web requests, tasks, and ERROR log lines) go to Sentry when a DSN is given.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
