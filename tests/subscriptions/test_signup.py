@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from subscriptions.models import Interest, Subscriber
+from subscriptions.models import Interest, Subscriber, known_time_zones
 from tests.helpers.mail import html_part, link_in
 
 URL = reverse("subscriptions:signup")
@@ -75,6 +75,21 @@ def test_sign_up_creates_a_pending_subscriber_and_mails_a_confirm_link(client):
 def test_an_unknown_time_zone_falls_back_to_utc(client):
     post(client, time_zone="Mars/Olympus_Mons")
     assert Subscriber.objects.get().time_zone == "UTC"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["localtime", "posixrules", "../zoneinfo/UTC", "europe/berlin"])
+def test_a_zone_file_that_is_no_iana_name_falls_back_to_utc(client, name):
+    # zoneinfo opens Debian's /usr/share/zoneinfo/localtime (the server's own zone) too.
+    post(client, time_zone=name)
+    assert Subscriber.objects.get().time_zone == "UTC"
+
+
+def test_every_iana_name_is_known_and_nothing_else():
+    assert {"Europe/Berlin", "America/Argentina/Buenos_Aires", "UTC", "Etc/GMT+5"} <= (
+        known_time_zones()
+    )
+    assert not {"localtime", "posixrules", ""} & known_time_zones()
 
 
 @pytest.mark.django_db
