@@ -238,3 +238,20 @@ def test_behind_a_proxy_the_ip_limit_counts_the_forwarded_address(client):
     blocked = client.post(URL, {"email": "x@example.org"}, HTTP_X_REAL_IP="203.0.113.7")
     other = client.post(URL, {"email": "y@example.org"}, HTTP_X_REAL_IP="203.0.113.8")
     assert (blocked.status_code, other.status_code) == (429, 200)
+
+
+@pytest.mark.django_db
+def test_sign_up_takes_as_many_characters_of_keywords_as_the_preferences_page(client):
+    keywords = " ".join(f"{n:02d}" + "k" * 97 for n in range(20))  # 1,999 characters
+
+    assert post(client, keywords=keywords).status_code == 200
+    assert len(Interest.objects.get().keywords) == 20
+
+
+@pytest.mark.django_db
+def test_too_many_characters_of_keywords_get_the_preferences_pages_message(client):
+    response = post(client, keywords="k" * 2001)
+
+    assert response.status_code == 400
+    assert "That is a lot of keywords: 2000 characters at most." in response.content.decode()
+    assert Subscriber.objects.count() == 0
