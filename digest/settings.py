@@ -18,6 +18,7 @@ from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
 
 from digest.ops.filequeue import filesystem_broker
+from digest.ops.logconfig import logging_config
 
 env = environ.Env()
 
@@ -219,6 +220,10 @@ DELIVERY_CHUNK_SIZE = env.int("DELIVERY_CHUNK_SIZE", default=500)
 # Seconds the learners' refit waits after an answer: a subscriber going through a digest
 # clicks several papers in a minute, and one refit after the burst is enough.
 LEARNER_REFIT_DELAY = env.int("LEARNER_REFIT_DELAY", default=30)
+# Minutes the first digest waits after a subscriber confirms: the confirmed page sends
+# them on to pick papers and topics, and those answers should count in it. Applied by the
+# planner (digest/delivery/planning.py); `send_digests --all` does not wait.
+FIRST_DIGEST_DELAY = env.int("FIRST_DIGEST_DELAY", default=30)
 # How many days of papers a daily digest draws from (weekly digests use seven).
 DIGEST_WINDOW_DAYS = env.int("DIGEST_WINDOW_DAYS", default=3)
 CONFIRM_TOKEN_MAX_AGE = env.int("CONFIRM_TOKEN_MAX_AGE", default=7 * 24 * 3600)
@@ -298,27 +303,7 @@ ARXIV_API_MAX_RESULTS = env.int("ARXIV_API_MAX_RESULTS", default=10000)
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "plain"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"context": {"()": "digest.ops.logs.ContextFilter"}},
-    "formatters": {
-        "json": {"()": "digest.ops.logs.JsonFormatter"},
-        "plain": {
-            "()": "digest.ops.logs.PlainFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["context"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+LOGGING = logging_config(LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
 
 # Errors (web requests, tasks, and ERROR log lines) go to Sentry when a DSN is given.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

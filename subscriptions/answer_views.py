@@ -11,7 +11,7 @@ import logging
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from digest.models import Paper
 from digest.ranking.types import SUGGESTION_FLOOR
@@ -130,7 +130,7 @@ def _in_place(request: HttpRequest, template: str, context: dict) -> HttpRespons
     return response
 
 
-@require_GET
+@require_safe  # GET, and HEAD as link checkers send it
 def suggestions(request: HttpRequest, token: str) -> HttpResponse:
     """The onboarding step (after confirming) and the preferences page's list."""
     try:

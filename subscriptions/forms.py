@@ -19,6 +19,11 @@ WEEKDAYS = [
     (5, "Saturday"), (6, "Sunday"),
 ]  # fmt: skip
 HOURS = [(h, f"{h:02d}:00") for h in range(24)]
+# The keywords box holds as much at sign-up as on the preferences page.
+KEYWORDS_MAX_CHARS = 2000
+KEYWORDS_ERRORS = {
+    "max_length": f"That is a lot of keywords: {KEYWORDS_MAX_CHARS} characters at most."
+}
 
 
 class HoneypotMixin(forms.Form):
@@ -45,7 +50,9 @@ def clean_keywords_text(text: str) -> list[str]:
 
 class SignUpForm(HoneypotMixin):
     email = forms.EmailField(max_length=254, error_messages=EMAIL_ERRORS)
-    keywords = forms.CharField(required=False, max_length=1000)
+    keywords = forms.CharField(
+        required=False, max_length=KEYWORDS_MAX_CHARS, error_messages=KEYWORDS_ERRORS
+    )
     categories = forms.MultipleChoiceField(
         required=False,
         choices=categories.popular_choices,
@@ -83,9 +90,7 @@ class PreferencesForm(forms.Form):
         error_messages={"invalid_choice": "“%(value)s” is not an arXiv category we know."},
     )
     keywords = forms.CharField(
-        required=False,
-        max_length=2000,
-        error_messages={"max_length": "That is a lot of keywords: 2000 characters at most."},
+        required=False, max_length=KEYWORDS_MAX_CHARS, error_messages=KEYWORDS_ERRORS
     )
     authors = forms.CharField(
         required=False,

@@ -15,8 +15,12 @@ PAPER_LIMIT_MAX = 50
 
 @cache
 def known_time_zones() -> frozenset[str]:
+    """The IANA zone names: what a browser reports and zoneinfo can open anywhere."""
     # available_timezones() walks the tzdata folders (about 14 ms); ask once per process.
-    return frozenset(zoneinfo.available_timezones())
+    # It lists every zone file it finds, among them some no IANA name calls that way:
+    # Debian's `localtime` (a link to the server's own zone, whatever that is) and
+    # `posixrules`. Every IANA name starts with a capital (Africa/..., UTC, EST5EDT).
+    return frozenset(z for z in zoneinfo.available_timezones() if z[:1].isupper())
 
 
 def validate_time_zone(value: str) -> None:

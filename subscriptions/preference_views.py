@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from digest.delivery import previews
 
@@ -22,7 +22,7 @@ from . import categories, selectors, services, tokens
 from .examples import MAX_EXAMPLES
 from .forms import WEEKDAYS, PreferencesForm
 from .models import Subscriber, known_time_zones
-from .views import subscriber_view
+from .views import require_page_methods, subscriber_view
 
 log = logging.getLogger(__name__)
 # The page lists the newest feedback only; the data download has all of it.
@@ -92,7 +92,7 @@ def _page(request, subscriber: Subscriber, token: str, form: PreferencesForm, st
     return render(request, "subscriptions/preferences.html", context, status=status)
 
 
-@require_http_methods(["GET", "POST"])
+@require_page_methods
 @subscriber_view(tokens.Purpose.PREFERENCES)
 def preferences(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
@@ -136,7 +136,7 @@ def my_data(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
     return response
 
 
-@require_http_methods(["GET", "POST"])
+@require_page_methods
 @subscriber_view(tokens.Purpose.PREFERENCES)
 def delete(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST" and request.POST.get("confirm") == "yes":

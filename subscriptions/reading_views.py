@@ -13,14 +13,13 @@ from collections.abc import Sequence
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
 
 from digest.delivery.previews import description_reading
 from digest.ranking import glossary
 
 from . import categories, interests, services, tokens
 from .models import Subscriber
-from .views import subscriber_view
+from .views import require_page_methods, subscriber_view
 
 log = logging.getLogger(__name__)
 # What each button does, by its name; its value is the term or the category.
@@ -88,7 +87,7 @@ def _added(action: str, value: str) -> list[str]:
     return list(topic.keywords) if topic else []
 
 
-@require_http_methods(["GET", "POST"])
+@require_page_methods
 @subscriber_view(tokens.Purpose.PREFERENCES)
 def reading(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """GET shows the reading (a page, or its fragment for htmx); POST keeps, drops,

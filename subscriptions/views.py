@@ -39,6 +39,11 @@ def subscriber_for(token: str, purpose: tokens.Purpose) -> tuple[Subscriber, tok
 
 TokenView = Callable[[HttpRequest, str], HttpResponse]
 
+# The methods of a page with a form. HEAD answers like GET without the body: link
+# checkers and some mail scanners send it, and a 405 reads to them as a broken link.
+# Every view acts on POST alone, so HEAD, like GET, only ever shows the page.
+require_page_methods = require_http_methods(["GET", "HEAD", "POST"])
+
 
 def subscriber_view(
     purpose: tokens.Purpose, *, consent: bool = False
@@ -114,7 +119,7 @@ class ResponseThen(HttpResponse):
             super().close()
 
 
-@require_http_methods(["GET", "POST"])
+@require_page_methods
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST":
@@ -151,7 +156,7 @@ def _then(page: HttpResponse, work) -> ResponseThen:
     return response
 
 
-@require_http_methods(["GET", "POST"])
+@require_page_methods
 def request_link(request: HttpRequest) -> HttpResponse:
     form = RequestLinkForm(request.POST or None)
     if request.method == "POST":
@@ -171,7 +176,7 @@ def request_link(request: HttpRequest) -> HttpResponse:
     return render(request, "subscriptions/request_link.html", {"form": form}, status=status)
 
 
-@require_http_methods(["GET", "POST"])
+@require_page_methods
 @subscriber_view(tokens.Purpose.CONFIRM, consent=True)
 def confirm(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
@@ -203,7 +208,7 @@ ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 # The one CSRF exception: RFC 8058 one-click POSTs come from mail providers, without our
 # cookie. The signed token in the URL is what authorises them.
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_page_methods
 @subscriber_view(tokens.Purpose.UNSUBSCRIBE)
 def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     already = subscriber.status == Subscriber.Status.UNSUBSCRIBED
@@ -224,7 +229,7 @@ def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
     return render(request, "subscriptions/unsubscribed.html", context)
 
 
-@require_http_methods(["GET", "POST"])
+@require_page_methods
 @subscriber_view(tokens.Purpose.RESUBSCRIBE, consent=True)
 def resubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
@@ -246,7 +251,7 @@ def _feedback_target(data: tokens.TokenData) -> tuple[str, int]:
     return arxiv_id, value
 
 
-@require_http_methods(["GET", "POST"])
+@require_page_methods
 def feedback(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber, data = subscriber_for(token, tokens.Purpose.FEEDBACK)

@@ -16,6 +16,10 @@ _ids = itertools.count(1)
 # The day the delivery tests plan for (fixture `on_monday`): factories announce papers
 # "today", so those tests travel here instead of depending on the date they run.
 MONDAY_9_UTC = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+# When the factory's subscribers confirmed: long before any day a test travels to, so a
+# subscriber made now or in the past is past the first digest's grace (FIRST_DIGEST_DELAY)
+# and due at their hour. A test about that grace gives its own `confirmed_at`.
+CONFIRMED_LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def make_paper(
@@ -55,9 +59,9 @@ def make_subscriber(
     description="",
     **fields,
 ) -> Subscriber:
-    """A subscriber with these interests; confirmed unless still pending."""
+    """A subscriber with these interests; confirmed (long ago) unless still pending."""
     if status != Subscriber.Status.PENDING:
-        fields.setdefault("confirmed_at", timezone.now())
+        fields.setdefault("confirmed_at", CONFIRMED_LONG_AGO)
     subscriber = Subscriber.objects.create(email=email, status=status, **fields)
     interest = Interest(
         subscriber=subscriber,

@@ -41,14 +41,25 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo("UTC")
 
 
+def _just_confirmed(now: datetime) -> Q:
+    """Subscribers still in the grace after confirming: the confirmed page sends them on to
+    answer papers and choose topics, and their first digest should hold those answers.
+    Confirming again after an unsubscribe stamps `confirmed_at` anew and gets the same
+    grace (the undo button does not: it keeps the first confirmation)."""
+    return Q(confirmed_at__gt=now - timedelta(minutes=settings.FIRST_DIGEST_DELAY))
+
+
 def due_digests(now: datetime, *, everyone: bool = False) -> list[DueDigest]:
     """Active subscribers whose digest for their local today is due and not yet planned.
 
     Due means their local hour has reached their send hour (so a tick missed during an
-    outage still sends later that day) and, for weekly subscribers, it is their weekday.
-    `everyone` ignores hour and weekday. One query per distinct time zone.
+    outage still sends later that day), for weekly subscribers it is their weekday, and
+    they confirmed at least FIRST_DIGEST_DELAY minutes ago. `everyone` ignores all three.
+    One query per distinct time zone.
     """
     active = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE)
+    if not everyone:
+        active = active.exclude(_just_confirmed(now))
     due: list[DueDigest] = []
     for zone in active.values_list("time_zone", flat=True).distinct().order_by():
         local = now.astimezone(_zone(zone))

@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from celery import signals
+from django.utils.log import ServerFormatter as DjangoServerFormatter
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 from .redact import redact
@@ -75,6 +76,14 @@ class JsonFormatter(_BaseJsonFormatter):
 
 class PlainFormatter(logging.Formatter):
     """The plain-text line (LOG_FORMAT=plain), tokens replaced as in JsonFormatter."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class ServerFormatter(DjangoServerFormatter):
+    """runserver's request lines (`make run`, logger `django.server`) as Django writes
+    them, tokens replaced: "GET /preferences/[token]/ HTTP/1.1" 200."""
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))

@@ -144,14 +144,16 @@ class Deployment:
         """`count` active daily readers due at 00:00 UTC, each with one category."""
         self.shell(
             f"""
+from datetime import timedelta
 from django.utils import timezone
 from subscriptions.models import Interest, Subscriber
-now = timezone.now()
+# Confirmed yesterday: past the first digest's grace (FIRST_DIGEST_DELAY), due at once.
+confirmed = timezone.now() - timedelta(days=1)
 categories = {categories!r}
 readers = Subscriber.objects.bulk_create(
     [
         Subscriber(email=f"reader{{i:05d}}@example.org", status="active", time_zone="UTC",
-                   send_hour=0, confirmed_at=now, empty_day="note")
+                   send_hour=0, confirmed_at=confirmed, empty_day="note")
         for i in range({count})
     ],
     batch_size=1000,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.urls import reverse
 
+from digest.delivery import planning
 from subscriptions import selectors, tokens
 from tests.factories import make_subscriber
 
@@ -37,14 +38,45 @@ def test_the_confirm_page_names_the_day_and_local_time_and_the_topics_chosen(cli
     assert "Add or change topics at any time" in page
 
 
-@time_machine.travel(datetime(2026, 11, 23, 9, 30, tzinfo=UTC))
-def test_past_the_send_hour_the_first_digest_comes_at_the_next_tick(client):
+@time_machine.travel(datetime(2026, 11, 23, 12, 7, tzinfo=UTC), tick=False)
+def test_past_the_send_hour_the_first_digest_waits_for_the_answers_of_onboarding(client):
     dave = make_subscriber("dave@example.org", status="pending")
 
     page = confirm(client, dave)
 
-    assert "within the next few minutes: it is past 07:00, your send time, in UTC." in page
+    # Confirmed at 12:07: the grace (30 minutes) ends at 12:37, the tick after it is 12:40.
+    assert "Your first digest arrives today at about 12:40 your time (UTC)" in page
+    assert "answer a few papers first so it fits" in page
     assert "You have not chosen any topics yet" in page
+
+
+@pytest.mark.parametrize(
+    ("confirmed", "frequency", "expected"),
+    [
+        (datetime(2026, 11, 23, 12, 7, tzinfo=UTC), "daily", datetime(2026, 11, 23, 12, 40)),
+        (datetime(2026, 11, 23, 6, 50, tzinfo=UTC), "daily", datetime(2026, 11, 23, 7, 20)),
+        (datetime(2026, 11, 23, 5, 0, tzinfo=UTC), "daily", datetime(2026, 11, 23, 7, 0)),
+        (datetime(2026, 11, 23, 23, 50, tzinfo=UTC), "daily", datetime(2026, 11, 24, 7, 0)),
+        (datetime(2026, 11, 23, 12, 7, tzinfo=UTC), "weekly", datetime(2026, 11, 23, 12, 40)),
+        (datetime(2026, 11, 23, 23, 50, tzinfo=UTC), "weekly", datetime(2026, 11, 30, 7, 0)),
+    ],
+)
+def test_the_first_digest_the_page_announces_is_the_one_the_planner_sends(
+    settings, confirmed, frequency, expected
+):
+    settings.FIRST_DIGEST_DELAY = 30
+    with time_machine.travel(confirmed, tick=False):
+        gina = make_subscriber("gina@example.org", frequency=frequency, weekday=0)
+        gina.confirmed_at = confirmed
+        gina.save()
+
+        first = selectors.first_digest(gina, confirmed)
+
+    arrives = expected.replace(tzinfo=UTC)
+    assert first["at"] == arrives
+    planned = [d.subscriber_id for d in planning.due_digests(arrives)]
+    assert planned == [gina.pk]
+    assert planning.due_digests(arrives - timedelta(minutes=5)) == []
 
 
 @pytest.mark.parametrize(

@@ -113,6 +113,9 @@ def test_saved_keywords_show_again_exactly_as_typed(client, alice):
         ("paper_limit", "lots", "whole number"),
         ("paper_limit", "", "how many papers"),
         ("time_zone", "Mars/Olympus", "is not a time zone we know"),
+        # A file beside the zones on Debian (the server's own zone), not an IANA name.
+        ("time_zone", "localtime", "is not a time zone we know"),
+        ("time_zone", "posixrules", "is not a time zone we know"),
         ("send_hour", "24", "pick an hour"),
         ("categories", ["cs.XX"], "not an arXiv category we know"),
         ("keywords", " ".join(f"w{i}" for i in range(51)), "50 at most"),

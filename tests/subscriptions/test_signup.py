@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from subscriptions.models import Interest, Subscriber
+from subscriptions.models import Interest, Subscriber, known_time_zones
 from tests.helpers.mail import html_part, link_in
 
 URL = reverse("subscriptions:signup")
@@ -75,6 +75,21 @@ def test_sign_up_creates_a_pending_subscriber_and_mails_a_confirm_link(client):
 def test_an_unknown_time_zone_falls_back_to_utc(client):
     post(client, time_zone="Mars/Olympus_Mons")
     assert Subscriber.objects.get().time_zone == "UTC"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["localtime", "posixrules", "../zoneinfo/UTC", "europe/berlin"])
+def test_a_zone_file_that_is_no_iana_name_falls_back_to_utc(client, name):
+    # zoneinfo opens Debian's /usr/share/zoneinfo/localtime (the server's own zone) too.
+    post(client, time_zone=name)
+    assert Subscriber.objects.get().time_zone == "UTC"
+
+
+def test_every_iana_name_is_known_and_nothing_else():
+    assert {"Europe/Berlin", "America/Argentina/Buenos_Aires", "UTC", "Etc/GMT+5"} <= (
+        known_time_zones()
+    )
+    assert not {"localtime", "posixrules", ""} & known_time_zones()
 
 
 @pytest.mark.django_db
@@ -223,3 +238,20 @@ def test_behind_a_proxy_the_ip_limit_counts_the_forwarded_address(client):
     blocked = client.post(URL, {"email": "x@example.org"}, HTTP_X_REAL_IP="203.0.113.7")
     other = client.post(URL, {"email": "y@example.org"}, HTTP_X_REAL_IP="203.0.113.8")
     assert (blocked.status_code, other.status_code) == (429, 200)
+
+
+@pytest.mark.django_db
+def test_sign_up_takes_as_many_characters_of_keywords_as_the_preferences_page(client):
+    keywords = " ".join(f"{n:02d}" + "k" * 97 for n in range(20))  # 1,999 characters
+
+    assert post(client, keywords=keywords).status_code == 200
+    assert len(Interest.objects.get().keywords) == 20
+
+
+@pytest.mark.django_db
+def test_too_many_characters_of_keywords_get_the_preferences_pages_message(client):
+    response = post(client, keywords="k" * 2001)
+
+    assert response.status_code == 400
+    assert "That is a lot of keywords: 2000 characters at most." in response.content.decode()
+    assert Subscriber.objects.count() == 0

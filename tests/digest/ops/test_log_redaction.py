@@ -1,14 +1,20 @@
-"""Signed tokens never reach a log line whole: the app's lines and gunicorn's access log."""
+"""Signed tokens never reach a log line whole: the app's lines, gunicorn's access log and
+the development server's request lines."""
 
 from __future__ import annotations
 
 import datetime
 import io
 import logging
+import threading
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
 from django.core import signing
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
 from gunicorn.config import Config
 
 from digest.ops.accesslog import RedactingLogger
@@ -83,3 +89,38 @@ def test_gunicorns_access_log_writes_the_request_line_without_the_token():
         '127.0.0.1 "GET /preferences/[token]/?saved=1 HTTP/1.1" 200 '
         '"https://paperboy.test/unsubscribe/[token]/"'
     )
+
+
+@pytest.fixture
+def dev_server_log():
+    """What the `django.server` logger's own handlers write (runserver's request lines,
+    `make run`), caught in memory instead of the terminal."""
+    stream = io.StringIO()
+    logger = logging.getLogger("django.server")
+    # Its terminal handler, not the ones pytest adds to catch every logger's records.
+    handlers = [h for h in logger.handlers if type(h) is logging.StreamHandler]
+    assert handlers, "runserver's request log has a handler"
+    before = [h.setStream(stream) for h in handlers]
+    yield stream
+    for handler, original in zip(handlers, before, strict=True):
+        handler.setStream(original)
+
+
+def test_the_development_servers_request_line_has_no_token(dev_server_log):
+    # The server `make run` starts (Procfile.dev: runserver), on loopback, serving the site.
+    token = a_token()  # signed with another salt: a bad link, answered without the database
+    server = WSGIServer(("127.0.0.1", 0), WSGIRequestHandler)
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/preferences/{token}/"
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(url, timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer.value.code == 400
+    line = dev_server_log.getvalue()
+    assert '"GET /preferences/[token]/ HTTP/1.1" 400' in line
+    assert token.split(":")[0] not in line
