@@ -5,7 +5,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from digest import views
 from digest.cockpit import views as cockpit
 from digest.delivery import feed, webhooks  # noqa: F401 - webhooks connects a receiver
-from digest.ops import checks, health
+from digest.ops import checks, errors, health
 
 # The staff cockpit lives inside the admin: admin_view refuses anyone not active staff.
 cockpit_patterns = (
@@ -51,3 +51,7 @@ urlpatterns = [
     path("", include(digest_patterns)),
     path("", include("subscriptions.urls")),
 ]
+
+# 403 and 404 use Django's handlers with templates/403.html and 404.html.
+handler400 = errors.bad_request
+handler500 = errors.server_error

@@ -19,8 +19,6 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from digest.cockpit.adminkit import (
-    HOUR_CHOICES,
-    WEEKDAY_CHOICES,
     WEEKDAYS,
     CategoryPickerField,
     ChipsField,
@@ -34,6 +32,8 @@ from digest.models import Delivery
 from digest.ranking import semantic
 
 from . import categories, interests
+from .addresses import normalise_email
+from .admin_forms import SubscriberForm
 from .forms import clean_keywords_text
 from .learners import learners_refit
 from .models import Feedback, Interest, Learner, RefitRequest, Subscriber
@@ -139,28 +139,6 @@ class FeedbackInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("subscriber", "paper")
 
 
-class SubscriberForm(forms.ModelForm):
-    send_hour = forms.TypedChoiceField(choices=HOUR_CHOICES, coerce=int, label="Send at")
-    weekday = forms.TypedChoiceField(
-        choices=WEEKDAY_CHOICES, coerce=int, help_text="Weekly digests only."
-    )
-
-    class Meta:
-        model = Subscriber
-        fields = (
-            "email",
-            "status",
-            "frequency",
-            "weekday",
-            "send_hour",
-            "time_zone",
-            "paper_limit",
-            "empty_day",
-            "failure_count",
-            "suppressed_reason",
-        )
-
-
 def resend_today(subscriber: Subscriber) -> Delivery:
     """Today's digest (in the subscriber's time zone) queued again for the next tick: the
     same papers if it was built already, else a new row ranked at send time."""
@@ -219,9 +197,8 @@ class SubscriberAdmin(admin.ModelAdmin):
             return queryset, False
         lowered = Subscriber.objects.alias(email_lower=Lower("email"))
         if "@" in term and " " not in term and "." in term.rsplit("@", 1)[-1]:
-            return queryset.filter(
-                pk__in=lowered.filter(email_lower=term.lower()).values("pk")
-            ), False
+            whole = normalise_email(term).lower()  # either spelling of the domain
+            return queryset.filter(pk__in=lowered.filter(email_lower=whole).values("pk")), False
         # Part of an address: an id subquery, so the page's order is applied to the few
         # matches (scanning in the list's order for matches took 390 ms instead of 83 ms at
         # 100,000 subscribers on SQLite).

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core import checks as django_checks
-from django.db.models import Count, Model
+from django.db.models import Count, Max, Min, Model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -63,10 +63,19 @@ def sources_failing(now: datetime) -> list[Alert]:
 
 def weekdays_without_papers(now: datetime) -> list[Alert]:
     """A weekday of the last week (today excluded: its listing may still come) that got
-    no new papers at all: arXiv announces every weekday, so a gap means ingestion broke."""
+    no new papers at all: arXiv announces every weekday, so a gap means ingestion broke.
+
+    Only days from the first day with papers count: before it the service did not exist
+    (a fresh install has only the snapshot, announced on the day it was loaded), so those
+    days are no gap. The message says how fresh the papers are and when a pull last
+    succeeded, which tells a stopped schedule from a source that brings nothing."""
     today = timezone.localdate(now)
+    known = Paper.objects.aggregate(first=Min("announced_on"), newest=Max("announced_on"))
+    first, newest = known["first"], known["newest"]
+    if first is None:
+        return []
     days = [today - timedelta(days=n) for n in range(1, 8)]
-    weekdays = [d for d in days if d.weekday() < 5]
+    weekdays = [d for d in days if d.weekday() < 5 and d >= first]
     seen = set(
         Paper.objects.filter(announced_on__in=weekdays)
         .values_list("announced_on", flat=True)
@@ -80,10 +89,28 @@ def weekdays_without_papers(now: datetime) -> list[Alert]:
     return [
         Alert(
             "weekday-without-papers",
-            f"No new papers were announced on {names}: check the sources' fetch runs.",
+            f"No new papers were announced on {names} ({_freshness(newest)}): check the "
+            "sources' fetch runs.",
             _changelist(FetchRun),
         )
     ]
+
+
+def _freshness(newest: date) -> str:
+    pulled = (
+        FetchRun.objects.filter(status__in=[FetchRun.Status.OK, FetchRun.Status.NOT_MODIFIED])
+        .exclude(finished_at=None)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    if pulled is None:
+        return f"the newest are from {newest:%A %d %B}, and no pull of a source has succeeded yet"
+    local = timezone.localtime(pulled)
+    return (
+        f"the newest are from {newest:%A %d %B}, and the latest successful pull finished "
+        f"on {local:%A %d %B} at {local:%H:%M}"
+    )
 
 
 def mail_rates(now: datetime) -> list[Alert]:

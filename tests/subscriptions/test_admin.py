@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-from html.parser import HTMLParser
 
 import pytest
 import time_machine
@@ -20,6 +19,7 @@ from digest.ranking import semantic
 from subscriptions.admin import REFIT_AT_ONCE
 from subscriptions.models import Feedback, Learner, RefitRequest, Subscriber
 from tests.factories import give_feedback, make_paper, make_subscriber
+from tests.helpers.adminforms import submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -35,52 +35,6 @@ def cells(page: str, field: str) -> list[str]:
     """The text of one read-only column of the inlines, row by row."""
     found = re.findall(rf'<td class="field-{field}">\s*<p>(.*?)</p>', page, re.S)
     return [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in found]
-
-
-class _FormFields(HTMLParser):
-    """What a browser submits for the page's main form: every named input, select and
-    textarea as it stands (checkboxes only when ticked)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: list[tuple[str, str]] = []
-        self._select: str | None = None
-        self._textarea: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        name = a.get("name", "")
-        if tag == "input" and name and a.get("type") not in ("submit", "button"):
-            if a.get("type") not in ("checkbox", "radio") or "checked" in a:
-                self.data.append((name, a.get("value", "")))
-        elif tag == "select":
-            self._select = name
-        elif tag == "option" and self._select and "selected" in a:
-            self.data.append((self._select, a.get("value", "")))
-        elif tag == "textarea":
-            self._textarea = name
-            self.data.append((name, ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea:
-            name, text = self.data[-1]
-            self.data[-1] = (name, text + data)
-
-
-def submitted(page: str) -> dict[str, list[str]]:
-    form = page.split('id="subscriber_form"', 1)[1].split("</form>", 1)[0]
-    parser = _FormFields()
-    parser.feed("<form " + form)
-    out: dict[str, list[str]] = {}
-    for name, value in parser.data:
-        out.setdefault(name, []).append(value.lstrip("\n"))
-    return out
 
 
 @pytest.fixture

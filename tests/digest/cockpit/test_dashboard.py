@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from digest.ingest.pipeline import load_snapshot
 from tests.digest.cockpit.conftest import NOON_TODAY, at
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +86,11 @@ def test_the_favicon_is_found(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 302
     assert response["Location"].endswith("favicon.svg")
+
+
+def test_a_fresh_install_with_only_the_snapshot_has_no_gap_to_warn_of(staff_client):
+    with at(NOON_TODAY):
+        load_snapshot()
+        page = staff_client.get(reverse("cockpit:dashboard")).content.decode()
+    assert 'data-code="weekday-without-papers"' not in page
+    assert "No new papers" not in page

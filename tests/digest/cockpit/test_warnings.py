@@ -11,6 +11,7 @@ from django.core import checks as django_checks
 from django.core.management import call_command
 
 from digest.cockpit import services, stats, warnings
+from digest.ingest.pipeline import load_snapshot
 from digest.models import Delivery, FetchRun, Paper, Source
 from digest.ops import checks
 from digest.ranking import glossary
@@ -80,6 +81,58 @@ def test_a_weekday_without_new_papers():
 def test_a_weekend_without_papers_is_normal():
     Paper.objects.filter(announced_on__in=[date(2026, 11, 21), date(2026, 11, 22)]).delete()
     assert codes() == []
+
+
+def fresh_install(moment: datetime) -> None:
+    """A new database with only `load_snapshot` run at `moment`: its papers are that
+    day's, and no source has been pulled yet."""
+    Paper.objects.all().delete()
+    with at(moment):
+        load_snapshot()
+
+
+def test_a_fresh_install_with_todays_snapshot_needs_no_one():
+    fresh_install(NOW)
+    assert codes() == []
+
+
+def test_days_before_the_first_papers_are_not_gaps():
+    # Installed on Thursday 19: the Monday to Wednesday before it were never ours to miss.
+    Paper.objects.filter(announced_on__lt=date(2026, 11, 19)).delete()
+    assert codes() == []
+
+
+def test_a_fresh_install_that_never_pulls_warns_on_the_first_weekday_it_misses():
+    fresh_install(NOW)  # Monday 23
+    assert codes(NOW + timedelta(days=1)) == []  # Tuesday's listing may still come
+    with at(NOW + timedelta(days=2)):
+        [alert] = warnings.alerts_collect(NOW + timedelta(days=2))
+    assert alert.code == "weekday-without-papers"
+    assert alert.message == (
+        "No new papers were announced on Tuesday 24 November (the newest are from "
+        "Monday 23 November, and no pull of a source has succeeded yet): check the "
+        "sources' fetch runs."
+    )
+
+
+def test_a_running_service_whose_papers_stopped_says_when_it_last_pulled():
+    source = Source.objects.create(name="arXiv cs.LG", kind="arxiv-rss", url="https://a.test/")
+    with at(datetime(2026, 11, 19, 6, 0, tzinfo=UTC)):
+        FetchRun.objects.create(
+            source=source,
+            kind=source.kind,
+            url=source.url,
+            status=FetchRun.Status.OK,
+            finished_at=datetime(2026, 11, 19, 6, 1, tzinfo=UTC),
+        )
+    Paper.objects.filter(announced_on__gte=date(2026, 11, 20)).delete()
+    with at(NOW):
+        [alert] = warnings.alerts_collect(NOW)
+    assert alert.message == (
+        "No new papers were announced on Friday 20 November (the newest are from "
+        "Thursday 19 November, and the latest successful pull finished on Thursday "
+        "19 November at 06:01): check the sources' fetch runs."
+    )
 
 
 def subscribers(count: int):
