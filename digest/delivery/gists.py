@@ -12,7 +12,11 @@ contribution statement in an abstract, and the best one wins.
   before the results, so the first half of the abstract is favoured slightly;
 - length: a fragment or a run-on sentence makes a poor gist;
 - overlap with the title: the sentence that names the method in the title (its acronym,
-  its key words) is usually the one that introduces it.
+  its key words) is usually the one that introduces it;
+- standing alone: the card shows the sentence without its neighbours, so one that points
+  back at them ("This allows ...", "However, these methods ...") counts against, unless
+  cutting its opening phrase leaves a whole sentence ("To address this issue, we propose
+  X" is shown as "We propose X"; `standalone.py`).
 
 The weights were tuned on the development half of tests/fixtures/gists.json only; the
 test half (40 abstracts, marked by hand first) measures it (docs/email.md).
@@ -22,6 +26,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
+
+from .standalone import standing_alone
 
 # A sentence ends at . ! or ? followed by a space and a capital, digit or opening mark;
 # abbreviations (e.g., i.e., et al., Fig.) and initials ("J. Smith") do not end one.
@@ -155,6 +162,7 @@ class GistWeights:
     title_name: float = 1.5
     too_short: float = -1.5
     too_long: float = -1.0
+    leans_on_context: float = -2.5
     short_words: int = 8
     long_words: int = 70
 
@@ -188,7 +196,9 @@ def sentence_scores(title: str, parts: list[str], w: GistWeights = WEIGHTS) -> l
     terms, name = _title_terms(title)
     n = len(parts)
     return [
-        _cue_score(sentence, w) + _shape_score(sentence, i, n, terms, name, w)
+        _cue_score(sentence, w)
+        + _shape_score(sentence, i, n, terms, name, w)
+        + (w.leans_on_context if standing_alone(sentence) is None else 0.0)
         for i, sentence in enumerate(parts)
     ]
 
@@ -236,15 +246,33 @@ def _shape_score(
 
 
 def choose_gist(title: str, abstract: str, w: GistWeights = WEIGHTS) -> str:
-    """The sentence of `abstract` most likely to state the paper's contribution ("" if
-    the abstract is empty)."""
+    """The sentence of `abstract` most likely to state the paper's contribution, as it
+    reads on its own ("" if the abstract is empty)."""
     return choose_from(title, sentences(abstract), w)
 
 
 def choose_from(title: str, parts: list[str], w: GistWeights = WEIGHTS) -> str:
     """`choose_gist` for an abstract already split into sentences."""
-    if len(parts) <= 1:
-        return parts[0] if parts else ""
+    return choose(title, parts, w).text
+
+
+class Gist(NamedTuple):
+    position: int  # of the chosen sentence in the abstract's sentences; -1 if there are none
+    text: str  # that sentence as the card shows it
+
+
+def choose(title: str, parts: list[str], w: GistWeights = WEIGHTS) -> Gist:
+    """The gist's sentence and its text, for a caller that shows the rest of the abstract."""
+    if not parts:
+        return Gist(-1, "")
+    best = pick(title, parts, w)
+    # With no better sentence, one that leans on its neighbours is still shown whole.
+    return Gist(best, standing_alone(parts[best]) or parts[best])
+
+
+def pick(title: str, parts: list[str], w: GistWeights = WEIGHTS) -> int:
+    """The index in `parts` (not empty) of the sentence that states the contribution."""
+    if len(parts) == 1:
+        return 0
     scores = sentence_scores(title, parts, w)
-    best = max(range(len(parts)), key=lambda i: (scores[i], -i))
-    return parts[best]
+    return max(range(len(parts)), key=lambda i: (scores[i], -i))

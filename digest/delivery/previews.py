@@ -20,6 +20,7 @@ from digest.ranking.types import PaperDoc
 from digest.ranking.words import tokens
 from subscriptions.models import Interest, Subscriber
 
+from . import sections
 from .rendering import DigestRenderer
 
 
@@ -125,7 +126,8 @@ def preview_picks(
             "title": papers[p.paper_id].title_text,
             "authors": list(papers[p.paper_id].authors),
             "abs_url": papers[p.paper_id].get_absolute_url(),
-            "reason": p.reason,
+            # Quoted as in the mail; the reason stored with a sent pick keeps straight quotes.
+            "reason": sections.curly_quotes(p.reason),
             "score": round(p.score, 4),
         }
         for p in picks

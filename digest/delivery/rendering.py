@@ -99,12 +99,12 @@ def paper_display(
     title = _clip(readable_title(paper), TITLE_MAX_CHARS)
     abstract = " ".join((paper.abstract_text or paper.abstract).split())
     parts = gists.sentences(abstract)
-    chosen = gists.choose_from(title, parts)
-    gist = _clip(chosen, GIST_MAX_CHARS)
+    chosen = gists.choose(title, parts)
+    gist = _clip(chosen.text, GIST_MAX_CHARS)
     opening = ""
     if not (web or compact):
-        # The rest of the abstract, cut: the gist is already shown above it.
-        rest = " ".join(part for part in parts if part != chosen)
+        # The rest of the abstract, cut: the gist's sentence is already shown above it.
+        rest = " ".join(part for i, part in enumerate(parts) if i != chosen.position)
         opening = abstract_opening(rest, ABSTRACT_SENTENCES, ABSTRACT_MAX_CHARS)
     upvotes, rise = buzz
     return {

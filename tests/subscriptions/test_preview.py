@@ -132,3 +132,15 @@ def test_the_preview_reads_a_typed_description_by_its_own_meaning_not_the_saved_
     typed = titles("predicting how proteins fold")
     assert typed == ["Protein Structure Prediction with Graph Networks"]
     assert titles("quantum error correction codes") == []  # nothing on the day is about it
+
+
+@pytest.mark.django_db
+def test_the_preview_quotes_terms_as_the_mail_does(client, alice, papers):
+    robots = {**VALID, "categories": ["cs.RO"], "keywords": "laundry", "frequency": "daily"}
+
+    body = client.post(preview_path(alice), robots).content.decode()
+
+    # The mail shows "matches “laundry”" (sections.shown_reason); the stored reason keeps
+    # the straight quotes the sections parse, and Django would escape them to &#x27;.
+    assert "Why: matches “laundry”" in body
+    assert "&#x27;" not in body
