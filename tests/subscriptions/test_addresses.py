@@ -80,3 +80,23 @@ def test_the_migration_rewrites_stored_unicode_domains_and_leaves_twins_alone():
         "twin@exämple.test",  # its twin exists: staff decide
         "twin@xn--exmple-cua.test",
     }
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_latest_schema_afterwards")
+def test_the_migration_replaces_time_zones_that_are_not_iana_names():
+    executor = MigrationExecutor(connection)
+    before = [("subscriptions", "0007_refit_requests")]
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("subscriptions", "Subscriber")
+    for n, zone in enumerate(("localtime", "posixrules", "Europe/Berlin", "UTC")):
+        old.objects.create(email=f"tz{n}@example.org", time_zone=zone)
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    zones = dict(Subscriber.objects.values_list("email", "time_zone"))
+    assert zones == {
+        "tz0@example.org": "UTC",
+        "tz1@example.org": "UTC",
+        "tz2@example.org": "Europe/Berlin",
+        "tz3@example.org": "UTC",
+    }
