@@ -47,6 +47,7 @@ urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page says; send them to the real one.
     path("favicon.ico", cockpit.favicon, name="favicon"),
     path("health/", health.health, name="health"),
+    path("request-too-large/", errors.too_large, name="request_too_large"),
     *email_service_webhooks(),
     path("", include(digest_patterns)),
     path("", include("subscriptions.urls")),

@@ -123,3 +123,11 @@ def test_a_forbidden_page_says_so_and_where_to_go(rf):
     assert "You cannot open this page" in page
     assert "internal reason" not in page
     assert_in_the_sites_look(page)
+
+
+def test_the_page_nginx_shows_for_a_post_over_its_limit_keeps_the_413(client):
+    # deploy/nginx sends a body it refused here, as a GET (tests/integration/test_proxy.py).
+    response = client.get("/request-too-large/")
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "far more than any of our forms sends" in page and "/link/" in page

@@ -193,6 +193,14 @@ def test_no_token_reaches_the_access_logs_of_nginx_or_gunicorn(proxied):
         assert signature not in text
 
 
+def test_a_post_over_nginxs_limit_gets_the_sites_own_page(proxied):
+    proxy, _ = proxied
+    response = client(proxy.url).post("/", data={"email": "x" * 2_000_000})
+    assert response.status_code == 413
+    assert "far more than any of our forms sends" in response.text
+    assert "Nothing was saved or changed" in response.text
+
+
 def test_two_web_processes_share_the_limit_on_confirmation_mails(site, tmp_path):
     """Two processes on one SQLite database and no CACHE_URL, requests alternating:
     per-process counters would let ten confirmation mails through, not five."""
