@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -66,13 +66,17 @@ def analysed(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(words), tuple(compounds)
 
 
-_HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
+def _hyphenated_words(text: str) -> Iterator[tuple[str, str]]:
+    """(joined compound, as written) for each hyphenated word, matched as `analysed` does."""
+    for match in _WORD.findall(fold(text)):
+        if "-" in match:
+            yield singular(match.replace("-", "")), match
 
 
 def hyphenated(text: str) -> dict[str, str]:
     """The text's hyphenated words by the joined compound the analysis keeps for them:
     {"zeroshot": "zero-shot"}."""
-    return {singular(w.replace("-", "")): w for w in _HYPHENATED.findall(fold(text))}
+    return dict(_hyphenated_words(text))
 
 
 def written_forms(texts: Iterable[str]) -> dict[str, str]:
@@ -80,7 +84,7 @@ def written_forms(texts: Iterable[str]) -> dict[str, str]:
     "zeroshot" matches no paper, "zero-shot" matches every way papers write it."""
     counts: Counter[tuple[str, str]] = Counter()
     for text in texts:
-        counts.update((singular(w.replace("-", "")), w) for w in _HYPHENATED.findall(fold(text)))
+        counts.update(_hyphenated_words(text))
     forms: dict[str, str] = {}
     for (joined, word), _ in counts.most_common():
         forms.setdefault(joined, word)
