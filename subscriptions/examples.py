@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -30,7 +29,7 @@ from digest.ingest import pipeline
 from digest.models import Paper
 from digest.sources.arxiv_api import ArxivApiAdapter
 from digest.sources.arxiv_rss import FEED_TYPES, arxiv_throttle
-from digest.sources.base import IngestError, bare_arxiv_id
+from digest.sources.base import IngestError, bare_arxiv_id, possible_arxiv_id
 from digest.sources.http import Patience
 from digest.sources.http import fetch as http_fetch
 
@@ -85,22 +84,6 @@ def parse_example(item: str) -> str | None:
         else:
             return None
     return bare_arxiv_id(text)
-
-
-def possible_arxiv_id(arxiv_id: str, today: date) -> bool:
-    """Whether an arXiv paper can have this id: its year and month exist, from the scheme's
-    start (April 2007; 1991 to 2007 for "archive/YYMMNNN") to next month, with as many digits
-    as that month's numbers have (five from 2015)."""
-    if "/" in arxiv_id:
-        yymm = arxiv_id.split("/", 1)[1][:4]
-        year = 1900 + int(yymm[:2]) if int(yymm[:2]) >= 91 else 2000 + int(yymm[:2])
-        return 1 <= int(yymm[2:]) <= 12 and (1991, 8) <= (year, int(yymm[2:])) <= (2007, 3)
-    yymm, number = arxiv_id.split(".")
-    year, month = 2000 + int(yymm[:2]), int(yymm[2:])
-    latest = (today.year, today.month + 1) if today.month < 12 else (today.year + 1, 1)
-    if not 1 <= month <= 12 or not (2007, 4) <= (year, month) <= latest:
-        return False
-    return len(number) == (5 if year >= 2015 else 4)
 
 
 def pasted_text(text: str) -> str:

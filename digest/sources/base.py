@@ -68,6 +68,23 @@ def bare_arxiv_id(text: str) -> str | None:
     return match.group("id") if match else None
 
 
+def possible_arxiv_id(arxiv_id: str, today: date) -> bool:
+    """Whether an arXiv paper can have this id: its year and month exist, from the scheme's
+    start (April 2007; 1991 to 2007 for "archive/YYMMNNN") to next month, with as many digits
+    as that month's numbers have (five from 2015)."""
+    if "/" in arxiv_id:
+        yymm = arxiv_id.split("/", 1)[1][:4]
+        year, month = int(yymm[:2]), int(yymm[2:])
+        year += 1900 if year >= 91 else 2000
+        return 1 <= month <= 12 and (1991, 8) <= (year, month) <= (2007, 3)
+    yymm, number = arxiv_id.split(".")
+    year, month = 2000 + int(yymm[:2]), int(yymm[2:])
+    latest = (today.year, today.month + 1) if today.month < 12 else (today.year + 1, 1)
+    if not 1 <= month <= 12 or not (2007, 4) <= (year, month) <= latest:
+        return False
+    return len(number) == (5 if year >= 2015 else 4)
+
+
 @dataclass
 class Fetched:
     """What `fetch()` brought back: one body per page, or none when the listing is unchanged."""

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from digest.models import Paper
-from digest.sources.base import IngestError
+from digest.sources.base import IngestError, possible_arxiv_id
 from subscriptions import tasks
 from subscriptions.examples import (
     examples_add,
@@ -16,7 +16,6 @@ from subscriptions.examples import (
     examples_parse,
     parse_example,
     pasted_text,
-    possible_arxiv_id,
 )
 from subscriptions.models import Feedback
 from tests.factories import make_paper, make_subscriber
