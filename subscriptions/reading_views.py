@@ -17,7 +17,7 @@ from django.urls import reverse
 from digest.delivery.previews import description_reading
 from digest.ranking import glossary
 
-from . import categories, interests, services, tokens
+from . import categories, forms, interests, services, tokens
 from .models import Subscriber
 from .views import require_page_methods, subscriber_view
 
@@ -69,7 +69,7 @@ def _keywords_typed(data: QueryDict, kept: Sequence[str]) -> str | None:
     the kept terms added, so that saving the form keeps them; None when it was not sent."""
     if "keywords" not in data:
         return None
-    typed = interests.parse_keywords(data.get("keywords", "")[:2000])
+    typed = interests.parse_keywords(data.get("keywords", "")[: forms.KEYWORDS_MAX_CHARS])
     known = {k.lower() for k in typed}
     for term in kept:
         keyword = interests.normalise_keyword(term.lstrip("-"))  # as the service keeps it
