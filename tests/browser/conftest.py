@@ -11,8 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
+from digest.models import Paper
 from subscriptions import tasks as subscription_tasks
+from subscriptions.models import Subscriber
 from tests.helpers.screenshots import CHROMIUM, CHROMIUM_ARGS
 
 # Playwright's sync API keeps an event loop in this thread; our ORM calls in the test
@@ -100,3 +103,15 @@ def browser_settings(settings, live_server, tmp_path, monkeypatch):
     task = subscription_tasks.subscriber_request_link
     monkeypatch.setattr(task, "delay_on_commit", lambda email: task(email))
     return settings
+
+
+@pytest.fixture
+def carol(db):
+    """An active reader, and today's paper 2501.00002 ("Robot arms") for her feedback links."""
+
+    Paper.objects.create(
+        arxiv_id="2501.00002", title="Robot arms", title_text="Robot arms",
+        abstract_text="Folding.", authors=["Ada Lovelace"], categories=["cs.RO"],
+        primary_category="cs.RO", announced_on=timezone.localdate(),
+    )  # fmt: skip
+    return Subscriber.objects.create(email="carol@example.org", status="active")

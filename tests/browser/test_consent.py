@@ -4,9 +4,7 @@ scripts on, changes nothing; pressing the page's button does."""
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
-from digest.models import Paper
 from subscriptions import tokens
 from subscriptions.models import Feedback, Subscriber
 
@@ -33,13 +31,7 @@ def test_opening_the_confirm_link_with_scripts_on_confirms_nothing(page, browser
     assert page.problems == []
 
 
-def test_opening_a_feedback_link_with_scripts_on_records_nothing(page, browser_settings):
-    carol = Subscriber.objects.create(email="carol@example.org", status="active")
-    Paper.objects.create(
-        arxiv_id="2501.00002", title="Robot arms", title_text="Robot arms",
-        abstract_text="Folding.", authors=["Ada Lovelace"], categories=["cs.RO"],
-        primary_category="cs.RO", announced_on=timezone.localdate(),
-    )  # fmt: skip
+def test_opening_a_feedback_link_with_scripts_on_records_nothing(page, browser_settings, carol):
     load_like_a_scanner(page, tokens.feedback_url(carol, "2501.00002", -1))
     assert not Feedback.objects.filter(subscriber=carol).exists()
     page.get_by_role("button", name="Yes, fewer like this").click()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from digest.models import Paper
 from subscriptions import tokens
 from subscriptions.models import Subscriber
 
@@ -31,13 +30,7 @@ def test_unsubscribe_then_resubscribe_from_the_preferences_page(page, browser_se
     assert page.problems == []
 
 
-def test_more_like_this_leads_on_to_the_preferences(page, browser_settings):
-    carol = Subscriber.objects.create(email="carol@example.org", status="active")
-    Paper.objects.create(
-        arxiv_id="2501.00002", title="Robot arms", title_text="Robot arms",
-        abstract_text="Folding.", authors=["Ada Lovelace"], categories=["cs.RO"],
-        primary_category="cs.RO", announced_on=timezone.localdate(),
-    )  # fmt: skip
+def test_more_like_this_leads_on_to_the_preferences(page, browser_settings, carol):
     page.goto(tokens.feedback_url(carol, "2501.00002", 1))
     page.get_by_role("button", name="Yes, more like this").click()
     page.get_by_role("link", name="My preferences").click()
