@@ -24,8 +24,10 @@ from .preference_views import FEEDBACK_SHOWN
 from .views import bad_link, subscriber_for, subscriber_view
 
 log = logging.getLogger(__name__)
-# Papers offered at a time: enough to say what one means, few enough to answer.
-SUGGESTED = 6
+# Papers offered at a time, whatever the digest's size: what the learner gets from answers
+# grows with their number (bench/onboarding_split.py: a second page of ten lifts the next
+# digest more than any way of ordering one page), and ten is what the simulation answers.
+SUGGESTED = 10
 # After this many answers, all "not for me", the page asks for a paper they like instead.
 ONLY_NOES = 4
 # Up to this many answers the learner is refitted in the request (tens of milliseconds);
@@ -50,7 +52,7 @@ def _suggestions(subscriber: Subscriber, answers: dict[str, int]) -> list[dict]:
     from digest.delivery.previews import preview_picks  # the delivery layer, on demand
 
     try:
-        picked = preview_picks(subscriber, floor=SUGGESTION_FLOOR)[:SUGGESTED]
+        picked = preview_picks(subscriber, {"paper_limit": SUGGESTED}, floor=SUGGESTION_FLOOR)
     except Exception:  # noqa: BLE001 - a broken suggestion list must not break the page
         log.exception("suggestions failed for subscriber %s", subscriber.pk)
         picked = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -113,6 +114,8 @@ def preview_picks(
         if name in overrides:
             setattr(interest, name, overrides[name])
     if "paper_limit" in overrides:
+        # A copy: the caller's subscriber (a page's, which may be saved) keeps its own size.
+        subscriber = copy.copy(subscriber)
         subscriber.paper_limit = int(overrides["paper_limit"])
     base = selectors.profiles_for([subscriber])[0]
     profile = selectors.profile_from(

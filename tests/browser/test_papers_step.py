@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -97,6 +99,36 @@ def test_two_yes_answers_in_place_bring_the_terms_they_share_to_keep(page, brows
     page.wait_for_url(f"**/preferences/{token}/papers/")
     assert Interest.objects.get(subscriber=dora).keywords == ["student"]
     assert page.problems == []
+
+
+def test_once_every_paper_is_answered_the_next_ten_are_one_click_away(page, browser_settings):
+    add_papers()
+    for n in range(8):
+        Paper.objects.create(
+            arxiv_id=f"2501.001{n:02d}", title=f"Distillation study {n}",
+            title_text=f"Distillation study {n}", abstract_text="Knowledge distillation.",
+            authors=["Ada Lovelace"], categories=["cs.LG"], primary_category="cs.LG",
+            announced_on=timezone.localdate(), upvotes=n,
+        )  # fmt: skip
+    erin = make_subscriber("erin@example.org", keywords=["distillation"])
+    token = tokens.make_token(erin, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/papers/", timeout=60_000)
+    more = page.get_by_role("link", name="Show ten more, picked with your answers")
+    waiting = page.locator("li.answer:not(.answered)")
+    assert waiting.count() == 10
+    while waiting.count():
+        assert not more.is_visible()  # papers left to answer on this page
+        left = waiting.count()
+        waiting.first.get_by_role("button", name=re.compile("^Not for me")).click()
+        waiting.nth(left - 1).wait_for(state="detached")  # answered in place
+    more.wait_for()
+    shoot(page, "papers-step-all-answered")
+    more.click()
+    page.wait_for_load_state()
+    assert waiting.count() == 2  # the two papers not answered yet
+    assert not more.is_visible()
+    assert Feedback.objects.filter(subscriber=erin).count() == 10
+    assert page.problems == [], page.problems
 
 
 def test_undo_answers_in_place_and_stays_in_the_papers_step(page, browser_settings):

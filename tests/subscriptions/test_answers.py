@@ -71,6 +71,18 @@ def test_the_papers_page_offers_what_the_interests_pick_with_two_answers(client,
     assert "Papers I like" in body
 
 
+def test_the_papers_step_offers_ten_papers_whatever_the_digest_holds(client):
+    # What the learner gets from answers grows with their number (bench/onboarding_split.py).
+    for n in range(12):
+        make_paper(f"Knowledge distillation, study {n}", upvotes=n)
+    dana = make_subscriber("dana@example.com", keywords=["distillation"], paper_limit=3)
+    body = client.get(url("suggestions", dana)).content.decode()
+    assert body.count('name="signal" value="1"') == 10
+    assert "Show ten more, picked with your answers" in body
+    dana.refresh_from_db()
+    assert dana.paper_limit == 3
+
+
 def test_an_empty_profile_is_offered_trending_papers(client, papers):
     carol = make_subscriber("carol@example.com")
     body = client.get(url("suggestions", carol)).content.decode()

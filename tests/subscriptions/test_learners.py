@@ -18,6 +18,7 @@ from digest.ranking import semantic
 from digest.ranking.learner import from_bytes, word_features
 from subscriptions import learners as learning
 from subscriptions import services, tokens
+from subscriptions.answer_views import SUGGESTED
 from subscriptions.models import Feedback, Learner
 from tests.digest.ranking.test_ranking import FILLER_TOPICS
 from tests.factories import make_paper, make_subscriber
@@ -207,9 +208,9 @@ def test_the_papers_step_fills_with_the_closest_papers_not_the_most_upvoted(pape
     body = client.get(reverse("subscriptions:suggestions", args=[token])).content.decode()
 
     shown = re.findall(r'<li class="answer">\s*<a [^>]*>([^<]+)</a>', body)
-    assert len(shown) == 6 and near.title_text in shown
+    assert len(shown) == SUGGESTED and near.title_text in shown
     generic = [shown.index(t) for t in shown if t.startswith("Deep neural networks")]
-    assert shown.index(near.title_text) < min(generic, default=6)
+    assert shown.index(near.title_text) < min(generic, default=SUGGESTED)
     assert "trending · 0 upvotes" not in body
 
 
