@@ -223,7 +223,9 @@ def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
     origin = tokens.signed_at(token)
     context = {
         "already": already,
-        "resubscribe_token": tokens.undo_token(subscriber, origin),
+        # The undo only in the answer to the press that unsubscribed: anyone holding the
+        # mail, forwarded or not, can open the link again or press once more.
+        "resubscribe_token": tokens.undo_token(subscriber, origin, just_left=not already),
         "preferences_url": tokens.preferences_url_as_of(subscriber, origin),
     }
     return render(request, "subscriptions/unsubscribed.html", context)
