@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from digest import selectors as paper_selectors
+from digest.delivery import planning
 from digest.models import Paper
 
 from . import categories, ratelimits, selectors, services, tasks, tokens
@@ -183,7 +184,7 @@ def confirm(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
         subscriber = services.subscriber_confirm(subscriber)
         context = {
             "subscriber": subscriber,
-            "first": selectors.first_digest(subscriber, timezone.now()),
+            "first": planning.first_digest(subscriber, timezone.now()),
             "topics": selectors.chosen_topics(subscriber),
             **_preferences_links(subscriber),
         }
