@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ShowFacets
 from django.contrib.auth import get_permission_codename
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
@@ -36,7 +36,7 @@ from .addresses import normalise_email
 from .admin_forms import SubscriberForm
 from .forms import clean_keywords_text
 from .learners import learners_refit
-from .models import Feedback, Interest, Learner, RefitRequest, Subscriber
+from .models import EMAIL_UNIQUE, Feedback, Interest, Learner, RefitRequest, Subscriber
 from .services import interest_save, subscribers_suppress, subscribers_unsuppress
 
 # Subscribers one "refit now" takes: it runs in the request (the command does any number).
@@ -177,6 +177,18 @@ class SubscriberAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_facets = ShowFacets.NEVER  # a count per filter choice reads the whole table
     list_per_page = 50
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IntegrityError as error:
+            if EMAIL_UNIQUE not in str(error):
+                raise
+        # Another transaction committed this address between the form's check and the
+        # save (on PostgreSQL the check cannot lock a row that does not exist yet). The
+        # save was rolled back whole; the same post, validated again, now finds that
+        # subscriber and answers with the form's own message and the fields as typed.
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Interest:

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 PAPER_LIMIT_MAX = 50
+# The case-insensitive unique address: the name its IntegrityError carries.
+EMAIL_UNIQUE = "subscriber_email_ci_unique"
 
 
 @cache
@@ -69,7 +71,7 @@ class Subscriber(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="subscriber_email_ci_unique"),
+            models.UniqueConstraint(Lower("email"), name=EMAIL_UNIQUE),
             models.CheckConstraint(
                 condition=Q(send_hour__gte=0, send_hour__lte=23), name="subscriber_send_hour_range"
             ),

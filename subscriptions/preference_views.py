@@ -81,7 +81,7 @@ def _page(request, subscriber: Subscriber, token: str, form: PreferencesForm, st
         "groups": _category_groups(chosen),
         "weekdays": WEEKDAYS,
         "unsubscribe_token": tokens.make_token(subscriber, tokens.Purpose.UNSUBSCRIBE, at=origin),
-        "resubscribe_token": tokens.undo_token(subscriber, origin, mailed_since_counts=True),
+        "resubscribe_token": tokens.undo_token(subscriber, origin),
         "feedback": selectors.feedback_list(subscriber, limit=FEEDBACK_SHOWN + 1),
         "feedback_shown": FEEDBACK_SHOWN,
         "max_examples": MAX_EXAMPLES,

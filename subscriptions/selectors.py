@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, time, timedelta
 from typing import Any
-
-from django.conf import settings
 
 from digest.models import Delivery
 
@@ -129,45 +126,6 @@ def learner_export(subscriber: Subscriber) -> dict[str, Any] | None:
             "data": base64.b64encode(weights).decode("ascii"),
         },
     }
-
-
-# The send tick runs every 5 minutes (digest.delivery.schedule): a digest due from a
-# moment goes out at the tick that follows it.
-TICK_MINUTES = 5
-
-
-def _next_tick(moment: datetime) -> datetime:
-    tick = moment.replace(second=0, microsecond=0)
-    if tick < moment:
-        tick += timedelta(minutes=1)
-    return tick + timedelta(minutes=-tick.minute % TICK_MINUTES)
-
-
-def first_digest(subscriber: Subscriber, now: datetime) -> dict[str, Any]:
-    """When the subscriber's first digest goes out, in their time zone, as the planner
-    decides it (digest.delivery.planning.due_digests): on the first day (their weekday,
-    if weekly) whose send hour has come, once FIRST_DIGEST_DELAY minutes have passed since
-    they confirmed. `soon` when the grace, not the send hour, decides the time."""
-    tz = subscriber.tz
-    confirmed = subscriber.confirmed_at or now
-    not_before = _next_tick(max(now, confirmed + timedelta(minutes=settings.FIRST_DIGEST_DELAY)))
-    today = now.astimezone(tz).date()
-    weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
-    for days in range(8):
-        day = today + timedelta(days=days)
-        if weekly and day.weekday() != subscriber.weekday:
-            continue
-        send_time = datetime.combine(day, time(subscriber.send_hour), tzinfo=tz)
-        # Compared in UTC: datetimes sharing a tzinfo compare by wall clock alone.
-        at = max(send_time.astimezone(UTC), not_before.astimezone(UTC)).astimezone(tz)
-        if at.date() != day:
-            continue  # the grace ends after that day: its digest is not sent
-        label = {0: "today", 1: "tomorrow"}.get(days) or f"{at:%A}"
-        # Formatted here, in their zone: a template's date filter would show server time.
-        date_label = f"{at:%A} {at.day} {at:%B}"
-        soon = at != send_time
-        return {"at": at, "soon": soon, "day": label, "date": date_label, "time": f"{at:%H:%M}"}
-    raise AssertionError("a weekday comes round within a week")  # pragma: no cover
 
 
 def chosen_topics(subscriber: Subscriber) -> dict[str, list[str]]:

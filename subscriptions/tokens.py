@@ -143,21 +143,22 @@ def preferences_url_as_of(subscriber, origin: datetime) -> str:
     return absolute(reverse("subscriptions:preferences", args=[token]))
 
 
-def undo_token(subscriber, origin: datetime, *, mailed_since_counts: bool = False) -> str:
+def undo_token(subscriber, origin: datetime, *, just_left: bool = False) -> str:
     """The undo of the subscriber's last unsubscribe, on a page opened through a link
     signed at `origin`; "" when none is due.
 
-    In the hour after an unsubscribe (RESUBSCRIBE_TOKEN_MAX_AGE) the page can undo it.
-    Later, only a link mailed after the unsubscribe proves the owner wants back in
-    (`mailed_since_counts`: a preferences link, asked for on /link/); otherwise a fresh
-    confirmation mail (sign up again) is needed. The undo carries `origin`, so the page
-    after it offers no preferences link that outlives the one the page before had.
+    Only whoever made the unsubscribe gets it at once: the page that answers their press
+    (`just_left`). The links that lead back to that page sit in every mail, forwarded
+    ones too, so a later visit may be anyone's. Later, only a link mailed after the
+    unsubscribe proves the owner wants back in (a preferences link, asked for on
+    /link/); otherwise a fresh confirmation mail (sign up again) is needed. The undo
+    carries `origin`, so the page after it offers no preferences link that outlives the
+    one the page before had.
     """
     left = subscriber.unsubscribed_at
     if subscriber.status != subscriber.Status.UNSUBSCRIBED or not left:
         return ""
-    recent = timezone.now() - left <= timedelta(seconds=settings.RESUBSCRIBE_TOKEN_MAX_AGE)
-    if not (recent or (mailed_since_counts and origin >= left)):
+    if not (just_left or origin >= left):
         return ""
     extra = f"{consent_mark(subscriber)}:{int(origin.timestamp())}"
     return make_token(subscriber, Purpose.RESUBSCRIBE, extra=extra)

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from digest import selectors as paper_selectors
+from digest.delivery import planning
 from digest.models import Paper
 
 from . import categories, ratelimits, selectors, services, tasks, tokens
@@ -183,7 +184,7 @@ def confirm(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
         subscriber = services.subscriber_confirm(subscriber)
         context = {
             "subscriber": subscriber,
-            "first": selectors.first_digest(subscriber, timezone.now()),
+            "first": planning.first_digest(subscriber, timezone.now()),
             "topics": selectors.chosen_topics(subscriber),
             **_preferences_links(subscriber),
         }
@@ -223,7 +224,9 @@ def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
     origin = tokens.signed_at(token)
     context = {
         "already": already,
-        "resubscribe_token": tokens.undo_token(subscriber, origin),
+        # The undo only in the answer to the press that unsubscribed: anyone holding the
+        # mail, forwarded or not, can open the link again or press once more.
+        "resubscribe_token": tokens.undo_token(subscriber, origin, just_left=not already),
         "preferences_url": tokens.preferences_url_as_of(subscriber, origin),
     }
     return render(request, "subscriptions/unsubscribed.html", context)

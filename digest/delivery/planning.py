@@ -12,7 +12,8 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +23,8 @@ from django.utils import timezone
 
 from digest.models import Delivery
 from subscriptions.models import Subscriber
+
+from .schedule import SEND_TICK_MINUTES
 
 # Rows given back after a temporary failure wait this long before a tick offers them
 # again; until then the failed chunk's own retry (with its backoff) owns them.
@@ -79,6 +82,41 @@ def due_digests(now: datetime, *, everyone: bool = False) -> list[DueDigest]:
         ids = candidates.exclude(pk__in=planned).values_list("pk", flat=True)
         due.extend(DueDigest(pk, local.date()) for pk in ids)
     return due
+
+
+def _next_tick(moment: datetime) -> datetime:
+    """The send tick at or after `moment`: a digest due from then goes out at it."""
+    tick = moment.replace(second=0, microsecond=0)
+    if tick < moment:
+        tick += timedelta(minutes=1)
+    return tick + timedelta(minutes=-tick.minute % SEND_TICK_MINUTES)
+
+
+def first_digest(subscriber: Subscriber, now: datetime) -> dict[str, Any]:
+    """When the subscriber's first digest goes out, in their time zone, as `due_digests`
+    decides it at the send ticks: on the first day (their weekday,
+    if weekly) whose send hour has come, once FIRST_DIGEST_DELAY minutes have passed since
+    they confirmed. `soon` when the grace, not the send hour, decides the time."""
+    tz = subscriber.tz
+    confirmed = subscriber.confirmed_at or now
+    not_before = _next_tick(max(now, confirmed + timedelta(minutes=settings.FIRST_DIGEST_DELAY)))
+    today = now.astimezone(tz).date()
+    weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
+    for days in range(8):
+        day = today + timedelta(days=days)
+        if weekly and day.weekday() != subscriber.weekday:
+            continue
+        send_time = datetime.combine(day, time(subscriber.send_hour), tzinfo=tz)
+        # Compared in UTC: datetimes sharing a tzinfo compare by wall clock alone.
+        at = max(send_time.astimezone(UTC), not_before.astimezone(UTC)).astimezone(tz)
+        if at.date() != day:
+            continue  # the grace ends after that day: its digest is not sent
+        label = {0: "today", 1: "tomorrow"}.get(days) or f"{at:%A}"
+        # Formatted here, in their zone: a template's date filter would show server time.
+        date_label = f"{at:%A} {at.day} {at:%B}"
+        soon = at != send_time
+        return {"at": at, "soon": soon, "day": label, "date": date_label, "time": f"{at:%H:%M}"}
+    raise AssertionError("a weekday comes round within a week")  # pragma: no cover
 
 
 def plan_deliveries(now: datetime, *, everyone: bool = False) -> int:

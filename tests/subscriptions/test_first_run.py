@@ -9,7 +9,7 @@ import time_machine
 from django.urls import reverse
 
 from digest.delivery import planning
-from subscriptions import selectors, tokens
+from subscriptions import tokens
 from tests.factories import make_subscriber
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +70,7 @@ def test_the_first_digest_the_page_announces_is_the_one_the_planner_sends(
         gina.confirmed_at = confirmed
         gina.save()
 
-        first = selectors.first_digest(gina, confirmed)
+        first = planning.first_digest(gina, confirmed)
 
     arrives = expected.replace(tzinfo=UTC)
     assert first["at"] == arrives
@@ -90,7 +90,7 @@ def test_the_first_digest_the_page_announces_is_the_one_the_planner_sends(
 def test_a_weekly_subscriber_gets_the_first_digest_on_their_weekday(now, day, hour):
     erin = make_subscriber("erin@example.org", frequency="weekly", weekday=0)
 
-    first = selectors.first_digest(erin, now)
+    first = planning.first_digest(erin, now)
 
     assert (first["day"], f"{first['at']:%H:%M}", first["soon"]) == (day, hour, False)
 

@@ -216,18 +216,35 @@ def resubscribe_form(page: str) -> str:
 
 
 @pytest.mark.django_db
-def test_the_resubscribe_button_on_the_preferences_page_brings_the_subscriber_back(client):
+def test_the_resubscribe_button_on_a_preferences_page_mailed_after_leaving_brings_them_back(
+    client,
+):
     client.post(reverse("subscriptions:signup"), {"email": "carol@example.org"})
-    confirmed = client.post(link_in(mail.outbox[0], "/confirm/")).content.decode()
-    [preferences] = preferences_paths(confirmed)
+    client.post(link_in(mail.outbox[0], "/confirm/"))
     client.post(unsubscribe_path(Subscriber.objects.get()))
 
-    page = client.get(preferences).content.decode()
-    response = client.post(resubscribe_form(page))
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        client.post(reverse("subscriptions:request_link"), {"email": "carol@example.org"})
+        page = client.get(link_in(mail.outbox[-1], "/preferences/")).content.decode()
+        response = client.post(resubscribe_form(page))
 
     assert response.status_code == 200
     assert "Welcome back" in response.content.decode()
     assert Subscriber.objects.get().status == Subscriber.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_a_preferences_link_from_before_a_recent_unsubscribe_cannot_resubscribe(client, alice):
+    # Every digest carries a preferences link, and digests get forwarded: minutes after
+    # the owner left, such a link must not bring them back.
+    preferences = tokens.preferences_url(alice).removeprefix("http://testserver")
+    with time_machine.travel(timezone.now() + timedelta(minutes=1)):
+        client.post(unsubscribe_path(alice))
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        page = Client().get(preferences).content.decode()
+    assert "You are unsubscribed" in page
+    assert "/resubscribe/" not in page
+    assert "Sign up again" in page
 
 
 @pytest.mark.django_db
@@ -275,12 +292,39 @@ def test_an_old_unsubscribe_link_opened_again_says_so(client, alice):
 
 
 @pytest.mark.django_db
-def test_the_unsubscribe_link_opened_again_soon_after_offers_the_undo(client, alice):
+def test_the_unsubscribe_link_opened_again_soon_after_offers_no_undo(client, alice):
+    # The link sits in every mail, forwarded ones too: whoever opens it after the owner
+    # left may be someone else, and must not be able to bring them back.
     path = unsubscribe_path(alice)
     client.post(path)
-    page = client.get(path).content.decode()
-    assert "You're already unsubscribed" in page
-    assert "Welcome back" in client.post(resubscribe_form(page)).content.decode()
+    for opened_by in (Client(), client):
+        page = opened_by.get(path).content.decode()
+        assert "You're already unsubscribed" in page
+        assert "/resubscribe/" not in page
+        assert "Sign up again" in page
+
+
+@pytest.mark.django_db
+def test_only_the_press_that_unsubscribed_is_offered_the_undo(client, alice):
+    path = unsubscribe_path(alice)
+    assert "/resubscribe/" in client.post(path).content.decode()
+    again = Client().post(path).content.decode()
+    assert "You're already unsubscribed" in again
+    assert "/resubscribe/" not in again
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_one_click_answers_plain_text_without_an_undo(alice):
+    response = Client(enforce_csrf_checks=True).post(
+        unsubscribe_path(alice),
+        data="List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response["Content-Type"] == "text/plain"
+    assert response.content == b"You are unsubscribed.\n"
+    assert not response.cookies
 
 
 @pytest.mark.django_db

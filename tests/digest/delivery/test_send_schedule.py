@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django_celery_beat.models import PeriodicTask
 
-from digest.delivery import sending
+from digest.delivery import planning, sending
 from digest.delivery.schedule import DEFAULT_TASKS, ensure_default_schedule
 from subscriptions.models import Subscriber
 from tests.factories import make_paper, make_subscriber
@@ -33,6 +33,24 @@ def test_the_default_schedule_never_overwrites_a_staff_edit():
     assert PeriodicTask.objects.filter(task="digest.tasks.tick").count() == 1
     assert not PeriodicTask.objects.get(task="digest.tasks.tick").enabled
     assert PeriodicTask.objects.count() >= len(DEFAULT_TASKS)
+
+
+def test_the_first_digest_is_announced_at_a_tick_beat_really_runs(settings):
+    # The confirmed page promises the first digest at the first send tick after the
+    # grace: the tick of the schedule migrate gave beat, not a number of the page's own.
+    settings.FIRST_DIGEST_DELAY = 30
+    tick = PeriodicTask.objects.get(task="digest.tasks.tick").crontab.schedule
+    reader = make_subscriber("reader@example.org", send_hour=0)  # the grace decides
+    for minute in range(60):
+        for second in (0, 30):
+            confirmed = datetime(2026, 11, 24, 12, minute, second, tzinfo=UTC)
+            reader.confirmed_at = confirmed
+            grace_over = confirmed + timedelta(minutes=30)
+            minutes = (grace_over.replace(second=0) + timedelta(minutes=m) for m in range(61))
+            runs = (t for t in minutes if t.minute in tick.minute and t.hour in tick.hour)
+            expected = next(t for t in runs if t >= grace_over)
+
+            assert planning.first_digest(reader, confirmed)["at"] == expected, confirmed
 
 
 def test_a_weekly_digest_draws_from_the_whole_week_and_a_daily_one_from_its_window(
