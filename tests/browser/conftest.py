@@ -11,6 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
 from django.utils import timezone
 
 from digest.models import Paper
@@ -21,6 +23,24 @@ from tests.helpers.screenshots import CHROMIUM, CHROMIUM_ARGS
 # Playwright's sync API keeps an event loop in this thread; our ORM calls in the test
 # body are still plain synchronous calls, so Django's async guard does not apply.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+class OneRequestAtATime(WSGIServer):
+    """The live server, serving one request after the other.
+
+    The test database is SQLite in memory, and the live server's threads all use the
+    test's one connection, so they share one transaction: a page's htmx requests served
+    at once (the papers list refitting a learner while the preview reads) failed now and
+    then with "database table is locked" (about one run in six of the journey test).
+    A browser's parallel requests now wait their turn, as they would for a free worker.
+    """
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        # The connections are set in the server's own thread, which serves every request.
+        super().__init__(*args, **kwargs)
+
+
+LiveServerThread.server_class = OneRequestAtATime
 
 
 def _require_chromium() -> None:
