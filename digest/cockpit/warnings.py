@@ -190,6 +190,41 @@ def deliveries_stuck(now: datetime) -> list[Alert]:
     return alerts
 
 
+# A due digest goes out within minutes (beat's tick runs every five); one still pending an
+# hour after it was planned is held by something: the mail server, the workers or beat.
+DIGESTS_WAIT_AT_MOST = timedelta(hours=1)
+
+
+def digests_waiting(now: datetime) -> list[Alert]:
+    """Digests planned over an hour ago and still pending, with tries left (those without
+    are "attempts-used-up"), and the reason recorded on the one tried last: a mail server
+    that is down or refusing leaves its answer on the rows it could not take."""
+    waiting = Delivery.objects.filter(
+        status=Delivery.Status.PENDING,
+        created_at__lt=now - DIGESTS_WAIT_AT_MOST,
+        attempts__lt=settings.DELIVERY_MAX_ATTEMPTS,
+    )
+    count = waiting.count()
+    if not count:
+        return []
+    reason = (
+        waiting.exclude(error="").order_by("-claimed_at").values_list("error", flat=True).first()
+    )
+    held = (
+        f"the latest reason: {reason.splitlines()[0][:200]}"
+        if reason
+        else "none was given back with a reason: are the send workers and beat running?"
+    )
+    digests = "1 digest has" if count == 1 else f"{count} digests have"
+    return [
+        Alert(
+            "digests-waiting",
+            f"{digests} waited over an hour to be sent; {held}",
+            _changelist(Delivery, "status__exact=pending"),
+        )
+    ]
+
+
 def learners_waiting(now: datetime) -> list[Alert]:
     """Refit requests older than an hour: the debounced refit runs within a minute and the
     beat's sweep every ten, so nothing is taking them (or the encoder is missing)."""
@@ -226,6 +261,7 @@ CHECKS: list[Callable[[datetime], list[Alert]]] = [
     weekdays_without_papers,
     mail_rates,
     deliveries_stuck,
+    digests_waiting,
     learners_waiting,
     deployment,
 ]

@@ -191,6 +191,33 @@ def test_digests_pending_with_their_attempts_used_up(settings):
     assert codes() == ["attempts-used-up"]
 
 
+def test_digests_waiting_over_an_hour_say_what_held_them(settings):
+    [alice, bob] = subscribers(2)
+    refused = "mail server unavailable: [Errno 111] Connection refused"
+    with at(NOW - timedelta(minutes=59)):
+        Delivery.objects.create(subscriber=alice, digest_date=NOW.date(), error=refused)
+    assert codes() == []
+    with at(NOW - timedelta(minutes=61)):
+        Delivery.objects.create(subscriber=bob, digest_date=NOW.date(), error=refused)
+
+    with at(NOW):
+        [alert] = warnings.alerts_collect(NOW)
+    assert alert.code == "digests-waiting"
+    assert alert.message.startswith("1 digest has waited over an hour to be sent")
+    assert refused in alert.message
+    assert alert.link.endswith("?status__exact=pending")
+
+
+def test_digests_waiting_that_were_never_tried_ask_whether_anything_sends():
+    with at(NOW - timedelta(hours=3)):
+        deliveries(NOW.date(), subscribers(2), ["pending", "pending"])
+
+    with at(NOW):
+        [alert] = warnings.alerts_collect(NOW)
+    assert alert.message.startswith("2 digests have waited over an hour to be sent")
+    assert "are the send workers and beat running?" in alert.message
+
+
 def test_learners_waiting_over_an_hour_for_their_refit():
     [alice, bob] = subscribers(2)
     RefitRequest.objects.create(subscriber=alice, requested_at=NOW - timedelta(minutes=59))
