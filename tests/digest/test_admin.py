@@ -158,6 +158,39 @@ def test_resend_sends_the_same_papers_again_on_the_next_send(admin_client, sent_
     assert sent_digest.status == Delivery.Status.SENT
 
 
+def test_resend_leaves_a_digest_being_sent_alone_and_says_so(admin_client, sent_digest):
+    bob = make_subscriber("bob@example.org")
+    in_flight = Delivery.objects.create(
+        subscriber=bob, digest_date=sent_digest.digest_date, status=Delivery.Status.SENDING,
+        claim_token="a-live-claim", attempts=1,
+    )  # fmt: skip
+
+    response = admin_client.post(
+        changelist(Delivery),
+        {"action": "resend", "_selected_action": [sent_digest.pk, in_flight.pk], "confirm": "yes"},
+        follow=True,
+    )
+
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert message.startswith("1 deliveries queued to be sent again.")
+    assert "1 being sent right now was left alone" in message
+    in_flight.refresh_from_db()
+    assert (in_flight.status, in_flight.claim_token) == (Delivery.Status.SENDING, "a-live-claim")
+    sent_digest.refresh_from_db()
+    assert sent_digest.status == Delivery.Status.PENDING
+
+
+def test_the_deliveries_list_says_why_a_digest_failed_or_waits(admin_client, sent_digest):
+    Delivery.objects.filter(pk=sent_digest.pk).update(
+        status=Delivery.Status.PENDING,
+        error="mail server unavailable: [Errno 111] Connection refused",
+    )
+
+    page = admin_client.get(changelist(Delivery)).content.decode()
+
+    assert "mail server unavailable: [Errno 111] Connection refused" in page
+
+
 def test_suppressing_a_subscriber_stops_their_mail(admin_client, sent_digest):
     alice = sent_digest.subscriber
     make_paper("Distillation, revisited", categories=("cs.CL",))
