@@ -242,13 +242,13 @@ def test_an_unreadable_ranking_glossary(tmp_path, monkeypatch):
     assert codes() == ["check-digest.W004"]
 
 
-def test_the_hourly_watch_logs_each_warning_and_rolls_yesterday_up(caplog):
+def test_the_hourly_watch_logs_each_warning_and_rolls_the_final_days_up(caplog):
     Paper.objects.filter(announced_on=date(2026, 11, 20)).delete()
     with at(NOW), caplog.at_level(logging.WARNING, logger="digest.cockpit.warnings"):
         alerts = services.cockpit_watch(NOW)
     assert [a.code for a in alerts] == ["weekday-without-papers"]
     assert "No new papers were announced on Friday 20 November" in caplog.text
-    assert stats.days_missing(date(2026, 11, 9), date(2026, 11, 22)) == []
+    assert stats.days_missing(date(2026, 11, 8), date(2026, 11, 21)) == []
 
 
 def test_the_rollup_command_fills_the_days_and_prints_the_warnings():
