@@ -89,6 +89,15 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never from the deliveries' own pages: a deleted row is a day not yet planned, so
+        the next tick would mail that digest again (and the papers it carried could come
+        back). A subscriber's deletion asks this too, for the rows that go with them, and
+        may."""
+        match = request.resolver_match
+        own_page = match is not None and (match.url_name or "").startswith("digest_delivery_")
+        return not own_page and super().has_delete_permission(request, obj)
+
     def has_resend_permission(self, request) -> bool:
         return request.user.has_perm("digest.change_delivery")
 

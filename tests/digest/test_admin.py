@@ -180,6 +180,34 @@ def test_resend_leaves_a_digest_being_sent_alone_and_says_so(admin_client, sent_
     assert sent_digest.status == Delivery.Status.PENDING
 
 
+def test_a_sent_digest_cannot_be_deleted_into_a_second_send(admin_client, sent_digest):
+    # A deleted row is a digest never planned: the next send would mail the day again.
+    listing = admin_client.get(changelist(Delivery)).content.decode()
+    assert 'value="delete_selected"' not in listing
+    admin_client.post(
+        changelist(Delivery),
+        {"action": "delete_selected", "_selected_action": [sent_digest.pk], "post": "yes"},
+    )
+    delete_page = reverse("admin:digest_delivery_delete", args=[sent_digest.pk])
+    assert admin_client.post(delete_page, {"post": "yes"}).status_code == 403
+
+    sending.send_due(everyone=True)
+
+    assert Delivery.objects.filter(pk=sent_digest.pk, status=Delivery.Status.SENT).exists()
+    assert len(mail.outbox) == 1
+
+
+def test_deleting_a_subscriber_still_takes_their_deliveries_along(admin_client, sent_digest):
+    subscriber_delete = reverse(
+        "admin:subscriptions_subscriber_delete", args=[sent_digest.subscriber_id]
+    )
+
+    response = admin_client.post(subscriber_delete, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Subscriber.objects.exists() and not Delivery.objects.exists()
+
+
 def test_the_deliveries_list_says_why_a_digest_failed_or_waits(admin_client, sent_digest):
     Delivery.objects.filter(pk=sent_digest.pk).update(
         status=Delivery.Status.PENDING,
