@@ -48,9 +48,21 @@ def charts_build(series: stats.Series) -> list[Chart]:
         ),
         Chart(
             "digests",
-            "Digests sent, empty and failed per day",
+            "Digests sent, empty, failed and waiting per day",
             days,
-            {name: series.get(stats.DIGESTS, name) for name in ("sent", "empty", "failed")},
+            {
+                **{name: series.get(stats.DIGESTS, name) for name in ("sent", "empty", "failed")},
+                # Planned and not yet sent: today's still to come, or held (see the
+                # "digests-waiting" warning); for a finished day, never sent at all.
+                "waiting": [
+                    p + s
+                    for p, s in zip(
+                        series.get(stats.DIGESTS, "pending"),
+                        series.get(stats.DIGESTS, "sending"),
+                        strict=True,
+                    )
+                ],
+            },
             kind="bars",
         ),
         Chart(

@@ -59,6 +59,18 @@ def test_digests_per_day_by_outcome(charts):
     assert column(chart, "failed") == [0, 1, 0]
 
 
+def test_digests_not_yet_sent_are_counted_as_waiting(known_days):
+    [first, second] = Delivery.objects.filter(digest_date=TODAY)
+    Delivery.objects.filter(pk=first.pk).update(status="pending")
+    Delivery.objects.filter(pk=second.pk).update(status="sending")
+
+    with at(NOON_TODAY):
+        chart = {c.slug: c for c in board.charts_build(stats.series_read(3))}["digests"]
+
+    assert column(chart, "waiting") == [0, 0, 2]
+    assert column(chart, "sent") == [0, 4, 0]
+
+
 def test_rates_are_of_the_digests_tried(charts):
     chart = charts["mail-rates"]
     assert column(chart, "failed") == [0, pytest.approx(1 / 5), 0]
@@ -81,9 +93,9 @@ def test_feedback_per_day_by_signal(charts):
 def test_each_chart_has_a_table_and_a_csv_of_the_same_numbers(charts):
     chart = charts["digests"]
     rows = list(csv.reader(io.StringIO(chart.csv())))
-    assert rows[0] == ["day", "sent", "empty", "failed"]
-    assert rows[2] == ["2026-11-24", "4", "1", "1"]
-    assert chart.rows()[1] == ("2026-11-24", ["4", "1", "1"])
+    assert rows[0] == ["day", "sent", "empty", "failed", "waiting"]
+    assert rows[2] == ["2026-11-24", "4", "1", "1", "0"]
+    assert chart.rows()[1] == ("2026-11-24", ["4", "1", "1", "0"])
     svg = str(chart.svg())
     assert svg.startswith("<svg") and 'role="img"' in svg
     assert "<title>2026-11-24 sent: 4</title>" in svg
