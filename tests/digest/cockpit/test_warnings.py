@@ -70,6 +70,25 @@ def test_a_disabled_source_failing_is_not_a_warning():
     assert codes() == []
 
 
+def test_a_fetch_run_that_never_finished(settings):
+    source = Source.objects.create(name="arXiv cs.LG", kind="arxiv-rss", url="https://a.test/lg")
+    with at(NOW - timedelta(minutes=59)):
+        FetchRun.objects.create(source=source, kind=source.kind, url=source.url)
+    assert codes() == []  # a pull may take this long (a backfill, arXiv's 3 s slots)
+    FetchRun.objects.all().delete()
+    with at(NOW - timedelta(hours=3)):
+        FetchRun.objects.create(source=source, kind=source.kind, url=source.url)
+
+    with at(NOW):
+        [alert] = warnings.alerts_collect(NOW)
+    assert alert.code == "fetch-runs-unfinished"
+    assert alert.message.startswith(
+        "1 source's last fetch run started over an hour ago and never finished (the latest: "
+        "“arXiv cs.LG” at "
+    )
+    assert alert.link.endswith("?status__exact=running")
+
+
 def test_a_weekday_without_new_papers():
     Paper.objects.filter(announced_on=date(2026, 11, 18)).delete()  # a Wednesday
     with at(NOW):
