@@ -16,6 +16,7 @@ from django_celery_beat.models import PeriodicTask
 
 from digest.celery import app as celery_app
 from digest.delivery import sending
+from digest.ingest.pipeline import ingest_source
 from digest.models import (
     Delivery,
     FetchRun,
@@ -268,3 +269,42 @@ def test_a_source_without_a_usable_url_or_category_is_refused(admin_client, fiel
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not Source.objects.filter(name="Broken").exists()
+
+
+def test_a_source_given_a_new_feed_pulls_it_whole_the_first_time(
+    admin_client, feed_server, fast_http, no_default_sources
+):
+    # arXiv rebuilds every feed at once, so their validators (Last-Modified) match: the old
+    # feed's, sent with the new URL, got a 304 and nothing until the next day's rebuild.
+    old = feed_server.serve_file("/cs.AI", "arxiv-rss-2.0_cs.AI_2025-08-20_announce-types.xml")
+    new = feed_server.serve_file(
+        "/cs.LG", "arxiv-rss-atom-flavour_cs.AI_2025-08-20_full87.xml", etag='"built-0000"'
+    )
+    source = Source.objects.create(name="Learning", kind="arxiv-rss", url=old, etag='"built-0000"')
+
+    response = admin_client.post(
+        reverse("admin:digest_source_change", args=[source.pk]),
+        {"name": "Learning", "kind": "arxiv-rss", "categories": "", "url": new,
+         "enabled": "on", "fetch_every": "03:00:00"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    source.refresh_from_db()
+    assert (source.url, source.etag) == (new, "")
+    run = ingest_source(source)
+
+    assert (run.status, run.new_count) == (FetchRun.Status.OK, 87)
+
+
+def test_renaming_a_source_keeps_its_feeds_validators(admin_client, no_default_sources):
+    source = Source.objects.create(
+        name="cs.AI", kind="arxiv-rss", url="https://rss.arxiv.org/rss/cs.AI", etag='"v1"'
+    )
+
+    admin_client.post(
+        reverse("admin:digest_source_change", args=[source.pk]),
+        {"name": "Artificial intelligence", "kind": "arxiv-rss", "categories": "",
+         "url": source.url, "enabled": "on", "fetch_every": "03:00:00"},
+    )  # fmt: skip
+
+    source.refresh_from_db()
+    assert (source.name, source.etag) == ("Artificial intelligence", '"v1"')
