@@ -57,6 +57,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "paper_count",
         "attempts",
         "sent_at",
+        "short_error",
         "preview",
     )
     list_filter = ("status", ("digest_date", admin.DateFieldListFilter))
@@ -88,6 +89,15 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Never from the deliveries' own pages: a deleted row is a day not yet planned, so
+        the next tick would mail that digest again (and the papers it carried could come
+        back). A subscriber's deletion asks this too, for the rows that go with them, and
+        may."""
+        match = request.resolver_match
+        own_page = match is not None and (match.url_name or "").startswith("digest_delivery_")
+        return not own_page and super().has_delete_permission(request, obj)
+
     def has_resend_permission(self, request) -> bool:
         return request.user.has_perm("digest.change_delivery")
 
@@ -98,6 +108,11 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="papers")
     def paper_count(self, delivery: WithAnnotations[Delivery, _Counted]) -> int:
         return delivery._papers
+
+    @admin.display(description="error or reason it waits")
+    def short_error(self, delivery: Delivery) -> str:
+        first = delivery.error.splitlines()[0] if delivery.error else ""
+        return first[:100] + ("…" if len(first) > 100 else "")
 
     @admin.display(description="email")
     def preview(self, delivery: Delivery) -> str:
@@ -119,14 +134,29 @@ class DeliveryAdmin(admin.ModelAdmin):
         )
         if page is not None:
             return page
-        rows = list(queryset.exclude(status=Delivery.Status.SENDING))
-        count = Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(
-            status=Delivery.Status.PENDING,
-            claim_token="",
-            claimed_at=None,
-            error="",
-            attempts=0,  # a resend gets its full DELIVERY_MAX_ATTEMPTS again
+        chosen = list(queryset)
+        rows = [r for r in chosen if r.status != Delivery.Status.SENDING]
+        # The UPDATE itself leaves out the rows being sent: one a sender claimed since they
+        # were read stays with that sender (made pending under it, another claim would
+        # send it a second time).
+        count = (
+            Delivery.objects.filter(pk__in=[r.pk for r in rows])
+            .exclude(status=Delivery.Status.SENDING)
+            .update(
+                status=Delivery.Status.PENDING,
+                claim_token="",
+                claimed_at=None,
+                error="",
+                attempts=0,  # a resend gets its full DELIVERY_MAX_ATTEMPTS again
+            )
         )
         action_log(self, request, rows, "queued to be sent again (admin action)")
-        self.message_user(request, f"{count} deliveries queued to be sent again.")
+        message = f"{count} deliveries queued to be sent again."
+        busy = len(chosen) - count
+        if busy:
+            message += (
+                f" {busy} being sent right now {'was' if busy == 1 else 'were'} left alone: "
+                "resend once the sender has recorded it."
+            )
+        self.message_user(request, message)
         return None

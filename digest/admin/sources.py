@@ -106,6 +106,14 @@ class SourceAdmin(admin.ModelAdmin):
             )
         )
 
+    def save_model(self, request: HttpRequest, obj: Source, form: Any, change: bool) -> None:
+        # The conditional-GET validators are the old feed's: sent with a new URL they can
+        # earn a 304 (arXiv rebuilds every feed at once, so Last-Modified matches) and the
+        # new feed's papers would wait for its next rebuild.
+        if change and {"url", "kind", "categories"} & set(form.changed_data):
+            obj.etag, obj.last_modified = "", ""
+        super().save_model(request, obj, form, change)
+
     @admin.display(description="kind", ordering="kind")
     def kind_code(self, source: Source) -> str:
         return format_html('<span title="{}">{}</span>', source.get_kind_display(), source.kind)

@@ -10,10 +10,12 @@ from . import stats, warnings
 
 
 def stats_rollup(days: int = 14, *, force: bool = False, today: date | None = None) -> list[date]:
-    """Rolls up the finished days of the last `days` (only the missing ones unless
-    `force`); returns the days written. Idempotent: a second run writes nothing."""
+    """Rolls up the `days` latest finished days (`stats.last_final_day` and before; only
+    the missing ones unless `force`); returns the days written. Idempotent: a second run
+    writes nothing."""
     today = today or timezone.localdate()
-    first, last = today - timedelta(days=days), today - timedelta(days=1)
+    last = stats.last_final_day(today)
+    first = last - timedelta(days=days - 1)
     todo = (
         [first + timedelta(days=n) for n in range(days)]
         if force
@@ -25,7 +27,7 @@ def stats_rollup(days: int = 14, *, force: bool = False, today: date | None = No
 
 
 def cockpit_watch(now: datetime | None = None) -> list[warnings.Alert]:
-    """Beat's hourly look: yesterday rolled up once it is over, every warning logged."""
+    """Beat's hourly look: each day rolled up once it is final, every warning logged."""
     now = now or timezone.now()
     stats_rollup(today=timezone.localdate(now))
     alerts = warnings.alerts_collect(now)

@@ -2,7 +2,8 @@
 
 A finished day is computed once (by the hourly `cockpit_watch` task, `manage.py
 cockpit_rollup`, or the first dashboard view that misses it) and then only read. Today
-is computed live, but every query reads an indexed date range, never a whole table.
+and yesterday are computed live, but every query reads an indexed date range, never a
+whole table.
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ COUNTERS = (BOUNCED, COMPLAINED)
 
 Key = tuple[str, str]
 
+# Digests count under their own date, each reader's local date: those of a day go out until
+# it is over in the westernmost time zone, hours after the site's midnight (a New York
+# reader's 22:00 digest leaves at 03:00 UTC). So a day is read live until the day after it
+# is over too, and rolled up only then: today and yesterday are live.
+LIVE_DAYS = 2
+
+
+def last_final_day(today: date) -> date:
+    """The latest day whose numbers no longer change, the newest a rollup stores."""
+    return today - timedelta(days=LIVE_DAYS)
+
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The day as an aware [start, end) range in the site's time zone."""
@@ -50,9 +62,9 @@ def day_compute(day: date, *, with_status: bool) -> dict[Key, int]:
     """Every computed metric of one day; each query reads one indexed range.
 
     The subscribers' status counts are a snapshot of now (no history is kept of a
-    status), so they are taken only when the day being rolled is today or yesterday, and
-    only of the subscribers who existed by the day's end (a late rollup of yesterday must
-    not count this morning's sign-ups).
+    status), so they are taken only when the day being rolled is one of the last
+    LIVE_DAYS + 1 days, and only of the subscribers who existed by the day's end (a late
+    rollup of a day must not count this morning's sign-ups).
     """
     start, end = day_bounds(day)
     values: dict[Key, int] = {
@@ -91,7 +103,7 @@ def day_compute(day: date, *, with_status: bool) -> dict[Key, int]:
 def day_store(day: date, *, today: date | None = None) -> dict[Key, int]:
     """Rolls one day up: replaces its computed rows, keeps its counters, marks it done."""
     today = today or timezone.localdate()
-    values = day_compute(day, with_status=day >= today - timedelta(days=1))
+    values = day_compute(day, with_status=day >= last_final_day(today))
     values[(DONE, "")] = 1
     with transaction.atomic():
         DailyStat.objects.filter(day=day).exclude(metric__in=COUNTERS).delete()
@@ -145,20 +157,23 @@ class Series:
 
 def series_read(days: int = 14, *, today: date | None = None) -> Series:
     """The last `days` days (today included): stored rows for finished days (rolled up
-    here first if a day was missed), live numbers for today."""
+    here first if a day was missed), live numbers for today and yesterday."""
     today = today or timezone.localdate()
     first = today - timedelta(days=days - 1)
-    for missing in days_missing(first, today - timedelta(days=1)):
+    final = last_final_day(today)
+    for missing in days_missing(first, final):
         day_store(missing, today=today)
     span = [first + timedelta(days=n) for n in range(days)]
     index = {day: n for n, day in enumerate(span)}
     grid: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0] * days))
     stored = DailyStat.objects.filter(day__gte=first, day__lte=today).exclude(metric=DONE)
     for day, metric, key, value in stored.values_list("day", "metric", "key", "value"):
-        if day != today or metric in COUNTERS:
+        if day <= final or metric in COUNTERS:
             grid[metric][key][index[day]] = value
-    for (metric, key), value in day_compute(today, with_status=True).items():
-        grid[metric][key][index[today]] = value
+    for day in span[-LIVE_DAYS:]:
+        if day > final:
+            for (metric, key), value in day_compute(day, with_status=True).items():
+                grid[metric][key][index[day]] = value
     return Series(span, {m: dict(keys) for m, keys in grid.items()})
 
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core import checks as django_checks
-from django.db.models import Count, Max, Min, Model
+from django.db.models import Count, Max, Min, Model, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -59,6 +59,43 @@ def sources_failing(now: datetime) -> list[Alert]:
                 )
             )
     return alerts
+
+
+# Longer than any pull may take (the ingest tasks' hard limit is about half an hour).
+RUNS_FINISH_WITHIN = timedelta(hours=1)
+
+
+def fetch_runs_unfinished(now: datetime) -> list[Alert]:
+    """Sources whose last run is still "running" an hour after it started: its worker was
+    killed (a time limit, memory, a restart) or the database was locked as it ended.
+    Its papers are kept whole or not at all (one transaction); the source is pulled again
+    on its schedule, but until then its last run reads as running. One query, through the
+    runs' per-source index."""
+    last = FetchRun.objects.filter(source=OuterRef("pk")).order_by("-started_at")
+    stuck = list(
+        Source.objects.annotate(
+            last_status=Subquery(last.values("status")[:1]),
+            last_started=Subquery(last.values("started_at")[:1]),
+        )
+        .filter(last_status=FetchRun.Status.RUNNING, last_started__lt=now - RUNS_FINISH_WITHIN)
+        .order_by("-last_started")
+        .values_list("name", "last_started")
+    )
+    if not stuck:
+        return []
+    name, started_at = stuck[0]
+    started = timezone.localtime(started_at)
+    runs = "1 source's last fetch run" if len(stuck) == 1 else f"{len(stuck)} sources' last runs"
+    return [
+        Alert(
+            "fetch-runs-unfinished",
+            f"{runs} started over an hour ago and never finished (the latest: “{name}” at "
+            f"{started:%H:%M} on {started:%A %d %B}): was its worker killed, or the database "
+            "locked? Its papers were kept whole or not at all; the source is pulled again "
+            "on its schedule.",
+            _changelist(FetchRun, "status__exact=running"),
+        )
+    ]
 
 
 def weekdays_without_papers(now: datetime) -> list[Alert]:
@@ -190,6 +227,41 @@ def deliveries_stuck(now: datetime) -> list[Alert]:
     return alerts
 
 
+# A due digest goes out within minutes (beat's tick runs every five); one still pending an
+# hour after it was planned is held by something: the mail server, the workers or beat.
+DIGESTS_WAIT_AT_MOST = timedelta(hours=1)
+
+
+def digests_waiting(now: datetime) -> list[Alert]:
+    """Digests planned over an hour ago and still pending, with tries left (those without
+    are "attempts-used-up"), and the reason recorded on the one tried last: a mail server
+    that is down or refusing leaves its answer on the rows it could not take."""
+    waiting = Delivery.objects.filter(
+        status=Delivery.Status.PENDING,
+        created_at__lt=now - DIGESTS_WAIT_AT_MOST,
+        attempts__lt=settings.DELIVERY_MAX_ATTEMPTS,
+    )
+    count = waiting.count()
+    if not count:
+        return []
+    reason = (
+        waiting.exclude(error="").order_by("-claimed_at").values_list("error", flat=True).first()
+    )
+    held = (
+        f"the latest reason: {reason.splitlines()[0][:200]}"
+        if reason
+        else "none was given back with a reason: are the send workers and beat running?"
+    )
+    digests = "1 digest has" if count == 1 else f"{count} digests have"
+    return [
+        Alert(
+            "digests-waiting",
+            f"{digests} waited over an hour to be sent; {held}",
+            _changelist(Delivery, "status__exact=pending"),
+        )
+    ]
+
+
 def learners_waiting(now: datetime) -> list[Alert]:
     """Refit requests older than an hour: the debounced refit runs within a minute and the
     beat's sweep every ten, so nothing is taking them (or the encoder is missing)."""
@@ -223,9 +295,11 @@ def deployment(now: datetime) -> list[Alert]:
 
 CHECKS: list[Callable[[datetime], list[Alert]]] = [
     sources_failing,
+    fetch_runs_unfinished,
     weekdays_without_papers,
     mail_rates,
     deliveries_stuck,
+    digests_waiting,
     learners_waiting,
     deployment,
 ]

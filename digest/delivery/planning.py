@@ -53,7 +53,8 @@ def _just_confirmed(now: datetime) -> Q:
 
 
 def due_digests(now: datetime, *, everyone: bool = False) -> list[DueDigest]:
-    """Active subscribers whose digest for their local today is due and not yet planned.
+    """Active subscribers whose digest for their local today is due and not yet planned
+    (nor one of a later day: see below).
 
     Due means their local hour has reached their send hour (so a tick missed during an
     outage still sends later that day), for weekly subscribers it is their weekday, and
@@ -73,9 +74,11 @@ def due_digests(now: datetime, *, everyone: bool = False) -> list[DueDigest]:
                 | Q(frequency=Subscriber.Frequency.WEEKLY, weekday=local.weekday())
             )
         # A cancelled row (they were away when it was sent) does not count: a reader
-        # who came back the same day still gets that day's digest.
+        # who came back the same day still gets that day's digest. A row of a later day
+        # counts: a reader who moved west after their digest of the 4th in Tokyo is still
+        # on the 3rd in New York, and must not get that day's too, an hour later.
         planned = (
-            Delivery.objects.filter(digest_date=local.date())
+            Delivery.objects.filter(digest_date__gte=local.date())
             .exclude(status=Delivery.Status.CANCELLED)
             .values("subscriber_id")
         )

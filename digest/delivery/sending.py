@@ -102,7 +102,7 @@ def send_chunk(delivery_ids: list[int], *, now: datetime | None = None) -> SendR
         # Whatever happened (a lost server, a bug, a soft time limit), record what was
         # sent and give back what was not, before the exception goes anywhere. Sent rows
         # are written first, in the same transaction, and only owned rows are released.
-        _give_back(outcomes, unsent, crash)
+        _give_back(outcomes, unsent, crash, waiting=temporary[-1] if temporary else "")
         outcomes.flush()
     if report.released:
         raise TemporarySendError(
@@ -135,10 +135,13 @@ def _send_claimed(
     _send_all(active, items, papers, renderer, outcomes, unsent, temporary, lease=lease)
 
 
-def _give_back(outcomes: Outcomes, unsent: dict[int, Delivery], crash: str) -> None:
+def _give_back(
+    outcomes: Outcomes, unsent: dict[int, Delivery], crash: str, *, waiting: str = ""
+) -> None:
     """Releases the unsent rows. A crash counts as a try for every one of them (a bad
     record would otherwise crash every run); a row the server refused with a 4xx counts;
-    rows never tried because the server was down or gone do not."""
+    rows never tried because the server was down or gone do not, but they keep `waiting`,
+    why the chunk stopped, so staff see what holds them (the cockpit's "digests-waiting")."""
     if crash:
         outcomes.release(unsent.values(), error=crash)
         return
@@ -148,7 +151,7 @@ def _give_back(outcomes: Outcomes, unsent: dict[int, Delivery], crash: str) -> N
             refused.setdefault(text, []).append(unsent.pop(pk))
     for text, rows in refused.items():
         outcomes.release(rows, error=text)
-    outcomes.release(unsent.values(), counted=False)
+    outcomes.release(unsent.values(), error=waiting, counted=False)
 
 
 def _cancel(deliveries: list[Delivery], token: str) -> None:
@@ -192,7 +195,14 @@ def _send_all(  # noqa: C901 - one send loop, see the `long:` comment
             temporary.append(f"{delivery.subscriber.email}: {result.text}")
             outcomes.refused[delivery.pk] = result.text
             state["refusals"] += 1
-            return state["refusals"] < TEMPORARY_REFUSALS_IN_A_ROW
+            if state["refusals"] < TEMPORARY_REFUSALS_IN_A_ROW:
+                return True
+            # Said for the chunk, so the rows never tried do not wait under one reader's name.
+            temporary.append(
+                f"the mail server refused {TEMPORARY_REFUSALS_IN_A_ROW} digests in a row "
+                f"(the last: {result.text})"
+            )
+            return False
         elif result.kind == "connection":
             temporary.append(f"lost the mail server while sending: {result.text}")
             return False

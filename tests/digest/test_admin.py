@@ -16,6 +16,7 @@ from django_celery_beat.models import PeriodicTask
 
 from digest.celery import app as celery_app
 from digest.delivery import sending
+from digest.ingest.pipeline import ingest_source
 from digest.models import (
     Delivery,
     FetchRun,
@@ -158,6 +159,67 @@ def test_resend_sends_the_same_papers_again_on_the_next_send(admin_client, sent_
     assert sent_digest.status == Delivery.Status.SENT
 
 
+def test_resend_leaves_a_digest_being_sent_alone_and_says_so(admin_client, sent_digest):
+    bob = make_subscriber("bob@example.org")
+    in_flight = Delivery.objects.create(
+        subscriber=bob, digest_date=sent_digest.digest_date, status=Delivery.Status.SENDING,
+        claim_token="a-live-claim", attempts=1,
+    )  # fmt: skip
+
+    response = admin_client.post(
+        changelist(Delivery),
+        {"action": "resend", "_selected_action": [sent_digest.pk, in_flight.pk], "confirm": "yes"},
+        follow=True,
+    )
+
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert message.startswith("1 deliveries queued to be sent again.")
+    assert "1 being sent right now was left alone" in message
+    in_flight.refresh_from_db()
+    assert (in_flight.status, in_flight.claim_token) == (Delivery.Status.SENDING, "a-live-claim")
+    sent_digest.refresh_from_db()
+    assert sent_digest.status == Delivery.Status.PENDING
+
+
+def test_a_sent_digest_cannot_be_deleted_into_a_second_send(admin_client, sent_digest):
+    # A deleted row is a digest never planned: the next send would mail the day again.
+    listing = admin_client.get(changelist(Delivery)).content.decode()
+    assert 'value="delete_selected"' not in listing
+    admin_client.post(
+        changelist(Delivery),
+        {"action": "delete_selected", "_selected_action": [sent_digest.pk], "post": "yes"},
+    )
+    delete_page = reverse("admin:digest_delivery_delete", args=[sent_digest.pk])
+    assert admin_client.post(delete_page, {"post": "yes"}).status_code == 403
+
+    sending.send_due(everyone=True)
+
+    assert Delivery.objects.filter(pk=sent_digest.pk, status=Delivery.Status.SENT).exists()
+    assert len(mail.outbox) == 1
+
+
+def test_deleting_a_subscriber_still_takes_their_deliveries_along(admin_client, sent_digest):
+    subscriber_delete = reverse(
+        "admin:subscriptions_subscriber_delete", args=[sent_digest.subscriber_id]
+    )
+
+    response = admin_client.post(subscriber_delete, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Subscriber.objects.exists() and not Delivery.objects.exists()
+
+
+def test_the_deliveries_list_says_why_a_digest_failed_or_waits(admin_client, sent_digest):
+    Delivery.objects.filter(pk=sent_digest.pk).update(
+        status=Delivery.Status.PENDING,
+        error="mail server unavailable: [Errno 111] Connection refused",
+    )
+
+    page = admin_client.get(changelist(Delivery)).content.decode()
+
+    assert "mail server unavailable: [Errno 111] Connection refused" in page
+
+
 def test_suppressing_a_subscriber_stops_their_mail(admin_client, sent_digest):
     alice = sent_digest.subscriber
     make_paper("Distillation, revisited", categories=("cs.CL",))
@@ -207,3 +269,42 @@ def test_a_source_without_a_usable_url_or_category_is_refused(admin_client, fiel
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not Source.objects.filter(name="Broken").exists()
+
+
+def test_a_source_given_a_new_feed_pulls_it_whole_the_first_time(
+    admin_client, feed_server, fast_http, no_default_sources
+):
+    # arXiv rebuilds every feed at once, so their validators (Last-Modified) match: the old
+    # feed's, sent with the new URL, got a 304 and nothing until the next day's rebuild.
+    old = feed_server.serve_file("/cs.AI", "arxiv-rss-2.0_cs.AI_2025-08-20_announce-types.xml")
+    new = feed_server.serve_file(
+        "/cs.LG", "arxiv-rss-atom-flavour_cs.AI_2025-08-20_full87.xml", etag='"built-0000"'
+    )
+    source = Source.objects.create(name="Learning", kind="arxiv-rss", url=old, etag='"built-0000"')
+
+    response = admin_client.post(
+        reverse("admin:digest_source_change", args=[source.pk]),
+        {"name": "Learning", "kind": "arxiv-rss", "categories": "", "url": new,
+         "enabled": "on", "fetch_every": "03:00:00"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    source.refresh_from_db()
+    assert (source.url, source.etag) == (new, "")
+    run = ingest_source(source)
+
+    assert (run.status, run.new_count) == (FetchRun.Status.OK, 87)
+
+
+def test_renaming_a_source_keeps_its_feeds_validators(admin_client, no_default_sources):
+    source = Source.objects.create(
+        name="cs.AI", kind="arxiv-rss", url="https://rss.arxiv.org/rss/cs.AI", etag='"v1"'
+    )
+
+    admin_client.post(
+        reverse("admin:digest_source_change", args=[source.pk]),
+        {"name": "Artificial intelligence", "kind": "arxiv-rss", "categories": "",
+         "url": source.url, "enabled": "on", "fetch_every": "03:00:00"},
+    )  # fmt: skip
+
+    source.refresh_from_db()
+    assert (source.name, source.etag) == ("Artificial intelligence", '"v1"')

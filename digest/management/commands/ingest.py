@@ -8,6 +8,7 @@ from argparse import ArgumentTypeError
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from digest.ingest.pipeline import ingest_all, ingest_url
 from digest.lib import progress
@@ -82,7 +83,17 @@ class Command(BaseCommand):
             help="Stop after this many results (default and cap: ARXIV_API_MAX_RESULTS).",
         )
 
-    def handle(self, *args, url: str | None = None, kind: str | None = None, **options) -> None:
+    def handle(self, *args, **options) -> None:
+        try:
+            self._handle(**options)
+        except DatabaseError as error:
+            # SQLite locked by another writer past its timeout, or the database gone.
+            raise CommandError(
+                f"could not write to the database: {error}. A pull's papers are written "
+                "whole or not at all; run the command again."
+            ) from None
+
+    def _handle(self, *, url: str | None = None, kind: str | None = None, **options) -> None:
         if options.get("category") and kind == SourceKind.ARXIV_RSS:
             if any(options.get(name) for name in BACKFILL_OPTIONS if name != "category"):
                 raise CommandError("--since/--until/--query/--max-results need --kind arxiv-api")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from digest.lib.arguments import whole_number
 from digest.ranking import semantic
 from subscriptions import learners as learning
 from subscriptions.models import Feedback, Learner
@@ -18,7 +19,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("subscriber_ids", nargs="*", type=int)
         parser.add_argument(
-            "--batch", type=int, default=learning.REFIT_BATCH, help="subscribers per batch"
+            "--batch",
+            type=whole_number(1, 100_000),
+            default=learning.REFIT_BATCH,
+            help=f"subscribers per batch (default {learning.REFIT_BATCH})",
         )
 
     def handle(self, *args, subscriber_ids: list[int], batch: int, **options) -> None:

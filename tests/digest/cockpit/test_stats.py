@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from digest.cockpit import board, services, stats
 from digest.cockpit.models import DailyStat
+from digest.models import Delivery
 from tests.digest.cockpit.conftest import NOON_TODAY, TODAY, YESTERDAY, at
+from tests.factories import make_subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +47,8 @@ def test_subscriber_events_count_each_day(charts):
 def test_subscribers_by_status_are_counted_for_yesterday_and_today(charts):
     chart = charts["subscribers-by-status"]
     # Ten in all: six old, three of yesterday (one unsubscribed), one of today, who is
-    # not in yesterday's count although yesterday was rolled up today.
-    assert column(chart, "active") == [0, 8, 9]
+    # not in the earlier days' counts although they were counted today.
+    assert column(chart, "active") == [6, 8, 9]
     assert column(chart, "unsubscribed") == [0, 1, 1]
 
 
@@ -54,6 +57,18 @@ def test_digests_per_day_by_outcome(charts):
     assert column(chart, "sent") == [0, 4, 2]
     assert column(chart, "empty") == [0, 1, 0]
     assert column(chart, "failed") == [0, 1, 0]
+
+
+def test_digests_not_yet_sent_are_counted_as_waiting(known_days):
+    [first, second] = Delivery.objects.filter(digest_date=TODAY)
+    Delivery.objects.filter(pk=first.pk).update(status="pending")
+    Delivery.objects.filter(pk=second.pk).update(status="sending")
+
+    with at(NOON_TODAY):
+        chart = {c.slug: c for c in board.charts_build(stats.series_read(3))}["digests"]
+
+    assert column(chart, "waiting") == [0, 0, 2]
+    assert column(chart, "sent") == [0, 4, 0]
 
 
 def test_rates_are_of_the_digests_tried(charts):
@@ -78,9 +93,9 @@ def test_feedback_per_day_by_signal(charts):
 def test_each_chart_has_a_table_and_a_csv_of_the_same_numbers(charts):
     chart = charts["digests"]
     rows = list(csv.reader(io.StringIO(chart.csv())))
-    assert rows[0] == ["day", "sent", "empty", "failed"]
-    assert rows[2] == ["2026-11-24", "4", "1", "1"]
-    assert chart.rows()[1] == ("2026-11-24", ["4", "1", "1"])
+    assert rows[0] == ["day", "sent", "empty", "failed", "waiting"]
+    assert rows[2] == ["2026-11-24", "4", "1", "1", "0"]
+    assert chart.rows()[1] == ("2026-11-24", ["4", "1", "1", "0"])
     svg = str(chart.svg())
     assert svg.startswith("<svg") and 'role="img"' in svg
     assert "<title>2026-11-24 sent: 4</title>" in svg
@@ -88,14 +103,34 @@ def test_each_chart_has_a_table_and_a_csv_of_the_same_numbers(charts):
 
 def test_a_finished_day_is_rolled_up_once_and_then_only_read(known_days, django_assert_num_queries):
     with at(NOON_TODAY):
-        assert len(services.stats_rollup(14)) == 14
+        services.stats_rollup(14)
+        assert not DailyStat.objects.filter(day=YESTERDAY).exclude(metric=stats.BOUNCED)
+    with at(NOON_TODAY + timedelta(days=1)):  # the day after tomorrow, yesterday is final
+        assert len(services.stats_rollup(14)) == 1
         assert services.stats_rollup(14) == []  # a second run finds nothing to do
         stored = DailyStat.objects.filter(day=YESTERDAY, metric=stats.DIGESTS, key="sent").get()
         assert stored.value == 4
-        # Finished days: one query for the done marks, one for the rows; today's live
-        # numbers: seven indexed counts. Never a query per day.
-        with django_assert_num_queries(9):
+        # Finished days: one query for the done marks, one for the rows; today's and
+        # yesterday's live numbers: seven indexed counts each. Never a query per day.
+        with django_assert_num_queries(16):
             stats.series_read(14)
+
+
+def test_a_digest_sent_after_the_sites_midnight_counts_for_its_own_day(db):
+    # A New York reader's digest of the 24th goes out at 03:00 UTC on the 25th, after the
+    # hourly watch of 00:40 has seen the 24th end in the site's time zone.
+    reader = make_subscriber("ny@example.org", time_zone="America/New_York", send_hour=22)
+    with at(datetime(2026, 11, 25, 0, 40, tzinfo=UTC)):
+        services.stats_rollup(3)
+    with at(datetime(2026, 11, 25, 3, 0, tzinfo=UTC)):
+        Delivery.objects.create(subscriber=reader, digest_date=YESTERDAY, status="sent")
+
+    with at(NOON_TODAY):
+        services.stats_rollup(3)
+        assert stats.series_read(3).get(stats.DIGESTS, "sent") == [0, 1, 0]
+    with at(NOON_TODAY + timedelta(days=1)):
+        services.stats_rollup(3)
+        assert stats.series_read(3).get(stats.DIGESTS, "sent") == [1, 0, 0]
 
 
 def test_a_later_row_for_a_finished_day_changes_nothing_once_rolled_up(known_days):

@@ -183,6 +183,20 @@ def test_the_command_fails_clearly_when_the_mail_server_is_down(alice, settings)
     assert Delivery.objects.get().status == Delivery.Status.PENDING
 
 
+def test_a_digest_the_mail_server_would_not_take_says_why_it_waits(alice, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens there
+
+    with pytest.raises(CommandError):
+        call_command("send_digests", "--all")
+
+    waiting = Delivery.objects.get()
+    assert waiting.status == Delivery.Status.PENDING
+    assert waiting.attempts == 0  # the server's fault, not the address's: no try counted
+    assert waiting.error.startswith("mail server unavailable: ")
+    assert "refused" in waiting.error
+
+
 def test_a_subscriber_with_no_interests_yet_gets_the_trending_papers(papers):
     make_subscriber("new@example.org")
 

@@ -145,3 +145,28 @@ def _assert_each_paper_once(reader, papers) -> None:
     )
     assert {pk: carried[pk] for pk in due} == {pk: 1 for pk in due}
     assert all(count == 1 for count in carried.values())
+
+
+def test_moving_west_after_the_days_digest_brings_no_second_digest_that_day(mailoutbox):
+    """07:30 on the 4th in Tokyo is 18:30 on the 3rd in New York: a reader who moves there
+    after their digest of the 4th must not get one of the 3rd an hour later, with the
+    papers that did not fit in the first."""
+    with time_machine.travel(datetime(2026, 12, 3, 22, 30, tzinfo=UTC)):
+        for n in range(4):
+            make_paper(f"Distillation paper {n}", announced_on=datetime(2026, 12, 3).date())
+        reader = make_subscriber(
+            "traveller@example.org", keywords=["distillation"], time_zone="Asia/Tokyo",
+            send_hour=7, paper_limit=2,
+        )  # fmt: skip
+        sending.send_due()
+    assert len(mailoutbox) == 1
+
+    reader.time_zone = "America/New_York"
+    reader.save(update_fields=["time_zone"])
+    with time_machine.travel(datetime(2026, 12, 3, 23, 30, tzinfo=UTC)):
+        sending.send_due()
+    assert len(mailoutbox) == 1
+
+    with time_machine.travel(datetime(2026, 12, 5, 12, 30, tzinfo=UTC)):  # 07:30 on the 5th
+        sending.send_due()
+    assert len(mailoutbox) == 2

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 from django.utils import timezone
 
 from digest.models import FetchRun, Paper, Source
@@ -133,6 +134,23 @@ def test_a_failed_ad_hoc_pull_is_a_command_error_not_a_traceback(feed_server):
     with pytest.raises(CommandError, match=r"pull of .* failed: permanent: HTTP 410"):
         run("ingest", "--url", url, "--kind", "arxiv-rss")
     assert FetchRun.objects.get().status == "failed"
+
+
+@pytest.mark.parametrize("every_source", [False, True], ids=["ad-hoc", "every source"])
+def test_a_locked_database_is_a_command_error_not_a_traceback(
+    feed_server, monkeypatch, every_source
+):
+    url = feed_server.serve_file("/atom/cs.AI", ATOM_FEED)
+    Source.objects.create(name="cs.AI", kind="arxiv-rss", url=url)
+
+    def locked(*args, **kwargs):  # another writer held SQLite's lock past its timeout
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(FetchRun, "save", locked)
+    args = [] if every_source else ["--url", url, "--kind", "arxiv-rss"]
+    with pytest.raises(CommandError, match=r"^could not write to the database: database is lo"):
+        run("ingest", *args)
+    assert Paper.objects.count() == 0
 
 
 def test_load_snapshot_loads_real_papers_for_today_and_is_idempotent():

@@ -5,6 +5,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandParser
 
 from digest.cockpit import services, warnings
+from digest.lib.arguments import whole_number
+
+# Ten years of days; more would write empty rows for days before the service existed.
+MAX_DAYS = 3660
 
 
 class Command(BaseCommand):
@@ -14,7 +18,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--days", type=int, default=14, help="how far back (default 14)")
+        parser.add_argument(
+            "--days",
+            type=whole_number(1, MAX_DAYS),
+            default=14,
+            help=f"how many finished days back, 1 to {MAX_DAYS} (default 14)",
+        )
         parser.add_argument("--force", action="store_true", help="recompute days already done")
 
     def handle(self, *args, days: int, force: bool, **options) -> None:
