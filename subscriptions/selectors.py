@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -147,15 +147,17 @@ def first_digest(subscriber: Subscriber, now: datetime) -> dict[str, Any]:
     """When the subscriber's first digest goes out, in their time zone, as the planner
     decides it (digest.delivery.planning.due_digests): on the first day (their weekday,
     if weekly) whose send hour has come, once FIRST_DIGEST_DELAY minutes have passed since
-    they confirmed. `soon` when the grace, not the send hour, decides the time."""
+    they confirmed, and that has no digest yet (someone coming back the day theirs was
+    sent gets none again that day). `soon` when the grace, not the send hour, decides."""
     tz = subscriber.tz
     confirmed = subscriber.confirmed_at or now
     not_before = _next_tick(max(now, confirmed + timedelta(minutes=settings.FIRST_DIGEST_DELAY)))
     today = now.astimezone(tz).date()
     weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
+    planned = _days_planned(subscriber, today)
     for days in range(8):
         day = today + timedelta(days=days)
-        if weekly and day.weekday() != subscriber.weekday:
+        if (weekly and day.weekday() != subscriber.weekday) or day in planned:
             continue
         send_time = datetime.combine(day, time(subscriber.send_hour), tzinfo=tz)
         # Compared in UTC: datetimes sharing a tzinfo compare by wall clock alone.
@@ -168,6 +170,15 @@ def first_digest(subscriber: Subscriber, now: datetime) -> dict[str, Any]:
         soon = at != send_time
         return {"at": at, "soon": soon, "day": label, "date": date_label, "time": f"{at:%H:%M}"}
     raise AssertionError("a weekday comes round within a week")  # pragma: no cover
+
+
+def _days_planned(subscriber: Subscriber, since: date) -> set[date]:
+    """The days from `since` on that have a digest already (sent, empty or on its way); a
+    cancelled one does not count, as the planner sends that day's digest after all."""
+    rows = Delivery.objects.filter(subscriber=subscriber, digest_date__gte=since).exclude(
+        status=Delivery.Status.CANCELLED
+    )
+    return set(rows.values_list("digest_date", flat=True))
 
 
 def chosen_topics(subscriber: Subscriber) -> dict[str, list[str]]:
