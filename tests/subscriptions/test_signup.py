@@ -210,6 +210,16 @@ def test_sign_ups_to_one_address_are_rate_limited(client):
 
 
 @pytest.mark.django_db
+def test_plus_tags_share_their_mailboxs_rate_limit(client):
+    # carol+1@, carol+2@ ... all land in carol@'s inbox: five mails an hour is the limit.
+    statuses = [post(client, f"Carol+{n}@example.org").status_code for n in range(6)]
+
+    assert statuses == [200] * 5 + [429]
+    assert post(client, "carol@example.org").status_code == 429
+    assert len(mail.outbox) == 5
+
+
+@pytest.mark.django_db
 def test_sign_ups_from_one_ip_are_rate_limited(client):
     statuses = [post(client, f"user{i}@example.org").status_code for i in range(21)]
     assert statuses[:20] == [200] * 20
