@@ -271,11 +271,22 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "subscriptions/feedback_gone.html", context, status=404)
     if request.method == "POST":
         if request.POST.get("undo"):
-            services.feedback_undo(subscriber, arxiv_id)
-            return render(request, "subscriptions/feedback.html", {**context, "undone": True})
+            # The answer this one replaced comes back, as on the papers step (the form
+            # carries it unsigned: the token can set either answer on this paper anyway).
+            restore = _other_signal(request.POST.get("previous"), signal)
+            services.feedback_undo(subscriber, arxiv_id, restore=restore)
+            context |= {"undone": True, "restored": restore}
+            return render(request, "subscriptions/feedback.html", context)
+        previous = selectors.feedback_signal(subscriber, arxiv_id)
         services.feedback_record(subscriber, arxiv_id, signal)
+        context["previous"] = _other_signal(str(previous), signal)
         return render(request, "subscriptions/feedback_done.html", context)
     return render(request, "subscriptions/feedback.html", context)
+
+
+def _other_signal(value: str | None, signal: int) -> int | None:
+    """The other answer (1 or -1) than `signal`, when `value` is it; None otherwise."""
+    return -signal if value == str(-signal) else None
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import time_machine
 from django.test import Client
@@ -99,6 +101,19 @@ def test_the_thanks_page_can_undo(client, alice, paper):
     response = client.post(path, {"undo": "1"})
     assert "Undone" in response.content.decode()
     assert Feedback.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_undo_on_the_thanks_page_puts_back_the_answer_it_replaced(client, alice, paper):
+    give_feedback(alice, paper, -1)  # "not for me" on the papers step, days ago
+    path = feedback_path(alice, paper.arxiv_id, 1)
+    page = client.post(path).content.decode()  # then "more like this" in a digest
+
+    undo = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page))
+    response = client.post(path, undo)
+
+    assert list(Feedback.objects.values_list("signal", flat=True)) == [-1]
+    assert "Undone: your earlier answer, fewer like this, is back." in response.content.decode()
 
 
 @pytest.mark.django_db
