@@ -111,12 +111,23 @@ def preferences(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
 def preview(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """ "Your digest if it were sent now", for the form as it stands; saves nothing."""
     form = PreferencesForm(request.POST)
-    context: dict[str, Any] = {"form": form, "picks": [], "unavailable": False}
+    context: dict[str, Any] = {
+        "form": form,
+        "picks": [],
+        "sent_before": False,
+        "unavailable": False,
+    }
     if form.is_valid():
         # The ranking looks at the frequency for its window; the object is never saved.
         subscriber.frequency = form.cleaned_data["frequency"]
+        overrides = form.interest_overrides()
         try:
-            context["picks"] = previews.preview_picks(subscriber, form.interest_overrides())
+            context["picks"] = previews.preview_picks(subscriber, overrides)
+            # Nothing new is not nothing at all: after a digest, its papers are not
+            # picked again, and "try broader keywords" would send people the wrong way.
+            context["sent_before"] = not context["picks"] and bool(
+                previews.preview_picks(subscriber, overrides, sent_too=True)
+            )
         except Exception:  # noqa: BLE001 - a broken preview must not break the page.
             log.exception("preview failed for subscriber %s", subscriber.pk)
             context["unavailable"] = True

@@ -96,10 +96,16 @@ def description_reading(subscriber: Subscriber, description: str | None = None) 
 
 
 def preview_picks(
-    subscriber: Subscriber, interest_overrides: dict | None = None, *, floor: float | None = None
+    subscriber: Subscriber,
+    interest_overrides: dict | None = None,
+    *,
+    floor: float | None = None,
+    sent_too: bool = False,
 ) -> list[dict]:
     """ "Your digest if it were sent now": ranks today's pool with the given interests.
-    `floor`: the relevance a pick needs, when not the digest's (the papers step's)."""
+    `floor`: the relevance a pick needs, when not the digest's (the papers step's).
+    `sent_too`: papers already sent to the subscriber may be picked again (to tell "the
+    matches went out already" from "nothing matches")."""
     overrides = interest_overrides or {}
     interest = Interest.objects.filter(subscriber=subscriber).first() or Interest(
         subscriber=subscriber
@@ -115,8 +121,9 @@ def preview_picks(
     if "paper_limit" in overrides:
         subscriber.paper_limit = int(overrides["paper_limit"])
     base = selectors.profiles_for([subscriber])[0]
+    already_sent = () if sent_too else base.already_sent
     profile = selectors.profile_from(
-        subscriber, interest, base.already_sent, base.liked, base.disliked, base.learner
+        subscriber, interest, already_sent, base.liked, base.disliked, base.learner
     )
     picks = pick(next_pool(subscriber), [profile], floor=floor).get(subscriber.pk, [])
     papers = Paper.objects.in_bulk([p.paper_id for p in picks])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
 from digest.delivery.previews import preview_picks
+from digest.models import Delivery
 from subscriptions import tokens
 from subscriptions.models import Interest, Subscriber
 from tests.digest.ranking.test_ranking import POOL
@@ -144,3 +148,24 @@ def test_the_preview_quotes_terms_as_the_mail_does(client, alice, papers):
     # the straight quotes the sections parse, and Django would escape them to &#x27;.
     assert "Why: matches “laundry”" in body
     assert "&#x27;" not in body
+
+
+@pytest.mark.django_db
+def test_after_todays_digest_the_preview_says_its_papers_went_out_not_to_broaden(
+    client, alice, papers
+):
+    # Alice reads parsing in cs.CL; today's digest carried the one paper about it.
+    call_command("send_digests", "--all", stdout=io.StringIO())
+    assert Delivery.objects.get(subscriber=alice).status == Delivery.Status.SENT
+
+    hers = {
+        **VALID,
+        "categories": ["cs.CL"],
+        "keywords": "parsing",
+        "authors": "",
+        "description": "",
+    }
+    body = client.post(preview_path(alice), {**hers, "frequency": "daily"}).content.decode()
+
+    assert "Try broader keywords" not in body
+    assert "The papers that match went out in your last digest" in body
