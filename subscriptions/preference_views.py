@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from digest.delivery import previews
 
 from . import categories, selectors, services, tokens
+from .addresses import display_email
 from .examples import MAX_EXAMPLES
 from .forms import WEEKDAYS, PreferencesForm
 from .models import Subscriber, known_time_zones
@@ -76,6 +77,7 @@ def _page(request, subscriber: Subscriber, token: str, form: PreferencesForm, st
     origin = tokens.signed_at(token)
     context = {
         "subscriber": subscriber,
+        "email": display_email(subscriber.email),
         "token": token,
         "form": form,
         "groups": _category_groups(chosen),

@@ -23,6 +23,7 @@ from digest import selectors as paper_selectors
 from digest.models import Paper
 
 from . import categories, ratelimits, selectors, services, tasks, tokens
+from .addresses import display_email
 from .forms import RequestLinkForm, SignUpForm
 from .models import Subscriber
 
@@ -132,7 +133,11 @@ def signup(request: HttpRequest) -> HttpResponse:
             if ratelimits.email_limited(request, "signup", data["email"]):
                 return too_many(request, "sign-ups")
             return _then(
-                render(request, "subscriptions/check_inbox.html", {"email": data["email"]}),
+                render(
+                    request,
+                    "subscriptions/check_inbox.html",
+                    {"email": display_email(data["email"])},
+                ),
                 lambda: services.subscriber_sign_up(
                     data["email"],
                     time_zone=data["time_zone"],
