@@ -5,16 +5,17 @@ Every view here takes the expiring preferences token; all changes are POSTs with
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from digest.delivery import previews
 
@@ -23,11 +24,32 @@ from .addresses import display_email
 from .examples import MAX_EXAMPLES
 from .forms import WEEKDAYS, PreferencesForm
 from .models import Subscriber, known_time_zones
-from .views import require_page_methods, subscriber_view
+from .views import TokenView, require_page_methods, subscriber_view
 
 log = logging.getLogger(__name__)
 # The page lists the newest feedback only; the data download has all of it.
 FEEDBACK_SHOWN = 30
+
+
+def post_or_page(page: str, anchor: str = "") -> Callable[[TokenView], TokenView]:
+    """A view that acts on POST only; a GET or HEAD goes to the page its form is on.
+
+    A plain form's answer stays at the address it was posted to (pasted papers without
+    JavaScript): reloaded, bookmarked or opened again, that address shows the page the
+    form was on (`page`, at `anchor`) instead of an empty "405 Method Not Allowed"."""
+
+    def decorate(view: TokenView) -> TokenView:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+            if request.method in ("GET", "HEAD"):
+                return redirect(reverse(f"subscriptions:{page}", args=[token]) + anchor)
+            if request.method != "POST":
+                return HttpResponseNotAllowed(["POST"])
+            return view(request, token)
+
+        return wrapper
+
+    return decorate
 
 
 @cache
@@ -108,7 +130,7 @@ def preferences(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
     return _page(request, subscriber, token, form)
 
 
-@require_POST
+@post_or_page("preferences", "#preview-title")
 @subscriber_view(tokens.Purpose.PREFERENCES)
 def preview(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """ "Your digest if it were sent now", for the form as it stands; saves nothing."""
@@ -136,7 +158,7 @@ def preview(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
     return render(request, "subscriptions/_preview.html", context)
 
 
-@require_POST
+@post_or_page("preferences", "#data-title")
 @subscriber_view(tokens.Purpose.PREFERENCES)
 def my_data(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """Everything we hold about the subscriber, as a JSON download."""

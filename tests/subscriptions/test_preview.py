@@ -108,7 +108,7 @@ def test_titles_and_reasons_are_escaped(client, alice, monkeypatch):
 
 @pytest.mark.django_db
 def test_the_preview_is_post_only_and_needs_csrf(alice):
-    assert Client().get(preview_path(alice)).status_code == 405
+    assert Client().get(preview_path(alice)).status_code == 302  # to the preferences page
     assert Client(enforce_csrf_checks=True).post(preview_path(alice), VALID).status_code == 403
 
 
