@@ -144,13 +144,11 @@ def preview(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
     if form.is_valid():
         # The ranking looks at the frequency for its window; the object is never saved.
         subscriber.frequency = form.cleaned_data["frequency"]
-        overrides = form.interest_overrides()
         try:
-            context["picks"] = previews.preview_picks(subscriber, overrides)
-            # Nothing new is not nothing at all: after a digest, its papers are not
-            # picked again, and "try broader keywords" would send people the wrong way.
-            context["sent_before"] = not context["picks"] and bool(
-                previews.preview_picks(subscriber, overrides, sent_too=True)
+            # After a digest its papers are not picked again: "nothing new matches" is not
+            # "nothing matches", and "try broader keywords" would send people the wrong way.
+            context["picks"], context["sent_before"] = previews.preview_with_sent(
+                subscriber, form.interest_overrides()
             )
         except Exception:  # noqa: BLE001 - a broken preview must not break the page.
             log.exception("preview failed for subscriber %s", subscriber.pk)

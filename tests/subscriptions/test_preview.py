@@ -81,7 +81,7 @@ def test_a_missing_or_failing_ranker_says_preview_unavailable(client, alice, mon
     def broken(subscriber, interest_overrides):
         raise RuntimeError("ranking exploded")
 
-    monkeypatch.setattr("digest.delivery.previews.preview_picks", broken)
+    monkeypatch.setattr("digest.delivery.previews.preview_with_sent", broken)
     body = client.post(preview_path(alice), VALID).content.decode()
     assert "Preview unavailable" in body
 
@@ -98,9 +98,9 @@ def test_titles_and_reasons_are_escaped(client, alice, monkeypatch):
                 "reason": "<i>because</i>",
                 "score": 1.0,
             }
-        ]
+        ], False
 
-    monkeypatch.setattr("digest.delivery.previews.preview_picks", picks)
+    monkeypatch.setattr("digest.delivery.previews.preview_with_sent", picks)
     body = client.post(preview_path(alice), VALID).content.decode()
     assert "<img" not in body and "<b>Eve" not in body and "<i>because" not in body
     assert "&lt;img src=x onerror=alert(1)&gt;" in body
