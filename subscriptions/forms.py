@@ -33,10 +33,12 @@ def clean_address(typed: str) -> str:
     mail could not go to: the page must not say a mail is on its way when it cannot be
     sent. Such are a domain that has no ASCII form (a bidi control in it), control
     characters, commas or angle brackets in a quoted local part, and a non-ASCII letter
-    that Django's check lets by (the Kelvin sign matches K when case is ignored)."""
+    that Django's check lets by (the Kelvin sign matches K when case is ignored). Django
+    also takes `localhost` and `[127.0.0.1]`: the mail server's own host, no reader's."""
     address = normalise_email(typed)
+    domain = address.rpartition("@")[2]
     try:
-        if not address.isascii():
+        if not address.isascii() or "." not in domain or domain.startswith("["):
             raise InvalidRecipient(address)
         safe_recipient(address)
     except InvalidRecipient as exc:
