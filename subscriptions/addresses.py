@@ -28,3 +28,17 @@ def normalise_email(address: str) -> str:
     except (idna.IDNAError, UnicodeError):
         ascii_domain = domain
     return f"{local}@{ascii_domain.lower()}"
+
+
+def display_email(address: str) -> str:
+    """The stored address as people write it: an ASCII ("xn--") domain in its own letters.
+
+    Pages that repeat an address show this, so that `idn@exämple.test` does not read as
+    someone else's `idn@xn--exmple-cua.test`; mail always goes to the stored form."""
+    local, at, domain = address.rpartition("@")
+    if not at or "xn--" not in domain:
+        return address
+    try:
+        return f"{local}@{idna.decode(domain)}"
+    except (idna.IDNAError, UnicodeError):
+        return address

@@ -11,7 +11,7 @@ import logging
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_safe
 
 from digest.models import Paper
 from digest.ranking.types import SUGGESTION_FLOOR
@@ -20,7 +20,7 @@ from digest.selectors import top_papers
 from . import ratelimits, selectors, services, tokens
 from .examples import MAX_EXAMPLES, examples_add, pasted_text
 from .models import Feedback, Subscriber
-from .preference_views import FEEDBACK_SHOWN
+from .preference_views import FEEDBACK_SHOWN, post_or_page
 from .views import bad_link, subscriber_for, subscriber_view
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ def suggestions(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "subscriptions/suggestions.html", context)
 
 
-@require_POST
+@post_or_page("suggestions")
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     """ "Yes, like this" (signal 1) or "not for me" (-1) on one paper."""
     try:
@@ -182,7 +182,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     return _in_place(request, "subscriptions/_answered.html", context)
 
 
-@require_POST
+@post_or_page("preferences", "#feedback")
 @subscriber_view(tokens.Purpose.PREFERENCES)
 def feedback_undo(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """Takes an answer back; with `previous`, the answer it replaced is put back instead.
@@ -213,7 +213,7 @@ def feedback_undo(request: HttpRequest, token: str, subscriber: Subscriber) -> H
     return _in_place(request, "subscriptions/_undone.html", context)
 
 
-@require_POST
+@post_or_page("suggestions", "#examples")
 def examples(request: HttpRequest, token: str) -> HttpResponse:
     """ "Papers I like": arXiv ids or links, each recorded as "more like this"."""
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+from digest.mail.messages import InvalidRecipient, safe_recipient
+
 from . import categories, interests
 from .addresses import normalise_email
 from .models import PAPER_LIMIT_MAX, Subscriber, validate_time_zone
@@ -24,6 +26,24 @@ KEYWORDS_MAX_CHARS = 2000
 KEYWORDS_ERRORS = {
     "max_length": f"That is a lot of keywords: {KEYWORDS_MAX_CHARS} characters at most."
 }
+
+
+def clean_address(typed: str) -> str:
+    """The address as stored (addresses.normalise_email), refused here when it is one the
+    mail could not go to: the page must not say a mail is on its way when it cannot be
+    sent. Such are a domain that has no ASCII form (a bidi control in it), control
+    characters, commas or angle brackets in a quoted local part, and a non-ASCII letter
+    that Django's check lets by (the Kelvin sign matches K when case is ignored). Django
+    also takes `localhost` and `[127.0.0.1]`: the mail server's own host, no reader's."""
+    address = normalise_email(typed)
+    domain = address.rpartition("@")[2]
+    try:
+        if not address.isascii() or "." not in domain or domain.startswith("["):
+            raise InvalidRecipient(address)
+        safe_recipient(address)
+    except InvalidRecipient as exc:
+        raise ValidationError(EMAIL_ERRORS["invalid"], code="invalid") from exc
+    return address
 
 
 class HoneypotMixin(forms.Form):
@@ -62,7 +82,7 @@ class SignUpForm(HoneypotMixin):
     time_zone = forms.CharField(required=False, max_length=64)
 
     def clean_email(self) -> str:
-        return normalise_email(self.cleaned_data["email"])
+        return clean_address(self.cleaned_data["email"])
 
     def clean_keywords(self) -> list[str]:
         return clean_keywords_text(self.cleaned_data.get("keywords", ""))
@@ -80,7 +100,7 @@ class RequestLinkForm(HoneypotMixin):
     email = forms.EmailField(max_length=254, error_messages=EMAIL_ERRORS)
 
     def clean_email(self) -> str:
-        return normalise_email(self.cleaned_data["email"])
+        return clean_address(self.cleaned_data["email"])
 
 
 class PreferencesForm(forms.Form):

@@ -5,28 +5,51 @@ Every view here takes the expiring preferences token; all changes are POSTs with
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from digest.delivery import previews
 
 from . import categories, selectors, services, tokens
+from .addresses import display_email
 from .examples import MAX_EXAMPLES
 from .forms import WEEKDAYS, PreferencesForm
 from .models import Subscriber, known_time_zones
-from .views import require_page_methods, subscriber_view
+from .views import TokenView, require_page_methods, subscriber_view
 
 log = logging.getLogger(__name__)
 # The page lists the newest feedback only; the data download has all of it.
 FEEDBACK_SHOWN = 30
+
+
+def post_or_page(page: str, anchor: str = "") -> Callable[[TokenView], TokenView]:
+    """A view that acts on POST only; a GET or HEAD goes to the page its form is on.
+
+    A plain form's answer stays at the address it was posted to (pasted papers without
+    JavaScript): reloaded, bookmarked or opened again, that address shows the page the
+    form was on (`page`, at `anchor`) instead of an empty "405 Method Not Allowed"."""
+
+    def decorate(view: TokenView) -> TokenView:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+            if request.method in ("GET", "HEAD"):
+                return redirect(reverse(f"subscriptions:{page}", args=[token]) + anchor)
+            if request.method != "POST":
+                return HttpResponseNotAllowed(["POST"])
+            return view(request, token)
+
+        return wrapper
+
+    return decorate
 
 
 @cache
@@ -76,6 +99,7 @@ def _page(request, subscriber: Subscriber, token: str, form: PreferencesForm, st
     origin = tokens.signed_at(token)
     context = {
         "subscriber": subscriber,
+        "email": display_email(subscriber.email),
         "token": token,
         "form": form,
         "groups": _category_groups(chosen),
@@ -106,24 +130,33 @@ def preferences(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
     return _page(request, subscriber, token, form)
 
 
-@require_POST
+@post_or_page("preferences", "#preview-title")
 @subscriber_view(tokens.Purpose.PREFERENCES)
 def preview(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """ "Your digest if it were sent now", for the form as it stands; saves nothing."""
     form = PreferencesForm(request.POST)
-    context: dict[str, Any] = {"form": form, "picks": [], "unavailable": False}
+    context: dict[str, Any] = {
+        "form": form,
+        "picks": [],
+        "sent_before": False,
+        "unavailable": False,
+    }
     if form.is_valid():
         # The ranking looks at the frequency for its window; the object is never saved.
         subscriber.frequency = form.cleaned_data["frequency"]
         try:
-            context["picks"] = previews.preview_picks(subscriber, form.interest_overrides())
+            # After a digest its papers are not picked again: "nothing new matches" is not
+            # "nothing matches", and "try broader keywords" would send people the wrong way.
+            context["picks"], context["sent_before"] = previews.preview_with_sent(
+                subscriber, form.interest_overrides()
+            )
         except Exception:  # noqa: BLE001 - a broken preview must not break the page.
             log.exception("preview failed for subscriber %s", subscriber.pk)
             context["unavailable"] = True
     return render(request, "subscriptions/_preview.html", context)
 
 
-@require_POST
+@post_or_page("preferences", "#data-title")
 @subscriber_view(tokens.Purpose.PREFERENCES)
 def my_data(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """Everything we hold about the subscriber, as a JSON download."""

@@ -40,7 +40,15 @@ def ip_limited(request, scope: str) -> bool:
 
 
 def email_limited(request, scope: str, email: str) -> bool:
-    return _key_limited(request, f"{scope}.email", normalise_email(email).lower())
+    return _key_limited(request, f"{scope}.email", mailbox_key(email))
+
+
+def mailbox_key(email: str) -> str:
+    """The inbox an address reaches, as the per-address limits count it: `carol+1@` and
+    `carol+2@` are carol@'s inbox at most providers, so a "+tag" must not buy another
+    five mails an hour into it."""
+    local, at, domain = normalise_email(email).lower().rpartition("@")
+    return f"{local.partition('+')[0] or local}{at}{domain}"
 
 
 def subscriber_limited(request, scope: str, subscriber_id: int) -> bool:

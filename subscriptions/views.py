@@ -24,6 +24,7 @@ from digest.delivery import planning
 from digest.models import Paper
 
 from . import categories, ratelimits, selectors, services, tasks, tokens
+from .addresses import display_email
 from .forms import RequestLinkForm, SignUpForm
 from .models import Subscriber
 
@@ -133,7 +134,11 @@ def signup(request: HttpRequest) -> HttpResponse:
             if ratelimits.email_limited(request, "signup", data["email"]):
                 return too_many(request, "sign-ups")
             return _then(
-                render(request, "subscriptions/check_inbox.html", {"email": data["email"]}),
+                render(
+                    request,
+                    "subscriptions/check_inbox.html",
+                    {"email": display_email(data["email"])},
+                ),
                 lambda: services.subscriber_sign_up(
                     data["email"],
                     time_zone=data["time_zone"],
@@ -178,8 +183,16 @@ def request_link(request: HttpRequest) -> HttpResponse:
 
 
 @require_page_methods
-@subscriber_view(tokens.Purpose.CONFIRM, consent=True)
-def confirm(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber, _ = subscriber_for(token, tokens.Purpose.CONFIRM)
+        # A link made before the last unsubscribe must not bring its subscriber back.
+        # Once they are back (this link's confirmation cleared the mark it carries), it
+        # only leads the way in again, as a first confirmation's link does.
+        if subscriber.status != Subscriber.Status.ACTIVE:
+            tokens.read_consent_token(token, tokens.Purpose.CONFIRM, subscriber)
+    except tokens.BadToken as exc:
+        return bad_link(request, exc)
     if request.method == "POST":
         subscriber = services.subscriber_confirm(subscriber)
         context = {
@@ -274,11 +287,22 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "subscriptions/feedback_gone.html", context, status=404)
     if request.method == "POST":
         if request.POST.get("undo"):
-            services.feedback_undo(subscriber, arxiv_id)
-            return render(request, "subscriptions/feedback.html", {**context, "undone": True})
+            # The answer this one replaced comes back, as on the papers step (the form
+            # carries it unsigned: the token can set either answer on this paper anyway).
+            restore = _other_signal(request.POST.get("previous"), signal)
+            services.feedback_undo(subscriber, arxiv_id, restore=restore)
+            context |= {"undone": True, "restored": restore}
+            return render(request, "subscriptions/feedback.html", context)
+        previous = selectors.feedback_signal(subscriber, arxiv_id)
         services.feedback_record(subscriber, arxiv_id, signal)
+        context["previous"] = _other_signal(str(previous), signal)
         return render(request, "subscriptions/feedback_done.html", context)
     return render(request, "subscriptions/feedback.html", context)
+
+
+def _other_signal(value: str | None, signal: int) -> int | None:
+    """The other answer (1 or -1) than `signal`, when `value` is it; None otherwise."""
+    return -signal if value == str(-signal) else None
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -37,7 +37,8 @@ def digest_feed(request, token: str):
     except (tokens.BadToken, ValueError, Subscriber.DoesNotExist):
         return render(request, "subscriptions/bad_link.html", {"expired": False}, status=404)
     feed = Atom1Feed(
-        title=f"{settings.SITE_NAME}: papers picked for {subscriber.email}",
+        # No address: feed readers fetch from their servers, and some list feeds by title.
+        title=f"{settings.SITE_NAME}: your papers",
         link=settings.SITE_URL + "/",
         feed_url=Links().url(subscriber, tokens.Purpose.FEED),
         description=f"The papers {settings.SITE_NAME} picked for you, one entry each.",

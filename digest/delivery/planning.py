@@ -99,15 +99,20 @@ def first_digest(subscriber: Subscriber, now: datetime) -> dict[str, Any]:
     """When the subscriber's first digest goes out, in their time zone, as `due_digests`
     decides it at the send ticks: on the first day (their weekday,
     if weekly) whose send hour has come, once FIRST_DIGEST_DELAY minutes have passed since
-    they confirmed. `soon` when the grace, not the send hour, decides the time."""
+    they confirmed, and that has no digest yet, nor a later one (someone coming back the
+    day theirs was sent gets none again that day). `soon` when the grace, not the send
+    hour, decides the time."""
     tz = subscriber.tz
     confirmed = subscriber.confirmed_at or now
     not_before = _next_tick(max(now, confirmed + timedelta(minutes=settings.FIRST_DIGEST_DELAY)))
     today = now.astimezone(tz).date()
     weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
+    last_planned = _last_day_planned(subscriber, today)
     for days in range(8):
         day = today + timedelta(days=days)
-        if weekly and day.weekday() != subscriber.weekday:
+        if (weekly and day.weekday() != subscriber.weekday) or (
+            last_planned is not None and day <= last_planned
+        ):
             continue
         send_time = datetime.combine(day, time(subscriber.send_hour), tzinfo=tz)
         # Compared in UTC: datetimes sharing a tzinfo compare by wall clock alone.
@@ -120,6 +125,16 @@ def first_digest(subscriber: Subscriber, now: datetime) -> dict[str, Any]:
         soon = at != send_time
         return {"at": at, "soon": soon, "day": label, "date": date_label, "time": f"{at:%H:%M}"}
     raise AssertionError("a weekday comes round within a week")  # pragma: no cover
+
+
+def _last_day_planned(subscriber: Subscriber, since: date) -> date | None:
+    """The latest day from `since` on with a digest already (sent, empty or on its way),
+    which `due_digests` counts as planned for that day and every earlier one; a cancelled
+    one does not count, as the planner sends that day's digest after all."""
+    rows = Delivery.objects.filter(subscriber=subscriber, digest_date__gte=since).exclude(
+        status=Delivery.Status.CANCELLED
+    )
+    return rows.order_by("-digest_date").values_list("digest_date", flat=True).first()
 
 
 def plan_deliveries(now: datetime, *, everyone: bool = False) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -101,7 +101,18 @@ def preview_picks(
 ) -> list[dict]:
     """ "Your digest if it were sent now": ranks today's pool with the given interests.
     `floor`: the relevance a pick needs, when not the digest's (the papers step's)."""
-    overrides = interest_overrides or {}
+    return _preview(subscriber, interest_overrides or {}, floor=floor)[0]
+
+
+def preview_with_sent(subscriber: Subscriber, interest_overrides: dict) -> tuple[list[dict], bool]:
+    """The preview's picks, and, when there are none, whether papers already sent to the
+    subscriber would have matched: "its matches went out" rather than "nothing matches"."""
+    return _preview(subscriber, interest_overrides, tell_sent=True)
+
+
+def _preview(
+    subscriber: Subscriber, overrides: dict, *, floor: float | None = None, tell_sent=False
+) -> tuple[list[dict], bool]:
     interest = Interest.objects.filter(subscriber=subscriber).first() or Interest(
         subscriber=subscriber
     )
@@ -121,7 +132,13 @@ def preview_picks(
     profile = selectors.profile_from(
         subscriber, interest, base.already_sent, base.liked, base.disliked, base.learner
     )
-    picks = pick(next_pool(subscriber), [profile], floor=floor).get(subscriber.pk, [])
+    pool = next_pool(subscriber)
+    picks = pick(pool, [profile], floor=floor).get(subscriber.pk, [])
+    sent_before = False
+    if tell_sent and not picks and profile.already_sent:
+        # The same pool and profile, its papers sent before allowed: no more queries.
+        again = replace(profile, already_sent=frozenset())
+        sent_before = bool(pick(pool, [again], floor=floor).get(subscriber.pk))
     papers = Paper.objects.in_bulk([p.paper_id for p in picks])
     return [
         {
@@ -134,7 +151,7 @@ def preview_picks(
             "score": round(p.score, 4),
         }
         for p in picks
-    ]
+    ], sent_before
 
 
 def shared_terms(subscriber: Subscriber) -> dict[str, list[dict]]:

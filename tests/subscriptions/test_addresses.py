@@ -8,8 +8,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
-from subscriptions import services
-from subscriptions.addresses import normalise_email
+from subscriptions import services, tokens
+from subscriptions.addresses import display_email, normalise_email
 from subscriptions.models import Subscriber
 
 SIGNUP = reverse("subscriptions:signup")
@@ -100,3 +100,26 @@ def test_the_migration_replaces_time_zones_that_are_not_iana_names():
         "tz2@example.org": "Europe/Berlin",
         "tz3@example.org": "UTC",
     }
+
+
+@pytest.mark.django_db
+def test_pages_show_an_internationalised_address_as_people_write_it(client):
+    # "Not your address?" under idn@xn--exmple-cua.test would send its owner away.
+    page = client.post(SIGNUP, {"email": "idn@exämple.test"}).content.decode()
+    assert "<strong>idn@exämple.test</strong>" in page
+
+    subscriber = Subscriber.objects.get()
+    preferences = client.get(tokens.preferences_url(subscriber)).content.decode()
+    assert "For <strong>idn@exämple.test</strong>" in preferences
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("idn@xn--exmple-cua.test", "idn@exämple.test"),
+        ("Alice@example.org", "Alice@example.org"),
+        ("odd@xn--zz.test", "odd@xn--zz.test"),  # not a valid A-label: as stored
+    ],
+)
+def test_the_shown_address_decodes_the_domain_only(stored, shown):
+    assert display_email(stored) == shown

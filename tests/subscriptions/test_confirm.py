@@ -119,6 +119,23 @@ def test_a_fresh_confirmation_mail_brings_an_unsubscribed_address_back(client, a
 
 
 @pytest.mark.django_db
+def test_the_link_that_brought_someone_back_opened_again_says_they_are_confirmed(client, alice):
+    services.subscriber_unsubscribe(alice)
+    services.subscriber_sign_up("alice@example.org")
+    path = link_in(mail.outbox[-1], "/confirm/")
+    client.post(path)
+
+    again = client.get(path)  # the next day, from the same mail; or a reload of the page
+    resent = client.post(path)
+
+    assert again.status_code == resent.status_code == 200
+    assert "Your subscription is confirmed" in again.content.decode()
+    assert "This link has expired" not in resent.content.decode()
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.ACTIVE
+
+
+@pytest.mark.django_db
 def test_an_old_confirm_link_does_not_bring_back_someone_who_unsubscribed_since(client, bob):
     old_link = tokens.confirm_url(bob).removeprefix("http://testserver")
     client.post(old_link)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import time_machine
 from django.test import Client
@@ -102,6 +104,19 @@ def test_the_thanks_page_can_undo(client, alice, paper):
 
 
 @pytest.mark.django_db
+def test_undo_on_the_thanks_page_puts_back_the_answer_it_replaced(client, alice, paper):
+    give_feedback(alice, paper, -1)  # "not for me" on the papers step, days ago
+    path = feedback_path(alice, paper.arxiv_id, 1)
+    page = client.post(path).content.decode()  # then "more like this" in a digest
+
+    undo = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page))
+    response = client.post(path, undo)
+
+    assert list(Feedback.objects.values_list("signal", flat=True)) == [-1]
+    assert "Undone: your earlier answer, fewer like this, is back." in response.content.decode()
+
+
+@pytest.mark.django_db
 @time_machine.travel("2026-11-23 09:00:00+00:00", tick=False)  # signatures carry the time
 def test_the_preferences_page_lists_feedback_with_undo_buttons(client, alice, paper):
     give_feedback(alice, paper, -1)
@@ -118,7 +133,7 @@ def test_undo_is_post_only_and_touches_only_the_token_holder(client, alice, bob,
     give_feedback(bob, paper, 1)
     token = tokens.make_token(alice, tokens.Purpose.PREFERENCES)
     undo = reverse("subscriptions:feedback_undo", args=[token])
-    assert client.get(undo).status_code == 405
+    assert client.get(undo).status_code == 302  # to the preferences page, undoing nothing
     assert Feedback.objects.count() == 2
     response = client.post(undo, {"arxiv_id": paper.arxiv_id})
     assert response.status_code == 302

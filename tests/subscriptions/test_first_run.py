@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
 from django.urls import reverse
 
 from digest.delivery import planning
+from digest.models import Delivery
 from subscriptions import tokens
 from tests.factories import make_subscriber
 
@@ -105,3 +106,31 @@ def test_the_repeated_address_is_escaped(client):
     response = client.post(reverse("subscriptions:signup"), {"email": '"<b>x</b>"@example.org'})
 
     assert "<b>x</b>" not in response.content.decode()
+
+
+@time_machine.travel(datetime(2026, 11, 23, 12, 7, tzinfo=UTC), tick=False)
+def test_coming_back_the_day_a_digest_was_sent_promises_tomorrows(client, settings):
+    settings.FIRST_DIGEST_DELAY = 30
+    hana = make_subscriber("hana@example.org", status="unsubscribed")
+    Delivery.objects.create(subscriber=hana, digest_date=date(2026, 11, 23), status="sent")
+
+    page = confirm(client, hana)
+
+    # Today's digest went out before she left: the planner sends none again today.
+    assert "tomorrow, Tuesday 24 November, at 07:00 (UTC time)" in page
+    assert planning.due_digests(datetime(2026, 11, 23, 12, 40, tzinfo=UTC)) == []
+    tomorrow = [
+        d.subscriber_id for d in planning.due_digests(datetime(2026, 11, 24, 7, 0, tzinfo=UTC))
+    ]
+    assert tomorrow == [hana.pk]
+
+
+def test_a_day_whose_digest_was_cancelled_is_still_offered(settings):
+    settings.FIRST_DIGEST_DELAY = 30
+    now = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+    ivan = make_subscriber("ivan@example.org")
+    Delivery.objects.create(subscriber=ivan, digest_date=date(2026, 11, 23), status="cancelled")
+
+    first = planning.first_digest(ivan, now)
+
+    assert (first["day"], first["time"]) == ("today", "07:00")

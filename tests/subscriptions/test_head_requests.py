@@ -66,3 +66,26 @@ def test_the_undo_link_after_unsubscribing_answers_head_and_does_not_resubscribe
     assert client.head(path).status_code == 200
     alice.refresh_from_db()
     assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+def test_the_addresses_forms_post_to_lead_to_their_page_when_opened(client, alice):
+    # A page a plain form answered (pasted papers without JavaScript) reloaded, bookmarked
+    # or opened again: the page the form was on, not an empty "405 Method Not Allowed".
+    token = tokens.make_token(alice, tokens.Purpose.PREFERENCES)
+    papers = reverse("subscriptions:suggestions", args=[token])
+    preferences = reverse("subscriptions:preferences", args=[token])
+    expected = {
+        "examples": papers + "#examples",
+        "answer": papers,
+        "feedback_undo": preferences + "#feedback",
+        "preview": preferences + "#preview-title",
+        "my_data": preferences + "#data-title",
+    }
+    for name, page in expected.items():
+        path = reverse(f"subscriptions:{name}", args=[token])
+        for method in (client.get, client.head):
+            response = method(path)
+
+            assert (name, response.status_code, response["Location"]) == (name, 302, page)
+        assert client.get(path, follow=True).status_code == 200
+    assert not Feedback.objects.exists()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
 from digest.delivery.previews import preview_picks
+from digest.models import Delivery
 from subscriptions import tokens
 from subscriptions.models import Interest, Subscriber
 from tests.digest.ranking.test_ranking import POOL
@@ -77,7 +81,7 @@ def test_a_missing_or_failing_ranker_says_preview_unavailable(client, alice, mon
     def broken(subscriber, interest_overrides):
         raise RuntimeError("ranking exploded")
 
-    monkeypatch.setattr("digest.delivery.previews.preview_picks", broken)
+    monkeypatch.setattr("digest.delivery.previews.preview_with_sent", broken)
     body = client.post(preview_path(alice), VALID).content.decode()
     assert "Preview unavailable" in body
 
@@ -94,9 +98,9 @@ def test_titles_and_reasons_are_escaped(client, alice, monkeypatch):
                 "reason": "<i>because</i>",
                 "score": 1.0,
             }
-        ]
+        ], False
 
-    monkeypatch.setattr("digest.delivery.previews.preview_picks", picks)
+    monkeypatch.setattr("digest.delivery.previews.preview_with_sent", picks)
     body = client.post(preview_path(alice), VALID).content.decode()
     assert "<img" not in body and "<b>Eve" not in body and "<i>because" not in body
     assert "&lt;img src=x onerror=alert(1)&gt;" in body
@@ -104,7 +108,7 @@ def test_titles_and_reasons_are_escaped(client, alice, monkeypatch):
 
 @pytest.mark.django_db
 def test_the_preview_is_post_only_and_needs_csrf(alice):
-    assert Client().get(preview_path(alice)).status_code == 405
+    assert Client().get(preview_path(alice)).status_code == 302  # to the preferences page
     assert Client(enforce_csrf_checks=True).post(preview_path(alice), VALID).status_code == 403
 
 
@@ -144,3 +148,24 @@ def test_the_preview_quotes_terms_as_the_mail_does(client, alice, papers):
     # the straight quotes the sections parse, and Django would escape them to &#x27;.
     assert "Why: matches “laundry”" in body
     assert "&#x27;" not in body
+
+
+@pytest.mark.django_db
+def test_after_todays_digest_the_preview_says_its_papers_went_out_not_to_broaden(
+    client, alice, papers
+):
+    # Alice reads parsing in cs.CL; today's digest carried the one paper about it.
+    call_command("send_digests", "--all", stdout=io.StringIO())
+    assert Delivery.objects.get(subscriber=alice).status == Delivery.Status.SENT
+
+    hers = {
+        **VALID,
+        "categories": ["cs.CL"],
+        "keywords": "parsing",
+        "authors": "",
+        "description": "",
+    }
+    body = client.post(preview_path(alice), {**hers, "frequency": "daily"}).content.decode()
+
+    assert "Try broader keywords" not in body
+    assert "The papers that match went out in your last digest" in body

@@ -110,6 +110,28 @@ def test_a_bad_email_gets_a_clear_message_and_nothing_is_sent(client, email, mes
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "email",
+    [
+        "rtl@ex\u202eample.com",  # a bidi control: no domain can hold it
+        '"a\x1bb"@example.com',  # a control character, quoted
+        '"x@evil.example,y"@example.com',  # a comma: two addresses to a mail header
+        '"<b>x</b>"@example.com',
+        "\u212aate@example.com",  # the Kelvin sign, which matches K when case is ignored
+        "root@localhost",  # the mail server's own host, not a reader's inbox
+        "root@[127.0.0.1]",
+    ],
+)
+def test_an_address_we_could_not_mail_is_refused_on_the_page(client, email):
+    response = post(client, email)
+
+    assert response.status_code == 400
+    assert "does not look like an email address" in response.content.decode()
+    assert Subscriber.objects.count() == 0
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
 def test_an_unknown_category_is_refused(client):
     response = post(client, categories=["cs.XX"])
     assert response.status_code == 400
@@ -186,6 +208,16 @@ def test_sign_ups_to_one_address_are_rate_limited(client):
     response = post(client)
     assert response.status_code == 429
     assert "Please wait a little" in response.content.decode()
+    assert len(mail.outbox) == 5
+
+
+@pytest.mark.django_db
+def test_plus_tags_share_their_mailboxs_rate_limit(client):
+    # carol+1@, carol+2@ ... all land in carol@'s inbox: five mails an hour is the limit.
+    statuses = [post(client, f"Carol+{n}@example.org").status_code for n in range(6)]
+
+    assert statuses == [200] * 5 + [429]
+    assert post(client, "carol@example.org").status_code == 429
     assert len(mail.outbox) == 5
 
 

@@ -95,3 +95,14 @@ def test_the_view_link_in_the_feed_opens_the_digest(client, alice):
 
     assert response.status_code == 200
     assert b"Knowledge distillation for small language models" in response.content
+
+
+def test_the_feed_does_not_name_its_subscribers_address(client, alice):
+    # Feed readers fetch from their own servers, and some list the feeds they know by
+    # title: the feed's link must not hand them the reader's address.
+    sending.send_due(everyone=True)
+
+    body = client.get(rendering.feed_url(alice)).content.decode()
+
+    assert "alice@example.org" not in body
+    assert feedparser.parse(body).feed.title == "Paperboy: your papers"
