@@ -37,7 +37,8 @@ from .admin_forms import SubscriberForm
 from .forms import clean_keywords_text
 from .learners import learners_refit
 from .models import EMAIL_UNIQUE, Feedback, Interest, Learner, RefitRequest, Subscriber
-from .services import interest_save, subscribers_suppress, subscribers_unsuppress
+from .services import interest_save
+from .suppressions import subscribers_suppress, subscribers_unsuppress
 
 # Subscribers one "refit now" takes: it runs in the request (the command does any number).
 REFIT_AT_ONCE = 500
