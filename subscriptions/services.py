@@ -106,13 +106,20 @@ def subscriber_confirm(subscriber: Subscriber) -> Subscriber:
     return subscriber
 
 
-def subscriber_unsubscribe(subscriber: Subscriber) -> Subscriber:
-    if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
-        Subscriber.objects.filter(pk=subscriber.pk).update(
-            status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now()
-        )
-        subscriber.refresh_from_db()
-    return subscriber
+def subscriber_unsubscribe(subscriber: Subscriber) -> bool:
+    """Records that the subscriber wants no more mail; True only for the call that did.
+
+    The change is conditional on the row as it is now, not as `subscriber` was read, so
+    of two presses at the same moment only one is told it unsubscribed (and offered the
+    undo). `subscriber` is refreshed either way.
+    """
+    left = (
+        Subscriber.objects.filter(pk=subscriber.pk)
+        .exclude(status=Subscriber.Status.UNSUBSCRIBED)
+        .update(status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now())
+    )
+    subscriber.refresh_from_db()
+    return bool(left)
 
 
 def subscriber_resubscribe(subscriber: Subscriber) -> Subscriber:
