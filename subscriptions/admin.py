@@ -157,6 +157,23 @@ def resend_today(subscriber: Subscriber) -> Delivery:
     return delivery
 
 
+def unsuppressed_message(back: dict[str, int]) -> str:
+    """What staff are told after an unsuppress: how many went back to which status."""
+    count = sum(back.values())
+    if not count:
+        return "0 subscribers unsuppressed."
+    parts = [
+        f"{back[status]} {label}"
+        for status, label in (
+            (Subscriber.Status.ACTIVE, "active again"),
+            (Subscriber.Status.UNSUBSCRIBED, "still unsubscribed"),
+            (Subscriber.Status.PENDING, "still waiting to confirm"),
+        )
+        if back.get(status)
+    ]
+    return f"{count} subscribers unsuppressed: {', '.join(parts)}."
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     form = SubscriberForm
@@ -289,15 +306,17 @@ class SubscriberAdmin(admin.ModelAdmin):
             request,
             queryset,
             question="Unsuppress these addresses?",
-            consequence="They become active and get digests again. Only do this when the "
-            "address works again (a bounce or spam complaint suppressed it).",
+            consequence="They get digests again, except those who unsubscribed (they stay "
+            "unsubscribed) and those who never confirmed their address (they stay pending "
+            "until they do). Only do this when the address works again (a bounce or spam "
+            "complaint suppressed it).",
         )
         if page is not None:
             return page
         rows = list(queryset.filter(status=Subscriber.Status.BOUNCED))
-        count = subscribers_unsuppress(Subscriber.objects.filter(pk__in=[s.pk for s in rows]))
+        back = subscribers_unsuppress(Subscriber.objects.filter(pk__in=[s.pk for s in rows]))
         action_log(self, request, rows, "unsuppressed (admin action)")
-        self.message_user(request, f"{count} subscribers unsuppressed.")
+        self.message_user(request, unsuppressed_message(back))
         return None
 
     @admin.action(

@@ -98,11 +98,12 @@ def subscriber_request_link(email: str) -> None:
 
 
 def subscriber_confirm(subscriber: Subscriber) -> Subscriber:
-    if subscriber.status in (Subscriber.Status.PENDING, Subscriber.Status.UNSUBSCRIBED):
-        Subscriber.objects.filter(pk=subscriber.pk).update(
-            status=Subscriber.Status.ACTIVE, confirmed_at=timezone.now(), unsubscribed_at=None
-        )
-        subscriber.refresh_from_db()
+    """Starts the digest of a pending or unsubscribed address, as the database has it now:
+    an address suppressed meanwhile (a bounce while the page was open) stays suppressed."""
+    Subscriber.objects.filter(
+        pk=subscriber.pk, status__in=[Subscriber.Status.PENDING, Subscriber.Status.UNSUBSCRIBED]
+    ).update(status=Subscriber.Status.ACTIVE, confirmed_at=timezone.now(), unsubscribed_at=None)
+    subscriber.refresh_from_db()
     return subscriber
 
 
@@ -111,13 +112,20 @@ def subscriber_unsubscribe(subscriber: Subscriber) -> bool:
 
     The change is conditional on the row as it is now, not as `subscriber` was read, so
     of two presses at the same moment only one is told it unsubscribed (and offered the
-    undo). `subscriber` is refreshed either way.
+    undo). A suppressed subscriber stays suppressed (their old mail's link must not lift
+    what a bounce, a complaint or staff set); the unsubscribe is kept beside it, so that
+    staff lifting the suppression do not resume mail to them
+    (suppressions.subscribers_unsuppress). `subscriber` is refreshed either way.
     """
-    left = (
-        Subscriber.objects.filter(pk=subscriber.pk)
-        .exclude(status=Subscriber.Status.UNSUBSCRIBED)
-        .update(status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now())
+    now = timezone.now()
+    mailed = [Subscriber.Status.PENDING, Subscriber.Status.ACTIVE]
+    left = Subscriber.objects.filter(pk=subscriber.pk, status__in=mailed).update(
+        status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=now
     )
+    if not left:
+        left = Subscriber.objects.filter(
+            pk=subscriber.pk, status=Subscriber.Status.BOUNCED, unsubscribed_at=None
+        ).update(unsubscribed_at=now)
     subscriber.refresh_from_db()
     return bool(left)
 
@@ -126,7 +134,8 @@ def subscriber_resubscribe(subscriber: Subscriber) -> Subscriber:
     """Undoes an unsubscribe made with the same link.
 
     Someone who confirmed before comes straight back; an address that never confirmed
-    gets the confirmation mail again, and a bounced address stays suppressed.
+    gets the confirmation mail again, and a suppressed address stays suppressed: only
+    staff lift a suppression (suppressions.subscribers_unsuppress).
     """
     if subscriber.status == Subscriber.Status.UNSUBSCRIBED and subscriber.confirmed_at:
         Subscriber.objects.filter(pk=subscriber.pk, status=Subscriber.Status.UNSUBSCRIBED).update(

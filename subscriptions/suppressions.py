@@ -1,11 +1,14 @@
 """Suppression: the addresses no mail goes to, after bounces, complaints or staff's say.
 
-A suppressed subscriber's status is BOUNCED; only staff lift it (the admin's action).
+A suppressed subscriber's status is BOUNCED, whatever they wanted before; only staff
+lift it (the admin's action), and then each goes back to what they last agreed to.
+Nothing a subscriber holds (an old mail's links, a new sign-up) lifts it.
 """
 
 from __future__ import annotations
 
-from django.db.models import F, QuerySet
+from django.db import transaction
+from django.db.models import Case, Count, F, QuerySet, Value, When
 
 from .addresses import normalise_email
 from .models import Subscriber
@@ -49,8 +52,27 @@ def subscribers_suppress(subscribers: QuerySet[Subscriber], reason: str) -> int:
     )
 
 
-def subscribers_unsuppress(subscribers: QuerySet[Subscriber]) -> int:
-    """Makes suppressed subscribers active again, their run of failures forgotten."""
-    return subscribers.filter(status=Subscriber.Status.BOUNCED).update(
-        status=Subscriber.Status.ACTIVE, suppressed_reason="", failure_count=0
+def subscribers_unsuppress(subscribers: QuerySet[Subscriber]) -> dict[str, int]:
+    """Lifts the suppression of these subscribers, their run of failures forgotten; only
+    staff do this (the admin's action). Each goes back to what they last agreed to: an
+    unsubscribe made before or during the suppression stands, an address never
+    confirmed waits for its confirmation again, the others get their digest again.
+    Returns how many went back to each status."""
+    suppressed = subscribers.filter(status=Subscriber.Status.BOUNCED)
+    back_to = Case(
+        When(unsubscribed_at__isnull=False, then=Value(Subscriber.Status.UNSUBSCRIBED)),
+        When(confirmed_at__isnull=True, then=Value(Subscriber.Status.PENDING)),
+        default=Value(Subscriber.Status.ACTIVE),
     )
+    with transaction.atomic():
+        ids = list(suppressed.select_for_update().values_list("pk", flat=True))
+        Subscriber.objects.filter(pk__in=ids, status=Subscriber.Status.BOUNCED).update(
+            status=back_to, suppressed_reason="", failure_count=0
+        )
+        counts = (
+            Subscriber.objects.filter(pk__in=ids)
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        return dict(counts)

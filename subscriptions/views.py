@@ -218,7 +218,7 @@ def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
         if request.POST.get("List-Unsubscribe") == "One-Click":
             # The mail provider reads nothing back: answer at once, set no cookie.
             return HttpResponse("You are unsubscribed.\n", content_type="text/plain")
-    elif subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+    elif not subscriber.has_unsubscribed:
         return render(request, "subscriptions/unsubscribe.html", {"token": token})
     # The link never expires: what the page offers expires with the mail it came in.
     origin = tokens.signed_at(token)
@@ -228,6 +228,7 @@ def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
         # mail, forwarded or not, can open the link again or press once more.
         "resubscribe_token": tokens.undo_token(subscriber, origin, just_left=just_left),
         "preferences_url": tokens.preferences_url_as_of(subscriber, origin),
+        "suppressed": subscriber.status == Subscriber.Status.BOUNCED,
     }
     return render(request, "subscriptions/unsubscribed.html", context)
 
