@@ -37,7 +37,8 @@ from .admin_forms import SubscriberForm
 from .forms import clean_keywords_text
 from .learners import learners_refit
 from .models import EMAIL_UNIQUE, Feedback, Interest, Learner, RefitRequest, Subscriber
-from .services import interest_save, subscribers_suppress, subscribers_unsuppress
+from .services import interest_save
+from .suppressions import subscribers_suppress, subscribers_unsuppress
 
 # Subscribers one "refit now" takes: it runs in the request (the command does any number).
 REFIT_AT_ONCE = 500
@@ -154,6 +155,23 @@ def resend_today(subscriber: Subscriber) -> Delivery:
                 attempts=0,  # a resend gets its full DELIVERY_MAX_ATTEMPTS again
             )
     return delivery
+
+
+def unsuppressed_message(back: dict[str, int]) -> str:
+    """What staff are told after an unsuppress: how many went back to which status."""
+    count = sum(back.values())
+    if not count:
+        return "0 subscribers unsuppressed."
+    parts = [
+        f"{back[status]} {label}"
+        for status, label in (
+            (Subscriber.Status.ACTIVE, "active again"),
+            (Subscriber.Status.UNSUBSCRIBED, "still unsubscribed"),
+            (Subscriber.Status.PENDING, "still waiting to confirm"),
+        )
+        if back.get(status)
+    ]
+    return f"{count} subscribers unsuppressed: {', '.join(parts)}."
 
 
 @admin.register(Subscriber)
@@ -288,15 +306,17 @@ class SubscriberAdmin(admin.ModelAdmin):
             request,
             queryset,
             question="Unsuppress these addresses?",
-            consequence="They become active and get digests again. Only do this when the "
-            "address works again (a bounce or spam complaint suppressed it).",
+            consequence="They get digests again, except those who unsubscribed (they stay "
+            "unsubscribed) and those who never confirmed their address (they stay pending "
+            "until they do). Only do this when the address works again (a bounce or spam "
+            "complaint suppressed it).",
         )
         if page is not None:
             return page
         rows = list(queryset.filter(status=Subscriber.Status.BOUNCED))
-        count = subscribers_unsuppress(Subscriber.objects.filter(pk__in=[s.pk for s in rows]))
+        back = subscribers_unsuppress(Subscriber.objects.filter(pk__in=[s.pk for s in rows]))
         action_log(self, request, rows, "unsuppressed (admin action)")
-        self.message_user(request, f"{count} subscribers unsuppressed.")
+        self.message_user(request, unsuppressed_message(back))
         return None
 
     @admin.action(

@@ -101,6 +101,13 @@ class Subscriber(models.Model):
         return self.email
 
     @property
+    def has_unsubscribed(self) -> bool:
+        """They asked for no more mail, whether or not their address is suppressed too."""
+        if self.status == self.Status.BOUNCED:
+            return self.unsubscribed_at is not None
+        return self.status == self.Status.UNSUBSCRIBED
+
+    @property
     def tz(self) -> zoneinfo.ZoneInfo:
         try:
             return zoneinfo.ZoneInfo(self.time_zone)

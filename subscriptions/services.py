@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from digest.mail.messages import build_email
@@ -98,28 +98,44 @@ def subscriber_request_link(email: str) -> None:
 
 
 def subscriber_confirm(subscriber: Subscriber) -> Subscriber:
-    if subscriber.status in (Subscriber.Status.PENDING, Subscriber.Status.UNSUBSCRIBED):
-        Subscriber.objects.filter(pk=subscriber.pk).update(
-            status=Subscriber.Status.ACTIVE, confirmed_at=timezone.now(), unsubscribed_at=None
-        )
-        subscriber.refresh_from_db()
+    """Starts the digest of a pending or unsubscribed address, as the database has it now:
+    an address suppressed meanwhile (a bounce while the page was open) stays suppressed."""
+    Subscriber.objects.filter(
+        pk=subscriber.pk, status__in=[Subscriber.Status.PENDING, Subscriber.Status.UNSUBSCRIBED]
+    ).update(status=Subscriber.Status.ACTIVE, confirmed_at=timezone.now(), unsubscribed_at=None)
+    subscriber.refresh_from_db()
     return subscriber
 
 
-def subscriber_unsubscribe(subscriber: Subscriber) -> Subscriber:
-    if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
-        Subscriber.objects.filter(pk=subscriber.pk).update(
-            status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now()
-        )
-        subscriber.refresh_from_db()
-    return subscriber
+def subscriber_unsubscribe(subscriber: Subscriber) -> bool:
+    """Records that the subscriber wants no more mail; True only for the call that did.
+
+    The change is conditional on the row as it is now, not as `subscriber` was read, so
+    of two presses at the same moment only one is told it unsubscribed (and offered the
+    undo). A suppressed subscriber stays suppressed (their old mail's link must not lift
+    what a bounce, a complaint or staff set); the unsubscribe is kept beside it, so that
+    staff lifting the suppression do not resume mail to them
+    (suppressions.subscribers_unsuppress). `subscriber` is refreshed either way.
+    """
+    now = timezone.now()
+    mailed = [Subscriber.Status.PENDING, Subscriber.Status.ACTIVE]
+    left = Subscriber.objects.filter(pk=subscriber.pk, status__in=mailed).update(
+        status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=now
+    )
+    if not left:
+        left = Subscriber.objects.filter(
+            pk=subscriber.pk, status=Subscriber.Status.BOUNCED, unsubscribed_at=None
+        ).update(unsubscribed_at=now)
+    subscriber.refresh_from_db()
+    return bool(left)
 
 
 def subscriber_resubscribe(subscriber: Subscriber) -> Subscriber:
     """Undoes an unsubscribe made with the same link.
 
     Someone who confirmed before comes straight back; an address that never confirmed
-    gets the confirmation mail again, and a bounced address stays suppressed.
+    gets the confirmation mail again, and a suppressed address stays suppressed: only
+    staff lift a suppression (suppressions.subscribers_unsuppress).
     """
     if subscriber.status == Subscriber.Status.UNSUBSCRIBED and subscriber.confirmed_at:
         Subscriber.objects.filter(pk=subscriber.pk, status=Subscriber.Status.UNSUBSCRIBED).update(
@@ -352,49 +368,3 @@ def feedback_undo(subscriber: Subscriber, arxiv_id: str, restore: int | None = N
 def subscriber_delete(subscriber: Subscriber) -> None:
     """Forgets the subscriber: interests, feedback and deliveries go with them (CASCADE)."""
     subscriber.delete()
-
-
-# Permanent failures in a row after which an address is suppressed.
-SUPPRESS_AFTER_FAILURES = 3
-
-
-def subscribers_record_permanent_failure(reasons: dict[int, str]) -> None:
-    """Counts one more permanent failure for each subscriber; enough in a row suppress."""
-    Subscriber.objects.filter(pk__in=list(reasons)).update(failure_count=F("failure_count") + 1)
-    reached = Subscriber.objects.filter(
-        pk__in=list(reasons),
-        failure_count__gte=SUPPRESS_AFTER_FAILURES,
-        status=Subscriber.Status.ACTIVE,
-    )
-    for pk in reached.values_list("pk", flat=True):
-        reason = f"{SUPPRESS_AFTER_FAILURES} permanent failures, last: {reasons[pk]}"
-        Subscriber.objects.filter(pk=pk).update(
-            status=Subscriber.Status.BOUNCED, suppressed_reason=reason[:300]
-        )
-
-
-def subscribers_clear_failures(subscriber_ids: list[int]) -> None:
-    """A delivered digest ends a run of permanent failures."""
-    if subscriber_ids:
-        Subscriber.objects.filter(pk__in=subscriber_ids).update(failure_count=0)
-
-
-def subscriber_suppress(email: str, reason: str) -> int:
-    """Stops all mail to an address; the first reason given is the one kept."""
-    return subscribers_suppress(
-        Subscriber.objects.filter(email__iexact=normalise_email(email)), reason
-    )
-
-
-def subscribers_suppress(subscribers: QuerySet[Subscriber], reason: str) -> int:
-    """Stops all mail to these subscribers; those suppressed already keep their reason."""
-    return subscribers.exclude(status=Subscriber.Status.BOUNCED).update(
-        status=Subscriber.Status.BOUNCED, suppressed_reason=reason[:300]
-    )
-
-
-def subscribers_unsuppress(subscribers: QuerySet[Subscriber]) -> int:
-    """Makes suppressed subscribers active again, their run of failures forgotten."""
-    return subscribers.filter(status=Subscriber.Status.BOUNCED).update(
-        status=Subscriber.Status.ACTIVE, suppressed_reason="", failure_count=0
-    )

@@ -225,22 +225,23 @@ ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 @require_page_methods
 @subscriber_view(tokens.Purpose.UNSUBSCRIBE)
 def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
-    already = subscriber.status == Subscriber.Status.UNSUBSCRIBED
+    just_left = False
     if request.method == "POST":
-        subscriber = services.subscriber_unsubscribe(subscriber)
+        just_left = services.subscriber_unsubscribe(subscriber)
         if request.POST.get("List-Unsubscribe") == "One-Click":
             # The mail provider reads nothing back: answer at once, set no cookie.
             return HttpResponse("You are unsubscribed.\n", content_type="text/plain")
-    elif not already:
+    elif not subscriber.has_unsubscribed:
         return render(request, "subscriptions/unsubscribe.html", {"token": token})
     # The link never expires: what the page offers expires with the mail it came in.
     origin = tokens.signed_at(token)
     context = {
-        "already": already,
+        "already": not just_left,
         # The undo only in the answer to the press that unsubscribed: anyone holding the
         # mail, forwarded or not, can open the link again or press once more.
-        "resubscribe_token": tokens.undo_token(subscriber, origin, just_left=not already),
+        "resubscribe_token": tokens.undo_token(subscriber, origin, just_left=just_left),
         "preferences_url": tokens.preferences_url_as_of(subscriber, origin),
+        "suppressed": subscriber.status == Subscriber.Status.BOUNCED,
     }
     return render(request, "subscriptions/unsubscribed.html", context)
 

@@ -7,11 +7,13 @@ import logging
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
 from digest.models import Delivery, Source
 from subscriptions.models import Subscriber
+from subscriptions.services import subscriber_unsubscribe
 from tests.factories import make_subscriber
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +72,25 @@ def test_unsuppress_leaves_unsubscribed_people_alone(admin_client):
     act(admin_client, SUBSCRIBERS, "unsuppress", [gone])
     gone.refresh_from_db()
     assert gone.status == Subscriber.Status.UNSUBSCRIBED
+
+
+def test_unsuppress_keeps_an_unsubscribe_and_says_so(admin_client, alice):
+    dora = make_subscriber("dora@example.org")
+    subscriber_unsubscribe(alice)
+    act(admin_client, SUBSCRIBERS, "suppress", [alice, dora])
+    assert (
+        "those who unsubscribed"
+        in act(
+            admin_client, SUBSCRIBERS, "unsuppress", [alice, dora], confirm=False
+        ).content.decode()
+    )
+
+    response = act(admin_client, SUBSCRIBERS, "unsuppress", [alice, dora])
+
+    statuses = dict(Subscriber.objects.values_list("email", "status"))
+    assert statuses == {"alice@example.org": "unsubscribed", "dora@example.org": "active"}
+    [message] = [m.message for m in get_messages(response.wsgi_request)]
+    assert message == "2 subscribers unsuppressed: 1 active again, 1 still unsubscribed."
 
 
 def test_staff_without_the_change_permission_cannot_suppress(viewer, alice):

@@ -23,7 +23,7 @@ from django.utils import timezone
 from digest.lib.bulk import update_each
 from digest.mail.messages import message_id
 from digest.models import Delivery
-from subscriptions.services import (
+from subscriptions.suppressions import (
     subscribers_clear_failures,
     subscribers_record_permanent_failure,
 )

@@ -18,7 +18,7 @@ from anymail.signals import AnymailTrackingEvent, EventType, tracking
 from django.dispatch import receiver
 
 from digest.cockpit import stats
-from subscriptions.services import subscriber_suppress
+from subscriptions.suppressions import subscriber_suppress
 
 log = logging.getLogger(__name__)
 

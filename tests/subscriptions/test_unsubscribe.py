@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from subscriptions import tokens
+from subscriptions import services, tokens
 from subscriptions.models import Subscriber
 from tests.helpers.links import preferences_paths
 from tests.helpers.mail import link_in
@@ -338,3 +340,50 @@ def test_an_undo_does_not_undo_a_later_unsubscribe_in_the_same_second(client, al
     assert response.status_code == 400
     alice.refresh_from_db()
     assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_of_two_stale_reads_only_the_first_unsubscribe_counts(alice):
+    first_press, second_press = (
+        Subscriber.objects.get(pk=alice.pk),
+        Subscriber.objects.get(pk=alice.pk),
+    )
+
+    assert services.subscriber_unsubscribe(first_press) is True
+    left_at = Subscriber.objects.get(pk=alice.pk).unsubscribed_at
+    assert services.subscriber_unsubscribe(second_press) is False
+
+    alice.refresh_from_db()
+    assert alice.unsubscribed_at == left_at
+    assert second_press.status == Subscriber.Status.UNSUBSCRIBED  # it sees what happened
+
+
+@contextmanager
+def another_press_before_the_first_writes(press):
+    """Runs `press` once, when the first press is about to write the subscriber's row: both
+    read the subscriber as active, as two presses at the same moment do."""
+    pressed: list = []
+    waiting = [True]
+
+    def wrapper(execute, sql, params, many, context):
+        if waiting and sql.startswith('UPDATE "subscriptions_subscriber"'):
+            waiting.clear()  # the other press writes too: it must not wait for itself
+            pressed.append(press())
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield pressed
+
+
+@pytest.mark.django_db
+def test_of_two_simultaneous_presses_only_one_is_offered_the_undo(alice):
+    path = unsubscribe_path(alice)
+    with another_press_before_the_first_writes(lambda: Client().post(path)) as second:
+        first = Client().post(path)
+
+    pages = [first.content.decode(), second[0].content.decode()]
+    undos = [re.search(r'action="(/resubscribe/[^"]+)"', page) for page in pages]
+    assert [bool(undo) for undo in undos].count(True) == 1
+    assert sum("You're already unsubscribed" in page for page in pages) == 1
+    [undo] = [u.group(1) for u in undos if u]
+    assert "Welcome back" in Client().post(undo).content.decode()  # the one offered works
