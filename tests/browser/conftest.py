@@ -40,7 +40,9 @@ class OneRequestAtATime(WSGIServer):
         super().__init__(*args, **kwargs)
 
 
-LiveServerThread.server_class = OneRequestAtATime
+# Not a ThreadedWSGIServer on purpose: Django then closes each connection after its answer
+# (no keep-alive), so one browser connection cannot hold the only server thread.
+LiveServerThread.server_class = OneRequestAtATime  # type: ignore[assignment]
 
 
 def _require_chromium() -> None:
