@@ -12,7 +12,8 @@ from subscriptions.models import Subscriber
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_unsubscribe_from_the_preferences_page_and_come_back_at_once(page, browser_settings):
+def unsubscribed_from_the_preferences_page(page) -> tuple[Subscriber, str]:
+    """Alice, who pressed Unsubscribe on her preferences page; and that page's link."""
     alice = Subscriber.objects.create(
         email="alice@example.org", status="active", confirmed_at=timezone.now()
     )
@@ -20,6 +21,11 @@ def test_unsubscribe_from_the_preferences_page_and_come_back_at_once(page, brows
     page.goto(preferences)
     page.get_by_role("button", name="Unsubscribe").click()
     page.get_by_role("heading", name="You're unsubscribed").wait_for()
+    return alice, preferences
+
+
+def test_unsubscribe_from_the_preferences_page_and_come_back_at_once(page, browser_settings):
+    alice, preferences = unsubscribed_from_the_preferences_page(page)
 
     page.get_by_role("button", name="Resubscribe").click()
 
@@ -32,13 +38,7 @@ def test_unsubscribe_from_the_preferences_page_and_come_back_at_once(page, brows
 def test_a_preferences_link_from_before_leaving_offers_signing_up_again(page, browser_settings):
     # The link may be a forwarded digest's: only a link mailed since, or a new sign-up,
     # brings the subscriber back.
-    alice = Subscriber.objects.create(
-        email="alice@example.org", status="active", confirmed_at=timezone.now()
-    )
-    preferences = tokens.preferences_url(alice)
-    page.goto(preferences)
-    page.get_by_role("button", name="Unsubscribe").click()
-    page.get_by_role("heading", name="You're unsubscribed").wait_for()
+    alice, preferences = unsubscribed_from_the_preferences_page(page)
 
     page.goto(preferences)
 

@@ -11,12 +11,11 @@ connection commits the address after the admin validated its form and before it 
 from __future__ import annotations
 
 import html
-import json
 import re
 
 import pytest
 
-from .test_production_settings import manage, production_env
+from .test_production_settings import shell_on_fresh_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -64,13 +63,9 @@ print(json.dumps({
 def test_an_address_taken_between_validation_and_save_is_refused_on_the_form(
     tmp_path, postgres_server
 ):
-    url = postgres_server.create_database("admin_address_race")
-    env = production_env(tmp_path, DATABASE_URL=url, EMAIL_URL=f"filemail://{tmp_path / 'mail'}")
-    migrated = manage(env, "migrate", "--noinput")
-    assert migrated.returncode == 0, migrated.stderr
-    result = manage(env, "shell", "--no-imports", "-c", SCRIPT)
-    assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    result, answer = shell_on_fresh_postgres(
+        tmp_path, postgres_server, "admin_address_race", SCRIPT
+    )
 
     assert answer["status"] == 200, result.stderr[-3000:]
     page = answer["page"]

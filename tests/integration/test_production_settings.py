@@ -53,6 +53,18 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def shell_on_fresh_postgres(tmp_path, postgres_server, name: str, script: str):
+    """Runs `script` in `manage.py shell` with production settings on a new, migrated
+    PostgreSQL database; returns the process and the JSON its last line prints."""
+    url = postgres_server.create_database(name)
+    env = production_env(tmp_path, DATABASE_URL=url, EMAIL_URL=f"filemail://{tmp_path / 'mail'}")
+    migrated = manage(env, "migrate", "--noinput")
+    assert migrated.returncode == 0, migrated.stderr
+    result = manage(env, "shell", "--no-imports", "-c", script)
+    assert result.returncode == 0, result.stderr
+    return result, json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def test_check_deploy_passes_with_no_warning_on_production_values(tmp_path):
     result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
     output = result.stdout + result.stderr

@@ -9,11 +9,9 @@ for a time), and once the first commits it finds the row changed and changes not
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from .test_production_settings import manage, production_env
+from .test_production_settings import shell_on_fresh_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -76,13 +74,7 @@ print(json.dumps({
 def test_only_one_of_two_simultaneous_presses_unsubscribes_and_suppression_holds(
     tmp_path, postgres_server
 ):
-    url = postgres_server.create_database("unsubscribe_race")
-    env = production_env(tmp_path, DATABASE_URL=url, EMAIL_URL=f"filemail://{tmp_path / 'mail'}")
-    migrated = manage(env, "migrate", "--noinput")
-    assert migrated.returncode == 0, migrated.stderr
-    result = manage(env, "shell", "--no-imports", "-c", SCRIPT)
-    assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    _, answer = shell_on_fresh_postgres(tmp_path, postgres_server, "unsubscribe_race", SCRIPT)
 
     assert answer["waited"], "the second press never waited for the first one's row lock"
     assert answer["told"] == {"first": True, "second": False, "dora": True}
