@@ -19,7 +19,7 @@ from digest.selectors import top_papers
 
 from . import ratelimits, selectors, services, tokens
 from .examples import MAX_EXAMPLES, examples_add, pasted_text
-from .models import Feedback, Subscriber
+from .models import Feedback, Interest, Subscriber
 from .preference_views import FEEDBACK_SHOWN, post_or_page
 from .views import bad_link, subscriber_for, subscriber_view
 
@@ -84,6 +84,17 @@ def _only_noes(answers: dict[str, int]) -> bool:
     return len(answers) >= ONLY_NOES and all(signal < 0 for signal in answers.values())
 
 
+def _only_noes_hint(subscriber: Subscriber, answers: dict[str, int]) -> dict[str, bool]:
+    """For _only_noes.html: whether to ask for a paper they like, and whether there is a
+    description whose reading it can point to (without one, it asks for one instead)."""
+    only_noes = _only_noes(answers)
+    described = (
+        only_noes
+        and Interest.objects.filter(subscriber=subscriber).exclude(description="").exists()
+    )
+    return {"only_noes": only_noes, "described": described}
+
+
 def _htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -118,7 +129,7 @@ def _what_answers_change(subscriber: Subscriber, on_page: str) -> dict:
         feedback = selectors.feedback_list(subscriber, limit=FEEDBACK_SHOWN + 1)
         return {"feedback": feedback, "feedback_shown": FEEDBACK_SHOWN}
     return {
-        "only_noes": _only_noes(_answers(subscriber)),
+        **_only_noes_hint(subscriber, _answers(subscriber)),
         "shared_terms": _shared_terms(subscriber),
     }
 
@@ -147,7 +158,7 @@ def suggestions(request: HttpRequest, token: str) -> HttpResponse:
         "subscriber": subscriber,
         "papers": _suggestions(subscriber, answers),
         "max_examples": MAX_EXAMPLES,
-        "only_noes": _only_noes(answers),
+        **_only_noes_hint(subscriber, answers),
         "on_page": "suggestions",
     }
     if _htmx(request):  # the list alone, as the preferences page loads it

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import QueryDict
 
 from digest.mail.messages import InvalidRecipient, safe_recipient
 
@@ -103,6 +106,15 @@ class RequestLinkForm(HoneypotMixin):
         return clean_address(self.cleaned_data["email"])
 
 
+# The page offers these only as radio buttons and a select, with no place for a mark: a
+# value outside their choices (a changed or outdated page) is named above the form.
+UNMARKED_CHOICES = {
+    "frequency": "How often",
+    "weekday": "Day of the week",
+    "empty_day": "When nothing matches",
+}
+
+
 class PreferencesForm(forms.Form):
     categories = forms.MultipleChoiceField(
         required=False,
@@ -169,6 +181,33 @@ class PreferencesForm(forms.Form):
 
     def clean_keywords(self) -> list[str]:
         return clean_keywords_text(self.cleaned_data.get("keywords", ""))
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        for name, label in UNMARKED_CHOICES.items():
+            if self.errors.pop(name, None) is not None:
+                self._name_unmarked_choice(name, label)
+        return cleaned
+
+    def _name_unmarked_choice(self, name: str, label: str) -> None:
+        """A non-field error that names the choice and what the form sent for it. With
+        `initial` (the saved values), the saved choice is shown again, so that saving the
+        page as it then stands works."""
+        sent = str(self.data.get(name, ""))[:40]
+        sent_text = f"“{sent}”, which is not one of its choices" if sent else "no choice"
+        message = f"“{label}”: the form sent {sent_text}"
+        if name in self.initial:
+            data = QueryDict(mutable=True)
+            data.update(self.data)  # every value of a list (the categories) too
+            data[name] = str(self.initial[name])
+            self.data = data
+            message += "; your saved choice is shown again"
+        self.add_error(None, f"{message}.")
+
+    @property
+    def has_marked_errors(self) -> bool:
+        """Whether any error is shown beside its field (not only above the form)."""
+        return any(name != NON_FIELD_ERRORS for name in self.errors)
 
     def clean_authors(self) -> list[str]:
         authors = interests.parse_authors(self.cleaned_data.get("authors", ""))

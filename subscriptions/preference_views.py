@@ -120,7 +120,8 @@ def _page(request, subscriber: Subscriber, token: str, form: PreferencesForm, st
 @subscriber_view(tokens.Purpose.PREFERENCES)
 def preferences(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
-        form = PreferencesForm(request.POST)
+        # The saved values as `initial`: a choice that comes back mangled shows them again.
+        form = PreferencesForm(request.POST, initial=PreferencesForm.initial_for(subscriber))
         if form.is_valid():
             services.subscriber_update_preferences(subscriber, form.cleaned_data)
             url = reverse("subscriptions:preferences", args=[token])

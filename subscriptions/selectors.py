@@ -7,6 +7,8 @@ from typing import Any
 
 from digest.models import Delivery
 
+from . import categories as category_names
+from .interests import format_keywords
 from .models import Feedback, Interest, Learner, Subscriber
 
 LEARNER_ABOUT = (
@@ -30,6 +32,20 @@ def feedback_list(subscriber: Subscriber, limit: int | None = None) -> list[dict
         }
         for f in rows
     ]
+
+
+def topics_not_held(
+    subscriber: Subscriber, categories: list[str], keywords: list[str]
+) -> dict[str, Any]:
+    """The topics typed on a sign-up form that the subscriber's own do not hold, as a mail
+    lists them: category labels, and keywords written as they would be typed again."""
+    interest = Interest.objects.filter(subscriber=subscriber).first()
+    held_categories = set(interest.categories) if interest else set()
+    held_keywords = {k.lower() for k in interest.keywords} if interest else set()
+    return {
+        "categories": [category_names.label(c) for c in categories if c not in held_categories],
+        "keywords": format_keywords([k for k in keywords if k.lower() not in held_keywords]),
+    }
 
 
 def feedback_signal(subscriber: Subscriber, arxiv_id: str) -> int | None:

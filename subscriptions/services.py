@@ -14,7 +14,7 @@ from django.utils import timezone
 from digest.mail.messages import build_email
 from digest.models import Delivery, Paper
 
-from . import categories, tokens
+from . import categories, selectors, tokens
 from . import learners as learning
 from .addresses import normalise_email
 from .interests import MAX_KEYWORD_LENGTH, MAX_KEYWORDS, normalise_keyword
@@ -34,15 +34,18 @@ def subscriber_sign_up(
     categories: list[str] | None = None,
     keywords: list[str] | None = None,
 ) -> Subscriber:
-    """Creates a pending subscriber (or finds the existing one) and mails the confirm link.
+    """Creates a pending subscriber (or finds the existing one) and mails the confirm link
+    (an active subscriber: their preferences link).
 
-    A known address gets the same treatment as a new one, so the answer never tells
-    anyone who subscribes. Topics are taken only while nobody has confirmed the address
-    (the latest sign-up's): typing a subscriber's address must not change their interests,
-    nor can anyone fix junk topics on an address before its owner signs up.
+    A known address gets the same answer as a new one, so it never tells anyone who
+    subscribes; what differs is in the mail, which only the address's owner reads. Topics
+    are taken only while nobody has confirmed the address (the latest sign-up's): typing a
+    subscriber's address must not change their interests, nor can anyone fix junk topics
+    on an address before its owner signs up. The mail lists the typed topics left out.
     """
     email = normalise_email(email)
     subscriber = Subscriber.objects.filter(email__iexact=email).first()
+    not_applied: dict = {}
     if subscriber is None:
         try:
             with transaction.atomic():
@@ -56,8 +59,11 @@ def subscriber_sign_up(
             subscriber = Subscriber.objects.get(email__iexact=email)
     elif subscriber.status == Subscriber.Status.PENDING and subscriber.confirmed_at is None:
         _first_topics_again(subscriber, time_zone, categories or [], keywords or [])
+    elif subscriber.status != Subscriber.Status.BOUNCED:
+        # Not silently dropped: the mail lists them, for the owner to add if they want them.
+        not_applied = selectors.topics_not_held(subscriber, categories or [], keywords or [])
     if subscriber.status != Subscriber.Status.BOUNCED:
-        send_confirmation(subscriber)
+        send_confirmation(subscriber, not_applied)
     return subscriber
 
 
@@ -72,13 +78,20 @@ def _first_topics_again(
         first.update(categories=categories, keywords=keywords)
 
 
-def send_confirmation(subscriber: Subscriber) -> None:
+def send_confirmation(subscriber: Subscriber, not_applied: dict | None = None) -> None:
+    """Mails the confirm link; an active subscriber, who has nothing to confirm, is told
+    they are subscribed and given their preferences link instead. `not_applied`: the
+    topics a sign-up typed that were not applied (selectors.topics_not_held)."""
     context = {
         "site_name": settings.SITE_NAME,
-        "confirm_url": tokens.confirm_url(subscriber),
-        "already_active": subscriber.status == Subscriber.Status.ACTIVE,
-        "expires_days": max(1, settings.CONFIRM_TOKEN_MAX_AGE // 86400),
+        "not_applied": not_applied or {"categories": [], "keywords": ""},
     }
+    if subscriber.status == Subscriber.Status.ACTIVE:
+        context["preferences_url"] = tokens.preferences_url(subscriber)
+        build_email("already_subscribed", subscriber.email, context).send()
+        return
+    context["confirm_url"] = tokens.confirm_url(subscriber)
+    context["expires_days"] = max(1, settings.CONFIRM_TOKEN_MAX_AGE // 86400)
     build_email("confirm", subscriber.email, context).send()
 
 

@@ -52,14 +52,15 @@ def subscriber_view(
 ) -> Callable[[Callable[[HttpRequest, str, Subscriber], HttpResponse]], TokenView]:
     """The view gets the subscriber its signed token names; a bad, expired or unknown
     token gets the bad-link page (which offers a fresh link) instead. With `consent`,
-    a link made before the subscriber last unsubscribed is expired too."""
+    a link made before the subscriber last unsubscribed is expired too, unless they are
+    back (active): such a link can bring nobody back then, and the view says they are."""
 
     def decorate(view: Callable[[HttpRequest, str, Subscriber], HttpResponse]) -> TokenView:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, token: str) -> HttpResponse:
             try:
                 subscriber, _ = subscriber_for(token, purpose)
-                if consent:
+                if consent and subscriber.status != Subscriber.Status.ACTIVE:
                     tokens.read_consent_token(token, purpose, subscriber)
             except tokens.BadToken as exc:
                 return bad_link(request, exc)
@@ -249,12 +250,18 @@ def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
 @require_page_methods
 @subscriber_view(tokens.Purpose.RESUBSCRIBE, consent=True)
 def resubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
-    if request.method == "POST":
+    # Back already: the button pressed twice, or the page reloaded after it worked.
+    back = subscriber.status == Subscriber.Status.ACTIVE
+    if request.method == "POST" and not back:
         subscriber = services.subscriber_resubscribe(subscriber)
-        preferences_url = tokens.preferences_url_as_of(subscriber, tokens.undo_origin(token))
-        context = {"subscriber": subscriber, "preferences_url": preferences_url}
-        return render(request, "subscriptions/resubscribed.html", context)
-    return render(request, "subscriptions/resubscribe.html", {"token": token})
+    elif not back:
+        return render(request, "subscriptions/resubscribe.html", {"token": token})
+    context = {
+        "subscriber": subscriber,
+        "already": back,
+        "preferences_url": tokens.preferences_url_as_of(subscriber, tokens.undo_origin(token)),
+    }
+    return render(request, "subscriptions/resubscribed.html", context)
 
 
 def _feedback_target(data: tokens.TokenData) -> tuple[str, int]:

@@ -83,6 +83,24 @@ def test_four_noes_in_place_bring_the_ask_for_a_paper_they_like(page, browser_se
     assert page.problems == []
 
 
+def test_four_noes_without_a_description_ask_for_one_on_the_preferences(page, browser_settings):
+    add_papers()
+    erin = make_subscriber("erin@example.org", keywords=["proteins"])
+    token = tokens.make_token(erin, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/papers/", timeout=60_000)
+    for _, title, _, _ in PAPERS:
+        page.get_by_role("button", name=f"Not for me: {title}").click()
+        page.locator("li.answered").filter(has_text=title).wait_for()
+    page.get_by_text("None of these is what you mean?").wait_for()
+    assert page.get_by_role("link", name="how we read your description").count() == 0
+
+    page.get_by_role("link", name="say in a sentence what you want to read").click()
+
+    page.wait_for_url(f"**/preferences/{token}/#id_description")
+    assert page.get_by_label("In a sentence, what do you want to read about?").is_visible()
+    assert page.problems == []
+
+
 def test_two_yes_answers_in_place_bring_the_terms_they_share_to_keep(page, browser_settings):
     add_papers()
     dora = make_subscriber("dora@example.org", description="smaller models that copy bigger ones")

@@ -35,6 +35,25 @@ def test_unsubscribe_from_the_preferences_page_and_come_back_at_once(page, brows
     assert page.problems == []
 
 
+def test_the_page_after_resubscribing_reloaded_says_they_are_subscribed(page, browser_settings):
+    alice = Subscriber.objects.create(
+        email="alice@example.org", status="active", confirmed_at=timezone.now()
+    )
+    page.goto(tokens.preferences_url(alice))
+    page.get_by_role("button", name="Unsubscribe").click()
+    page.get_by_role("button", name="Resubscribe").click()
+    page.get_by_role("heading", name="Welcome back").wait_for()
+
+    page.reload()
+
+    page.get_by_role("heading", name="You're subscribed").wait_for()
+    page.get_by_role("link", name="Review my preferences").click()
+    page.get_by_role("heading", name="Your preferences").wait_for()
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.ACTIVE
+    assert page.problems == []
+
+
 def test_a_preferences_link_from_before_leaving_offers_signing_up_again(page, browser_settings):
     # The link may be a forwarded digest's: only a link mailed since, or a new sign-up,
     # brings the subscriber back.

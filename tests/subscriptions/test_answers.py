@@ -200,12 +200,26 @@ def test_after_only_noes_the_page_asks_for_a_paper_they_like(client, papers):
     page = client.get(url("suggestions", carol)).content.decode()
     assert "None of these is what you mean?" in page
     assert 'href="#examples"' in page and 'id="examples"' in page
+    assert re.search(r'href="/preferences/[^"/]+/reading/">how we read your description', page)
     # One "yes" and the papers shown are on track: no hint.
     client.post(url("answer", carol), {"arxiv_id": extra[2].arxiv_id, "signal": "1"})
     assert (
         "None of these is what you mean?"
         not in client.get(url("suggestions", carol)).content.decode()
     )
+
+
+def test_after_only_noes_without_a_description_the_page_asks_for_one(client, papers):
+    dave = make_subscriber("dave@example.com", keywords=["galaxies"])
+    for paper in [*papers, *(make_paper(f"Unrelated paper {i}") for i in range(2))]:
+        client.post(url("answer", dave), {"arxiv_id": paper.arxiv_id, "signal": "-1"})
+    page = client.get(url("suggestions", dave)).content.decode()
+    hint = page.split('id="only-noes"', 1)[1].split("</div>", 1)[0]
+    assert "None of these is what you mean?" in hint
+    assert "how we read your description" not in hint
+    assert "/reading/" not in hint
+    assert re.search(r'href="/preferences/[^"/]+/#id_description"', hint)
+    assert "keywords" in hint
 
 
 @pytest.fixture

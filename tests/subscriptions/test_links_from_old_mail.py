@@ -113,6 +113,19 @@ def test_the_undo_after_an_old_unsubscribe_link_gives_no_fresh_preferences_link(
     assert "email me a link" in page.lower()  # /link/, which mails the address itself
 
 
+def test_the_undo_pressed_again_after_an_old_unsubscribe_link_gives_no_preferences_link(
+    client, alice, settings
+):
+    path = unsubscribe_path(alice)
+    with time_machine.travel(after_preferences_links_expire(settings)):
+        undo = undo_in(client.post(path).content.decode())
+        client.post(undo)
+        page = client.post(undo).content.decode()
+        assert "You're subscribed" in page
+        assert working_preferences(client, page) == []
+    assert "email me a link" in page.lower()  # /link/, which mails the address itself
+
+
 def test_the_undo_after_a_recent_unsubscribe_link_leads_to_the_preferences(client, alice):
     undo = undo_in(client.post(unsubscribe_path(alice)).content.decode())
     page = client.post(undo).content.decode()

@@ -135,6 +135,59 @@ def test_bad_values_get_clear_messages_and_nothing_is_saved(client, alice, field
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("frequency", "hourly", "“How often”: the form sent “hourly”"),
+        ("frequency", None, "“How often”: the form sent no choice"),
+        ("weekday", "9", "“Day of the week”: the form sent “9”"),
+        ("empty_day", "<b>shout</b>", "“When nothing matches”: the form sent “&lt;b&gt;shout"),
+    ],
+)
+def test_a_choice_the_page_does_not_offer_is_named_above_the_form(
+    client, alice, field, value, said
+):
+    # These are radio buttons and a select: a value outside them comes from a changed or
+    # outdated page, and the form has no mark beside them to explain it.
+    data = {**VALID, field: value}
+    if value is None:
+        del data[field]
+    response = client.post(prefs_path(alice), data)
+    assert response.status_code == 400
+    body = response.content.decode()
+    alert = body.split('role="alert">', 1)[1].split("</div>", 1)[0]
+    assert "Nothing was saved" in alert
+    assert said in alert
+    assert "fields marked below" not in alert  # none is marked
+    assert "is not one of the available choices" not in body
+    alice.refresh_from_db()
+    assert alice.paper_limit == 10
+
+
+@pytest.mark.django_db
+def test_the_choice_the_page_does_not_offer_shows_the_saved_one_again(client, alice):
+    response = client.post(prefs_path(alice), {**VALID, "weekday": "9", "frequency": "hourly"})
+    body = response.content.decode()
+    assert '<option value="0" selected>Monday</option>' in body  # alice's own
+    assert 'value="daily" checked' in body
+    assert 'value="15"' in body  # the rest as typed
+    assert 'value="cs.CL" checked' in body and 'value="stat.ML" checked' in body
+    # Saving the page as it now stands works.
+    again = client.post(prefs_path(alice), {**VALID, "weekday": "0", "frequency": "daily"})
+    assert again.status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_choice_not_offered_and_a_marked_field_are_both_named(client, alice):
+    response = client.post(prefs_path(alice), {**VALID, "empty_day": "x", "paper_limit": "0"})
+    body = response.content.decode()
+    alert = body.split('role="alert">', 1)[1].split("</div>", 1)[0]
+    assert "“When nothing matches”: the form sent “x”" in alert
+    assert "fields marked below" in alert
+    assert "At least 1 paper" in body
+
+
+@pytest.mark.django_db
 def test_user_text_is_escaped_on_the_page(client, alice):
     client.post(prefs_path(alice), {**VALID, "description": "<script>alert(1)</script>"})
     body = client.get(prefs_path(alice)).content.decode()

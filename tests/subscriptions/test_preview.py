@@ -77,6 +77,14 @@ def test_an_invalid_form_shows_what_to_fix(client, alice):
 
 
 @pytest.mark.django_db
+def test_a_choice_the_page_does_not_offer_is_named_in_the_preview(client, alice):
+    response = client.post(preview_path(alice), {**VALID, "frequency": "hourly"})
+    body = response.content.decode()
+    assert "“How often”: the form sent “hourly”" in body
+    assert "fields marked" not in body
+
+
+@pytest.mark.django_db
 def test_a_missing_or_failing_ranker_says_preview_unavailable(client, alice, monkeypatch):
     def broken(subscriber, interest_overrides):
         raise RuntimeError("ranking exploded")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core import mail
 from django.urls import reverse
 
+from subscriptions import selectors
 from subscriptions.models import Interest, Subscriber, known_time_zones
 from tests.helpers.mail import html_part, link_in
 
@@ -139,9 +142,10 @@ def test_an_unknown_category_is_refused(client):
 
 
 @pytest.mark.django_db
-def test_a_known_address_gets_the_same_page_and_a_fresh_confirmation(client, alice):
-    new = post(client, "dave@example.org")
-    known = post(client, "ALICE@example.org")
+def test_a_known_address_gets_the_same_page_and_a_mail(client, alice):
+    topics = {"keywords": "diffusion", "categories": ["cs.CV"]}
+    new = post(client, "dave@example.org", **topics)
+    known = post(client, "ALICE@example.org", **topics)
     assert known.status_code == new.status_code == 200
     strip = lambda r: r.content.decode().replace("dave", "").replace("ALICE", "")  # noqa: E731
     assert strip(known) == strip(new)
@@ -155,6 +159,58 @@ def test_a_known_address_keeps_its_own_topics(client, alice):
     alice.interest.refresh_from_db()
     assert alice.interest.keywords == ["parsing"]
     assert alice.interest.categories == ["cs.CL"]
+
+
+@pytest.mark.django_db
+def test_a_subscribed_address_is_told_so_with_its_preferences_link(client, alice):
+    post(client, "alice@example.org")
+    [message] = mail.outbox
+    assert "You are already subscribed" in message.subject
+    for part in (message.body, html_part(message)):
+        assert "already subscribed" in part
+        assert "/confirm/" not in part
+        assert "not applied" not in part  # no topics typed: nothing to say about them
+    preferences = link_in(message, "/preferences/")
+    assert preferences in html_part(message)
+    assert client.get(preferences).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_subscribed_address_is_told_which_typed_topics_were_not_applied(client, alice):
+    typed = 'parsing diffusion "<b>protein</b> folding"'
+    post(client, "alice@example.org", keywords=typed, categories=["cs.CL", "cs.CV"])
+    [message] = mail.outbox
+    text, html = message.body, html_part(message)
+    for part in (text, html):
+        assert "The topics typed on the form were not applied" in part
+        assert "cs.CV — Computer Vision and Pattern Recognition" in part
+        assert "cs.CL" not in part  # theirs already, as is "parsing"
+        assert "parsing" not in part
+    # As they would type them again on their preferences page; escaped in HTML.
+    assert 'diffusion "<b>protein</b> folding"' in text
+    assert "diffusion &#34;&lt;b&gt;protein&lt;/b&gt; folding&#34;" in html
+    assert "<b>protein" not in html
+    alice.interest.refresh_from_db()
+    assert alice.interest.keywords == ["parsing"]
+    assert alice.interest.categories == ["cs.CL"]
+
+
+@pytest.mark.django_db
+def test_the_topics_left_out_reach_the_mail_as_plain_data(alice):
+    not_applied = selectors.topics_not_held(alice, ["cs.CL", "cs.CV"], ["Parsing", "-survey"])
+    assert json.loads(json.dumps(not_applied)) == not_applied
+    assert not_applied["keywords"] == "-survey"
+
+
+@pytest.mark.django_db
+def test_an_unsubscribed_address_is_told_the_typed_topics_were_not_applied(client, alice):
+    Subscriber.objects.filter(pk=alice.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
+    post(client, "alice@example.org", keywords="diffusion")
+    [message] = mail.outbox
+    assert link_in(message, "/confirm/") in html_part(message)  # confirming brings them back
+    for part in (message.body, html_part(message)):
+        assert "The topics typed on the form were not applied" in part
+        assert "diffusion" in part
 
 
 @pytest.mark.django_db

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from subscriptions import services, tokens
 from subscriptions.models import Subscriber
-from tests.helpers.links import preferences_paths
+from tests.helpers.links import preferences_paths, working_preferences
 from tests.helpers.mail import link_in
 
 
@@ -209,6 +209,20 @@ def test_an_undo_from_an_earlier_unsubscribe_does_not_undo_a_later_one(client, a
     assert response.status_code == 400
     alice.refresh_from_db()
     assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_the_undo_pressed_again_or_reloaded_says_they_are_subscribed(client, alice):
+    undo = resubscribe_form(client.post(unsubscribe_path(alice)).content.decode())
+    assert "Welcome back" in client.post(undo).content.decode()
+    for again in (client.post(undo), client.get(undo)):  # a second press; the page reloaded
+        page = again.content.decode()
+        assert again.status_code == 200
+        assert "You're subscribed" in page
+        assert "/resubscribe/" not in page
+        assert working_preferences(client, page)
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.ACTIVE
 
 
 def resubscribe_form(page: str) -> str:
