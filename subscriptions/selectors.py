@@ -8,7 +8,6 @@ from typing import Any
 from digest.models import Delivery
 
 from . import categories as category_names
-from .interests import format_keywords
 from .models import Feedback, Interest, Learner, Subscriber
 
 LEARNER_ABOUT = (
@@ -38,13 +37,15 @@ def topics_not_held(
     subscriber: Subscriber, categories: list[str], keywords: list[str]
 ) -> dict[str, Any]:
     """The topics typed on a sign-up form that the subscriber's own do not hold, as a mail
-    lists them: category labels, and keywords written as they would be typed again."""
+    tells of them: category labels (from our own list), and how many keywords. The keywords
+    themselves are not written: anyone can type on the form, and a mail to someone else's
+    address must carry none of a stranger's text."""
     interest = Interest.objects.filter(subscriber=subscriber).first()
     held_categories = set(interest.categories) if interest else set()
     held_keywords = {k.lower() for k in interest.keywords} if interest else set()
     return {
         "categories": [category_names.label(c) for c in categories if c not in held_categories],
-        "keywords": format_keywords([k for k in keywords if k.lower() not in held_keywords]),
+        "keywords": sum(1 for k in keywords if k.lower() not in held_keywords),
     }
 
 
