@@ -253,6 +253,12 @@ def resubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
     # Back already: the button pressed twice, or the page reloaded after it worked.
     back = subscriber.status == Subscriber.Status.ACTIVE
     if request.method == "POST" and not back:
+        # An address that never confirmed is mailed a confirmation again: it counts
+        # against that inbox's sign-up mails, so pressing again cannot flood it.
+        if not subscriber.confirmed_at and ratelimits.email_limited(
+            request, "signup", subscriber.email
+        ):
+            return too_many(request, "confirmation mails")
         subscriber = services.subscriber_resubscribe(subscriber)
     elif not back:
         return render(request, "subscriptions/resubscribe.html", {"token": token})

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -138,6 +139,16 @@ def test_resubscribe_of_a_never_confirmed_address_sends_the_confirmation(client,
     bob.refresh_from_db()
     assert bob.status == Subscriber.Status.UNSUBSCRIBED
     assert "/confirm/" in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_pressing_resubscribe_again_and_again_cannot_flood_a_never_confirmed_inbox(client, bob):
+    cache.clear()
+    client.post(unsubscribe_path(bob))
+    path = resubscribe_path(bob)
+    answers = [client.post(path).status_code for _ in range(7)]
+    assert answers == [200] * 5 + [429] * 2  # the sign-up's five mails an hour to one inbox
+    assert len(mail.outbox) == 5
 
 
 @pytest.mark.django_db
