@@ -10,7 +10,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from digest.ingest.pipeline import ingest_all, ingest_url
+from digest.ingest.passes import ingest_all
+from digest.ingest.pipeline import ingest_url
 from digest.lib import progress
 from digest.models import FetchRun, SourceKind
 from digest.sources.arxiv_api import API_URL, query_url

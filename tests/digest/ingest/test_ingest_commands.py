@@ -136,20 +136,30 @@ def test_a_failed_ad_hoc_pull_is_a_command_error_not_a_traceback(feed_server):
     assert FetchRun.objects.get().status == "failed"
 
 
-@pytest.mark.parametrize("every_source", [False, True], ids=["ad-hoc", "every source"])
-def test_a_locked_database_is_a_command_error_not_a_traceback(
-    feed_server, monkeypatch, every_source
-):
+def test_a_locked_database_is_a_command_error_not_a_traceback(feed_server, monkeypatch):
     url = feed_server.serve_file("/atom/cs.AI", ATOM_FEED)
-    Source.objects.create(name="cs.AI", kind="arxiv-rss", url=url)
 
     def locked(*args, **kwargs):  # another writer held SQLite's lock past its timeout
         raise OperationalError("database is locked")
 
     monkeypatch.setattr(FetchRun, "save", locked)
-    args = [] if every_source else ["--url", url, "--kind", "arxiv-rss"]
     with pytest.raises(CommandError, match=r"^could not write to the database: database is lo"):
-        run("ingest", *args)
+        run("ingest", "--url", url, "--kind", "arxiv-rss")
+    assert Paper.objects.count() == 0
+
+
+def test_a_database_locked_for_every_source_fails_each_and_the_command(feed_server, monkeypatch):
+    url = feed_server.serve_file("/atom/cs.AI", ATOM_FEED)
+    Source.objects.create(name="cs.AI", kind="arxiv-rss", url=url)
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(FetchRun, "save", locked)
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"^all 1 sources failed"):
+        call_command("ingest", stdout=out)
+    assert "-- could not write to the database: database is locked" in out.getvalue()
     assert Paper.objects.count() == 0
 
 
