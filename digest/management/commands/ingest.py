@@ -140,11 +140,14 @@ class Command(BaseCommand):
             )
         if since and until and since > until:
             raise CommandError(f"--since {since} is after --until {until}")
-        return query_url(
-            categories=options.get("category") or None,
-            since=since,
-            until=until,
-            query=options.get("query") or "",
-            max_results=options.get("max_results"),
-            base=url or API_URL,
-        )
+        try:
+            return query_url(
+                categories=options.get("category") or None,
+                since=since,
+                until=until,
+                query=options.get("query") or "",
+                max_results=options.get("max_results"),
+                base=url or API_URL,
+            )
+        except IngestError as error:
+            raise CommandError(str(error)) from None

@@ -59,6 +59,10 @@ def test_ingest_says_so_when_there_are_no_sources():
     assert run("ingest").strip() == "No enabled sources."
 
 
+# A closed port: a pull that should have been refused fails there, never on the internet.
+NOWHERE = ("--url", "http://127.0.0.1:9/")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -72,6 +76,13 @@ def test_ingest_says_so_when_there_are_no_sources():
         (("--kind", "arxiv-rss", "--category", "cs.LG", "--since", "2025-08-01"), "need --kind"),
         (("--category", "cs.LG"), "--category needs --kind arxiv-rss"),
         (("--kind", "arxiv-rss", "--category", "cs.LG/../x"), "not arXiv categories"),
+        # arXiv answers a category it does not have with an empty listing, not an error.
+        (
+            ("--kind", "arxiv-rss", "--category", "cs.AI", "--category", "cs.XX", *NOWHERE),
+            "not arXiv categories: cs.XX (the list: https://arxiv.org/category_taxonomy)",
+        ),
+        (("--since", "2025-08-01", "--category", "cs.XX", *NOWHERE), "not arXiv categories"),
+        (("--kind", "arxiv-rss", "--category", "cs.lg", *NOWHERE), "cs.lg (did you mean cs.LG?)"),
         (("--category", "cs.LG", "--max-results", "0"), "not a positive whole number"),
     ],
 )
