@@ -221,6 +221,10 @@ class Delivery(models.Model):
     digest_date = models.DateField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the row was last put back in the queue as if new (delivery.planning's
+    # `deliveries_requeue`: a resend, a cancelled day planned again); empty: it has
+    # waited since it was created. The cockpit's "digests-waiting" counts from here.
+    requeued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     # Which claim owns the row; a worker only marks rows it still owns.
     claim_token = models.CharField(max_length=32, blank=True)
