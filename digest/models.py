@@ -136,6 +136,14 @@ class Paper(models.Model):
     journal_ref = models.TextField(blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
+    # Staff take a paper out of every future digest by retracting it, never by deleting
+    # it: the digests it was sent in and the answers it got stay as they were
+    # (digest.ingest.retraction). A later pull of it leaves this alone.
+    retracted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When staff retracted it from future digests (empty: offered as usual).",
+    )
 
     class Meta:
         ordering = ["-announced_on", "arxiv_id"]
@@ -213,6 +221,10 @@ class Delivery(models.Model):
     digest_date = models.DateField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the row was last put back in the queue as if new (delivery.planning's
+    # `deliveries_requeue`: a resend, a cancelled day planned again); empty: it has
+    # waited since it was created. The cockpit's "digests-waiting" counts from here.
+    requeued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     # Which claim owns the row; a worker only marks rows it still owns.
     claim_token = models.CharField(max_length=32, blank=True)
@@ -265,7 +277,9 @@ class DeliveryItem(models.Model):
     """A paper a delivery carried, in rank order, with the reason it was picked."""
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="items")
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="delivery_items")
+    # A sent paper is part of the record of what each subscriber got (and what never to
+    # send them again): it is retracted, not deleted.
+    paper = models.ForeignKey(Paper, on_delete=models.PROTECT, related_name="delivery_items")
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField(default=0.0)
     reason = models.CharField(max_length=300, blank=True)

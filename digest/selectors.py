@@ -6,6 +6,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Count, Max, Min
@@ -75,8 +76,10 @@ def paper_pool(since: date) -> list[PaperDoc]:
 
     A paper whose stored fields cannot be ranked (`paper_problem`) is left out and
     logged, never allowed to stop everyone's digest; staff see why on its admin page.
+    A paper staff retracted (digest.ingest.retraction) is left out too.
     """
-    rows = _rankable(Paper.objects.filter(announced_on__gte=since).values_list(*PAPER_DOC_FIELDS))
+    offered = Paper.objects.filter(announced_on__gte=since, retracted_at__isnull=True)
+    rows = _rankable(offered.values_list(*PAPER_DOC_FIELDS))
     growth = upvote_growth([r[0] for r in rows], since)
     return [_doc(row, growth.get(row[0], 0)) for row in rows]
 
@@ -102,6 +105,34 @@ def _rankable(rows: Iterable[tuple]) -> list[tuple]:
         else:
             kept.append(row)
     return kept
+
+
+@dataclass(frozen=True)
+class PaperUse:
+    """Why a paper is part of subscribers' records: the digests it was in, the answers."""
+
+    arxiv_id: str
+    digests: int
+    answers: int
+
+
+def papers_in_use(paper_ids: Iterable[int]) -> list[PaperUse]:
+    """Those of these papers sent in a digest or answered by a subscriber (which the
+    foreign keys keep from deletion), in arXiv id order. Two counting queries and one for
+    the ids, however many papers or deliveries."""
+    ids = list(paper_ids)
+    digests = _counts(DeliveryItem.objects.filter(paper_id__in=ids))
+    answers = _counts(Feedback.objects.filter(paper_id__in=ids))
+    used = Paper.objects.filter(pk__in=set(digests) | set(answers)).order_by("arxiv_id")
+    return [
+        PaperUse(arxiv_id, digests.get(pk, 0), answers.get(pk, 0))
+        for pk, arxiv_id in used.values_list("pk", "arxiv_id")
+    ]
+
+
+def _counts(rows) -> dict[int, int]:
+    counted = rows.order_by().values("paper_id").annotate(n=Count("pk"))
+    return dict(counted.values_list("paper_id", "n"))
 
 
 def upvote_growth(paper_ids: list[int], since: date) -> dict[int, int]:
@@ -214,9 +245,9 @@ def top_papers(limit: int = 5) -> list[dict]:
     latest = Paper.objects.aggregate(day=Max("announced_on"))["day"]
     if latest is None:
         return []
-    papers = Paper.objects.filter(announced_on__gte=latest - timedelta(days=2)).order_by(
-        "-upvotes", "-announced_on", "arxiv_id"
-    )[:limit]
+    papers = Paper.objects.filter(
+        announced_on__gte=latest - timedelta(days=2), retracted_at__isnull=True
+    ).order_by("-upvotes", "-announced_on", "arxiv_id")[:limit]
     return [
         {
             "arxiv_id": p.arxiv_id,

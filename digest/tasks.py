@@ -19,6 +19,7 @@ from subscriptions import learners as learning
 from . import selectors
 from .cockpit import services as cockpit
 from .delivery import planning, sending
+from .ingest import passes
 from .ingest import pipeline as ingest
 from .models import Source
 from .ranking import picking
@@ -28,13 +29,13 @@ log = logging.getLogger(__name__)
 
 @shared_task(soft_time_limit=1800, time_limit=1900)
 def ingest_all() -> int:
-    return _prepare_if_new(ingest.ingest_all())
+    return _prepare_if_new(passes.ingest_all())
 
 
 @shared_task(soft_time_limit=1800, time_limit=1900)
 def ingest_due() -> int:
     """Pulls each enabled source whose own interval is up; beat runs this every hour."""
-    return _prepare_if_new(ingest.ingest_due(timezone.now()))
+    return _prepare_if_new(passes.ingest_due(timezone.now()))
 
 
 def _prepare_if_new(runs) -> int:

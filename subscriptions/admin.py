@@ -28,6 +28,7 @@ from digest.cockpit.adminkit import (
     badge,
     confirmed,
 )
+from digest.delivery.planning import deliveries_requeue
 from digest.models import Delivery
 from digest.ranking import semantic
 
@@ -147,13 +148,7 @@ def resend_today(subscriber: Subscriber) -> Delivery:
     with transaction.atomic():
         delivery, created = Delivery.objects.get_or_create(subscriber=subscriber, digest_date=today)
         if not created:
-            Delivery.objects.filter(pk=delivery.pk).exclude(status=Delivery.Status.SENDING).update(
-                status=Delivery.Status.PENDING,
-                claim_token="",
-                claimed_at=None,
-                error="",
-                attempts=0,  # a resend gets its full DELIVERY_MAX_ATTEMPTS again
-            )
+            deliveries_requeue(Delivery.objects.filter(pk=delivery.pk))
     return delivery
 
 

@@ -43,7 +43,7 @@ from digest.ranking.learner import (
 )
 from digest.ranking.types import LearnerWeights
 
-from .models import Feedback, Interest, Learner, RefitRequest
+from .models import Feedback, Interest, Learner, RefitRequest, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,18 @@ def _requests_done(seen: dict[int, datetime]) -> None:
         for sid, requested_at in pairs[a : a + 100]:
             match |= Q(subscriber_id=sid, requested_at=requested_at)
         RefitRequest.objects.filter(match).delete()
+
+
+def refit_candidates(subscriber_ids: Sequence[int] = ()) -> tuple[list[int], list[int]]:
+    """(the subscribers a refit looks at, the given ids no subscriber has), for the
+    command. None given: everyone with answers, and those whose learner outlived their
+    last answer (the refit removes it)."""
+    if not subscriber_ids:
+        answered = Feedback.objects.values_list("subscriber_id", flat=True)
+        fitted = Learner.objects.values_list("subscriber_id", flat=True)
+        return sorted(set(answered) | set(fitted)), []
+    known = set(Subscriber.objects.filter(pk__in=subscriber_ids).values_list("pk", flat=True))
+    return sorted(set(subscriber_ids)), sorted(set(subscriber_ids) - known)
 
 
 def background(encoder: semantic.Encoder, config: LearnerConfig = CONFIG) -> Background | None:

@@ -162,7 +162,9 @@ class Feedback(models.Model):
         FEWER = -1, "fewer like this"
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="feedback")
-    paper = models.ForeignKey("digest.Paper", on_delete=models.CASCADE, related_name="feedback")
+    # An answered paper is never deleted (staff retract it from digests instead): the
+    # answer trains the subscriber's learner and keeps the paper from being sent again.
+    paper = models.ForeignKey("digest.Paper", on_delete=models.PROTECT, related_name="feedback")
     signal = models.SmallIntegerField(choices=Signal.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 

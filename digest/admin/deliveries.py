@@ -18,6 +18,7 @@ from digest.cockpit.adminkit import (
     badge,
     confirmed,
 )
+from digest.delivery.planning import deliveries_requeue
 from digest.models import (
     Delivery,
     DeliveryItem,
@@ -136,20 +137,8 @@ class DeliveryAdmin(admin.ModelAdmin):
             return page
         chosen = list(queryset)
         rows = [r for r in chosen if r.status != Delivery.Status.SENDING]
-        # The UPDATE itself leaves out the rows being sent: one a sender claimed since they
-        # were read stays with that sender (made pending under it, another claim would
-        # send it a second time).
-        count = (
-            Delivery.objects.filter(pk__in=[r.pk for r in rows])
-            .exclude(status=Delivery.Status.SENDING)
-            .update(
-                status=Delivery.Status.PENDING,
-                claim_token="",
-                claimed_at=None,
-                error="",
-                attempts=0,  # a resend gets its full DELIVERY_MAX_ATTEMPTS again
-            )
-        )
+        # The UPDATE itself leaves out the rows a sender claimed since they were read.
+        count = deliveries_requeue(Delivery.objects.filter(pk__in=[r.pk for r in rows]))
         action_log(self, request, rows, "queued to be sent again (admin action)")
         message = f"{count} deliveries queued to be sent again."
         busy = len(chosen) - count

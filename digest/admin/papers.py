@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
 
@@ -17,15 +17,18 @@ from digest.cockpit.adminkit import (
     CategoryPickerField,
     EstimatedCountPaginator,
     OnePerLineField,
+    action_log,
     badge,
     badges,
+    confirmed,
 )
+from digest.ingest.retraction import papers_restore, papers_retract
 from digest.models import (
     Paper,
     PaperSighting,
     UpvoteSnapshot,
 )
-from digest.selectors import paper_problem
+from digest.selectors import PaperUse, paper_problem, papers_in_use
 from subscriptions import categories
 
 ARXIV_ID_TERM = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$", re.IGNORECASE)
@@ -107,6 +110,37 @@ class AnnounceTypeFilter(admin.SimpleListFilter):
         return queryset.filter(announce_type="" if value == "none" else value)
 
 
+class RetractedFilter(admin.SimpleListFilter):
+    title = "digests"
+    parameter_name = "retracted"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "offered"), ("yes", "retracted")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value is None:
+            return queryset
+        return queryset.filter(retracted_at__isnull=value == "no")
+
+
+RETRACT = "Retract the selected papers from future digests"
+
+
+def _in_use_note(use: PaperUse) -> str:
+    """Why one paper cannot be deleted, and what to do instead."""
+    reasons = []
+    if use.digests:
+        reasons.append(f"sent in {use.digests} digest{'s' * (use.digests != 1)}")
+    if use.answers:
+        reasons.append(f"answered by {use.answers} subscriber{'s' * (use.answers != 1)}")
+    return (
+        f"{use.arxiv_id} was {' and '.join(reasons)}: that record stays (it also keeps the "
+        f"paper from being sent to them again). To keep it out of digests from now on, use "
+        f"the papers list's action “{RETRACT}”."
+    )
+
+
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
     form = PaperForm
@@ -122,11 +156,13 @@ class PaperAdmin(admin.ModelAdmin):
     list_filter = (
         ("announced_on", admin.DateFieldListFilter),
         AnnounceTypeFilter,
+        RetractedFilter,
         "sightings__kind",
     )
     search_fields = ("=arxiv_id", "title_text")
     search_help_text = "An exact arXiv id (2501.01234) or words of the title."
-    readonly_fields = ("problem", "first_seen_at", "last_seen_at")
+    readonly_fields = ("problem", "retracted_at", "first_seen_at", "last_seen_at")
+    actions = ["retract", "restore"]
     inlines = [SightingInline, UpvoteInline]
     list_per_page = 50
     show_full_result_count = False
@@ -163,8 +199,49 @@ class PaperAdmin(admin.ModelAdmin):
             "Journal",
             {"fields": ("comment", "doi", "journal_ref"), "classes": ("collapse",)},
         ),
-        ("Record", {"fields": ("problem", "first_seen_at", "last_seen_at")}),
+        ("Record", {"fields": ("problem", "retracted_at", "first_seen_at", "last_seen_at")}),
     )
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, Any]:
+        """Papers someone received or answered are refused with one line each saying why
+        and what to do instead, without listing (or loading) every delivery item."""
+        in_use = papers_in_use(obj.pk for obj in objs)
+        if in_use:
+            return [], {}, set(), [_in_use_note(use) for use in in_use]
+        return super().get_deleted_objects(objs, request)
+
+    @admin.action(description=RETRACT, permissions=["change"])
+    def retract(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        page = confirmed(
+            self,
+            request,
+            queryset,
+            question="Retract these papers from future digests?",
+            consequence="No digest planned from now on includes them, and the sign-up page "
+            "stops suggesting them. Digests already sent keep them, and so do the "
+            "subscribers' answers. A later pull that lists them again leaves them retracted; "
+            "the action “Offer the selected papers in digests again” undoes this.",
+        )
+        if page is not None:
+            return page
+        papers = list(queryset)
+        count = papers_retract(p.pk for p in papers)
+        action_log(self, request, papers, "retracted from future digests (admin action)")
+        already = len(papers) - count
+        self.message_user(
+            request,
+            f"{count} paper{'s' * (count != 1)} retracted from future digests"
+            + (f"; {already} already were." if already else "."),
+        )
+        return None
+
+    @admin.action(description="Offer the selected papers in digests again", permissions=["change"])
+    def restore(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        papers = list(queryset)
+        count = papers_restore(p.pk for p in papers)
+        action_log(self, request, papers, "offered in digests again (admin action)")
+        self.message_user(request, f"{count} paper{'s' * (count != 1)} offered in digests again.")
+        return None
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
@@ -210,6 +287,11 @@ class PaperAdmin(admin.ModelAdmin):
 
     @admin.display(description="")
     def problem_badge(self, paper: Paper) -> str:
+        if paper.retracted_at is not None:
+            return format_html(
+                '<span class="badge badge-cancelled" title="retracted on {}">retracted</span>',
+                f"{paper.retracted_at:%Y-%m-%d}",
+            )
         problem = paper_problem(paper.authors, paper.categories)
         return (
             format_html('<span class="badge badge-failed" title="{}">left out</span>', problem)

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core import checks as django_checks
 from django.db.models import Count, Max, Min, Model, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -228,17 +229,19 @@ def deliveries_stuck(now: datetime) -> list[Alert]:
 
 
 # A due digest goes out within minutes (beat's tick runs every five); one still pending an
-# hour after it was planned is held by something: the mail server, the workers or beat.
+# hour after it was planned (or resent) is held by something: the mail server, the
+# workers or beat.
 DIGESTS_WAIT_AT_MOST = timedelta(hours=1)
 
 
 def digests_waiting(now: datetime) -> list[Alert]:
-    """Digests planned over an hour ago and still pending, with tries left (those without
-    are "attempts-used-up"), and the reason recorded on the one tried last: a mail server
-    that is down or refusing leaves its answer on the rows it could not take."""
-    waiting = Delivery.objects.filter(
+    """Digests planned or requeued (resent, a cancelled day planned again) over an hour
+    ago and still pending, with tries left (those without are "attempts-used-up"), and
+    the reason recorded on the one tried last: a mail server that is down or refusing
+    leaves its answer on the rows it could not take."""
+    waiting = Delivery.objects.alias(waiting_since=Coalesce("requeued_at", "created_at")).filter(
         status=Delivery.Status.PENDING,
-        created_at__lt=now - DIGESTS_WAIT_AT_MOST,
+        waiting_since__lt=now - DIGESTS_WAIT_AT_MOST,
         attempts__lt=settings.DELIVERY_MAX_ATTEMPTS,
     )
     count = waiting.count()

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, TextField, Value, When
+from django.db.models import Case, F, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -151,14 +151,32 @@ def plan_deliveries(now: datetime, *, everyone: bool = False) -> int:
     for d in due:
         by_date[d.digest_date].append(d.subscriber_id)
     for digest_date, subscriber_ids in by_date.items():
-        Delivery.objects.filter(
+        cancelled = Delivery.objects.filter(
             status=Delivery.Status.CANCELLED,
             digest_date=digest_date,
             subscriber_id__in=subscriber_ids,
-        ).update(
-            status=Delivery.Status.PENDING, claim_token="", claimed_at=None, error="", attempts=0
         )
+        deliveries_requeue(cancelled, now)
     return len(due)
+
+
+def deliveries_requeue(rows: QuerySet[Delivery], now: datetime | None = None) -> int:
+    """Puts these rows back in the queue as if new: pending, unclaimed, without an error,
+    with all DELIVERY_MAX_ATTEMPTS tries, and waiting from `now` (a resend of last week's
+    digest has not been waiting a week: the cockpit's "digests-waiting" counts from
+    here). A row being sent stays with its sender, in the same UPDATE: made pending under
+    it, another claim would send it a second time. Returns how many were requeued.
+
+    A row given back after a temporary failure is not requeued: it keeps its tries and
+    its wait, so a mail server that keeps refusing is reported after an hour."""
+    return rows.exclude(status=Delivery.Status.SENDING).update(
+        status=Delivery.Status.PENDING,
+        claim_token="",
+        claimed_at=None,
+        error="",
+        attempts=0,
+        requeued_at=now or timezone.now(),
+    )
 
 
 def _claimable(now: datetime) -> Q:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,26 +65,6 @@ class Outcome:
 def ingest_source(source: Source) -> FetchRun:
     """Pull one configured source now (the admin's "run now", the per-source task)."""
     return _pull(source.kind, source.url, source=source)
-
-
-def ingest_all() -> list[FetchRun]:
-    """Pull every enabled source; one failing source never stops the others."""
-    sources = list(Source.objects.filter(enabled=True))
-    watch = progress.current()  # `manage.py ingest` counts sources, not each one's pages
-    watch.set_total(len(sources))
-    runs = []
-    for source in sources:
-        with progress.silenced():
-            run = ingest_source(source)
-        failed = run.status == FetchRun.Status.FAILED
-        watch.advance(failed=int(failed), failure=f"{source.name}: {run.error[:120]}" * failed)
-        runs.append(run)
-    return runs
-
-
-def ingest_due(now: datetime) -> list[FetchRun]:
-    """Pull each enabled source whose own interval (`Source.fetch_every`) is up."""
-    return [ingest_source(source) for source in Source.objects.due(now)]
 
 
 def ingest_url(url: str, kind: str) -> FetchRun:

@@ -20,6 +20,7 @@ from digest.sources.arxiv_rss import FEED_TYPES, arxiv_throttle
 from digest.sources.base import ARXIV_ID, Fetched, IngestError, PaperRecord, SourceAdapter
 from digest.sources.feedparsing import arxiv_links, categories, parse_feed, text_of, to_utc, utc_day
 from digest.sources.http import fetch as http_fetch
+from digest.sources.taxonomy import unknown_categories
 from digest.sources.text import source_text
 
 API_URL = "https://export.arxiv.org/api/query"
@@ -38,8 +39,11 @@ def query_url(
     """The API URL of a backfill: papers in `categories` submitted between two dates.
 
     `query` adds the API's own search terms (`ti:`, `au:`, `abs:` ...); `base` is the
-    endpoint (another server's in tests), without its query string.
+    endpoint (another server's in tests), without its query string. A category arXiv
+    does not have raises IngestError (the API would answer it with nothing).
     """
+    if categories and (problem := unknown_categories(categories)):
+        raise IngestError(problem)
     terms = []
     if query:
         terms.append(f"({query})")

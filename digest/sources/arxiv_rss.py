@@ -15,7 +15,6 @@ from django.conf import settings
 
 from digest.sources.base import ARXIV_ID, Fetched, IngestError, PaperRecord, SourceAdapter
 from digest.sources.feedparsing import (
-    CATEGORY,
     arxiv_day,
     arxiv_links,
     categories,
@@ -25,6 +24,7 @@ from digest.sources.feedparsing import (
     to_utc,
 )
 from digest.sources.http import fetch as http_fetch
+from digest.sources.taxonomy import unknown_categories
 from digest.sources.text import source_text
 
 FEED_TYPES = (
@@ -50,8 +50,9 @@ def feed_url(categories: list[str], *, base: str = FEED_BASE) -> str:
     A source may be given as a category instead of a URL; `base` ends in `/rss/` (RSS
     2.0) or `/atom/` (Atom), or is another server's folder in tests.
     """
-    if not categories or not all(CATEGORY.fullmatch(c) for c in categories):
-        raise IngestError(f"not arXiv categories: {' '.join(categories) or '(none)'}")
+    problem = unknown_categories(categories) if categories else "not arXiv categories: (none)"
+    if problem:
+        raise IngestError(problem)
     return base.rstrip("/") + "/" + "+".join(categories)
 
 

@@ -259,6 +259,7 @@ def test_staff_add_an_arxiv_feed_by_its_categories(admin_client):
     ("fields", "message"),
     [
         ({"categories": "not a category!"}, "not arXiv categories"),
+        ({"categories": "cs.LG cs.XX"}, "not arXiv categories: cs.XX"),
         ({"kind": "hf-daily", "categories": "cs.LG"}, "only make sense for an arXiv feed"),
         ({}, "Give the feed"),
     ],

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -236,6 +236,18 @@ def test_the_command_refits_every_changed_learner(papers, capsys):
     assert "1 learners refitted or removed, of 1 subscribers" in capsys.readouterr().out
     call_command("refit_learners")
     assert "0 learners refitted" in capsys.readouterr().out
+
+
+def test_the_command_refuses_a_subscriber_id_that_does_not_exist(papers, capsys):
+    alice = make_subscriber("alice@example.com", keywords=["distillation"])
+    services.feedback_record(alice, papers["distillation"][0].arxiv_id, 1)
+
+    with pytest.raises(CommandError) as caught:
+        call_command("refit_learners", str(alice.pk), "999999", "999998")
+
+    assert str(caught.value) == "no subscribers with ids 999998, 999999; nothing was refitted"
+    assert not Learner.objects.filter(subscriber=alice).exists()
+    assert capsys.readouterr().out == ""
 
 
 def test_a_refit_reopens_a_day_decided_empty(papers):

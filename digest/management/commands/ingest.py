@@ -10,7 +10,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from digest.ingest.pipeline import ingest_all, ingest_url
+from digest.ingest.passes import ingest_all
+from digest.ingest.pipeline import ingest_url
 from digest.lib import progress
 from digest.models import FetchRun, SourceKind
 from digest.sources.arxiv_api import API_URL, query_url
@@ -139,11 +140,14 @@ class Command(BaseCommand):
             )
         if since and until and since > until:
             raise CommandError(f"--since {since} is after --until {until}")
-        return query_url(
-            categories=options.get("category") or None,
-            since=since,
-            until=until,
-            query=options.get("query") or "",
-            max_results=options.get("max_results"),
-            base=url or API_URL,
-        )
+        try:
+            return query_url(
+                categories=options.get("category") or None,
+                since=since,
+                until=until,
+                query=options.get("query") or "",
+                max_results=options.get("max_results"),
+                base=url or API_URL,
+            )
+        except IngestError as error:
+            raise CommandError(str(error)) from None

@@ -7,7 +7,6 @@ from django.core.management.base import BaseCommand, CommandError
 from digest.lib.arguments import whole_number
 from digest.ranking import semantic
 from subscriptions import learners as learning
-from subscriptions.models import Feedback, Learner
 
 
 class Command(BaseCommand):
@@ -26,16 +25,20 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, subscriber_ids: list[int], batch: int, **options) -> None:
+        ids, unknown = learning.refit_candidates(subscriber_ids)
+        if unknown:
+            listed = ", ".join(map(str, unknown))
+            who = (
+                f"subscribers with ids {listed}"
+                if len(unknown) > 1
+                else f"subscriber with id {listed}"
+            )
+            raise CommandError(f"no {who}; nothing was refitted")
         if semantic.encoder() is None:
             raise CommandError(
                 "the sentence encoder is not available (see the warning above, "
                 "or PAPERBOY_SEMANTIC=off); nothing was changed"
             )
-        # Subscribers with answers, and those whose learner outlived their last answer.
-        ids = subscriber_ids or sorted(
-            set(Feedback.objects.values_list("subscriber_id", flat=True))
-            | set(Learner.objects.values_list("subscriber_id", flat=True))
-        )
         changed = 0
         for a in range(0, len(ids), batch):
             changed += learning.learners_refit(ids[a : a + batch])

@@ -9,8 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core import checks as django_checks
 from django.core.management import call_command
+from django.urls import reverse
 
 from digest.cockpit import services, stats, warnings
+from digest.delivery import planning, sending
 from digest.ingest.pipeline import load_snapshot
 from digest.models import Delivery, FetchRun, Paper, Source
 from digest.ops import checks
@@ -235,6 +237,65 @@ def test_digests_waiting_that_were_never_tried_ask_whether_anything_sends():
         [alert] = warnings.alerts_collect(NOW)
     assert alert.message.startswith("2 digests have waited over an hour to be sent")
     assert "are the send workers and beat running?" in alert.message
+
+
+def resend(client, changelist: str, action: str, *rows) -> None:
+    data = {"action": action, "_selected_action": [row.pk for row in rows], "confirm": "yes"}
+    client.post(reverse(changelist), data)
+
+
+def test_a_digest_resent_from_an_earlier_day_waits_from_its_resend(admin_client):
+    [alice] = subscribers(1)
+    with at(NOW - timedelta(days=2)):
+        sent = Delivery.objects.create(
+            subscriber=alice, digest_date=NOW.date() - timedelta(days=2), status="sent"
+        )
+    with at(NOW):
+        resend(admin_client, "admin:digest_delivery_changelist", "resend", sent)
+
+    # The next send tick takes it within five minutes: nothing to say until an hour on.
+    assert codes(NOW + timedelta(minutes=5)) == []
+    assert codes(NOW + timedelta(minutes=59)) == []
+    assert codes(NOW + timedelta(minutes=61)) == ["digests-waiting"]
+
+
+def test_todays_digest_resent_from_the_subscribers_page_waits_from_its_resend(admin_client):
+    [alice] = subscribers(1)
+    with at(NOW - timedelta(hours=5)):
+        Delivery.objects.create(subscriber=alice, digest_date=NOW.date(), status="sent")
+    with at(NOW):
+        resend(admin_client, "admin:subscriptions_subscriber_changelist", "resend_today", alice)
+
+    assert Delivery.objects.get(subscriber=alice).status == "pending"
+    assert codes(NOW + timedelta(minutes=5)) == []
+    assert codes(NOW + timedelta(minutes=61)) == ["digests-waiting"]
+
+
+def test_a_cancelled_digest_planned_again_waits_from_then():
+    [alice] = subscribers(1)
+    # She unsubscribed before her digest went out, and came back at noon.
+    with at(NOW - timedelta(hours=3)):
+        Delivery.objects.create(subscriber=alice, digest_date=NOW.date(), status="cancelled")
+    with at(NOW):
+        planning.plan_deliveries(NOW)
+
+    assert Delivery.objects.get(subscriber=alice).status == "pending"
+    assert codes(NOW + timedelta(minutes=5)) == []
+    assert codes(NOW + timedelta(minutes=61)) == ["digests-waiting"]
+
+
+def test_a_digest_the_mail_server_keeps_refusing_waits_from_when_it_was_planned(settings):
+    """Given back after a refusal, a row waits for its retry: that is no new start."""
+    [alice] = subscribers(1)
+    with at(NOW - timedelta(hours=2)):
+        planning.plan_deliveries(NOW - timedelta(hours=2))
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    with at(NOW - timedelta(minutes=10)), pytest.raises(sending.TemporarySendError):
+        sending.send_chunk(list(Delivery.objects.values_list("pk", flat=True)))
+
+    assert Delivery.objects.get(subscriber=alice).status == "pending"
+    assert codes(NOW) == ["digests-waiting"]
 
 
 def test_learners_waiting_over_an_hour_for_their_refit():

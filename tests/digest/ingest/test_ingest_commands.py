@@ -59,6 +59,10 @@ def test_ingest_says_so_when_there_are_no_sources():
     assert run("ingest").strip() == "No enabled sources."
 
 
+# A closed port: a pull that should have been refused fails there, never on the internet.
+NOWHERE = ("--url", "http://127.0.0.1:9/")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -72,6 +76,13 @@ def test_ingest_says_so_when_there_are_no_sources():
         (("--kind", "arxiv-rss", "--category", "cs.LG", "--since", "2025-08-01"), "need --kind"),
         (("--category", "cs.LG"), "--category needs --kind arxiv-rss"),
         (("--kind", "arxiv-rss", "--category", "cs.LG/../x"), "not arXiv categories"),
+        # arXiv answers a category it does not have with an empty listing, not an error.
+        (
+            ("--kind", "arxiv-rss", "--category", "cs.AI", "--category", "cs.XX", *NOWHERE),
+            "not arXiv categories: cs.XX (the list: https://arxiv.org/category_taxonomy)",
+        ),
+        (("--since", "2025-08-01", "--category", "cs.XX", *NOWHERE), "not arXiv categories"),
+        (("--kind", "arxiv-rss", "--category", "cs.lg", *NOWHERE), "cs.lg (did you mean cs.LG?)"),
         (("--category", "cs.LG", "--max-results", "0"), "not a positive whole number"),
     ],
 )
@@ -136,20 +147,30 @@ def test_a_failed_ad_hoc_pull_is_a_command_error_not_a_traceback(feed_server):
     assert FetchRun.objects.get().status == "failed"
 
 
-@pytest.mark.parametrize("every_source", [False, True], ids=["ad-hoc", "every source"])
-def test_a_locked_database_is_a_command_error_not_a_traceback(
-    feed_server, monkeypatch, every_source
-):
+def test_a_locked_database_is_a_command_error_not_a_traceback(feed_server, monkeypatch):
     url = feed_server.serve_file("/atom/cs.AI", ATOM_FEED)
-    Source.objects.create(name="cs.AI", kind="arxiv-rss", url=url)
 
     def locked(*args, **kwargs):  # another writer held SQLite's lock past its timeout
         raise OperationalError("database is locked")
 
     monkeypatch.setattr(FetchRun, "save", locked)
-    args = [] if every_source else ["--url", url, "--kind", "arxiv-rss"]
     with pytest.raises(CommandError, match=r"^could not write to the database: database is lo"):
-        run("ingest", *args)
+        run("ingest", "--url", url, "--kind", "arxiv-rss")
+    assert Paper.objects.count() == 0
+
+
+def test_a_database_locked_for_every_source_fails_each_and_the_command(feed_server, monkeypatch):
+    url = feed_server.serve_file("/atom/cs.AI", ATOM_FEED)
+    Source.objects.create(name="cs.AI", kind="arxiv-rss", url=url)
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(FetchRun, "save", locked)
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"^all 1 sources failed"):
+        call_command("ingest", stdout=out)
+    assert "-- could not write to the database: database is locked" in out.getvalue()
     assert Paper.objects.count() == 0
 
 

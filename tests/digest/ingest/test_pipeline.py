@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from digest.ingest import pipeline as ingest
-from digest.ingest.pipeline import ingest_all, ingest_source, ingest_url, upsert
+from digest.ingest.passes import ingest_all
+from digest.ingest.pipeline import ingest_source, ingest_url, upsert
 from digest.models import FetchRun, Paper, PaperSighting, Source, UpvoteSnapshot
 from digest.sources.base import IngestError, PaperRecord
 from tests.helpers.feeds import (

@@ -278,13 +278,13 @@ def test_an_ingestion_that_brought_new_papers_queues_the_preparation(
     monkeypatch, new_counts, queued
 ):
     from digest import tasks
-    from digest.ingest import pipeline as ingest
+    from digest.ingest import passes
     from digest.models import FetchRun
 
     calls = []
     monkeypatch.setattr(tasks.prepare_ranking, "delay", lambda: calls.append("queued"))
     monkeypatch.setattr(
-        ingest, "ingest_due", lambda now: [FetchRun(new_count=n) for n in new_counts]
+        passes, "ingest_due", lambda now: [FetchRun(new_count=n) for n in new_counts]
     )
     assert tasks.ingest_due() == len(new_counts)
     assert len(calls) == queued

@@ -5,8 +5,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from digest.sources import taxonomy
 from digest.sources.arxiv_rss import ArxivRssAdapter, feed_url
 from digest.sources.base import IngestError
+from subscriptions import categories
 from tests.helpers.feeds import ATOM_FEED, EMPTY_FEED, RSS_FEED, feed_bytes
 
 
@@ -118,3 +120,13 @@ def test_feed_url_names_the_categories_feed():
     )
     with pytest.raises(IngestError, match="not arXiv categories"):
         feed_url(["cs.LG?x=1"])
+
+
+def test_feed_url_takes_only_categories_arxiv_has():
+    assert feed_url(["astro-ph", "cond-mat.quant-gas"]).endswith("/astro-ph+cond-mat.quant-gas")
+    with pytest.raises(IngestError, match=r"^not arXiv categories: cs\.XX \(the list"):
+        feed_url(["cs.LG", "cs.XX"])
+
+
+def test_every_category_a_subscriber_can_choose_is_one_arxiv_has():
+    assert set(categories.NAMES) <= taxonomy.CATEGORIES
