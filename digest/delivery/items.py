@@ -51,8 +51,10 @@ def pick_papers(deliveries: list[Delivery], *, token: str = "") -> dict[int, lis
 
 
 def _read_stored(items: dict[int, list[Chosen]], delivery_ids: list[int]) -> None:
+    """The stored picks of these rows, less papers staff retracted since they were stored
+    (a resent or retried digest must not carry a paper taken out of every digest)."""
     stored = (
-        DeliveryItem.objects.filter(delivery_id__in=delivery_ids)
+        DeliveryItem.objects.filter(delivery_id__in=delivery_ids, paper__retracted_at__isnull=True)
         .order_by("delivery_id", "rank")
         .values_list("delivery_id", "paper_id", "rank", "score", "reason")
     )

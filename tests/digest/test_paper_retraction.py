@@ -7,11 +7,12 @@ from __future__ import annotations
 import html
 
 import pytest
+from django.core import mail
 from django.db.models import ProtectedError
 from django.urls import reverse
 
 from digest import selectors
-from digest.delivery import sending
+from digest.delivery import planning, sending
 from digest.ingest.pipeline import upsert
 from digest.ingest.retraction import papers_restore, papers_retract
 from digest.models import Delivery, DeliveryItem, Paper, UpvoteSnapshot
@@ -109,6 +110,22 @@ def test_a_retracted_paper_is_left_out_of_every_future_digest(admin_client):
     assert list(sent.items.values_list("paper_id", flat=True)) == [kept.pk]
     assert retracted.pk not in {doc.id for doc in selectors.paper_pool(retracted.announced_on)}
     assert retracted.arxiv_id not in {p["arxiv_id"] for p in selectors.top_papers()}
+
+
+def test_a_resent_digest_leaves_out_a_paper_retracted_since(sent_paper):
+    kept = make_paper("Distillation for speech models, done right", categories=("cs.CL",))
+    delivery = Delivery.objects.get()
+    DeliveryItem.objects.create(delivery=delivery, paper=kept, rank=2, score=1.0, reason="")
+    papers_retract([sent_paper.pk])
+    planning.deliveries_requeue(Delivery.objects.all())
+
+    sending.send_due(everyone=True)
+
+    [_, resent] = mail.outbox
+    assert "done right" in resent.body
+    assert sent_paper.title not in resent.body
+    # What was sent before stays on record.
+    assert DeliveryItem.objects.filter(paper=sent_paper).count() == 1
 
 
 def test_retracting_asks_first_and_then_keeps_the_digests_already_sent(admin_client, sent_paper):
