@@ -26,6 +26,9 @@ pytestmark = pytest.mark.django_db
         ),
         ("refit_learners", ["--batch", "0"], "--batch: not a whole number from 1 to"),
         ("refit_learners", ["--batch", "-1"], "--batch: not a whole number from 1 to"),
+        # -1 ended in a traceback, 0 encoded nothing and said so as if done.
+        ("encode_descriptions", ["--batch", "0"], "--batch: not a whole number from 1 to"),
+        ("encode_descriptions", ["--batch", "-1"], "--batch: not a whole number from 1 to"),
     ],
 )
 def test_a_bad_number_is_refused_with_one_clear_line(command, args, message):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from digest.lib import progress
+from digest.lib.arguments import whole_number
 from digest.ranking import semantic
 from subscriptions.services import interests_encode_stale, interests_with_stale_vectors
 
@@ -16,7 +17,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--batch", type=int, default=256, help="descriptions per batch")
+        parser.add_argument(
+            "--batch",
+            type=whole_number(1, 100_000),
+            default=256,
+            help="descriptions per batch (1 to 100,000)",
+        )
 
     def handle(self, *args, batch: int, **options) -> None:
         encoder = semantic.encoder()
