@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast check system-deps lint bench
+.PHONY: run test test-fast check system-deps lint
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ShowFacets
 from django.contrib.auth import get_permission_codename
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
@@ -28,8 +28,7 @@ from digest.cockpit.adminkit import (
     badge,
     confirmed,
 )
-from digest.delivery.planning import deliveries_requeue
-from digest.models import Delivery
+from digest.delivery.planning import delivery_resend_today
 from digest.ranking import semantic
 
 from . import categories, interests
@@ -139,17 +138,6 @@ class FeedbackInline(ReadOnlyInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Feedback]:
         # Each row's title names its subscriber and paper: joined, not asked for per row.
         return super().get_queryset(request).select_related("subscriber", "paper")
-
-
-def resend_today(subscriber: Subscriber) -> Delivery:
-    """Today's digest (in the subscriber's time zone) queued again for the next tick: the
-    same papers if it was built already, else a new row ranked at send time."""
-    today = timezone.now().astimezone(subscriber.tz).date()
-    with transaction.atomic():
-        delivery, created = Delivery.objects.get_or_create(subscriber=subscriber, digest_date=today)
-        if not created:
-            deliveries_requeue(Delivery.objects.filter(pk=delivery.pk))
-    return delivery
 
 
 def unsuppressed_message(back: dict[str, int]) -> str:
@@ -267,7 +255,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         )
         if page is not None:
             return page
-        delivery = resend_today(subscriber)
+        delivery = delivery_resend_today(subscriber)
         action_log(self, request, [subscriber], f"today's digest ({delivery.digest_date}) queued")
         self.message_user(request, f"Today's digest for {subscriber} is queued.")
         return None

@@ -160,6 +160,18 @@ def plan_deliveries(now: datetime, *, everyone: bool = False) -> int:
     return len(due)
 
 
+def delivery_resend_today(subscriber: Subscriber) -> Delivery:
+    """Today's digest (in the subscriber's time zone) queued again for the next tick, as
+    staff ask from the admin: the same papers if it was built already (less any retracted
+    since), else a new row ranked at send time."""
+    today = timezone.now().astimezone(subscriber.tz).date()
+    with transaction.atomic():
+        delivery, created = Delivery.objects.get_or_create(subscriber=subscriber, digest_date=today)
+        if not created:
+            deliveries_requeue(Delivery.objects.filter(pk=delivery.pk))
+    return delivery
+
+
 def deliveries_requeue(rows: QuerySet[Delivery], now: datetime | None = None) -> int:
     """Puts these rows back in the queue as if new: pending, unclaimed, without an error,
     with all DELIVERY_MAX_ATTEMPTS tries, and waiting from `now` (a resend of last week's
