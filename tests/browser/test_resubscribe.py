@@ -36,11 +36,7 @@ def test_unsubscribe_from_the_preferences_page_and_come_back_at_once(page, brows
 
 
 def test_the_page_after_resubscribing_reloaded_says_they_are_subscribed(page, browser_settings):
-    alice = Subscriber.objects.create(
-        email="alice@example.org", status="active", confirmed_at=timezone.now()
-    )
-    page.goto(tokens.preferences_url(alice))
-    page.get_by_role("button", name="Unsubscribe").click()
+    alice, _ = unsubscribed_from_the_preferences_page(page)
     page.get_by_role("button", name="Resubscribe").click()
     page.get_by_role("heading", name="Welcome back").wait_for()
 
