@@ -184,16 +184,11 @@ def request_link(request: HttpRequest) -> HttpResponse:
 
 
 @require_page_methods
-def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.CONFIRM)
-        # A link made before the last unsubscribe must not bring its subscriber back.
-        # Once they are back (this link's confirmation cleared the mark it carries), it
-        # only leads the way in again, as a first confirmation's link does.
-        if subscriber.status != Subscriber.Status.ACTIVE:
-            tokens.read_consent_token(token, tokens.Purpose.CONFIRM, subscriber)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
+@subscriber_view(tokens.Purpose.CONFIRM, consent=True)
+def confirm(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
+    # A link made before the last unsubscribe does not bring its subscriber back. Once
+    # they are back (this link's confirmation cleared the mark it carries), it only leads
+    # the way in again, as a first confirmation's link does.
     if request.method == "POST":
         subscriber = services.subscriber_confirm(subscriber)
         context = {
