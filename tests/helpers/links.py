@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+from django.urls import reverse
+
+from subscriptions import tokens
+
 _PREFERENCES_TOKEN = re.compile(r"/preferences/([^/\"'\s<>]+)/")
 
 
@@ -21,3 +25,15 @@ def paths_to(body: str, prefix: str) -> list[str]:
     """The local paths in `body` that start with `prefix` (e.g. "/feedback/"), once each."""
     pattern = rf"(?:http://testserver)?({re.escape(prefix)}[^\"'\s<>]+)"
     return sorted(set(re.findall(pattern, body)))
+
+
+def unsubscribe_path(subscriber) -> str:
+    """The path of the unsubscribe link every mail to the subscriber carries."""
+    token = tokens.make_token(subscriber, tokens.Purpose.UNSUBSCRIBE)
+    return reverse("subscriptions:unsubscribe", args=[token])
+
+
+def feedback_path(subscriber, arxiv_id: str, signal: int) -> str:
+    """The path of a digest's "more like this" (1) or "fewer like this" (-1) link."""
+    token = tokens.make_token(subscriber, tokens.Purpose.FEEDBACK, extra=f"{arxiv_id}:{signal}")
+    return reverse("subscriptions:feedback", args=[token])

@@ -12,10 +12,7 @@ from django.urls import reverse
 from subscriptions import tokens
 from subscriptions.models import Feedback
 from tests.factories import give_feedback, make_paper
-
-
-def feedback_path(subscriber, arxiv_id: str, signal: int) -> str:
-    return tokens.feedback_url(subscriber, arxiv_id, signal).removeprefix("http://testserver")
+from tests.helpers.links import feedback_path
 
 
 @pytest.mark.django_db

@@ -16,23 +16,14 @@ import time_machine
 from django.utils import timezone
 
 from digest.models import Paper
-from subscriptions import tokens
 from subscriptions.models import Feedback, Subscriber
-from tests.helpers.links import working_preferences
+from tests.helpers.links import feedback_path, unsubscribe_path, working_preferences
 
 pytestmark = pytest.mark.django_db
 
 
 def after_preferences_links_expire(settings):
     return timezone.now() + timedelta(seconds=settings.PREFERENCES_TOKEN_MAX_AGE + 60)
-
-
-def feedback_path(subscriber, arxiv_id: str, signal: int) -> str:
-    return tokens.feedback_url(subscriber, arxiv_id, signal).removeprefix("http://testserver")
-
-
-def unsubscribe_path(subscriber) -> str:
-    return tokens.unsubscribe_url(subscriber).removeprefix("http://testserver")
 
 
 def undo_in(page: str) -> str:

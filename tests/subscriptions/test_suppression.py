@@ -17,6 +17,7 @@ from django.utils import timezone
 from subscriptions import services, suppressions, tokens
 from subscriptions.models import Subscriber
 from tests.factories import make_subscriber
+from tests.helpers.links import unsubscribe_path
 from tests.helpers.mail import link_in
 
 pytestmark = pytest.mark.django_db
@@ -29,11 +30,6 @@ def suppressed() -> Subscriber:
     suppressions.subscriber_suppress(subscriber.email, "postmark: marked as spam")
     subscriber.refresh_from_db()
     return subscriber
-
-
-def unsubscribe_path(subscriber: Subscriber) -> str:
-    token = tokens.make_token(subscriber, tokens.Purpose.UNSUBSCRIBE)
-    return reverse("subscriptions:unsubscribe", args=[token])
 
 
 def undo_in(page: str) -> str | None:

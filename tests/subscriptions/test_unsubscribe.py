@@ -17,13 +17,8 @@ from django.utils import timezone
 
 from subscriptions import services, tokens
 from subscriptions.models import Subscriber
-from tests.helpers.links import preferences_paths, working_preferences
+from tests.helpers.links import preferences_paths, unsubscribe_path, working_preferences
 from tests.helpers.mail import link_in
-
-
-def unsubscribe_path(subscriber) -> str:
-    token = tokens.make_token(subscriber, tokens.Purpose.UNSUBSCRIBE)
-    return reverse("subscriptions:unsubscribe", args=[token])
 
 
 def resubscribe_path(subscriber) -> str:
