@@ -170,10 +170,9 @@ def series_read(days: int = 14, *, today: date | None = None) -> Series:
     for day, metric, key, value in stored.values_list("day", "metric", "key", "value"):
         if day <= final or metric in COUNTERS:
             grid[metric][key][index[day]] = value
-    for day in span[-LIVE_DAYS:]:
-        if day > final:
-            for (metric, key), value in day_compute(day, with_status=True).items():
-                grid[metric][key][index[day]] = value
+    for day in span[-LIVE_DAYS:]:  # each later than `final`
+        for (metric, key), value in day_compute(day, with_status=True).items():
+            grid[metric][key][index[day]] = value
     return Series(span, {m: dict(keys) for m, keys in grid.items()})
 
 

@@ -4,7 +4,6 @@ its own: one that fails, even to record its run, never stops the others."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from django.db import DatabaseError
@@ -13,11 +12,7 @@ from django.utils import timezone
 from digest.lib import progress
 from digest.models import FetchRun, Source
 
-from .pipeline import ingest_source
-
-# The pipeline's logger: one line per fetch-run state change (deploy/README.md).
-run_log = logging.getLogger("digest.ingest")
-_RUN_URL_LENGTH = FetchRun._meta.get_field("url").max_length
+from .pipeline import FETCH_RUN_URL_LENGTH, ingest_source, run_log
 
 
 def ingest_all() -> list[FetchRun]:
@@ -64,7 +59,7 @@ def _ingest_isolated(source: Source) -> FetchRun:
         return FetchRun(
             source=source,
             kind=source.kind,
-            url=source.url[:_RUN_URL_LENGTH],
+            url=source.url[:FETCH_RUN_URL_LENGTH],
             status=FetchRun.Status.FAILED,
             started_at=now,
             finished_at=now,

@@ -37,7 +37,7 @@ BATCH_SIZE = 500
 # well under the shortest useful schedule (Daily Papers is pulled hourly, less 5 minutes'
 # slack), so every scheduled pull still samples, and only a re-run adds nothing.
 UPVOTE_RESAMPLE = timedelta(minutes=10)
-_FETCH_RUN_URL_LENGTH = FetchRun._meta.get_field("url").max_length
+FETCH_RUN_URL_LENGTH = FetchRun._meta.get_field("url").max_length
 SNAPSHOT_DIR = Path(__file__).resolve().parent.parent / "snapshot"
 # (file, kind) of the bundled offline snapshot, in load order.
 SNAPSHOT_FILES = [
@@ -109,7 +109,7 @@ def load_snapshot() -> dict[str, int]:
 
 def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
     # A long backfill query is noted cut to the column's size, not refused.
-    run = FetchRun.objects.create(source=source, kind=kind, url=url[:_FETCH_RUN_URL_LENGTH])
+    run = FetchRun.objects.create(source=source, kind=kind, url=url[:FETCH_RUN_URL_LENGTH])
     _log_run(run, "started")
     try:
         adapter = get_adapter(kind)
