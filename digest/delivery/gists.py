@@ -248,12 +248,7 @@ def _shape_score(
 def choose_gist(title: str, abstract: str, w: GistWeights = WEIGHTS) -> str:
     """The sentence of `abstract` most likely to state the paper's contribution, as it
     reads on its own ("" if the abstract is empty)."""
-    return choose_from(title, sentences(abstract), w)
-
-
-def choose_from(title: str, parts: list[str], w: GistWeights = WEIGHTS) -> str:
-    """`choose_gist` for an abstract already split into sentences."""
-    return choose(title, parts, w).text
+    return choose(title, sentences(abstract), w).text
 
 
 class Gist(NamedTuple):

@@ -77,14 +77,16 @@ def due_digests(now: datetime, *, everyone: bool = False) -> list[DueDigest]:
         # who came back the same day still gets that day's digest. A row of a later day
         # counts: a reader who moved west after their digest of the 4th in Tokyo is still
         # on the 3rd in New York, and must not get that day's too, an hour later.
-        planned = (
-            Delivery.objects.filter(digest_date__gte=local.date())
-            .exclude(status=Delivery.Status.CANCELLED)
-            .values("subscriber_id")
-        )
+        planned = _planned_from(local.date()).values("subscriber_id")
         ids = candidates.exclude(pk__in=planned).values_list("pk", flat=True)
         due.extend(DueDigest(pk, local.date()) for pk in ids)
     return due
+
+
+def _planned_from(day: date) -> QuerySet[Delivery]:
+    """The rows that count as planned for `day`: its own and any later day's, unless
+    cancelled (`due_digests` says why; `first_digest` promises by the same rule)."""
+    return Delivery.objects.filter(digest_date__gte=day).exclude(status=Delivery.Status.CANCELLED)
 
 
 def _next_tick(moment: datetime) -> datetime:
@@ -131,9 +133,7 @@ def _last_day_planned(subscriber: Subscriber, since: date) -> date | None:
     """The latest day from `since` on with a digest already (sent, empty or on its way),
     which `due_digests` counts as planned for that day and every earlier one; a cancelled
     one does not count, as the planner sends that day's digest after all."""
-    rows = Delivery.objects.filter(subscriber=subscriber, digest_date__gte=since).exclude(
-        status=Delivery.Status.CANCELLED
-    )
+    rows = _planned_from(since).filter(subscriber=subscriber)
     return rows.order_by("-digest_date").values_list("digest_date", flat=True).first()
 
 
