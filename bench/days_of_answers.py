@@ -29,12 +29,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "bench" / "relevance")]
 
-import eval_relevance as ev  # noqa: E402
 import simulate  # noqa: E402
-from onboarding_split import SplitOnboarding  # noqa: E402
+from onboarding_split import SplitOnboarding, judged_simulation  # noqa: E402
 
-from digest.ranking.learner import LearnerConfig  # noqa: E402
-from digest.ranking.ranker import Ranker  # noqa: E402
 from digest.ranking.types import Profile  # noqa: E402
 
 DRAWS = 3
@@ -78,15 +75,8 @@ def digests(
 
 
 def main() -> None:
-    docs, profiles, judged, spec = ev.load(ev.corpus.CORPUS)
-    split = {e["id"]: e["split"] for e in spec}
-    kinds = {
-        "description": [p for p in profiles if p.description and not p.keywords],
-        "keyword": [p for p in profiles if p.keywords and not p.description],
-    }
-    config = LearnerConfig()
-    sim = simulate.Simulation(Ranker.fit(docs, learner=config), docs, judged, config)
-    ids = [d.id for d in docs]
+    sim, kinds, split = judged_simulation()
+    ids = [d.id for d in sim.docs]
     found: dict[tuple[str, str], list[tuple[list[float], str]]] = {}
     for draw in range(DRAWS):
         days = days_of(ids, draw)

@@ -90,15 +90,22 @@ class SplitOnboarding:
         return shown
 
 
-def main() -> None:
+def judged_simulation() -> tuple[simulate.Simulation, dict[str, list[Profile]], dict[int, str]]:
+    """The simulation over the judged pool, its description and keyword profiles, and each
+    profile's set."""
     docs, profiles, judged, spec = ev.load(ev.corpus.CORPUS)
-    split = {e["id"]: e["split"] for e in spec}
     kinds = {
         "description": [p for p in profiles if p.description and not p.keywords],
         "keyword": [p for p in profiles if p.keywords and not p.description],
     }
     config = LearnerConfig()
     sim = simulate.Simulation(Ranker.fit(docs, learner=config), docs, judged, config)
+    return sim, kinds, {e["id"]: e["split"] for e in spec}
+
+
+def main() -> None:
+    sim, kinds, split = judged_simulation()
+    docs, judged = sim.docs, sim.judged
     found: dict[tuple[str, str], list[tuple[float, float, int, str]]] = {}
     for draw in range(DRAWS):
         ids = sorted(d.id for d in docs)
