@@ -62,8 +62,7 @@ def subscriber_sign_up(
     elif subscriber.status != Subscriber.Status.BOUNCED:
         # Not silently dropped: the mail lists them, for the owner to add if they want them.
         not_applied = selectors.topics_not_held(subscriber, categories or [], keywords or [])
-    if subscriber.status != Subscriber.Status.BOUNCED:
-        send_confirmation(subscriber, not_applied)
+    send_confirmation(subscriber, not_applied)
     return subscriber
 
 
@@ -81,12 +80,18 @@ def _first_topics_again(
 def send_confirmation(subscriber: Subscriber, not_applied: dict | None = None) -> None:
     """Mails the confirm link; an active subscriber, who has nothing to confirm, is told
     they are subscribed and given their preferences link instead. `not_applied`: the
-    topics a sign-up typed that were not applied (selectors.topics_not_held)."""
+    topics a sign-up typed that were not applied (selectors.topics_not_held).
+
+    A suppressed address gets nothing: its status is read here, as the database has it
+    now, since a bounce or a complaint may have come since the caller read `subscriber`."""
+    status = Subscriber.objects.filter(pk=subscriber.pk).values_list("status", flat=True).first()
+    if status in (None, Subscriber.Status.BOUNCED):
+        return
     context = {
         "site_name": settings.SITE_NAME,
         "not_applied": not_applied or {"categories": [], "keywords": ""},
     }
-    if subscriber.status == Subscriber.Status.ACTIVE:
+    if status == Subscriber.Status.ACTIVE:
         context["preferences_url"] = tokens.preferences_url(subscriber)
         build_email("already_subscribed", subscriber.email, context).send()
         return
