@@ -176,7 +176,6 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     except tokens.BadToken as exc:
         return bad_link(request, exc)
     arxiv_id = request.POST.get("arxiv_id", "")[:40]
-    previous = selectors.feedback_signal(subscriber, arxiv_id)
     signal = _signal(request.POST.get("signal")) or 0  # 0: refused as no answer
     answered = services.feedback_record(subscriber, arxiv_id, signal)
     if not _htmx(request):
@@ -184,9 +183,9 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     on_page = _on_page(request)
     context = {
         "token": token,
-        "answered": answered,
+        "answered": answered.feedback if answered else None,
         # What Undo puts back: the answer this one replaced, if it was another.
-        "previous": previous if answered and previous != answered.signal else None,
+        "previous": answered.replaced if answered else None,
         "on_page": on_page,
         **_what_answers_change(subscriber, on_page),
     }
