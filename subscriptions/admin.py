@@ -6,7 +6,7 @@ only; every action that changes a subscriber asks first and is recorded in the a
 history and the logs.
 """
 
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -157,6 +157,24 @@ def unsuppressed_message(back: dict[str, int]) -> str:
     return f"{count} subscribers unsuppressed: {', '.join(parts)}."
 
 
+class LostSuppressionFilter(admin.SimpleListFilter):
+    """Subscribers that hold a suppression reason but are not suppressed: before
+    d03fa9a an unsubscribe lifted a suppression, and an undo or a new confirmation then
+    brought the address back (or staff set the status by hand). Migration 0010 suppressed
+    again those still unsubscribed; these, mailed again, are for staff to judge."""
+
+    title = "suppression reason"
+    parameter_name = "reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("not-suppressed", "kept, but not suppressed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() != "not-suppressed":
+            return queryset
+        return queryset.exclude(status=Subscriber.Status.BOUNCED).exclude(suppressed_reason="")
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     form = SubscriberForm
@@ -168,7 +186,13 @@ class SubscriberAdmin(admin.ModelAdmin):
         "created_at",
         "failure_count",
     )
-    list_filter = ("status", "frequency", "empty_day", ("created_at", admin.DateFieldListFilter))
+    list_filter = (
+        "status",
+        "frequency",
+        "empty_day",
+        ("created_at", admin.DateFieldListFilter),
+        LostSuppressionFilter,
+    )
     search_fields = ("email",)
     search_help_text = "A whole email address (exact), or part of one."
     readonly_fields = ("public_id", "created_at", "confirmed_at", "unsubscribed_at")

@@ -1,7 +1,8 @@
 """Papers as interests: a few papers to answer "yes, like this" / "not for me", and pasted
 examples. Plain forms that work without JavaScript; with htmx they answer in place.
 
-Every view takes the expiring preferences token; changes are POSTs with CSRF.
+Every view takes the expiring preferences token, checked by `subscriber_view` as on the
+preferences page; changes are POSTs with CSRF.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from . import ratelimits, selectors, services, tokens
 from .examples import MAX_EXAMPLES, examples_add, pasted_text
 from .models import Feedback, Interest, Subscriber
 from .preference_views import FEEDBACK_SHOWN, post_or_page
-from .views import bad_link, subscriber_for, subscriber_view
+from .views import subscriber_view
 
 log = logging.getLogger(__name__)
 # Papers offered at a time, whatever the digest's size: what the learner gets from answers
@@ -144,12 +145,9 @@ def _in_place(request: HttpRequest, template: str, context: dict) -> HttpRespons
 
 
 @require_safe  # GET, and HEAD as link checkers send it
-def suggestions(request: HttpRequest, token: str) -> HttpResponse:
+@subscriber_view(tokens.Purpose.PREFERENCES)
+def suggestions(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """The onboarding step (after confirming) and the preferences page's list."""
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
     answers = _answers(subscriber)
     if 0 < len(answers) <= REFIT_IN_REQUEST:
         services.learner_catch_up(subscriber)
@@ -169,14 +167,10 @@ def suggestions(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @post_or_page("suggestions")
-def answer(request: HttpRequest, token: str) -> HttpResponse:
+@subscriber_view(tokens.Purpose.PREFERENCES)
+def answer(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """ "Yes, like this" (signal 1) or "not for me" (-1) on one paper."""
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
     arxiv_id = request.POST.get("arxiv_id", "")[:40]
-    previous = selectors.feedback_signal(subscriber, arxiv_id)
     signal = _signal(request.POST.get("signal")) or 0  # 0: refused as no answer
     answered = services.feedback_record(subscriber, arxiv_id, signal)
     if not _htmx(request):
@@ -184,9 +178,9 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     on_page = _on_page(request)
     context = {
         "token": token,
-        "answered": answered,
+        "answered": answered.feedback if answered else None,
         # What Undo puts back: the answer this one replaced, if it was another.
-        "previous": previous if answered and previous != answered.signal else None,
+        "previous": answered.replaced if answered else None,
         "on_page": on_page,
         **_what_answers_change(subscriber, on_page),
     }
@@ -225,12 +219,9 @@ def feedback_undo(request: HttpRequest, token: str, subscriber: Subscriber) -> H
 
 
 @post_or_page("suggestions", "#examples")
-def examples(request: HttpRequest, token: str) -> HttpResponse:
+@subscriber_view(tokens.Purpose.PREFERENCES)
+def examples(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """ "Papers I like": arXiv ids or links, each recorded as "more like this"."""
-    try:
-        subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
-    except tokens.BadToken as exc:
-        return bad_link(request, exc)
     text = pasted_text(request.POST.get("examples", ""))
     on_page = _on_page(request)
     limited = ratelimits.ip_limited(request, "examples") or ratelimits.subscriber_limited(

@@ -49,12 +49,6 @@ def topics_not_held(
     }
 
 
-def feedback_signal(subscriber: Subscriber, arxiv_id: str) -> int | None:
-    """The subscriber's answer on one paper (1 more, -1 fewer), None when there is none."""
-    answers = Feedback.objects.filter(subscriber=subscriber, paper__arxiv_id=arxiv_id)
-    return answers.values_list("signal", flat=True).first()
-
-
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
 

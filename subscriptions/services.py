@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -62,8 +63,7 @@ def subscriber_sign_up(
     elif subscriber.status != Subscriber.Status.BOUNCED:
         # Not silently dropped: the mail lists them, for the owner to add if they want them.
         not_applied = selectors.topics_not_held(subscriber, categories or [], keywords or [])
-    if subscriber.status != Subscriber.Status.BOUNCED:
-        send_confirmation(subscriber, not_applied)
+    send_confirmation(subscriber, not_applied)
     return subscriber
 
 
@@ -81,12 +81,18 @@ def _first_topics_again(
 def send_confirmation(subscriber: Subscriber, not_applied: dict | None = None) -> None:
     """Mails the confirm link; an active subscriber, who has nothing to confirm, is told
     they are subscribed and given their preferences link instead. `not_applied`: the
-    topics a sign-up typed that were not applied (selectors.topics_not_held)."""
+    topics a sign-up typed that were not applied (selectors.topics_not_held).
+
+    A suppressed address gets nothing: its status is read here, as the database has it
+    now, since a bounce or a complaint may have come since the caller read `subscriber`."""
+    status = Subscriber.objects.filter(pk=subscriber.pk).values_list("status", flat=True).first()
+    if status in (None, Subscriber.Status.BOUNCED):
+        return
     context = {
         "site_name": settings.SITE_NAME,
         "not_applied": not_applied or {"categories": [], "keywords": ""},
     }
-    if subscriber.status == Subscriber.Status.ACTIVE:
+    if status == Subscriber.Status.ACTIVE:
         context["preferences_url"] = tokens.preferences_url(subscriber)
         build_email("already_subscribed", subscriber.email, context).send()
         return
@@ -335,8 +341,17 @@ def _description_vector_is_stale(interest: Interest) -> bool:
     return not (unchanged and interest.description_model == semantic.MODEL_ID)
 
 
-@transaction.atomic  # the answer and its refit request together
-def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Feedback | None:
+@dataclass(frozen=True)
+class Answered:
+    """An answer stored, and the other answer it replaced: what its Undo puts back
+    (feedback_undo's `restore`); None when there was none, or the same one."""
+
+    feedback: Feedback
+    replaced: int | None
+
+
+@transaction.atomic  # the answer, what it replaced, and its refit request together
+def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Answered | None:
     """Stores "more" or "fewer like this"; a second click on the other button changes it.
 
     Returns None when the paper is not (or no longer) in our database.
@@ -344,12 +359,14 @@ def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Feedb
     paper = Paper.objects.filter(arxiv_id=arxiv_id).first()
     if paper is None or signal not in Feedback.Signal.values:
         return None
+    answers = Feedback.objects.select_for_update().filter(subscriber=subscriber, paper=paper)
+    before = answers.values_list("signal", flat=True).first()
     feedback, _ = Feedback.objects.update_or_create(
         subscriber=subscriber, paper=paper, defaults={"signal": signal}
     )
     learner_refit_soon(subscriber.pk)
     Delivery.reopen_empty_days([subscriber.pk], timezone.now().date())
-    return feedback
+    return Answered(feedback, replaced=before if before == -signal else None)
 
 
 def learner_catch_up(subscriber: Subscriber) -> None:

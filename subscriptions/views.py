@@ -302,9 +302,8 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
             services.feedback_undo(subscriber, arxiv_id, restore=restore)
             context |= {"undone": True, "restored": restore}
             return render(request, "subscriptions/feedback.html", context)
-        previous = selectors.feedback_signal(subscriber, arxiv_id)
-        services.feedback_record(subscriber, arxiv_id, signal)
-        context["previous"] = _other_signal(str(previous), signal)
+        answered = services.feedback_record(subscriber, arxiv_id, signal)
+        context["previous"] = answered.replaced if answered else None
         return render(request, "subscriptions/feedback_done.html", context)
     return render(request, "subscriptions/feedback.html", context)
 

@@ -9,7 +9,7 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from subscriptions import tokens
+from subscriptions import services, tokens
 from subscriptions.models import Feedback
 from tests.factories import give_feedback, make_paper
 from tests.helpers.links import feedback_path
@@ -111,6 +111,27 @@ def test_undo_on_the_thanks_page_puts_back_the_answer_it_replaced(client, alice,
 
     assert list(Feedback.objects.values_list("signal", flat=True)) == [-1]
     assert "Undone: your earlier answer, fewer like this, is back." in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("before", "click", "replaced"),
+    [(None, 1, None), (1, 1, None), (-1, 1, -1), (1, -1, 1)],
+    ids=["first-answer", "same-again", "fewer-then-more", "more-then-fewer"],
+)
+def test_an_answer_says_which_answer_its_undo_puts_back(alice, paper, before, click, replaced):
+    if before is not None:
+        give_feedback(alice, paper, before)
+
+    answered = services.feedback_record(alice, paper.arxiv_id, click)
+
+    assert (answered.feedback.signal, answered.replaced) == (click, replaced)
+
+
+@pytest.mark.django_db
+def test_an_answer_on_a_paper_we_do_not_have_is_not_stored(alice):
+    assert services.feedback_record(alice, "2601.99999", 1) is None
+    assert Feedback.objects.count() == 0
 
 
 @pytest.mark.django_db

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.urls import reverse
+from django_celery_beat.models import PeriodicTask
 
 from digest.delivery import planning
 from digest.models import Delivery
@@ -134,3 +135,15 @@ def test_a_day_whose_digest_was_cancelled_is_still_offered(settings):
     first = planning.first_digest(ivan, now)
 
     assert (first["day"], first["time"]) == ("today", "07:00")
+
+
+@time_machine.travel(datetime(2026, 11, 23, 5, 0, tzinfo=UTC), tick=False)
+def test_with_the_send_tick_switched_off_the_page_promises_no_time(client):
+    PeriodicTask.objects.filter(task="digest.tasks.tick").update(enabled=False)
+    carol = make_subscriber("carol@example.org", status="pending")
+
+    page = confirm(client, carol)
+
+    assert "We cannot say yet when your first digest arrives" in page
+    assert "07:00" not in page
+    assert "answer a few papers meanwhile so it fits" in page

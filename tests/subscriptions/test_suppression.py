@@ -150,6 +150,41 @@ def test_an_unsubscribe_racing_a_suppression_keeps_the_suppression(alice):
     assert alice.unsubscribed_at is not None
 
 
+def test_an_undo_racing_a_suppression_mails_no_confirmation(bob):
+    # Bob never confirmed and unsubscribed; the undo page read him so, and the bounce
+    # webhook suppressed him before the page mailed him a confirmation.
+    services.subscriber_unsubscribe(bob)
+    as_read_by_the_undo_page = Subscriber.objects.get(pk=bob.pk)
+    suppressions.subscriber_suppress("bob@example.org", "ses: bounced")
+
+    services.subscriber_resubscribe(as_read_by_the_undo_page)
+
+    assert mail.outbox == []
+    assert status_of(bob) == Subscriber.Status.BOUNCED
+
+
+@pytest.mark.parametrize("who", ["alice", "bob"])
+def test_no_confirmation_mail_of_either_kind_goes_to_an_address_suppressed_since_it_was_read(
+    request, who
+):
+    # Whoever calls it: the sending function reads the suppression itself, as it is now.
+    as_read_by_a_caller = request.getfixturevalue(who)
+    suppressions.subscriber_suppress(as_read_by_a_caller.email, "staff: asked by the owner")
+
+    services.send_confirmation(as_read_by_a_caller)
+
+    assert mail.outbox == []
+
+
+def test_the_confirmation_mail_still_goes_to_pending_and_active_addresses(alice, bob):
+    services.send_confirmation(alice)
+    services.send_confirmation(bob)
+
+    subjects = {m.to[0]: m.subject for m in mail.outbox}
+    assert set(subjects) == {"alice@example.org", "bob@example.org"}
+    assert subjects["alice@example.org"] != subjects["bob@example.org"]
+
+
 def test_one_click_on_a_suppressed_address_answers_plain_text_and_records_the_wish(suppressed):
     response = Client(enforce_csrf_checks=True).post(
         unsubscribe_path(suppressed),

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from digest.delivery import planning, sending
 from digest.delivery.schedule import DEFAULT_TASKS, ensure_default_schedule
@@ -82,3 +82,101 @@ def test_a_weekly_digest_draws_from_the_whole_week_and_a_daily_one_from_its_wind
     assert all("last month" not in body for body in bodies.values())
     # The subject is the papers now (issue 15); the body says which digest it is.
     assert "your weekly digest" in bodies["weekly@example.org"]
+
+
+def tick_entry() -> PeriodicTask:
+    return PeriodicTask.objects.get(task="digest.tasks.tick")
+
+
+def test_a_staff_edit_of_the_tick_moves_the_announced_time_with_it(settings):
+    # Staff moved the send tick to seven minutes past each hour: the digest due at 07:00
+    # is planned by the 07:07 tick, and the page must not promise 07:00.
+    settings.FIRST_DIGEST_DELAY = 30
+    tick = tick_entry()
+    tick.crontab = CrontabSchedule.objects.create(minute="7", hour="*", timezone="UTC")
+    tick.save()
+    now = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+    reader = make_subscriber("reader@example.org", send_hour=7)
+    reader.confirmed_at = now
+    reader.save()
+
+    first = planning.first_digest(reader, now)
+
+    assert (first["at"], first["time"], first["soon"]) == (
+        now.replace(hour=7, minute=7),
+        "07:07",
+        False,
+    )
+
+
+def test_a_tick_on_weekdays_only_announces_monday_to_a_saturday_subscriber(settings):
+    settings.FIRST_DIGEST_DELAY = 30
+    tick = tick_entry()
+    tick.crontab = CrontabSchedule.objects.create(
+        minute="*/5", hour="*", day_of_week="mon-fri", timezone="UTC"
+    )
+    tick.save()
+    saturday = datetime(2026, 11, 21, 5, 0, tzinfo=UTC)
+    reader = make_subscriber("reader@example.org", send_hour=7)
+    reader.confirmed_at = saturday
+    reader.save()
+
+    first = planning.first_digest(reader, saturday)
+
+    assert (first["day"], first["time"]) == ("Monday", "07:00")
+    assert planning.due_digests(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
+
+
+def test_a_tick_in_another_time_zone_is_read_in_its_own(settings):
+    # Every hour at :00 of Kolkata time (UTC+05:30) runs at half past the UTC hour.
+    settings.FIRST_DIGEST_DELAY = 30
+    tick = tick_entry()
+    tick.crontab = CrontabSchedule.objects.create(minute="0", hour="*", timezone="Asia/Kolkata")
+    tick.save()
+    now = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+    reader = make_subscriber("reader@example.org", send_hour=7)
+
+    assert planning.first_digest(reader, now)["at"] == datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+
+
+def test_a_tick_every_fifteen_minutes_counts_from_its_last_run(settings):
+    settings.FIRST_DIGEST_DELAY = 30
+    tick = tick_entry()
+    tick.crontab = None
+    tick.interval = IntervalSchedule.objects.create(every=15, period=IntervalSchedule.MINUTES)
+    tick.last_run_at = datetime(2026, 11, 23, 12, 2, tzinfo=UTC)
+    tick.save()
+    confirmed = datetime(2026, 11, 23, 12, 7, tzinfo=UTC)
+    reader = make_subscriber("reader@example.org", send_hour=7)
+    reader.confirmed_at = confirmed
+    reader.save()
+
+    first = planning.first_digest(reader, confirmed)
+
+    # The grace ends at 12:37; beat runs the tick at 12:02, 12:17, 12:32, 12:47.
+    assert (first["at"], first["soon"]) == (datetime(2026, 11, 23, 12, 47, tzinfo=UTC), True)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"enabled": False},
+        {"expires": datetime(2026, 11, 23, 6, 0, tzinfo=UTC)},
+        {"one_off": True, "total_run_count": 1},
+    ],
+    ids=["disabled", "expired", "ran-its-one-time"],
+)
+def test_with_no_send_tick_to_come_no_time_is_promised(settings, edit):
+    settings.FIRST_DIGEST_DELAY = 30
+    PeriodicTask.objects.filter(task="digest.tasks.tick").update(**edit)
+    now = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+    reader = make_subscriber("reader@example.org", send_hour=7)
+
+    assert planning.first_digest(reader, now) is None
+
+
+def test_a_tick_staff_deleted_promises_nothing_either(settings):
+    tick_entry().delete()
+    reader = make_subscriber("reader@example.org", send_hour=7)
+
+    assert planning.first_digest(reader, datetime(2026, 11, 23, 5, 0, tzinfo=UTC)) is None
