@@ -18,7 +18,7 @@ from digest.ranking.types import SUGGESTION_FLOOR
 from digest.selectors import top_papers
 
 from . import ratelimits, selectors, services, tokens
-from .examples import MAX_EXAMPLES, examples_add, pasted_text
+from .examples import MAX_EXAMPLES, examples_add, pasted_text, untaken_text
 from .models import Feedback, Interest, Subscriber
 from .preference_views import FEEDBACK_SHOWN, post_or_page
 from .views import bad_link, subscriber_for, subscriber_view
@@ -250,7 +250,8 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
         "subscriber": subscriber,
         "result": result,
         "limited": limited,
-        "text": text if problem else "",
+        # What is left to mend or to add: not the papers this paste added.
+        "text": (untaken_text(text, result) if result else text) if problem else "",
         "max_examples": MAX_EXAMPLES,
         "liked_count": Feedback.objects.filter(subscriber=subscriber, signal=1).count(),
         "on_page": on_page,

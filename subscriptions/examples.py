@@ -95,6 +95,22 @@ def pasted_text(text: str) -> str:
     return cut[: gaps[-1].start()] if gaps else ""
 
 
+# One pasted item and the separators after it.
+_ITEM_AND_GAP = re.compile(r"([^\s,;]+)([\s,;]*)")
+
+
+def untaken_text(text: str, result: Examples) -> str:
+    """The paste without the items it added (liked now, or once arXiv answers), the rest
+    as typed: what is left to mend or to add with another press. Given back whole, the
+    box would add its first MAX_EXAMPLES papers again at every press, never the others."""
+    taken = {paper.arxiv_id for paper in result.liked} | set(result.pending)
+
+    def unless_taken(item: re.Match) -> str:
+        return "" if parse_example(item.group(1)) in taken else item.group(0)
+
+    return _ITEM_AND_GAP.sub(unless_taken, text).strip()
+
+
 def examples_parse(text: str) -> tuple[list[str], list[str]]:
     """(arXiv ids in order, without repeats; the items that are not ids or arXiv links)."""
     ids: list[str] = []
