@@ -18,7 +18,7 @@ from digest.ranking.types import SUGGESTION_FLOOR
 from digest.selectors import top_papers
 
 from . import ratelimits, selectors, services, tokens
-from .examples import MAX_EXAMPLES, examples_add, pasted_text, untaken_text
+from .examples import MAX_EXAMPLES, examples_add_pasted
 from .models import Feedback, Interest, Subscriber
 from .preference_views import FEEDBACK_SHOWN, post_or_page
 from .views import bad_link, subscriber_for, subscriber_view
@@ -231,12 +231,13 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
         subscriber, _ = subscriber_for(token, tokens.Purpose.PREFERENCES)
     except tokens.BadToken as exc:
         return bad_link(request, exc)
-    text = pasted_text(request.POST.get("examples", ""))
+    text = request.POST.get("examples", "")
     on_page = _on_page(request)
     limited = ratelimits.ip_limited(request, "examples") or ratelimits.subscriber_limited(
         request, "examples", subscriber.pk
     )
-    result = None if limited else examples_add(subscriber, text)
+    # What is left to mend or to add comes back in the box: not the papers added.
+    result, text = (None, text) if limited else examples_add_pasted(subscriber, text)
     if result is None:
         problem, status = True, 429
     else:
@@ -250,8 +251,7 @@ def examples(request: HttpRequest, token: str) -> HttpResponse:
         "subscriber": subscriber,
         "result": result,
         "limited": limited,
-        # What is left to mend or to add: not the papers this paste added.
-        "text": (untaken_text(text, result) if result else text) if problem else "",
+        "text": text if problem else "",
         "max_examples": MAX_EXAMPLES,
         "liked_count": Feedback.objects.filter(subscriber=subscriber, signal=1).count(),
         "on_page": on_page,

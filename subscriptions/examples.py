@@ -111,6 +111,17 @@ def untaken_text(text: str, result: Examples) -> str:
     return _ITEM_AND_GAP.sub(unless_taken, text).strip()
 
 
+def examples_add_pasted(subscriber: Subscriber, pasted: str) -> tuple[Examples, str]:
+    """`examples_add` on what one paste may hold (`pasted_text`); the items past it count
+    as over the limit, unread. Returns the result and the text to give back: the paste
+    without what it added (`untaken_text`), the unread items as typed."""
+    text = pasted_text(pasted)
+    unread = pasted[len(text) :].strip()
+    result = examples_add(subscriber, text)
+    result.over += len(_SEPARATORS.split(unread)) if unread else 0
+    return result, f"{untaken_text(text, result)}\n{unread}".strip()
+
+
 def examples_parse(text: str) -> tuple[list[str], list[str]]:
     """(arXiv ids in order, without repeats; the items that are not ids or arXiv links)."""
     ids: list[str] = []

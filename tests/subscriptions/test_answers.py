@@ -170,6 +170,19 @@ def test_a_paste_over_the_limit_leaves_the_rest_in_the_box_for_the_next_press(cl
     assert arxiv.hits("/api") == []
 
 
+def test_a_paste_longer_than_one_reading_loses_none_of_its_links(client, bob, arxiv):
+    # 200 links are some 6,600 characters: the page reads the first 4,000 of a paste.
+    for n in range(200):
+        make_paper(f"Paper {n}", arxiv_id=f"2401.{n:05d}")
+    links = [f"https://arxiv.org/abs/2401.{n:05d}" for n in range(200)]
+
+    body = client.post(url("examples", bob), {"examples": "\n".join(links)}).content.decode()
+
+    assert "the first 20 were taken, and the other 180 are left in the box below" in body
+    left = re.search(r'name="examples"[^>]*>([^<]*)</textarea>', body).group(1)
+    assert left.split() == links[20:]
+
+
 def test_an_id_arxiv_rejects_gets_its_answer_and_keeps_the_text(client, bob, arxiv):
     arxiv.answer(Reply(body=feed_bytes(API_ERROR)))
     # The recorded answer is arXiv's to 1234.12345, served here for a possible number.
