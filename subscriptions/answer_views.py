@@ -19,7 +19,7 @@ from digest.ranking.types import SUGGESTION_FLOOR
 from digest.selectors import top_papers
 
 from . import ratelimits, selectors, services, tokens
-from .examples import MAX_EXAMPLES, examples_add, pasted_text
+from .examples import MAX_EXAMPLES, examples_add_pasted
 from .models import Feedback, Interest, Subscriber
 from .preference_views import FEEDBACK_SHOWN, post_or_page
 from .views import subscriber_view
@@ -222,12 +222,13 @@ def feedback_undo(request: HttpRequest, token: str, subscriber: Subscriber) -> H
 @subscriber_view(tokens.Purpose.PREFERENCES)
 def examples(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     """ "Papers I like": arXiv ids or links, each recorded as "more like this"."""
-    text = pasted_text(request.POST.get("examples", ""))
+    text = request.POST.get("examples", "")
     on_page = _on_page(request)
     limited = ratelimits.ip_limited(request, "examples") or ratelimits.subscriber_limited(
         request, "examples", subscriber.pk
     )
-    result = None if limited else examples_add(subscriber, text)
+    # What is left to mend or to add comes back in the box: not the papers added.
+    result, text = (None, text) if limited else examples_add_pasted(subscriber, text)
     if result is None:
         problem, status = True, 429
     else:

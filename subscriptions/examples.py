@@ -95,6 +95,33 @@ def pasted_text(text: str) -> str:
     return cut[: gaps[-1].start()] if gaps else ""
 
 
+# One pasted item and the separators after it.
+_ITEM_AND_GAP = re.compile(r"([^\s,;]+)([\s,;]*)")
+
+
+def untaken_text(text: str, result: Examples) -> str:
+    """The paste without the items it added (liked now, or once arXiv answers), the rest
+    as typed: what is left to mend or to add with another press. Given back whole, the
+    box would add its first MAX_EXAMPLES papers again at every press, never the others."""
+    taken = {paper.arxiv_id for paper in result.liked} | set(result.pending)
+
+    def unless_taken(item: re.Match) -> str:
+        return "" if parse_example(item.group(1)) in taken else item.group(0)
+
+    return _ITEM_AND_GAP.sub(unless_taken, text).strip()
+
+
+def examples_add_pasted(subscriber: Subscriber, pasted: str) -> tuple[Examples, str]:
+    """`examples_add` on what one paste may hold (`pasted_text`); the items past it count
+    as over the limit, unread. Returns the result and the text to give back: the paste
+    without what it added (`untaken_text`), the unread items as typed."""
+    text = pasted_text(pasted)
+    unread = pasted[len(text) :].strip()
+    result = examples_add(subscriber, text)
+    result.over += len(_SEPARATORS.split(unread)) if unread else 0
+    return result, f"{untaken_text(text, result)}\n{unread}".strip()
+
+
 def examples_parse(text: str) -> tuple[list[str], list[str]]:
     """(arXiv ids in order, without repeats; the items that are not ids or arXiv links)."""
     ids: list[str] = []

@@ -43,12 +43,20 @@ def email_limited(request, scope: str, email: str) -> bool:
     return _key_limited(request, f"{scope}.email", mailbox_key(email))
 
 
+# Gmail ignores dots in the local part (c.a.r.o.l@ is carol@), under either of its names.
+DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
 def mailbox_key(email: str) -> str:
     """The inbox an address reaches, as the per-address limits count it: `carol+1@` and
     `carol+2@` are carol@'s inbox at most providers, so a "+tag" must not buy another
-    five mails an hour into it."""
+    five mails an hour into it; nor, at Gmail, do dots (a dozen-letter name has
+    thousands of dotted spellings)."""
     local, at, domain = normalise_email(email).lower().rpartition("@")
-    return f"{local.partition('+')[0] or local}{at}{domain}"
+    local = local.partition("+")[0] or local
+    if domain in DOTLESS_DOMAINS:
+        local, domain = local.replace(".", "") or local, DOTLESS_DOMAINS[domain]
+    return f"{local}{at}{domain}"
 
 
 def subscriber_limited(request, scope: str, subscriber_id: int) -> bool:

@@ -8,6 +8,8 @@ from django.test import Client, RequestFactory, override_settings
 from django.urls import get_resolver, reverse
 
 from subscriptions import tokens
+from subscriptions.models import Interest
+from tests.factories import make_paper, make_subscriber
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +72,35 @@ def test_a_host_we_do_not_serve_gets_the_plain_400_page(client):
     page = response.content.decode()
     assert "We could not read that request" in page
     assert "far more than any of our forms sends" not in page
+
+
+@pytest.mark.django_db
+def test_a_nul_character_in_a_posted_value_gets_the_400_page_and_changes_nothing(client):
+    # PostgreSQL refuses NUL in text and JSON: these answered a 500 there
+    # (tests/integration/test_nul_characters.py); SQLite stored the term.
+    alice = make_subscriber("alice@example.org", keywords=["parsing"])
+    make_paper("Graphs", arxiv_id="2501.00001")
+    token = tokens.make_token(alice, tokens.Purpose.PREFERENCES)
+    posts = [
+        (reverse("subscriptions:reading", args=[token]), {"keep": "graphs\x00"}),
+        (reverse("subscriptions:answer", args=[token]), {"arxiv_id": "2501.00001\x00"}),
+        (reverse("subscriptions:feedback_undo", args=[token]), {"arxiv_id": "\x00"}),
+    ]
+    for url, data in posts:
+        response = client.post(url, {**data, "signal": "1"})
+        assert response.status_code == 400, url
+        page = response.content.decode()
+        assert "Nothing was saved or changed" in page
+        assert_in_the_sites_look(page)
+    assert Interest.objects.get(subscriber=alice).keywords == ["parsing"]
+    assert not alice.feedback.exists()
+
+
+@pytest.mark.django_db
+def test_a_nul_character_in_a_query_value_gets_the_400_page(client):
+    response = client.get(HOME, {"q": "a\x00b"})
+    assert response.status_code == 400
+    assert "We could not read that request" in response.content.decode()
 
 
 def test_the_500_page_renders_without_the_database_or_context_processors(settings):

@@ -148,8 +148,39 @@ def test_a_number_no_paper_can_have_is_named_and_the_rest_is_taken(client, bob, 
     body = response.content.decode()
     assert "No arXiv paper can have the number 2413.00001: arXiv numbers begin with" in body
     assert "Noted as papers you like" in body
-    assert f"{text}</textarea>" in body  # kept, to mend
+    assert ">2413.00001</textarea>" in body  # kept, to mend; the paper taken is not
     assert arxiv.hits("/api") == []
+
+
+def test_a_paste_over_the_limit_leaves_the_rest_in_the_box_for_the_next_press(client, bob, arxiv):
+    for n in range(25):
+        make_paper(f"Paper {n}", arxiv_id=f"2401.{n:05d}")
+    text = "\n".join(f"https://arxiv.org/abs/2401.{n:05d}" for n in range(25)) + "\nnot-a-paper"
+
+    body = client.post(url("examples", bob), {"examples": text}).content.decode()
+
+    assert "the first 20 were taken, and the other 5 are left in the box below" in body
+    left = re.search(r'name="examples"[^>]*>([^<]*)</textarea>', body).group(1)
+    assert left.split() == [f"https://arxiv.org/abs/2401.{n:05d}" for n in range(20, 25)] + [
+        "not-a-paper"
+    ]
+    again = client.post(url("examples", bob), {"examples": left}).content.decode()
+    assert "were taken" not in again
+    assert Feedback.objects.filter(subscriber=bob, signal=1).count() == 25
+    assert arxiv.hits("/api") == []
+
+
+def test_a_paste_longer_than_one_reading_loses_none_of_its_links(client, bob, arxiv):
+    # 200 links are some 6,600 characters: the page reads the first 4,000 of a paste.
+    for n in range(200):
+        make_paper(f"Paper {n}", arxiv_id=f"2401.{n:05d}")
+    links = [f"https://arxiv.org/abs/2401.{n:05d}" for n in range(200)]
+
+    body = client.post(url("examples", bob), {"examples": "\n".join(links)}).content.decode()
+
+    assert "the first 20 were taken, and the other 180 are left in the box below" in body
+    left = re.search(r'name="examples"[^>]*>([^<]*)</textarea>', body).group(1)
+    assert left.split() == links[20:]
 
 
 def test_an_id_arxiv_rejects_gets_its_answer_and_keeps_the_text(client, bob, arxiv):

@@ -277,6 +277,19 @@ def test_plus_tags_share_their_mailboxs_rate_limit(client):
 
 
 @pytest.mark.django_db
+def test_dotted_gmail_spellings_share_their_mailboxs_rate_limit(client):
+    # Gmail delivers c.arol@, ca.rol@ ... and googlemail.com alike to carol@gmail.com.
+    spellings = ["c.arol", "ca.rol", "car.ol", "caro.l", "c.a.rol", "c.a.r.o.l"]
+    statuses = [post(client, f"{local}@gmail.com").status_code for local in spellings]
+
+    assert statuses == [200] * 5 + [429]
+    assert post(client, "Carol+news@googlemail.com").status_code == 429
+    assert len(mail.outbox) == 5
+    # Elsewhere a dot may name another mailbox: it keeps its own five.
+    assert post(client, "c.arol@example.org").status_code == 200
+
+
+@pytest.mark.django_db
 def test_sign_ups_from_one_ip_are_rate_limited(client):
     statuses = [post(client, f"user{i}@example.org").status_code for i in range(21)]
     assert statuses[:20] == [200] * 20
