@@ -234,3 +234,28 @@ def test_a_bug_mid_chunk_records_what_went_out_and_gives_back_the_rest(papers, s
     statuses = sorted(Delivery.objects.values_list("status", flat=True))
     assert statuses == ["pending", "pending", "pending", "sent"]
     assert len(ExplodingBackend.sent) == 1
+
+
+@pytest.mark.django_db
+def test_a_day_the_send_workers_missed_is_folded_into_the_next_days_digest(smtp_server):
+    """Beat planned Monday's digest while no send worker ran; on Tuesday the reader gets
+    one digest, with Monday's papers and Tuesday's, each once (it was two at once, with
+    the same papers in both)."""
+    tuesday = MONDAY_9_UTC + timedelta(days=1)
+    for n in range(3):
+        make_paper(f"Distillation, Monday {n}", announced_on=MONDAY_9_UTC.date())
+    make_paper("Distillation, Tuesday", announced_on=tuesday.date())
+    reader = make_subscriber("reader@example.org", keywords=["distillation"], send_hour=8)
+    reader.paper_limit = 2
+    reader.save(update_fields=["paper_limit"])
+    planning.plan_deliveries(MONDAY_9_UTC)  # ... and nothing claims it
+
+    with time_machine.travel(tuesday):
+        report = sending.send_due()
+
+    assert (report.sent, len(smtp_server.received)) == (1, 1)
+    monday, today = Delivery.objects.order_by("digest_date")
+    assert (monday.status, today.status) == (Delivery.Status.CANCELLED, Delivery.Status.SENT)
+    assert "superseded by the digest of 2026-11-24" in monday.error
+    carried = list(DeliveryItem.objects.values_list("paper_id", flat=True))
+    assert len(carried) == len(set(carried)) == 2
