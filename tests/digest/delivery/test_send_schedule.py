@@ -82,3 +82,33 @@ def test_a_weekly_digest_draws_from_the_whole_week_and_a_daily_one_from_its_wind
     assert all("last month" not in body for body in bodies.values())
     # The subject is the papers now (issue 15); the body says which digest it is.
     assert "your weekly digest" in bodies["weekly@example.org"]
+
+
+def test_a_reader_who_turns_daily_late_in_the_week_gets_every_paper_since_their_weekly_one(
+    mailoutbox, settings
+):
+    """Weekly on Tuesdays, daily from the Sunday after: the first daily digest carries
+    everything since Tuesday's (the daily window of three days left Wednesday's out)."""
+    settings.DIGEST_WINDOW_DAYS = 3
+    reader = make_subscriber(
+        "turns-daily@example.org",
+        keywords=["distillation"],
+        send_hour=0,
+        frequency=Subscriber.Frequency.WEEKLY,
+        weekday=TUESDAY_9_UTC.weekday(),
+    )
+    make_paper("Distillation on Tuesday", announced_on=TUESDAY_9_UTC.date())
+    with time_machine.travel(TUESDAY_9_UTC):
+        sending.send_due()
+    for days, day in [(1, "Wednesday"), (3, "Friday"), (5, "Sunday")]:
+        make_paper(f"Distillation on {day}", announced_on=(TUESDAY_9_UTC + timedelta(days)).date())
+
+    reader.frequency = Subscriber.Frequency.DAILY
+    reader.save(update_fields=["frequency"])
+    with time_machine.travel(TUESDAY_9_UTC + timedelta(days=5)):
+        sending.send_due()
+
+    weekly, daily = (m.body for m in mailoutbox)
+    assert "on Tuesday" in weekly
+    assert all(f"on {day}" in daily for day in ("Wednesday", "Friday", "Sunday"))
+    assert "on Tuesday" not in daily
