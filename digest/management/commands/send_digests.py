@@ -1,17 +1,18 @@
 from datetime import UTC
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from digest import selectors
 from digest.delivery import planning, sending
 from digest.lib import progress
+from digest.lib.commands import MigratedCommand
 from digest.ranking.picking import pick
 from subscriptions.models import Subscriber
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = (
         "Sends every digest due now and not yet sent. --all sends today's digest to every "
         "active subscriber who has not had it, whatever their hour. --dry-run prints who "
