@@ -259,3 +259,21 @@ def test_a_day_the_send_workers_missed_is_folded_into_the_next_days_digest(smtp_
     assert "superseded by the digest of 2026-11-24" in monday.error
     carried = list(DeliveryItem.objects.values_list("paper_id", flat=True))
     assert len(carried) == len(set(carried)) == 2
+
+
+@pytest.mark.django_db
+def test_two_digests_of_one_reader_in_one_chunk_never_share_a_paper(smtp_server, papers):
+    """Staff resend Sunday's digest, which failed before any paper was chosen, as Monday's
+    is planned: both are ranked in one chunk, and the second must not repeat the first."""
+    reader = make_subscriber("reader@example.org", keywords=["distillation"], paper_limit=1)
+    sunday = Delivery.objects.create(
+        subscriber=reader, digest_date=MONDAY_9_UTC.date() - timedelta(days=1)
+    )
+    Delivery.objects.filter(pk=sunday.pk).update(status=Delivery.Status.FAILED)
+    planning.deliveries_requeue(Delivery.objects.filter(pk=sunday.pk), MONDAY_9_UTC)
+
+    report = sending.send_due()
+
+    assert (report.planned, report.sent, len(smtp_server.received)) == (1, 2, 2)
+    carried = list(DeliveryItem.objects.values_list("paper_id", flat=True))
+    assert len(carried) == len(set(carried)) == 2
