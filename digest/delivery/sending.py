@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 # Temporary refusals in a row after which the rest of the chunk waits for the retry.
 TEMPORARY_REFUSALS_IN_A_ROW = 5
+# Permanent refusals, before the server has taken any digest of the chunk, after which it
+# is taken to refuse us (a relay that will not relay for us, an unverified sender), not
+# the addresses: those rows and the rest wait for the retry, and nobody is suppressed.
+PERMANENT_REFUSALS_BEFORE_ANY_SENT = 5
 
 
 class TemporarySendError(Exception):
@@ -180,14 +184,24 @@ def _send_all(  # noqa: C901 - one send loop, see the `long:` comment
     # piece so that the exactly-once argument (docs/email.md) reads in one place; issue 13's
     # split of it into a class did not yet carry the lease renewal over.
     mailer: Mailer | None = None
-    state: dict[str, Any] = {"refusals": 0, "failure": None}
+    # `doubted`: permanent refusals held back until the server takes a digest.
+    state: dict[str, Any] = {
+        "refusals": 0,
+        "failure": None,
+        "took_one": False,
+        "doubted": {},
+        "refuses_us": False,
+    }
 
     def record(result: Sent) -> bool:
         """Records one answer; False when nothing more should be sent."""
         delivery = result.key
         if result.kind == "sent":
             state["refusals"] = 0
+            state["took_one"] = True
             outcomes.mark_sent(unsent.pop(delivery.pk), result.email.subject)
+        elif result.kind == "permanent" and not state["took_one"]:
+            return _doubt(result, state, outcomes, temporary)
         elif result.kind == "permanent":
             outcomes.mark_failed(unsent.pop(delivery.pk), result.text)
         elif result.kind == "temporary":
@@ -243,8 +257,32 @@ def _send_all(  # noqa: C901 - one send loop, see the `long:` comment
             for result in mailer.close():
                 if not record(result):
                     mailer.stop()
+        # Too few to doubt the addresses: refused as before.
+        for pk, text in state["doubted"].items():
+            outcomes.mark_failed(unsent.pop(pk), text)
     if state["failure"] is not None:
         raise state["failure"]
+
+
+def _doubt(result: Sent, state: dict[str, Any], outcomes: Outcomes, temporary: list[str]) -> bool:
+    """A permanent refusal before the server took any digest of the chunk: held back
+    (`state["doubted"]`; `_send_all` fails it at the end if no more come) until
+    PERMANENT_REFUSALS_BEFORE_ANY_SENT of them say the server refuses us, not the
+    readers. Then they are given back, each with its answer, as a 4xx would be
+    (`_give_back`), as is any answer still in flight. False: send nothing more."""
+    state["doubted"][result.key.pk] = result.text
+    if len(state["doubted"]) < PERMANENT_REFUSALS_BEFORE_ANY_SENT and not state["refuses_us"]:
+        return True
+    outcomes.refused.update(state["doubted"])
+    state["doubted"] = {}
+    if not state["refuses_us"]:
+        state["refuses_us"] = True
+        temporary.append(
+            f"the mail server refused the first {PERMANENT_REFUSALS_BEFORE_ANY_SENT} digests "
+            f"for good and took none (the last: {result.text}): it refuses us, not the "
+            "readers; is EMAIL_URL's server letting us send?"
+        )
+    return False
 
 
 def _open_connection(temporary: list[str]):
