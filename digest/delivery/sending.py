@@ -250,9 +250,14 @@ def _send_all(  # noqa: C901 - one send loop, see the `long:` comment
             if not all(carry_on):
                 mailer.stop()
                 break
+    except BaseException:
+        if mailer is not None:
+            mailer.stop()  # interrupted (a bug, Ctrl-C, SIGTERM): start nothing more
+        raise
     finally:
         # Whatever happened, every message in flight is waited for and recorded: one
-        # sent but not recorded here would be sent again.
+        # sent but not recorded here would be sent again; so is an interruption of
+        # that wait (`Mailer.close`), raised once they are.
         if mailer is not None:
             for result in mailer.close():
                 if not record(result):
@@ -260,6 +265,8 @@ def _send_all(  # noqa: C901 - one send loop, see the `long:` comment
         # Too few to doubt the addresses: refused as before.
         for pk, text in state["doubted"].items():
             outcomes.mark_failed(unsent.pop(pk), text)
+    if mailer is not None and mailer.interrupted is not None:
+        raise mailer.interrupted
     if state["failure"] is not None:
         raise state["failure"]
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from digest import selectors
 from digest.delivery import planning, sending
 from digest.lib import progress
-from digest.lib.commands import MigratedCommand
+from digest.lib.commands import MigratedCommand, Terminated, sigterm_stops_in_order
 from digest.ranking.picking import pick
 from subscriptions.models import Subscriber
 
@@ -27,9 +27,18 @@ class Command(MigratedCommand):
         now = timezone.now()
         if options["dry_run"]:
             return self._dry_run(now, everyone=options["all"])
-        with progress.track("send_digests", self.stderr, unit="digests") as watch:
-            report = sending.send_due(now, everyone=options["all"])
-            summary = watch.close()
+        try:
+            with (
+                sigterm_stops_in_order(),
+                progress.track("send_digests", self.stderr, unit="digests") as watch,
+            ):
+                report = sending.send_due(now, everyone=options["all"])
+                summary = watch.close()
+        except Terminated:
+            raise CommandError(
+                "stopped by SIGTERM: the digests the mail server took are recorded as sent, "
+                "the others wait for the next run"
+            ) from None
         self.stderr.write(summary)
         self.stdout.write(
             f"planned {report.planned}, sent {report.sent}, empty {report.empty}, "

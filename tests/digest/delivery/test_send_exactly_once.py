@@ -2,6 +2,10 @@
 two senders at once; and a chunk costs the same handful of queries whatever its size."""
 
 import os
+import signal
+import sys
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -11,6 +15,7 @@ from django.conf import settings as django_settings
 from digest import tasks
 from digest.celery import app as celery_app
 from digest.delivery import items, outcomes, planning, sending
+from digest.lib.commands import Terminated, sigterm_stops_in_order
 from digest.models import Delivery, DeliveryItem
 from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
 from tests.helpers.processes import finish, manage
@@ -277,3 +282,40 @@ def test_two_digests_of_one_reader_in_one_chunk_never_share_a_paper(smtp_server,
     assert (report.planned, report.sent, len(smtp_server.received)) == (1, 2, 2)
     carried = list(DeliveryItem.objects.values_list("paper_id", flat=True))
     assert len(carried) == len(set(carried)) == 2
+
+
+def _main_thread_in(function_name: str, module_file: str) -> bool:
+    frame = sys._current_frames().get(threading.main_thread().ident or 0)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == function_name and code.co_filename.endswith(module_file):
+            return True
+        frame = frame.f_back
+    return False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", ["handing over", "waiting for the last"])
+def test_a_sigterm_mid_send_leaves_every_digest_the_server_took_recorded(
+    smtp_server, papers, where
+):
+    """SIGTERM lands wherever the sender is: rendering and handing messages over, or
+    waiting at the end for those in flight (where it used to abandon them: the server
+    had taken one that no row said was sent, so the next run sent it again)."""
+    smtp_server.delay = 0.1
+    readers(12)
+
+    def stop():
+        while len(smtp_server.received) < 3 or (
+            where == "waiting for the last" and not _main_thread_in("close", "mail/mailer.py")
+        ):
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop, daemon=True).start()
+    with pytest.raises(Terminated), sigterm_stops_in_order():
+        sending.send_due(everyone=True)
+
+    sent = set(Delivery.objects.filter(status="sent").values_list("subscriber__email", flat=True))
+    assert sent == set(smtp_server.recipients)
+    assert Delivery.objects.filter(status="pending").count() == 12 - len(sent)
