@@ -4,6 +4,7 @@ a long one can turn SIGTERM into an orderly stop."""
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,28 +33,23 @@ class MigratedCommand(BaseCommand):
             )
 
 
-class Terminated(SystemExit):
-    """SIGTERM arrived (`kill`, `timeout`, systemd stopping the unit): a SystemExit, so no
-    `except Exception` swallows it, and every `finally` on the way out runs."""
-
-
 @contextmanager
-def sigterm_stops_in_order() -> Iterator[None]:
-    """Within the block SIGTERM raises `Terminated` where the main thread is, instead of
-    Python's default, which ends the process at once and skips every `finally` (a
-    sender's record of what the mail server took among them). A second SIGTERM is
-    ignored while that cleanup runs; SIGKILL still ends it."""
+def sigterm_sets(stop: threading.Event) -> Iterator[threading.Event]:
+    """Within the block, SIGTERM (`kill`, `timeout`, systemd stopping the unit) sets
+    `stop` instead of ending the process at once, which skips every `finally` (a
+    sender's record of what the mail server took among them); the code in the block
+    checks it between two safe steps. A second SIGTERM ends the process as usual."""
 
-    def stop(signum: int, _frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated(128 + signum)
+    def stop_soon(_signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        stop.set()
 
     try:
-        previous = signal.signal(signal.SIGTERM, stop)
+        previous = signal.signal(signal.SIGTERM, stop_soon)
     except ValueError:  # not the main thread (call_command from a thread): no handler
-        yield
+        yield stop
         return
     try:
-        yield
+        yield stop
     finally:
         signal.signal(signal.SIGTERM, previous)

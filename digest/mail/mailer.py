@@ -33,8 +33,9 @@ class Mailer:
     backends (anymail, the outbox, locmem) send in the caller's thread. `classify` maps
     an exception to (kind, text); the thread stops by itself after a "connection" or
     "unknown" kind, and `stop()` stops it early. Messages not yet tried come back as
-    "skipped", or not at all if handed over after a stopped thread ended. `close()` waits for everything in flight and returns the last results:
-    a caller must record those too, or it would send them again.
+    "skipped", or not at all if handed over after a stopped thread ended. `close()`
+    waits for everything in flight and returns the last results: a caller must record
+    those too, or it would send them again.
     """
 
     DEPTH = 16

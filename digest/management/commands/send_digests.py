@@ -1,3 +1,4 @@
+import threading
 from datetime import UTC
 
 from django.conf import settings
@@ -7,7 +8,7 @@ from django.utils import timezone
 from digest import selectors
 from digest.delivery import planning, sending
 from digest.lib import progress
-from digest.lib.commands import MigratedCommand, Terminated, sigterm_stops_in_order
+from digest.lib.commands import MigratedCommand, sigterm_sets
 from digest.ranking.picking import pick
 from subscriptions.models import Subscriber
 
@@ -27,18 +28,12 @@ class Command(MigratedCommand):
         now = timezone.now()
         if options["dry_run"]:
             return self._dry_run(now, everyone=options["all"])
-        try:
-            with (
-                sigterm_stops_in_order(),
-                progress.track("send_digests", self.stderr, unit="digests") as watch,
-            ):
-                report = sending.send_due(now, everyone=options["all"])
-                summary = watch.close()
-        except Terminated:
-            raise CommandError(
-                "stopped by SIGTERM: the digests the mail server took are recorded as sent, "
-                "the others wait for the next run"
-            ) from None
+        with (
+            sigterm_sets(threading.Event()) as stop,
+            progress.track("send_digests", self.stderr, unit="digests") as watch,
+        ):
+            report = sending.send_due(now, everyone=options["all"], stop=stop)
+            summary = watch.close()
         self.stderr.write(summary)
         self.stdout.write(
             f"planned {report.planned}, sent {report.sent}, empty {report.empty}, "
@@ -47,6 +42,11 @@ class Command(MigratedCommand):
         )
         for error in report.errors:
             self.stderr.write(f"  {error}")
+        if stop.is_set():
+            raise CommandError(
+                "stopped by SIGTERM: the digests the mail server took are recorded as sent, "
+                "the others wait for the next run"
+            )
         if report.released:
             raise CommandError(
                 "The mail server could not take every digest; the rest stay queued and go "

@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from digest import tasks
 from digest.celery import app as celery_app
 from digest.delivery import items, outcomes, planning, sending
-from digest.lib.commands import Terminated, sigterm_stops_in_order
+from digest.lib.commands import sigterm_sets
 from digest.models import Delivery, DeliveryItem
 from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
 from tests.helpers.processes import finish, manage
@@ -294,28 +294,51 @@ def _main_thread_in(function_name: str, module_file: str) -> bool:
     return False
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("where", ["handing over", "waiting for the last"])
-def test_a_sigterm_mid_send_leaves_every_digest_the_server_took_recorded(
-    smtp_server, papers, where
-):
-    """SIGTERM lands wherever the sender is: rendering and handing messages over, or
-    waiting at the end for those in flight (where it used to abandon them: the server
-    had taken one that no row said was sent, so the next run sent it again)."""
-    smtp_server.delay = 0.1
-    readers(12)
+def _signal_once(number: int, sent: int, smtp_server, *, in_close: bool = False) -> None:
+    """Sends this process `number` once the server took `sent` digests (and, `in_close`,
+    once the sender waits for the last ones in flight): events, never durations."""
 
-    def stop():
-        while len(smtp_server.received) < 3 or (
-            where == "waiting for the last" and not _main_thread_in("close", "mail/mailer.py")
+    def send() -> None:
+        while len(smtp_server.received) < sent or (
+            in_close and not _main_thread_in("close", "mail/mailer.py")
         ):
             time.sleep(0.005)
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), number)
 
-    threading.Thread(target=stop, daemon=True).start()
-    with pytest.raises(Terminated), sigterm_stops_in_order():
-        sending.send_due(everyone=True)
+    threading.Thread(target=send, daemon=True).start()
 
+
+def _assert_what_the_server_took_is_sent_and_the_rest_waits(smtp_server, count: int) -> None:
     sent = set(Delivery.objects.filter(status="sent").values_list("subscriber__email", flat=True))
     assert sent == set(smtp_server.recipients)
-    assert Delivery.objects.filter(status="pending").count() == 12 - len(sent)
+    assert Delivery.objects.filter(status="pending").count() == count - len(sent)
+
+
+@pytest.mark.django_db
+def test_a_sigterm_mid_send_stops_between_two_messages_and_records_them(smtp_server, papers):
+    """`kill`, `timeout` or systemd stopping `send_digests`: it used to end at once, and
+    the digests the server had taken went out again after the lease."""
+    smtp_server.delay = 0.1
+    readers(30)
+    _signal_once(signal.SIGTERM, 3, smtp_server)
+
+    with sigterm_sets(threading.Event()) as stop:
+        report = sending.send_due(everyone=True, stop=stop)
+
+    assert stop.is_set() and report.sent < 30
+    _assert_what_the_server_took_is_sent_and_the_rest_waits(smtp_server, 30)
+    assert sending.STOPPED in Delivery.objects.filter(status="pending").first().error
+
+
+@pytest.mark.django_db
+def test_ctrl_c_while_the_last_messages_are_in_flight_records_them_first(smtp_server, papers):
+    """The interruption came while the sender waited for the messages on the wire, and
+    they were left unrecorded: the server had taken them, the next run sent them again."""
+    smtp_server.delay = 0.1
+    readers(12)
+    _signal_once(signal.SIGINT, 3, smtp_server, in_close=True)
+
+    with pytest.raises(KeyboardInterrupt):
+        sending.send_due(everyone=True)
+
+    _assert_what_the_server_took_is_sent_and_the_rest_waits(smtp_server, 12)
