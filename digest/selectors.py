@@ -32,8 +32,11 @@ PAPER_DOC_FIELDS = (
 )
 
 
+WEEK = 7
+
+
 def window_days(subscriber: Subscriber, default: int) -> int:
-    return 7 if subscriber.frequency == Subscriber.Frequency.WEEKLY else default
+    return WEEK if subscriber.frequency == Subscriber.Frequency.WEEKLY else default
 
 
 def digest_since(subscribers: Iterable[Subscriber], today: date, default: int) -> dict[int, date]:
@@ -44,12 +47,16 @@ def digest_since(subscribers: Iterable[Subscriber], today: date, default: int) -
     day are UTC dates: where the reader lives plays no part). That day itself is
     included: papers of it may have arrived after the previous digest, and papers
     already sent are never sent again. The first digest covers `window_days`; a later
-    one never reaches back further than that and one day (a long pause, a weekly reader).
+    one reaches back to the previous one, but never further than a week and one day (a
+    long pause), whatever the reader's frequency now: a weekly reader who turns daily on
+    Sunday has waited since their Tuesday digest, and a daily window would drop the
+    papers of the days between.
     """
     subscribers = list(subscribers)
     # Older digests cannot move the answer: this bounds the index range a year of
     # deliveries would otherwise make each chunk read.
-    horizon = today - timedelta(days=max(default, 7) + 1)
+    reach = max(default, WEEK)
+    horizon = today - timedelta(days=reach + 1)
     previous = dict(
         Delivery.objects.filter(
             subscriber_id__in=[s.pk for s in subscribers],
@@ -67,7 +74,7 @@ def digest_since(subscribers: Iterable[Subscriber], today: date, default: int) -
         if last is None:
             since[s.pk] = today - timedelta(days=days - 1)
         else:
-            since[s.pk] = max(last.astimezone(UTC).date(), today - timedelta(days=days))
+            since[s.pk] = max(last.astimezone(UTC).date(), today - timedelta(days=reach))
     return since
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import UTC, date
 from typing import NamedTuple
 
@@ -13,7 +14,7 @@ from digest import selectors
 from digest.lib.bulk import insert_rows_once
 from digest.models import Delivery, DeliveryItem
 from digest.ranking.picking import pick
-from digest.ranking.types import Pick
+from digest.ranking.types import PaperDoc, Pick
 
 
 class Chosen(NamedTuple):
@@ -66,22 +67,45 @@ def _rank_deliveries(deliveries: list[Delivery]) -> list[Chosen]:
     """Ranks a chunk: one paper pool per first announcement day, one profile query set.
 
     Which papers a digest draws from depends on the reader's previous digest, never on
-    their time zone or digest date (`selectors.digest_since`)."""
+    their time zone or digest date (`selectors.digest_since`). A reader with two digests
+    in the chunk (a resent day beside today's) has them ranked one after the other, the
+    older first, and the second leaves out what the first carries."""
     subscribers = [d.subscriber for d in deliveries]
     today = timezone.now().astimezone(UTC).date()
     since = selectors.digest_since(subscribers, today, settings.DIGEST_WINDOW_DAYS)
-    groups: dict[date, list[Delivery]] = defaultdict(list)
-    for d in deliveries:
-        groups[since[d.subscriber_id]].append(d)
     ranked = selectors.profiles_for(subscribers, exclude_delivery_ids=[d.pk for d in deliveries])
     profiles = {p.subscriber_id: p for p in ranked}
+    pools: dict[date, list[PaperDoc]] = {}
     items = []
-    for first_day, group in groups.items():
-        pool = selectors.paper_pool(first_day)
-        picks = pick(pool, [profiles[d.subscriber_id] for d in group])
-        for d in group:
-            items.extend(_items_for(d, picks.get(d.subscriber_id, [])))
+    for batch in _one_per_reader(deliveries):
+        groups: dict[date, list[Delivery]] = defaultdict(list)
+        for d in batch:
+            groups[since[d.subscriber_id]].append(d)
+        for first_day, group in groups.items():
+            if first_day not in pools:
+                pools[first_day] = selectors.paper_pool(first_day)
+            picks = pick(pools[first_day], [profiles[d.subscriber_id] for d in group])
+            for d in group:
+                chosen = picks.get(d.subscriber_id, [])
+                items.extend(_items_for(d, chosen))
+                profile = profiles[d.subscriber_id]
+                carried = profile.already_sent | {p.paper_id for p in chosen}
+                profiles[d.subscriber_id] = replace(profile, already_sent=carried)
     return items
+
+
+def _one_per_reader(deliveries: list[Delivery]) -> list[list[Delivery]]:
+    """The deliveries in rounds with at most one per reader, older digests in earlier
+    rounds; nearly always a single round."""
+    rounds: list[list[Delivery]] = []
+    seen: Counter[int] = Counter()
+    for d in sorted(deliveries, key=lambda d: d.digest_date):
+        turn = seen[d.subscriber_id]
+        seen[d.subscriber_id] += 1
+        if turn == len(rounds):
+            rounds.append([])
+        rounds[turn].append(d)
+    return rounds
 
 
 def _items_for(delivery: Delivery, picks: list[Pick]) -> list[Chosen]:

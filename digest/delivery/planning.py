@@ -138,7 +138,8 @@ def _last_day_planned(subscriber: Subscriber, since: date) -> date | None:
 def plan_deliveries(now: datetime, *, everyone: bool = False) -> int:
     """Creates the due delivery rows; idempotent against the one-per-date constraint.
 
-    A cancelled row for a due digest is made pending again, as if new."""
+    A cancelled row for a due digest is made pending again, as if new; a row of an earlier
+    day that no sender touched is cancelled, superseded by the new one."""
     due = due_digests(now, everyone=everyone)
     Delivery.objects.bulk_create(
         [Delivery(subscriber_id=d.subscriber_id, digest_date=d.digest_date) for d in due],
@@ -155,7 +156,27 @@ def plan_deliveries(now: datetime, *, everyone: bool = False) -> int:
             subscriber_id__in=subscriber_ids,
         )
         deliveries_requeue(cancelled, now)
+        _supersede_untouched(subscriber_ids, digest_date)
     return len(due)
+
+
+def _supersede_untouched(subscriber_ids: list[int], digest_date: date) -> int:
+    """Cancels these subscribers' rows of earlier days that no sender ever touched (no
+    send worker ran since they were planned): the digest of `digest_date` draws from
+    every paper since their previous digest, so it carries those days' papers too, and
+    the reader gets one digest, not two at once with the same papers in both. A row that
+    was claimed (its papers may be stored, a retry will send them) or put back by staff
+    (a resend) is kept."""
+    return Delivery.objects.filter(
+        subscriber_id__in=subscriber_ids,
+        digest_date__lt=digest_date,
+        status=Delivery.Status.PENDING,
+        claimed_at__isnull=True,
+        requeued_at__isnull=True,
+    ).update(
+        status=Delivery.Status.CANCELLED,
+        error=f"superseded by the digest of {digest_date}, which carries its papers",
+    )
 
 
 def delivery_resend_today(subscriber: Subscriber) -> Delivery:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,8 +31,14 @@ from .rendering import DigestRenderer
 
 log = logging.getLogger(__name__)
 
+# Why the rows of a chunk told to stop wait (`send_chunk`'s `stop`).
+STOPPED = "the sender was asked to stop (SIGTERM) before sending these"
 # Temporary refusals in a row after which the rest of the chunk waits for the retry.
 TEMPORARY_REFUSALS_IN_A_ROW = 5
+# Permanent refusals, before the server has taken any digest of the chunk, after which it
+# is taken to refuse us (a relay that will not relay for us, an unverified sender), not
+# the addresses: those rows and the rest wait for the retry, and nobody is suppressed.
+PERMANENT_REFUSALS_BEFORE_ANY_SENT = 5
 
 
 class TemporarySendError(Exception):
@@ -77,12 +84,16 @@ def _text(reply) -> str:
     return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
 
 
-def send_chunk(delivery_ids: list[int], *, now: datetime | None = None) -> SendReport:
+def send_chunk(
+    delivery_ids: list[int], *, now: datetime | None = None, stop: threading.Event | None = None
+) -> SendReport:
     """Claims, builds and sends one chunk of deliveries over one mail connection.
 
     Raises TemporarySendError when some rows must wait (a 4xx, the server gone); those
     rows are pending again, and the rest of the chunk is recorded. The claim's lease is
-    renewed while the chunk is in hand (`lease.LeaseKeeper`).
+    renewed while the chunk is in hand (`lease.LeaseKeeper`). Once `stop` is set (the
+    command was asked to stop: SIGTERM), nothing more is handed to the mail server; what
+    it took is recorded, and the rest given back.
     """
     report = SendReport()
     token, deliveries = claim(delivery_ids, now)
@@ -94,7 +105,7 @@ def send_chunk(delivery_ids: list[int], *, now: datetime | None = None) -> SendR
     crash = ""
     try:
         with LeaseKeeper(token, list(unsent)) as lease:
-            _send_claimed(deliveries, token, outcomes, unsent, temporary, lease)
+            _send_claimed(deliveries, token, outcomes, unsent, temporary, lease, stop)
     except BaseException as exc:
         crash = f"{exc.__class__.__name__}: {exc}"
         raise
@@ -120,6 +131,7 @@ def _send_claimed(
     unsent: dict[int, Delivery],
     temporary: list[str],
     lease: LeaseKeeper,
+    stop: threading.Event | None = None,
 ) -> None:
     """Cancels the rows of readers gone, picks the others' papers and sends them."""
     active = [d for d in deliveries if d.subscriber.status == Subscriber.Status.ACTIVE]
@@ -132,7 +144,7 @@ def _send_claimed(
     paper_ids = {i.paper_id for rows in items.values() for i in rows}
     papers = {p.pk: p for p in Paper.objects.filter(pk__in=paper_ids)} if paper_ids else {}
     renderer = DigestRenderer(papers=papers.values())
-    _send_all(active, items, papers, renderer, outcomes, unsent, temporary, lease=lease)
+    _send_all(active, items, papers, renderer, outcomes, unsent, temporary, lease=lease, stop=stop)
 
 
 def _give_back(
@@ -171,23 +183,35 @@ def _send_all(  # noqa: C901 - one send loop, see the `long:` comment
     temporary,
     *,
     lease: LeaseKeeper | None = None,
+    stop: threading.Event | None = None,
 ) -> None:
     """Renders each digest and hands it to one Mailer; records every answer in order.
 
     Stops as soon as `lease` reports rows taken by another sender: this one outlived its
-    lease, so nothing more goes out from it (what it still owns is given back)."""
+    lease, so nothing more goes out from it (what it still owns is given back); or as
+    soon as `stop` is set, between two messages, never in the middle of one."""
     # long: the loop, its mailer, the lease and the recording of every answer stay in one
     # piece so that the exactly-once argument (docs/email.md) reads in one place; issue 13's
     # split of it into a class did not yet carry the lease renewal over.
     mailer: Mailer | None = None
-    state: dict[str, Any] = {"refusals": 0, "failure": None}
+    # `doubted`: permanent refusals held back until the server takes a digest.
+    state: dict[str, Any] = {
+        "refusals": 0,
+        "failure": None,
+        "took_one": False,
+        "doubted": {},
+        "refuses_us": False,
+    }
 
     def record(result: Sent) -> bool:
         """Records one answer; False when nothing more should be sent."""
         delivery = result.key
         if result.kind == "sent":
             state["refusals"] = 0
+            state["took_one"] = True
             outcomes.mark_sent(unsent.pop(delivery.pk), result.email.subject)
+        elif result.kind == "permanent" and not state["took_one"]:
+            return _doubt(result, state, outcomes, temporary)
         elif result.kind == "permanent":
             outcomes.mark_failed(unsent.pop(delivery.pk), result.text)
         elif result.kind == "temporary":
@@ -215,6 +239,11 @@ def _send_all(  # noqa: C901 - one send loop, see the `long:` comment
         for delivery in deliveries:
             if lease is not None and lease.lost:
                 break
+            if stop is not None and stop.is_set():
+                temporary.append(STOPPED)
+                if mailer is not None:
+                    mailer.stop()  # what waits in its queue is given back too
+                break
             chosen = items.get(delivery.pk, [])
             if not chosen and delivery.subscriber.empty_day == Subscriber.EmptyDay.NOTHING:
                 outcomes.mark_empty(unsent.pop(delivery.pk))
@@ -236,15 +265,46 @@ def _send_all(  # noqa: C901 - one send loop, see the `long:` comment
             if not all(carry_on):
                 mailer.stop()
                 break
+    except BaseException:
+        if mailer is not None:
+            mailer.stop()  # interrupted (a bug, Ctrl-C, SIGTERM): start nothing more
+        raise
     finally:
         # Whatever happened, every message in flight is waited for and recorded: one
-        # sent but not recorded here would be sent again.
+        # sent but not recorded here would be sent again; so is an interruption of
+        # that wait (`Mailer.close`), raised once they are.
         if mailer is not None:
             for result in mailer.close():
                 if not record(result):
                     mailer.stop()
+        # Too few to doubt the addresses: refused as before.
+        for pk, text in state["doubted"].items():
+            outcomes.mark_failed(unsent.pop(pk), text)
+    if mailer is not None and mailer.interrupted is not None:
+        raise mailer.interrupted
     if state["failure"] is not None:
         raise state["failure"]
+
+
+def _doubt(result: Sent, state: dict[str, Any], outcomes: Outcomes, temporary: list[str]) -> bool:
+    """A permanent refusal before the server took any digest of the chunk: held back
+    (`state["doubted"]`; `_send_all` fails it at the end if no more come) until
+    PERMANENT_REFUSALS_BEFORE_ANY_SENT of them say the server refuses us, not the
+    readers. Then they are given back, each with its answer, as a 4xx would be
+    (`_give_back`), as is any answer still in flight. False: send nothing more."""
+    state["doubted"][result.key.pk] = result.text
+    if len(state["doubted"]) < PERMANENT_REFUSALS_BEFORE_ANY_SENT and not state["refuses_us"]:
+        return True
+    outcomes.refused.update(state["doubted"])
+    state["doubted"] = {}
+    if not state["refuses_us"]:
+        state["refuses_us"] = True
+        temporary.append(
+            f"the mail server refused the first {PERMANENT_REFUSALS_BEFORE_ANY_SENT} digests "
+            f"for good and took none (the last: {result.text}): it refuses us, not the "
+            "readers; is EMAIL_URL's server letting us send?"
+        )
+    return False
 
 
 def _open_connection(temporary: list[str]):
@@ -258,8 +318,11 @@ def _open_connection(temporary: list[str]):
     return connection
 
 
-def send_due(now: datetime | None = None, *, everyone: bool = False) -> SendReport:
-    """Plans every due digest and sends every claimable one, in chunks, in this process."""
+def send_due(
+    now: datetime | None = None, *, everyone: bool = False, stop: threading.Event | None = None
+) -> SendReport:
+    """Plans every due digest and sends every claimable one, in chunks, in this process,
+    until `stop` is set (see `send_chunk`)."""
     now = now or timezone.now()
     report = SendReport(planned=plan_deliveries(now, everyone=everyone))
     # Run by hand, it retries what an earlier run gave back at once.
@@ -268,8 +331,10 @@ def send_due(now: datetime | None = None, *, everyone: bool = False) -> SendRepo
     watch.set_total(len(ids))
     for chunk in chunked(ids, settings.DELIVERY_CHUNK_SIZE):
         try:
+            if stop is not None and stop.is_set():
+                break
             # Each chunk claims at its own time: `now` is when the run began.
-            done = send_chunk(chunk)
+            done = send_chunk(chunk, stop=stop)
         except TemporarySendError as exc:
             # The mail server is refusing or down: stop; the released rows go out on the
             # next run, and the rest of the day's rows are still pending.

@@ -33,8 +33,9 @@ class Mailer:
     backends (anymail, the outbox, locmem) send in the caller's thread. `classify` maps
     an exception to (kind, text); the thread stops by itself after a "connection" or
     "unknown" kind, and `stop()` stops it early. Messages not yet tried come back as
-    "skipped". `close()` waits for everything in flight and returns the last results:
-    a caller must record those too, or it would send them again.
+    "skipped", or not at all if handed over after a stopped thread ended. `close()`
+    waits for everything in flight and returns the last results: a caller must record
+    those too, or it would send them again.
     """
 
     DEPTH = 16
@@ -45,6 +46,7 @@ class Mailer:
         self._done: queue.SimpleQueue[Sent] = queue.SimpleQueue()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        self.interrupted: BaseException | None = None
         smtp = getattr(connection, "connection", None)
         if isinstance(connection, SMTPBackend) and smtp is not None:
             self._todo: queue.Queue = queue.Queue(maxsize=self.DEPTH)
@@ -69,17 +71,40 @@ class Mailer:
         self._stopped.set()
 
     def close(self) -> list[Sent]:
+        """Waits for every message in flight and returns the last results. An interruption
+        while it waits (Ctrl-C, a SIGTERM turned into an exception) stops what is not yet
+        started but still waits for the message on the wire, whose result the caller must
+        record; the interruption is kept in `interrupted` for the caller to raise then."""
         if self._thread is not None:
-            self._todo.put(None)
-            self._thread.join()
+            try:
+                self._todo.put(None)
+            except BaseException as exc:  # noqa: BLE001 - kept, raised by the caller
+                self._interrupt(exc)  # the thread ends by itself once the queue is empty
+            while self._thread.is_alive():
+                try:
+                    self._thread.join()
+                except BaseException as exc:  # noqa: BLE001 - kept, raised by the caller
+                    self._interrupt(exc)
         try:
             self.connection.close()
         except Exception:  # noqa: BLE001 - closing a broken connection may fail too
             logging.getLogger(__name__).debug("closing the mail connection failed", exc_info=True)
         return self.ready()
 
+    def _interrupt(self, exc: BaseException) -> None:
+        self.interrupted = self.interrupted or exc
+        self._stopped.set()
+
     def _run(self) -> None:
-        while (item := self._todo.get()) is not None:
+        while True:
+            try:
+                item = self._todo.get(timeout=0.1)
+            except queue.Empty:
+                if self._stopped.is_set():
+                    return  # stopped and drained: a close() cut short sends no end mark
+                continue
+            if item is None:
+                return
             self._done.put(self._send(*item))
 
     def _send(self, key, email: RenderedEmail) -> Sent:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from digest.lib import progress
 from digest.lib.arguments import whole_number
+from digest.lib.commands import MigratedCommand
 from digest.ranking import semantic
 from subscriptions.services import interests_encode_stale, interests_with_stale_vectors
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = (
         "Encode each description whose stored vector is missing or from another model "
         "(after an upgrade, or after running with the encoder off)."

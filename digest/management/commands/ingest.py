@@ -7,12 +7,13 @@ from __future__ import annotations
 from argparse import ArgumentTypeError
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 
 from digest.ingest.passes import ingest_all
 from digest.ingest.pipeline import ingest_url
 from digest.lib import progress
+from digest.lib.commands import MigratedCommand
 from digest.models import FetchRun, SourceKind
 from digest.sources.arxiv_api import API_URL, query_url
 from digest.sources.arxiv_rss import FEED_BASE, feed_url
@@ -46,7 +47,7 @@ def _positive(value: str) -> int:
     return int(value)
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = (
         "Pull every enabled source now, or one ad-hoc URL (--url URL --kind KIND), or "
         "the feed of categories (--kind arxiv-rss --category cs.LG), or backfill from the "

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from digest.ingest.pipeline import load_snapshot
 from digest.lib import progress
+from digest.lib.commands import MigratedCommand
 from digest.sources.base import IngestError
 from digest.tasks import prepare_ranking
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = (
         "Load the bundled real-format listings (digest/snapshot/) as today's papers, and "
         "prepare the day's ranking."

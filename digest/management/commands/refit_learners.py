@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from digest.lib.arguments import whole_number
+from digest.lib.commands import MigratedCommand
 from digest.ranking import semantic
 from subscriptions import learners as learning
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = (
         "Refit each subscriber's learner whose answers or interests changed since its last "
         "fit (all subscribers with answers, or those given); unchanged ones are skipped."

@@ -1,17 +1,19 @@
+import threading
 from datetime import UTC
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from digest import selectors
 from digest.delivery import planning, sending
 from digest.lib import progress
+from digest.lib.commands import MigratedCommand, sigterm_sets
 from digest.ranking.picking import pick
 from subscriptions.models import Subscriber
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = (
         "Sends every digest due now and not yet sent. --all sends today's digest to every "
         "active subscriber who has not had it, whatever their hour. --dry-run prints who "
@@ -26,8 +28,11 @@ class Command(BaseCommand):
         now = timezone.now()
         if options["dry_run"]:
             return self._dry_run(now, everyone=options["all"])
-        with progress.track("send_digests", self.stderr, unit="digests") as watch:
-            report = sending.send_due(now, everyone=options["all"])
+        with (
+            sigterm_sets(threading.Event()) as stop,
+            progress.track("send_digests", self.stderr, unit="digests") as watch,
+        ):
+            report = sending.send_due(now, everyone=options["all"], stop=stop)
             summary = watch.close()
         self.stderr.write(summary)
         self.stdout.write(
@@ -37,6 +42,11 @@ class Command(BaseCommand):
         )
         for error in report.errors:
             self.stderr.write(f"  {error}")
+        if stop.is_set():
+            raise CommandError(
+                "stopped by SIGTERM: the digests the mail server took are recorded as sent, "
+                "the others wait for the next run"
+            )
         if report.released:
             raise CommandError(
                 "The mail server could not take every digest; the rest stay queued and go "

@@ -5,6 +5,7 @@ another worker) only ever takes rows nobody holds."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -77,3 +78,35 @@ def test_a_second_sender_during_a_run_longer_than_the_lease_doubles_nothing(
     assert copies == {f"reader{n}@example.org": 1 for n in range(READERS)}, outputs
     statuses = finish(manage(env, "shell", "-c", REPORT)).strip().splitlines()[-1]
     assert statuses == str({"sent": READERS}), outputs
+
+
+@pytest.mark.integration  # real processes, a few seconds each
+def test_send_digests_stopped_with_sigterm_records_what_went_out(smtp_server, tmp_path):
+    """`kill`, `timeout` or systemd stopping a `send_digests` mid-run: the digests the
+    server took are recorded as sent before it exits (they were left claimed, and the
+    next run after the lease sent them again), the others are given back, and the next
+    run sends each of those once."""
+    smtp_server.delay = 0.2
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'stopped.sqlite3'}",
+        "PAPERBOY_VAR_DIR": str(tmp_path),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server.port}",
+        "DELIVERY_LEASE_SECONDS": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    finish(manage(env, "migrate", "--noinput"))
+    finish(manage(env, "shell", "-c", SEED.format(count=READERS)))
+
+    first = manage(env, "send_digests", "--all")
+    _wait_for(lambda: len(smtp_server.received) >= 3, first)
+    first.send_signal(signal.SIGTERM)
+    _out, err = first.communicate(timeout=60)
+    assert first.returncode != 0 and "Traceback" not in err, err
+    time.sleep(1.5)  # the lease of anything left claimed runs out
+    finish(manage(env, "send_digests", "--all"))
+
+    copies = Counter(smtp_server.recipients)
+    assert copies == {f"reader{n}@example.org": 1 for n in range(READERS)}
+    statuses = finish(manage(env, "shell", "-c", REPORT)).strip().splitlines()[-1]
+    assert statuses == str({"sent": READERS})

@@ -2,6 +2,10 @@
 two senders at once; and a chunk costs the same handful of queries whatever its size."""
 
 import os
+import signal
+import sys
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -11,6 +15,7 @@ from django.conf import settings as django_settings
 from digest import tasks
 from digest.celery import app as celery_app
 from digest.delivery import items, outcomes, planning, sending
+from digest.lib.commands import sigterm_sets
 from digest.models import Delivery, DeliveryItem
 from tests.factories import MONDAY_9_UTC, make_paper, make_subscriber
 from tests.helpers.processes import finish, manage
@@ -234,3 +239,106 @@ def test_a_bug_mid_chunk_records_what_went_out_and_gives_back_the_rest(papers, s
     statuses = sorted(Delivery.objects.values_list("status", flat=True))
     assert statuses == ["pending", "pending", "pending", "sent"]
     assert len(ExplodingBackend.sent) == 1
+
+
+@pytest.mark.django_db
+def test_a_day_the_send_workers_missed_is_folded_into_the_next_days_digest(smtp_server):
+    """Beat planned Monday's digest while no send worker ran; on Tuesday the reader gets
+    one digest, with Monday's papers and Tuesday's, each once (it was two at once, with
+    the same papers in both)."""
+    tuesday = MONDAY_9_UTC + timedelta(days=1)
+    for n in range(3):
+        make_paper(f"Distillation, Monday {n}", announced_on=MONDAY_9_UTC.date())
+    make_paper("Distillation, Tuesday", announced_on=tuesday.date())
+    reader = make_subscriber("reader@example.org", keywords=["distillation"], send_hour=8)
+    reader.paper_limit = 2
+    reader.save(update_fields=["paper_limit"])
+    planning.plan_deliveries(MONDAY_9_UTC)  # ... and nothing claims it
+
+    with time_machine.travel(tuesday):
+        report = sending.send_due()
+
+    assert (report.sent, len(smtp_server.received)) == (1, 1)
+    monday, today = Delivery.objects.order_by("digest_date")
+    assert (monday.status, today.status) == (Delivery.Status.CANCELLED, Delivery.Status.SENT)
+    assert "superseded by the digest of 2026-11-24" in monday.error
+    carried = list(DeliveryItem.objects.values_list("paper_id", flat=True))
+    assert len(carried) == len(set(carried)) == 2
+
+
+@pytest.mark.django_db
+def test_two_digests_of_one_reader_in_one_chunk_never_share_a_paper(smtp_server, papers):
+    """Staff resend Sunday's digest, which failed before any paper was chosen, as Monday's
+    is planned: both are ranked in one chunk, and the second must not repeat the first."""
+    reader = make_subscriber("reader@example.org", keywords=["distillation"], paper_limit=1)
+    sunday = Delivery.objects.create(
+        subscriber=reader, digest_date=MONDAY_9_UTC.date() - timedelta(days=1)
+    )
+    Delivery.objects.filter(pk=sunday.pk).update(status=Delivery.Status.FAILED)
+    planning.deliveries_requeue(Delivery.objects.filter(pk=sunday.pk), MONDAY_9_UTC)
+
+    report = sending.send_due()
+
+    assert (report.planned, report.sent, len(smtp_server.received)) == (1, 2, 2)
+    carried = list(DeliveryItem.objects.values_list("paper_id", flat=True))
+    assert len(carried) == len(set(carried)) == 2
+
+
+def _main_thread_in(function_name: str, module_file: str) -> bool:
+    frame = sys._current_frames().get(threading.main_thread().ident or 0)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == function_name and code.co_filename.endswith(module_file):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _signal_once(number: int, sent: int, smtp_server, *, in_close: bool = False) -> None:
+    """Sends this process `number` once the server took `sent` digests (and, `in_close`,
+    once the sender waits for the last ones in flight): events, never durations."""
+
+    def send() -> None:
+        while len(smtp_server.received) < sent or (
+            in_close and not _main_thread_in("close", "mail/mailer.py")
+        ):
+            time.sleep(0.005)
+        os.kill(os.getpid(), number)
+
+    threading.Thread(target=send, daemon=True).start()
+
+
+def _assert_what_the_server_took_is_sent_and_the_rest_waits(smtp_server, count: int) -> None:
+    sent = set(Delivery.objects.filter(status="sent").values_list("subscriber__email", flat=True))
+    assert sent == set(smtp_server.recipients)
+    assert Delivery.objects.filter(status="pending").count() == count - len(sent)
+
+
+@pytest.mark.django_db
+def test_a_sigterm_mid_send_stops_between_two_messages_and_records_them(smtp_server, papers):
+    """`kill`, `timeout` or systemd stopping `send_digests`: it used to end at once, and
+    the digests the server had taken went out again after the lease."""
+    smtp_server.delay = 0.1
+    readers(30)
+    _signal_once(signal.SIGTERM, 3, smtp_server)
+
+    with sigterm_sets(threading.Event()) as stop:
+        report = sending.send_due(everyone=True, stop=stop)
+
+    assert stop.is_set() and report.sent < 30
+    _assert_what_the_server_took_is_sent_and_the_rest_waits(smtp_server, 30)
+    assert sending.STOPPED in Delivery.objects.filter(status="pending").first().error
+
+
+@pytest.mark.django_db
+def test_ctrl_c_while_the_last_messages_are_in_flight_records_them_first(smtp_server, papers):
+    """The interruption came while the sender waited for the messages on the wire, and
+    they were left unrecorded: the server had taken them, the next run sent them again."""
+    smtp_server.delay = 0.1
+    readers(12)
+    _signal_once(signal.SIGINT, 3, smtp_server, in_close=True)
+
+    with pytest.raises(KeyboardInterrupt):
+        sending.send_due(everyone=True)
+
+    _assert_what_the_server_took_is_sent_and_the_rest_waits(smtp_server, 12)

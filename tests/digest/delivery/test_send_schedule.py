@@ -180,3 +180,33 @@ def test_a_tick_staff_deleted_promises_nothing_either(settings):
     reader = make_subscriber("reader@example.org", send_hour=7)
 
     assert planning.first_digest(reader, datetime(2026, 11, 23, 5, 0, tzinfo=UTC)) is None
+
+
+def test_a_reader_who_turns_daily_late_in_the_week_gets_every_paper_since_their_weekly_one(
+    mailoutbox, settings
+):
+    """Weekly on Tuesdays, daily from the Sunday after: the first daily digest carries
+    everything since Tuesday's (the daily window of three days left Wednesday's out)."""
+    settings.DIGEST_WINDOW_DAYS = 3
+    reader = make_subscriber(
+        "turns-daily@example.org",
+        keywords=["distillation"],
+        send_hour=0,
+        frequency=Subscriber.Frequency.WEEKLY,
+        weekday=TUESDAY_9_UTC.weekday(),
+    )
+    make_paper("Distillation on Tuesday", announced_on=TUESDAY_9_UTC.date())
+    with time_machine.travel(TUESDAY_9_UTC):
+        sending.send_due()
+    for days, day in [(1, "Wednesday"), (3, "Friday"), (5, "Sunday")]:
+        make_paper(f"Distillation on {day}", announced_on=(TUESDAY_9_UTC + timedelta(days)).date())
+
+    reader.frequency = Subscriber.Frequency.DAILY
+    reader.save(update_fields=["frequency"])
+    with time_machine.travel(TUESDAY_9_UTC + timedelta(days=5)):
+        sending.send_due()
+
+    weekly, daily = (m.body for m in mailoutbox)
+    assert "on Tuesday" in weekly
+    assert all(f"on {day}" in daily for day in ("Wednesday", "Friday", "Sunday"))
+    assert "on Tuesday" not in daily

@@ -199,6 +199,43 @@ def test_three_permanent_failures_in_a_row_suppress_the_address(smtp_server, pap
     assert smtp_server.received == []
 
 
+def test_a_server_that_refuses_every_digest_for_good_is_refusing_us_not_the_readers(
+    smtp_server, papers
+):  # noqa: F811
+    """A relay that will not relay for us (a wrong EMAIL_URL) answers 554 for everyone:
+    no reader's address is to blame, so nobody is suppressed however many days it lasts,
+    and the digests wait for the server, saying why (all 25 were suppressed in three)."""
+    readers = [
+        make_subscriber(f"reader{n}@example.org", keywords=["distillation"]) for n in range(25)
+    ]
+    smtp_server.always = "554 5.7.1 <reader0@example.org>: Relay access denied"
+
+    for day in range(4):
+        with time_machine.travel(MONDAY_9_UTC + timedelta(days=day)):
+            report = sending.send_due(everyone=True)
+        assert report.failed == 0
+        assert "refused the first 5 digests for good and took none" in report.errors[0]
+
+    assert {r.status for r in Subscriber.objects.filter(pk__in=[r.pk for r in readers])} == {
+        Subscriber.Status.ACTIVE
+    }
+    assert set(Subscriber.objects.values_list("failure_count", flat=True)) == {0}
+    waiting = Delivery.objects.filter(status=Delivery.Status.PENDING)
+    assert "Relay access denied" in waiting.exclude(error="").first().error
+
+
+def test_a_bad_address_first_in_a_chunk_still_fails_once_the_server_takes_one(
+    smtp_server, alice, bob
+):  # noqa: F811
+    smtp_server.script["alice@example.org"] = ["550 5.1.1 No such user"]
+
+    report = sending.send_due(everyone=True)
+
+    assert (report.sent, report.failed, report.released) == (1, 1, 0)
+    alice.refresh_from_db()
+    assert alice.failure_count == 1
+
+
 def test_a_delivered_digest_ends_a_run_of_failures(smtp_server, alice):  # noqa: F811
     Subscriber.objects.filter(pk=alice.pk).update(failure_count=2)
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from digest.cockpit import services, warnings
 from digest.lib.arguments import whole_number
+from digest.lib.commands import MigratedCommand
 
 # Ten years of days; more would write empty rows for days before the service existed.
 MAX_DAYS = 3660
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = (
         "Roll up the cockpit's daily numbers for the finished days of the last --days "
         "(only days not yet rolled up, unless --force), then print and log the warnings."
