@@ -89,6 +89,8 @@ class Mailer:
             self.connection.close()
         except Exception:  # noqa: BLE001 - closing a broken connection may fail too
             logging.getLogger(__name__).debug("closing the mail connection failed", exc_info=True)
+        except BaseException as exc:  # noqa: BLE001 - an interruption of QUIT: kept too
+            self._interrupt(exc)
         return self.ready()
 
     def _interrupt(self, exc: BaseException) -> None:
