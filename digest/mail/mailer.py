@@ -46,6 +46,11 @@ class Mailer:
         self._done: queue.SimpleQueue[Sent] = queue.SimpleQueue()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        # Set by the thread as it ends. Waited on instead of join(): on Python 3.11 a
+        # join() interrupted by Ctrl-C can mark a thread still sending as ended
+        # (threading's bpo-45274 handling), and closing the connection under it would
+        # read the server's "221 Bye" as that message's answer.
+        self._ended = threading.Event()
         self.interrupted: BaseException | None = None
         smtp = getattr(connection, "connection", None)
         if isinstance(connection, SMTPBackend) and smtp is not None:
@@ -80,11 +85,12 @@ class Mailer:
                 self._todo.put(None)
             except BaseException as exc:  # noqa: BLE001 - kept, raised by the caller
                 self._interrupt(exc)  # the thread ends by itself once the queue is empty
-            while self._thread.is_alive():
+            while not self._ended.is_set():
                 try:
-                    self._thread.join()
+                    self._ended.wait()
                 except BaseException as exc:  # noqa: BLE001 - kept, raised by the caller
                     self._interrupt(exc)
+            self._thread.join()
         try:
             self.connection.close()
         except Exception:  # noqa: BLE001 - closing a broken connection may fail too
@@ -98,6 +104,12 @@ class Mailer:
         self._stopped.set()
 
     def _run(self) -> None:
+        try:
+            self._deliver()
+        finally:
+            self._ended.set()
+
+    def _deliver(self) -> None:
         while True:
             try:
                 item = self._todo.get(timeout=0.1)
