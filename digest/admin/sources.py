@@ -73,9 +73,11 @@ class SourceForm(forms.ModelForm):
                     data["url"] = feed_url(categories)
                 except IngestError as error:
                     self.add_error("categories", str(error))
+        elif self.has_error("url"):
+            pass  # said already: not a URL (a file:// path, a typo)
         elif not data.get("url"):
             self.add_error("url", "Give the feed's URL (or, for arXiv, its categories).")
-        elif not self.has_error("url"):
+        else:
             # Said here, where it can be fixed, rather than by the first pull's failure
             # (the fetch checks again, redirects included).
             url = data["url"]

@@ -128,6 +128,23 @@ def test_the_admin_refuses_a_source_url_inside_the_deployment(db, client, produc
     assert not Source.objects.filter(name="Metadata").exists()
 
 
+def test_the_admin_refuses_a_file_url_with_one_message(db, admin_client):
+    page = admin_client.post(
+        reverse("admin:digest_source_add"),
+        {
+            "name": "Local",
+            "kind": "arxiv-rss",
+            "url": "file:///etc/passwd",
+            "fetch_every": "1:00:00",
+        },
+    )
+
+    content = page.content.decode()
+    assert "Enter a valid URL." in content
+    assert "Give the feed" not in content
+    assert not Source.objects.filter(name="Local").exists()
+
+
 def test_a_bad_allowed_network_stops_the_settings_from_loading(tmp_path):
     env = {
         **os.environ,
