@@ -288,6 +288,16 @@ INGEST_TOTAL_TIMEOUT = env.float("INGEST_TOTAL_TIMEOUT", default=300.0)
 INGEST_MAX_ATTEMPTS = env.int("INGEST_MAX_ATTEMPTS", default=4)
 INGEST_BACKOFF_SECONDS = env.float("INGEST_BACKOFF_SECONDS", default=2.0)
 INGEST_MAX_BACKOFF_SECONDS = env.float("INGEST_MAX_BACKOFF_SECONDS", default=120.0)
+# Sources are fetched from public addresses only (digest/sources/reach.py): a URL naming
+# loopback, a private network or the cloud's metadata service is refused, so whoever may
+# edit sources cannot reach the deployment's insides through the worker. Networks listed
+# here (addresses or networks, comma-separated; a feed mirror on the LAN) are fetched too.
+INGEST_ALLOWED_NETWORKS = env.list("INGEST_ALLOWED_NETWORKS", default=[])
+for _network in INGEST_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"INGEST_ALLOWED_NETWORKS: {exc}") from exc
 # A listing larger than this is refused rather than read into memory.
 INGEST_MAX_BYTES = env.int("INGEST_MAX_BYTES", default=20 * 1024 * 1024)
 # Backfills through the arXiv API stop after this many results (the API's own cap is 30000).

@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -57,8 +58,13 @@ def outbox_html(request, name: str):
 
 @staff_member_required
 def admin_preview(request, public_id):
+    """A delivery's email as the admin's deliveries list links it: for staff who may see
+    deliveries, and with links that carry no token (`StaffPreviewLinks`)."""
+    if not any(request.user.has_perm(f"digest.{p}_delivery") for p in ("view", "change")):
+        raise PermissionDenied
     delivery = get_object_or_404(Delivery, public_id=public_id)
-    response = HttpResponse(render_delivery(delivery)[2], content_type="text/html; charset=utf-8")
+    html = render_delivery(delivery, for_staff=True)[2]
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = EMAIL_PREVIEW_CSP
     return response
 

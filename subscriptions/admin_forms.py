@@ -14,6 +14,18 @@ from digest.cockpit.adminkit import HOUR_CHOICES, WEEKDAY_CHOICES
 from .addresses import normalise_email
 from .models import Subscriber
 
+# Why a subscriber in each status cannot be made active here, and who can.
+NOT_BY_STAFF = {
+    Subscriber.Status.PENDING: "This subscriber has not confirmed their address: only the "
+    "link in their confirmation mail starts their digest (a sign-up mails a new one).",
+    Subscriber.Status.UNSUBSCRIBED: "This subscriber unsubscribed (perhaps since this page "
+    "was opened): only they can come back, by signing up again and confirming.",
+    Subscriber.Status.BOUNCED: "This address is suppressed (perhaps since this page was "
+    "opened): lift it with the list's action “Unsuppress the selected addresses”, which "
+    "keeps an unsubscribe or a missing confirmation.",
+}
+KEEP_STATUS = "choose their present status above to save your other changes."
+
 
 class SubscriberForm(forms.ModelForm):
     send_hour = forms.TypedChoiceField(choices=HOUR_CHOICES, coerce=int, label="Send at")
@@ -42,6 +54,17 @@ class SubscriberForm(forms.ModelForm):
         # would show (and save) 00:00 and Monday instead of the defaults a sign-up gets.
         for name in ("send_hour", "weekday"):
             self.fields[name].initial = getattr(self.instance, name)
+
+    def clean_status(self) -> str:
+        """Only the subscriber starts their mail: staff may stop it, never turn a pending,
+        unsubscribed or suppressed subscriber active. The admin reads the row again for
+        each save, so this also stops a page opened before an unsubscribe or a bounce from
+        switching the subscriber back on with the rest of its fields."""
+        status = self.cleaned_data["status"]
+        saved = self.instance.status
+        if self.instance._state.adding or status != Subscriber.Status.ACTIVE or saved == status:
+            return status
+        raise ValidationError(f"{NOT_BY_STAFF[saved]} Nothing was saved; {KEEP_STATUS}")
 
     def clean_email(self) -> str:
         """The address as the sign-up stores it; another spelling of a mailbox that has a

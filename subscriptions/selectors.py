@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from digest.models import Delivery
@@ -49,6 +50,16 @@ def topics_not_held(
     }
 
 
+# What the admin's Suppress stored until it stopped naming the staff account that pressed it.
+_STAFF_SUPPRESSION = re.compile(r"^suppressed by .+ on (\d{4}-\d{2}-\d{2})$")
+
+
+def _reason_as_exported(reason: str) -> str:
+    """The suppression's reason without the staff account an older row names: the export
+    goes to the subscriber, and an account's name is half of a way into the admin."""
+    return _STAFF_SUPPRESSION.sub(r"suppressed by staff on \1", reason)
+
+
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
@@ -75,7 +86,7 @@ def subscriber_export(subscriber: Subscriber) -> dict[str, Any]:
             "confirmed_at": _iso(subscriber.confirmed_at),
             "unsubscribed_at": _iso(subscriber.unsubscribed_at),
             "failure_count": subscriber.failure_count,
-            "suppressed_reason": subscriber.suppressed_reason,
+            "suppressed_reason": _reason_as_exported(subscriber.suppressed_reason),
         },
         "interests": {
             "categories": list(interest.categories) if interest else [],

@@ -33,3 +33,7 @@ if CELERY_BROKER_URL == "filesystem://" and "PAPERBOY_VAR_DIR" not in os.environ
         atexit.register(shutil.rmtree, _made, True)
     TEST_BROKER_DIR = Path(os.environ["PAPERBOY_TEST_BROKER_DIR"])
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker(TEST_BROKER_DIR)
+
+# The tests' feed, arXiv and SMTP servers listen on loopback, which production refuses
+# to fetch from (INGEST_ALLOWED_NETWORKS; tests/digest/sources/test_reach.py).
+INGEST_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1"]

@@ -237,6 +237,17 @@ class PaperAdmin(admin.ModelAdmin):
 
     @admin.action(description="Offer the selected papers in digests again", permissions=["change"])
     def restore(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        page = confirmed(
+            self,
+            request,
+            queryset,
+            question="Offer these papers in digests again?",
+            consequence="Digests planned from now on may include them again, and the sign-up "
+            "page may suggest them. Papers are retracted for a reason (withdrawn, spam, a "
+            "mistake): check that it no longer holds.",
+        )
+        if page is not None:
+            return page
         papers = list(queryset)
         count = papers_restore(p.pk for p in papers)
         action_log(self, request, papers, "offered in digests again (admin action)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, cast
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import admin, messages
@@ -23,6 +24,7 @@ from digest.models import (
     Source,
     SourceKind,
 )
+from digest.sources import reach
 from digest.sources.arxiv_rss import feed_url
 from digest.sources.base import IngestError
 from digest.tasks import ingest_source
@@ -71,8 +73,18 @@ class SourceForm(forms.ModelForm):
                     data["url"] = feed_url(categories)
                 except IngestError as error:
                     self.add_error("categories", str(error))
+        elif self.has_error("url"):
+            pass  # said already: not a URL (a file:// path, a typo)
         elif not data.get("url"):
             self.add_error("url", "Give the feed's URL (or, for arXiv, its categories).")
+        else:
+            # Said here, where it can be fixed, rather than by the first pull's failure
+            # (the fetch checks again, redirects included).
+            url = data["url"]
+            try:
+                reach.check_host(urlsplit(url).hostname or "", url)
+            except IngestError as error:
+                self.add_error("url", str(error))
         return data  # the built URL reaches the instance with the other cleaned fields
 
 

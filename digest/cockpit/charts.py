@@ -22,6 +22,17 @@ LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")
 
 
+# A cell opening with one of these is a formula to Excel, LibreOffice and Google Sheets.
+FORMULA_OPENERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: str) -> str:
+    """`value` as a spreadsheet shows it as text, never runs it: a series name is a
+    source's name, typed by any staff member who may edit sources, and the CSV is opened
+    by whoever downloads it (OWASP's "CSV injection": a leading apostrophe)."""
+    return "'" + value if value.startswith(FORMULA_OPENERS) else value
+
+
 @dataclass(frozen=True)
 class Chart:
     """One chart: a value per day for each named series."""
@@ -52,7 +63,7 @@ class Chart:
     def csv(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["day", *self.series])
+        writer.writerow(["day", *(spreadsheet_text(name) for name in self.series)])
         for n, day in enumerate(self.days):
             writer.writerow([day.isoformat(), *(values[n] for values in self.series.values())])
         return out.getvalue()

@@ -80,6 +80,22 @@ class Links:
         return self.url(delivery.subscriber, tokens.Purpose.VIEW_DIGEST, delivery.public_id.hex)
 
 
+class StaffPreviewLinks(Links):
+    """The links of a digest as staff preview it in the admin: each in its place, but
+    carrying no token. A signed link acts for its subscriber (the preferences link
+    exports and deletes them), and looking at a delivery must not hand staff, or
+    whoever reads their screen, the power to do that."""
+
+    PLACEHOLDER = "staff-preview"
+
+    def url(self, subscriber, purpose: tokens.Purpose, extra: str = "") -> str:
+        before, after = self._around[purpose]
+        return before + self.PLACEHOLDER + after
+
+    def preferences(self, subscriber) -> str:
+        return self.url(subscriber, tokens.Purpose.PREFERENCES)
+
+
 def view_url(delivery: Delivery) -> str:
     return Links().view(delivery)
 

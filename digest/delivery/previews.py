@@ -22,18 +22,27 @@ from digest.ranking.words import tokens
 from subscriptions.models import Interest, Subscriber
 
 from . import sections
-from .rendering import DigestRenderer
+from .rendering import DigestRenderer, StaffPreviewLinks
 
 
 def render_delivery(
-    delivery: Delivery, *, web: bool = False, signed_at: datetime | None = None
+    delivery: Delivery,
+    *,
+    web: bool = False,
+    signed_at: datetime | None = None,
+    for_staff: bool = False,
 ) -> tuple[str, str, str]:
     """Subject, text and HTML of a delivery as it was (or would be) sent; `web` for the
     view-in-browser page (whole abstracts, the archive link), upvotes as on the day.
-    `signed_at`: the links signed as of then (as in the mail), not now."""
+    `signed_at`: the links signed as of then (as in the mail), not now; `for_staff`:
+    links without tokens (the admin's preview), so that looking acts for nobody."""
     items = list(delivery.items.select_related("paper").order_by("rank"))
     renderer = DigestRenderer(
-        web=web, as_of=delivery.sent_at, papers=[i.paper for i in items], signed_at=signed_at
+        web=web,
+        as_of=delivery.sent_at,
+        papers=[i.paper for i in items],
+        signed_at=signed_at,
+        links=StaffPreviewLinks() if for_staff else None,
     )
     return renderer.render(delivery, [(i, i.paper) for i in items])
 

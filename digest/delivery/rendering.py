@@ -28,9 +28,9 @@ from digest.models import Delivery, DeliveryItem, Paper
 from subscriptions import tokens
 
 from . import gists, sections
-from .links import Links, feed_url, view_url
+from .links import Links, StaffPreviewLinks, feed_url, view_url
 
-__all__ = ["DigestRenderer", "Links", "feed_url", "view_url"]
+__all__ = ["DigestRenderer", "Links", "StaffPreviewLinks", "feed_url", "view_url"]
 
 AUTHORS_SHOWN = 4
 ABSTRACT_SENTENCES = 2
@@ -205,7 +205,8 @@ class DigestRenderer:
 
     `web` renders the view-in-browser page (whole abstracts, folded; a link to the
     archive); `as_of` shows the upvotes as they were then (the archive), not live ones;
-    `signed_at` signs the links as of then (`Links`), not now.
+    `signed_at` signs the links as of then (`Links`), not now; `links` makes them
+    another way (the admin's preview: `StaffPreviewLinks`).
     """
 
     def __init__(
@@ -215,8 +216,9 @@ class DigestRenderer:
         as_of: datetime | None = None,
         papers: Iterable = (),
         signed_at: datetime | None = None,
+        links: Links | None = None,
     ) -> None:
-        self.links = Links(signed_at)
+        self.links = links or Links(signed_at)
         self.web = web
         self.as_of = as_of
         self._macros: dict[str, Any] = {}

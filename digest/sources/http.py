@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import connection
 
+from digest.sources import reach
 from digest.sources.base import IngestError
 
 logger = logging.getLogger(__name__)
@@ -240,7 +241,19 @@ def _client(patience: Patience) -> httpx.Client:
         headers={"User-Agent": settings.PAPERBOY_USER_AGENT},
         trust_env=False,
         verify=_ssl_context(),
+        # Each request (a redirect's too) and the address it reached: public ones only.
+        event_hooks={"request": [_check_destination], "response": [_check_peer]},
     )
+
+
+def _check_destination(request: httpx.Request) -> None:
+    reach.check_host(request.url.host, str(request.url))
+
+
+def _check_peer(response: httpx.Response) -> None:
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    reach.check_peer(peer, str(response.request.url))
 
 
 def fetch(

@@ -155,6 +155,19 @@ def test_a_retracted_paper_can_be_offered_again(admin_client):
     assert paper.pk in {doc.id for doc in selectors.paper_pool(paper.announced_on)}
 
 
+def test_offering_a_retracted_paper_again_asks_first(admin_client):
+    paper = make_paper("Withdrawn by its authors")
+    papers_retract([paper.pk])
+    data = {"action": "restore", "_selected_action": [paper.pk]}
+
+    page = text_of(admin_client.post(CHANGELIST, data))
+
+    assert "Offer these papers in digests again?" in page
+    assert "Withdrawn by its authors" in page
+    paper.refresh_from_db()
+    assert paper.retracted_at is not None
+
+
 def test_retracting_twice_keeps_the_first_time_and_restoring_counts_only_changes():
     paper = make_paper("Retracted once")
     assert papers_retract([paper.pk]) == 1

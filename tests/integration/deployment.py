@@ -111,6 +111,8 @@ class Deployment:
                 "DELIVERY_CHUNK_SIZE": "25",
                 "ARXIV_MIN_INTERVAL_SECONDS": "0",
                 "INGEST_MAX_ATTEMPTS": "1",
+                # The feed servers listen on loopback, which production refuses to fetch.
+                "INGEST_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
             }
         )
         env.update(self.extra_env)

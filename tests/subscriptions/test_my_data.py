@@ -7,6 +7,7 @@ import datetime
 import json
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
@@ -168,3 +169,33 @@ def test_delete_needs_csrf(alice):
     response = client.post(url("subscriptions:delete", alice), {"confirm": "yes"})
     assert response.status_code == 403
     assert Subscriber.objects.filter(pk=alice.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_data_of_an_address_staff_suppressed_names_no_staff_account(client, alice):
+    operator = User.objects.create_user("night-operator", password="x", is_staff=True)
+    operator.user_permissions.set(Permission.objects.filter(codename="change_subscriber"))
+    staff = Client()
+    staff.force_login(operator)
+    staff.post(
+        reverse("admin:subscriptions_subscriber_changelist"),
+        {"action": "suppress", "_selected_action": [alice.pk], "confirm": "yes"},
+    )
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.BOUNCED
+
+    data = download(client, alice)
+
+    assert data["subscriber"]["suppressed_reason"].startswith("suppressed by staff on ")
+    assert "night-operator" not in json.dumps(data)
+
+
+@pytest.mark.django_db
+def test_an_older_staff_suppression_is_exported_without_the_account_that_made_it(client, alice):
+    Subscriber.objects.filter(pk=alice.pk).update(
+        status=Subscriber.Status.BOUNCED, suppressed_reason="suppressed by root on 2026-03-01"
+    )
+
+    reason = download(client, alice)["subscriber"]["suppressed_reason"]
+
+    assert reason == "suppressed by staff on 2026-03-01"

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from digest.cockpit import stats
 from digest.ingest.pipeline import load_snapshot
-from tests.digest.cockpit.conftest import NOON_TODAY, at
+from digest.models import Source
+from tests.digest.cockpit.conftest import NOON_TODAY, TODAY, YESTERDAY, at
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +72,18 @@ def test_a_chart_downloads_as_csv(staff_client, known_days):
     lines = response.content.decode().splitlines()
     assert lines[0] == "day,HF daily,arXiv cs.AI"
     assert "2026-11-24,7,35" in lines
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("https://evil.test","x")', "+1+1", "-2+3", "@SUM(1)"])
+def test_a_source_name_reaches_the_csv_as_text_never_as_a_formula(staff_client, known_days, name):
+    Source.objects.filter(name="HF daily").update(name=name)
+    stats.day_store(YESTERDAY, today=TODAY)  # rolled up again, under the new name
+
+    with at(NOON_TODAY):
+        response = staff_client.get(reverse("cockpit:csv", args=["papers"]))
+
+    [header, *_] = csv.reader(io.StringIO(response.content.decode()))
+    assert sorted(header) == sorted(["day", "'" + name, "arXiv cs.AI"])
 
 
 def test_an_unknown_chart_is_not_found(staff_client):

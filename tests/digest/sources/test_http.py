@@ -301,7 +301,12 @@ def _two_workers(url: str, *environments: dict[str, str], count: int = 3) -> lis
         subprocess.Popen(
             [sys.executable, "-c", _WORKER, repr(start_at), url, str(count)],
             cwd=ROOT,
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": "digest.settings", **environment},
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "digest.settings",
+                "INGEST_ALLOWED_NETWORKS": "127.0.0.0/8",  # the feed server's
+                **environment,
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )

@@ -1,0 +1,100 @@
+"""Staff cannot start mail that the subscriber did not agree to from the subscriber's
+form: only the subscriber confirms or comes back, and a suppression is lifted by the
+action that keeps an unsubscribe. A page opened before the subscriber unsubscribed (or
+before a bounce suppressed them) cannot turn them back on when it is saved."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from django.urls import reverse
+
+from subscriptions.models import Subscriber
+from subscriptions.services import subscriber_unsubscribe
+from subscriptions.suppressions import subscribers_suppress
+from tests.factories import make_subscriber
+from tests.helpers.adminforms import submitted
+
+pytestmark = pytest.mark.django_db
+
+ACTIVE = Subscriber.Status.ACTIVE
+
+
+def change_page(subscriber: Subscriber) -> str:
+    return reverse("admin:subscriptions_subscriber_change", args=[subscriber.pk])
+
+
+def form_of(client, subscriber: Subscriber) -> dict[str, list[str]]:
+    return submitted(client.get(change_page(subscriber)).content.decode())
+
+
+def errors(response) -> str:
+    found = re.findall(
+        r'<ul class="errorlist[^"]*"[^>]*>(.*?)</ul>', response.content.decode(), re.S
+    )
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", e)).strip() for e in found)
+
+
+def test_a_page_opened_before_the_subscriber_unsubscribed_does_not_bring_them_back(
+    admin_client,
+):
+    alice = make_subscriber("alice@example.org")
+    data = form_of(admin_client, alice)  # the page, opened while she was active
+    subscriber_unsubscribe(alice)
+    data["paper_limit"] = ["7"]
+
+    response = admin_client.post(change_page(alice), data)
+
+    assert response.status_code == 200
+    assert "unsubscribed" in errors(response)
+    alice.refresh_from_db()
+    assert (alice.status, alice.paper_limit) == (Subscriber.Status.UNSUBSCRIBED, 10)
+
+
+def test_a_page_opened_before_a_bounce_does_not_lift_the_suppression(admin_client):
+    alice = make_subscriber("alice@example.org")
+    data = form_of(admin_client, alice)
+    subscribers_suppress(Subscriber.objects.filter(pk=alice.pk), "hard bounce")
+
+    response = admin_client.post(change_page(alice), data)
+
+    assert response.status_code == 200
+    assert "Unsuppress" in errors(response)
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.BOUNCED
+
+
+@pytest.mark.parametrize(
+    ("status", "explained"),
+    [
+        (Subscriber.Status.UNSUBSCRIBED, "unsubscribed"),
+        (Subscriber.Status.PENDING, "confirm"),
+        (Subscriber.Status.BOUNCED, "Unsuppress"),
+    ],
+)
+def test_staff_cannot_set_a_subscriber_active_by_hand(admin_client, status, explained):
+    bob = make_subscriber("bob@example.org", status=status)
+    data = form_of(admin_client, bob)
+    data["status"] = [ACTIVE]
+
+    response = admin_client.post(change_page(bob), data)
+
+    assert response.status_code == 200
+    assert explained in errors(response)
+    bob.refresh_from_db()
+    assert bob.status == status
+
+
+def test_staff_can_still_stop_an_active_subscribers_mail_and_edit_them(admin_client):
+    alice = make_subscriber("alice@example.org")
+    data = form_of(admin_client, alice)
+    data["paper_limit"] = ["7"]
+    assert admin_client.post(change_page(alice), data).status_code == 302
+
+    data["status"] = [Subscriber.Status.UNSUBSCRIBED]
+    assert admin_client.post(change_page(alice), data).status_code == 302
+
+    alice.refresh_from_db()
+    assert (alice.status, alice.paper_limit) == (Subscriber.Status.UNSUBSCRIBED, 7)
