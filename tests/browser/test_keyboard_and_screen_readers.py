@@ -1,0 +1,70 @@
+"""The papers step and the reading as a keyboard and a screen reader use them: after an
+answer, an undo or a keep swapped in place with htmx, focus lands on what changed (not on
+the page's start), and every button is big enough to tap on a phone."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from subscriptions import tokens
+from tests.browser.test_papers_step import add_papers
+from tests.browser.test_reading import TWO_TOPICS, add_day
+from tests.factories import make_subscriber
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_answer_and_its_undo_keep_focus_on_the_paper(page, browser_settings):
+    add_papers()
+    bob = make_subscriber("bob@example.org", keywords=["distillation"])
+    token = tokens.make_token(bob, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/papers/", timeout=60_000)
+
+    page.get_by_role("button", name="Not for me: Born Again Neural Networks").focus()
+    page.keyboard.press("Enter")
+    # The button pressed is gone; focus is on the Undo that took its place, whose name
+    # says what was answered on which paper.
+    undo = page.get_by_role(
+        "button", name="Undo “Not for me”: Born Again Neural Networks", exact=True
+    )
+    expect(undo).to_be_focused()
+
+    page.keyboard.press("Enter")
+    again = page.get_by_role("button", name="Yes, like this: Born Again Neural Networks")
+    expect(again).to_be_focused()
+    assert page.problems == [], page.problems
+
+
+def test_a_kept_term_says_so_where_focus_lands(page, browser_settings):
+    add_day()
+    dana = make_subscriber("dana@example.org", description=TWO_TOPICS)
+    token = tokens.make_token(dana, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/", timeout=60_000)  # the first ranking loads the encoder
+    reading = page.locator("#description-reading")
+    keep = reading.get_by_role("button", name="Keep as a keyword: knowledge distillation")
+    keep.wait_for(timeout=60_000)
+
+    keep.focus()
+    page.keyboard.press("Enter")
+    done = reading.get_by_role("status")
+    expect(done).to_be_focused()
+    expect(done).to_have_text("Kept “knowledge distillation”: it is now one of your keywords.")
+    page.keyboard.press("Tab")  # on through the reading, not from the top of the page
+    expect(reading.locator("button:focus")).to_have_count(1)
+    assert page.problems == [], page.problems
+
+
+def test_the_reading_buttons_are_big_enough_to_tap_on_a_phone(page, browser_settings):
+    add_day()
+    dana = make_subscriber("dana@example.org", description=TWO_TOPICS, categories=["cs.CL"])
+    token = tokens.make_token(dana, tokens.Purpose.PREFERENCES)
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(f"/preferences/{token}/", timeout=60_000)
+    buttons = page.locator("#description-reading button")
+    buttons.first.wait_for(timeout=60_000)
+
+    sizes = {b.get_attribute("aria-label"): b.bounding_box() for b in buttons.all()}
+    # WCAG 2.5.8 (AA): a target at least 24 by 24 CSS pixels; keep and drop sit side by side.
+    small = {name: box for name, box in sizes.items() if min(box["width"], box["height"]) < 24}
+    assert sizes and not small, small
