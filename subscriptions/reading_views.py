@@ -119,6 +119,7 @@ def reading(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
         "subscriber": subscriber,
         "reading": _reading(subscriber, typed),
         "problem": problem,
+        "live": htmx,  # a one-line summary for the page's live region
         "done": DONE[action].format(value) if action and not problem else "",
         "keywords_value": (
             _keywords_typed(request.POST, added)

@@ -1,8 +1,11 @@
-"""The papers step and the reading as a keyboard and a screen reader use them: after an
-answer, an undo or a keep swapped in place with htmx, focus lands on what changed (not on
-the page's start), and every button is big enough to tap on a phone."""
+"""The papers step and the preferences page as a keyboard and a screen reader use them:
+after an answer, an undo or a keep swapped in place with htmx, focus lands on what changed
+(not on the page's start); what follows the form as it is typed is announced in one line;
+and every button is big enough to tap on a phone."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -68,3 +71,23 @@ def test_the_reading_buttons_are_big_enough_to_tap_on_a_phone(page, browser_sett
     # WCAG 2.5.8 (AA): a target at least 24 by 24 CSS pixels; keep and drop sit side by side.
     small = {name: box for name, box in sizes.items() if min(box["width"], box["height"]) < 24}
     assert sizes and not small, small
+
+
+def test_the_preview_and_the_reading_announce_one_line_each_not_their_lists(page, browser_settings):
+    add_day()
+    dana = make_subscriber("dana@example.org", description=TWO_TOPICS)
+    token = tokens.make_token(dana, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/", timeout=60_000)  # the first ranking loads the encoder
+    preview_said = page.locator("#preview-status")
+    reading_said = page.locator("#reading-status")
+    expect(preview_said).to_have_text(re.compile(r"^Preview: \d+ papers?, first “.+”\.$"))
+    expect(reading_said).to_have_text(re.compile(r"^Read as .+; matches \d+ of the \d+ papers\.$"))
+
+    with page.expect_response(lambda r: r.url.endswith("/preview/")):
+        page.get_by_label("Keywords and phrases").fill("zzzz")
+    page.get_by_label("In a sentence").fill("")
+    expect(preview_said).to_have_text("Preview: nothing matches yet.")
+    # The lists themselves are no live regions: a screen reader would read them whole at
+    # every pause in typing.
+    assert page.locator("[aria-live]:has(li)").count() == 0
+    assert page.problems == [], page.problems
