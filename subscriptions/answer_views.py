@@ -111,8 +111,11 @@ def _signal(value: str | None) -> int | None:
 
 def _on_page(request: HttpRequest) -> str:
     """The page a form with htmx is on, as its `next` field says: "preferences" (the
-    preferences page's list) or "suggestions" (the papers step)."""
-    return "preferences" if request.POST.get("next") == "preferences" else "suggestions"
+    preferences page's list of papers, or "feedback", its list of answers) or
+    "suggestions" (the papers step)."""
+    return (
+        "preferences" if request.POST.get("next") in ("preferences", "feedback") else "suggestions"
+    )
 
 
 def _back(token: str, request: HttpRequest) -> HttpResponse:
@@ -206,6 +209,8 @@ def feedback_undo(request: HttpRequest, token: str, subscriber: Subscriber) -> H
         .first()
     )
     paper = restored.paper if restored else Paper.objects.filter(arxiv_id=arxiv_id).first()
+    if paper and request.POST.get("next") == "feedback":  # said in the list it was undone in
+        context["undone"] = paper.title_text
     if restored or paper is None:  # the answer put back, or a paper we no longer have
         return _in_place(request, "subscriptions/_answered.html", {**context, "answered": restored})
     # Offered again, to answer otherwise.

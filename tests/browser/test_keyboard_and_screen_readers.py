@@ -11,9 +11,10 @@ import pytest
 from playwright.sync_api import expect
 
 from subscriptions import tokens
+from subscriptions.models import Feedback
 from tests.browser.test_papers_step import add_papers
 from tests.browser.test_reading import TWO_TOPICS, add_day
-from tests.factories import make_subscriber
+from tests.factories import give_feedback, make_subscriber
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -90,4 +91,28 @@ def test_the_preview_and_the_reading_announce_one_line_each_not_their_lists(page
     # The lists themselves are no live regions: a screen reader would read them whole at
     # every pause in typing.
     assert page.locator("[aria-live]:has(li)").count() == 0
+    assert page.problems == [], page.problems
+
+
+def test_an_undo_in_the_feedback_list_keeps_what_is_typed_in_the_form(page, browser_settings):
+    day = add_day()
+    dana = make_subscriber("dana@example.org", description=TWO_TOPICS)
+    give_feedback(dana, day[0], signal=-1)
+    give_feedback(dana, day[1])
+    token = tokens.make_token(dana, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/", timeout=60_000)  # the first ranking loads the encoder
+    page.locator("#preview-status").get_by_text("Preview").wait_for(timeout=60_000)
+    keywords = page.get_by_label("Keywords and phrases")
+    with page.expect_response(lambda r: r.url.endswith("/preview/")):
+        keywords.fill("parsing")  # typed, not saved
+
+    page.get_by_role("button", name=f"Undo: {day[0].title_text}").focus()
+    page.keyboard.press("Enter")
+
+    done = page.locator("#feedback").get_by_role("status")
+    expect(done).to_be_focused()
+    expect(done).to_have_text(f"Undone: “{day[0].title_text}” counts for nothing now.")
+    expect(page.get_by_role("button", name=f"Undo: {day[0].title_text}")).to_have_count(0)
+    assert keywords.input_value() == "parsing"  # no reload: nothing typed is lost
+    assert list(Feedback.objects.values_list("paper_id", flat=True)) == [day[1].pk]
     assert page.problems == [], page.problems
