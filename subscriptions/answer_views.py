@@ -12,6 +12,7 @@ import logging
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from digest.models import Paper
@@ -96,6 +97,14 @@ def _only_noes_hint(subscriber: Subscriber, answers: dict[str, int]) -> dict[str
     return {"only_noes": only_noes, "described": described}
 
 
+def _noted(subscriber: Subscriber, arxiv_id: str) -> Feedback | None:
+    """The answer just given on this paper without JavaScript, to say so on the page."""
+    if not arxiv_id:
+        return None
+    answers = Feedback.objects.filter(subscriber=subscriber, paper__arxiv_id=arxiv_id[:40])
+    return answers.select_related("paper").first()
+
+
 def _htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -118,10 +127,15 @@ def _on_page(request: HttpRequest) -> str:
     )
 
 
-def _back(token: str, request: HttpRequest) -> HttpResponse:
-    """Without JavaScript, back to the page the form was on."""
+def _back(token: str, request: HttpRequest, noted: str = "") -> HttpResponse:
+    """Without JavaScript, back to the page the form was on. On the papers step, an answer
+    (`noted`, its arXiv id) comes back to the list, where a line says what was noted: the
+    list is picked again, and the paper answered is no longer in it."""
     if request.POST.get("next") == "suggestions":
-        return redirect(reverse("subscriptions:suggestions", args=[token]))
+        papers_step = reverse("subscriptions:suggestions", args=[token])
+        if noted:
+            return redirect(f"{papers_step}?{urlencode({'noted': noted})}#answer-title")
+        return redirect(papers_step)
     return redirect(reverse("subscriptions:preferences", args=[token]) + "#feedback")
 
 
@@ -161,6 +175,7 @@ def suggestions(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
         "max_examples": MAX_EXAMPLES,
         **_only_noes_hint(subscriber, answers),
         "on_page": "suggestions",
+        "noted": _noted(subscriber, request.GET.get("noted", "")),
     }
     if _htmx(request):  # the list alone, as the preferences page loads it
         context["on_page"] = "preferences"
@@ -177,7 +192,7 @@ def answer(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResp
     signal = _signal(request.POST.get("signal")) or 0  # 0: refused as no answer
     answered = services.feedback_record(subscriber, arxiv_id, signal)
     if not _htmx(request):
-        return _back(token, request)
+        return _back(token, request, noted=arxiv_id if answered else "")
     on_page = _on_page(request)
     context = {
         "token": token,

@@ -96,8 +96,22 @@ def test_an_answer_without_javascript_is_stored_and_goes_back(client, bob, paper
         url("answer", bob), {"arxiv_id": paper.arxiv_id, "signal": "-1", "next": "suggestions"}
     )
     assert response.status_code == 302
-    assert response["Location"] == url("suggestions", bob)
+    noted = f"?noted={paper.arxiv_id}#answer-title"  # back at the list, saying what was noted
+    assert response["Location"] == url("suggestions", bob) + noted
     assert Feedback.objects.get(subscriber=bob).signal == -1
+
+
+def test_the_papers_step_says_which_answer_it_noted_without_javascript(client, bob, papers):
+    paper = papers[0]
+    data = {"arxiv_id": paper.arxiv_id, "signal": "-1", "next": "suggestions"}
+
+    page = client.post(url("answer", bob), data, follow=True).content.decode()
+
+    assert f"Noted: “{paper.title_text}”, not for me." in page
+    assert f'name="arxiv_id" value="{paper.arxiv_id}"' in page  # its Undo, a plain form
+    # Only an answer of this subscriber is named: another id says nothing.
+    other = client.get(url("suggestions", bob) + "?noted=2501.99999").content.decode()
+    assert "Noted:" not in other
 
 
 def test_an_answer_with_htmx_comes_back_in_place_with_undo(client, bob, papers):
