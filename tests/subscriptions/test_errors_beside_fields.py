@@ -3,9 +3,12 @@ control is marked invalid and its description holds the message, not only the pa
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
+from subscriptions import tokens
 from tests.helpers.described import described
 from tests.subscriptions.test_preferences import VALID, prefs_path
 
@@ -56,3 +59,27 @@ def test_a_refused_sign_up_field_is_marked_on_its_field(client, field, control, 
     description, invalid = described(response.content.decode(), control)
     assert message in description
     assert invalid
+
+
+def page_title(response) -> str:
+    return re.search(r"<title>(.*?)</title>", response.content.decode(), re.S).group(1)
+
+
+@pytest.mark.django_db
+def test_a_page_whose_form_was_refused_says_so_first_in_its_title(client, alice):
+    """The title is what a screen reader reads first as a page loads: the same form again,
+    with its messages further down, would otherwise sound like nothing happened."""
+    token = tokens.make_token(alice, tokens.Purpose.PREFERENCES)
+    refused = [
+        client.post(reverse("subscriptions:signup"), {"email": "not an address"}),
+        client.post(reverse("subscriptions:request_link"), {"email": "not an address"}),
+        client.post(prefs_path(alice), {**VALID, "paper_limit": "0"}),
+        client.post(reverse("subscriptions:delete", args=[token]), {}),
+    ]
+    assert [page_title(r).split(" ", 1)[0] for r in refused] == ["Error:"] * 4
+    shown = [
+        reverse("subscriptions:signup"),
+        reverse("subscriptions:request_link"),
+        prefs_path(alice),
+    ]
+    assert not any(page_title(client.get(path)).startswith("Error") for path in shown)
