@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from subscriptions import tokens
 from subscriptions.models import Feedback
-from tests.browser.test_papers_step import add_papers
+from tests.browser.test_papers_step import PAPERS, add_papers
 from tests.browser.test_reading import TWO_TOPICS, add_day
 from tests.factories import give_feedback, make_subscriber
 
@@ -115,4 +115,38 @@ def test_an_undo_in_the_feedback_list_keeps_what_is_typed_in_the_form(page, brow
     expect(page.get_by_role("button", name=f"Undo: {day[0].title_text}")).to_have_count(0)
     assert keywords.input_value() == "parsing"  # no reload: nothing typed is lost
     assert list(Feedback.objects.values_list("paper_id", flat=True)) == [day[1].pk]
+    assert page.problems == [], page.problems
+
+
+def test_the_ask_for_a_paper_they_like_comes_in_a_live_region_already_there(page, browser_settings):
+    add_papers()
+    bob = make_subscriber("bob@example.org", description="papers about proteins")
+    token = tokens.make_token(bob, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/papers/", timeout=60_000)
+    region = page.locator("#only-noes").element_handle()
+    for _, title, _, _ in PAPERS:
+        page.get_by_role("button", name=f"Not for me: {title}").click()
+        page.locator("li.answered").filter(has_text=title).wait_for()
+    page.get_by_text("None of these is what you mean?").wait_for()
+    # A screen reader announces what changes inside a live region it already knows; one
+    # put in afresh, even with the same role, it may never read.
+    assert region.evaluate("e => e.isConnected && e.textContent.includes('None of these')")
+    assert page.problems == [], page.problems
+
+
+def test_pasted_papers_leave_focus_on_what_came_of_them(page, browser_settings):
+    add_papers()
+    bob = make_subscriber("bob@example.org", keywords=["distillation"])
+    token = tokens.make_token(bob, tokens.Purpose.PREFERENCES)
+    page.goto(f"/preferences/{token}/papers/", timeout=60_000)
+    box = page.get_by_label("Papers I like")
+
+    box.fill("my favourite paper")
+    box.press("Tab")
+    page.keyboard.press("Enter")  # on "Add these papers"
+    said = page.locator("#examples-result")
+    expect(said).to_be_focused()
+    expect(said).to_contain_text("Not an arXiv id or arXiv link: my, favourite, paper.")
+    page.keyboard.press("Tab")
+    expect(box).to_be_focused()  # on to the box to mend what was pasted
     assert page.problems == [], page.problems
