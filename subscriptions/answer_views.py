@@ -8,6 +8,7 @@ preferences page; changes are POSTs with CSRF.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -168,7 +169,7 @@ def suggestions(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
     answers = _answers(subscriber)
     if 0 < len(answers) <= REFIT_IN_REQUEST:
         services.learner_catch_up(subscriber)
-    context = {
+    context: dict[str, Any] = {
         "token": token,
         "subscriber": subscriber,
         "papers": _suggestions(subscriber, answers),

@@ -62,7 +62,9 @@ def test_a_refused_sign_up_field_is_marked_on_its_field(client, field, control, 
 
 
 def page_title(response) -> str:
-    return re.search(r"<title>(.*?)</title>", response.content.decode(), re.S).group(1)
+    title = re.search(r"<title>(.*?)</title>", response.content.decode(), re.S)
+    assert title, "a page with no title"
+    return title.group(1)
 
 
 @pytest.mark.django_db
