@@ -8,10 +8,12 @@ preferences page; changes are POSTs with CSRF.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from digest.models import Paper
@@ -96,6 +98,14 @@ def _only_noes_hint(subscriber: Subscriber, answers: dict[str, int]) -> dict[str
     return {"only_noes": only_noes, "described": described}
 
 
+def _noted(subscriber: Subscriber, arxiv_id: str) -> Feedback | None:
+    """The answer just given on this paper without JavaScript, to say so on the page."""
+    if not arxiv_id:
+        return None
+    answers = Feedback.objects.filter(subscriber=subscriber, paper__arxiv_id=arxiv_id[:40])
+    return answers.select_related("paper").first()
+
+
 def _htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -111,14 +121,22 @@ def _signal(value: str | None) -> int | None:
 
 def _on_page(request: HttpRequest) -> str:
     """The page a form with htmx is on, as its `next` field says: "preferences" (the
-    preferences page's list) or "suggestions" (the papers step)."""
-    return "preferences" if request.POST.get("next") == "preferences" else "suggestions"
+    preferences page's list of papers, or "feedback", its list of answers) or
+    "suggestions" (the papers step)."""
+    return (
+        "preferences" if request.POST.get("next") in ("preferences", "feedback") else "suggestions"
+    )
 
 
-def _back(token: str, request: HttpRequest) -> HttpResponse:
-    """Without JavaScript, back to the page the form was on."""
+def _back(token: str, request: HttpRequest, noted: str = "") -> HttpResponse:
+    """Without JavaScript, back to the page the form was on. On the papers step, an answer
+    (`noted`, its arXiv id) comes back to the list, where a line says what was noted: the
+    list is picked again, and the paper answered is no longer in it."""
     if request.POST.get("next") == "suggestions":
-        return redirect(reverse("subscriptions:suggestions", args=[token]))
+        papers_step = reverse("subscriptions:suggestions", args=[token])
+        if noted:
+            return redirect(f"{papers_step}?{urlencode({'noted': noted})}#answer-title")
+        return redirect(papers_step)
     return redirect(reverse("subscriptions:preferences", args=[token]) + "#feedback")
 
 
@@ -151,13 +169,14 @@ def suggestions(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
     answers = _answers(subscriber)
     if 0 < len(answers) <= REFIT_IN_REQUEST:
         services.learner_catch_up(subscriber)
-    context = {
+    context: dict[str, Any] = {
         "token": token,
         "subscriber": subscriber,
         "papers": _suggestions(subscriber, answers),
         "max_examples": MAX_EXAMPLES,
         **_only_noes_hint(subscriber, answers),
         "on_page": "suggestions",
+        "noted": _noted(subscriber, request.GET.get("noted", "")),
     }
     if _htmx(request):  # the list alone, as the preferences page loads it
         context["on_page"] = "preferences"
@@ -174,7 +193,7 @@ def answer(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResp
     signal = _signal(request.POST.get("signal")) or 0  # 0: refused as no answer
     answered = services.feedback_record(subscriber, arxiv_id, signal)
     if not _htmx(request):
-        return _back(token, request)
+        return _back(token, request, noted=arxiv_id if answered else "")
     on_page = _on_page(request)
     context = {
         "token": token,
@@ -206,6 +225,8 @@ def feedback_undo(request: HttpRequest, token: str, subscriber: Subscriber) -> H
         .first()
     )
     paper = restored.paper if restored else Paper.objects.filter(arxiv_id=arxiv_id).first()
+    if paper and request.POST.get("next") == "feedback":  # said in the list it was undone in
+        context["undone"] = paper.title_text
     if restored or paper is None:  # the answer put back, or a paper we no longer have
         return _in_place(request, "subscriptions/_answered.html", {**context, "answered": restored})
     # Offered again, to answer otherwise.

@@ -30,6 +30,15 @@ ACTIONS = {
     "follow": services.interest_follow_category,
     "topic": services.interest_follow_topic,
 }
+# What a button did, said where focus lands after it answers in place: the button
+# pressed is gone with the reading it was in, and a screen reader hears this line.
+DONE = {
+    "keep": "Kept “{}”: it is now one of your keywords.",
+    "drop": "Dropped “{}”: it no longer counts for you.",
+    "restore": "Restored “{}”.",
+    "follow": "Following the category {}.",
+    "topic": "Following the topic “{}”: its words are among your keywords.",
+}
 # Shown as three weights: the query's rows have unit length, so a word's weight is its share.
 STRONG, MEDIUM = 0.3, 0.15
 
@@ -110,6 +119,8 @@ def reading(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpRes
         "subscriber": subscriber,
         "reading": _reading(subscriber, typed),
         "problem": problem,
+        "live": htmx,  # a one-line summary for the page's live region
+        "done": DONE[action].format(value) if action and not problem else "",
         "keywords_value": (
             _keywords_typed(request.POST, added)
             if (added := _added(action, value)) and not problem

@@ -129,6 +129,10 @@ def paper_display(
         "pdf_url": paper.pdf_url or f"https://arxiv.org/pdf/{paper.arxiv_id}",
         "hf_url": paper.hf_url,
         "code_url": paper.code_url,
+        # Names the paper in each link's accessible name on the web page, where a list of
+        # links would otherwise read "More like this" fifty times; not in the email, whose
+        # largest digest has no bytes to spare under Gmail's clipping limit.
+        "link_label": title if web else "",
     }
 
 

@@ -91,8 +91,26 @@
     update();
   }
 
+  // Preferences: Undo in "Your feedback on papers" answers in place, as the other undos
+  // do; a reload would lose what is typed in the form and not saved. One listener for the
+  // whole list: an hx-post on each of its buttons would weigh kilobytes on a long list.
+  function feedbackUndoInPlace() {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest && event.target.closest("#feedback button[form='feedback-undo']");
+      var form = document.getElementById("feedback-undo");
+      if (!button || !form || !window.htmx) return;
+      event.preventDefault();
+      window.htmx.ajax("POST", form.action, {
+        source: form,
+        swap: "none",  // the list comes back out of band
+        values: { arxiv_id: button.value, next: "feedback" },
+      });
+    });
+  }
+
   function start() {
     fillTimeZone();
+    feedbackUndoInPlace();
     categorySearch();
     groupCounts();
     weekdayToggle();

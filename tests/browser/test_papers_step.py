@@ -61,7 +61,7 @@ def test_answers_come_back_in_place_and_are_listed_for_undo(page, browser_settin
     feedback = page.locator("#feedback")
     assert feedback.get_by_text("Distilling Step by Step").is_visible()
     feedback.get_by_role("button", name="Undo: Born Again Neural Networks").click()
-    page.wait_for_url(f"**/preferences/{token}/#feedback")
+    feedback.get_by_text("Undone: “Born Again Neural Networks”").wait_for()  # in place
     assert list(Feedback.objects.values_list("paper__arxiv_id", flat=True)) == ["2501.00013"]
     assert page.problems == []
 

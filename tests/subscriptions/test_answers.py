@@ -96,8 +96,22 @@ def test_an_answer_without_javascript_is_stored_and_goes_back(client, bob, paper
         url("answer", bob), {"arxiv_id": paper.arxiv_id, "signal": "-1", "next": "suggestions"}
     )
     assert response.status_code == 302
-    assert response["Location"] == url("suggestions", bob)
+    noted = f"?noted={paper.arxiv_id}#answer-title"  # back at the list, saying what was noted
+    assert response["Location"] == url("suggestions", bob) + noted
     assert Feedback.objects.get(subscriber=bob).signal == -1
+
+
+def test_the_papers_step_says_which_answer_it_noted_without_javascript(client, bob, papers):
+    paper = papers[0]
+    data = {"arxiv_id": paper.arxiv_id, "signal": "-1", "next": "suggestions"}
+
+    page = client.post(url("answer", bob), data, follow=True).content.decode()
+
+    assert f"Noted: “{paper.title_text}”, not for me." in page
+    assert f'name="arxiv_id" value="{paper.arxiv_id}"' in page  # its Undo, a plain form
+    # Only an answer of this subscriber is named: another id says nothing.
+    other = client.get(url("suggestions", bob) + "?noted=2501.99999").content.decode()
+    assert "Noted:" not in other
 
 
 def test_an_answer_with_htmx_comes_back_in_place_with_undo(client, bob, papers):
@@ -226,7 +240,7 @@ def test_after_only_noes_the_page_asks_for_a_paper_they_like(client, papers):
     )
     # The fourth "not for me", with htmx: the hint comes along, out of band.
     fourth = answer_in_place(client, carol, extra[1], "-1")
-    assert 'id="only-noes" hx-swap-oob="true"' in fourth
+    assert 'id="only-noes" hx-swap-oob="innerHTML"' in fourth
     assert "None of these is what you mean?" in fourth
     page = client.get(url("suggestions", carol)).content.decode()
     assert "None of these is what you mean?" in page
@@ -352,7 +366,7 @@ def test_undo_on_the_papers_step_answers_in_place_and_offers_the_paper_again(cli
     assert f"Yes, like this: {paper.title_text}" in undone  # to answer again
     assert 'name="next" value="suggestions"' in undone
     # What the papers step shows of the answers follows, out of band.
-    assert 'id="only-noes" hx-swap-oob="true"' in undone
+    assert 'id="only-noes" hx-swap-oob="innerHTML"' in undone
     assert 'id="shared-terms" hx-swap-oob="true"' in undone
 
 

@@ -1,5 +1,6 @@
 """What a reader takes in at a glance: subject, top line, sections, gist, buzz, picture."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -217,3 +218,16 @@ def test_the_web_version_folds_the_whole_abstract_under_the_gist():
     assert "<details><summary" in web
     assert "Models are big. We propose a way to make them small. It works well." in web
     assert "Earlier digests" in web and "View in browser" not in web.split("card", 1)[0]
+
+
+def test_the_web_version_names_the_paper_in_each_of_its_links():
+    row, pairs = digest_of([REASONS["keywords"]], hf_url="https://huggingface.co/papers/x")
+    title = pairs[0][1].title_text
+
+    email = rendering.render_digest(row, pairs)[2]
+    web = rendering.DigestRenderer(web=True).render(row, pairs)[2]
+
+    # A screen reader's list of the page's links: each says which paper it is about.
+    for link in ("PDF", "Daily Papers", "More like this", "Fewer like this"):
+        assert re.search(f'aria-label="{link}: {re.escape(title)}"[^>]*>{link}</a>', web), link
+    assert "aria-label" not in email  # every byte counts under Gmail's clipping limit
