@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from django.utils import timezone
 
-from digest.models import Paper
+from digest.models import Delivery, DeliveryItem, Paper
 from subscriptions.models import Feedback, Interest, Subscriber
 from subscriptions.services import interest_save
 
@@ -76,3 +76,17 @@ def make_subscriber(
 
 def give_feedback(subscriber: Subscriber, paper: Paper, signal: int = 1) -> Feedback:
     return Feedback.objects.create(subscriber=subscriber, paper=paper, signal=signal)
+
+
+def make_sent_digest() -> Delivery:
+    """Alice's digest, sent just now with one paper."""
+    alice = make_subscriber("alice@example.org", categories=["cs.CL"])
+    row = Delivery.objects.create(
+        subscriber=alice,
+        digest_date=date(2026, 12, 1),
+        status=Delivery.Status.SENT,
+        sent_at=timezone.now(),
+    )
+    paper = make_paper("Parsing with transformers", arxiv_id="2501.00001")
+    DeliveryItem.objects.create(delivery=row, paper=paper, rank=1, reason="cs.CL")
+    return row

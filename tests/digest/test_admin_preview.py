@@ -4,16 +4,14 @@ nobody (its links carry no token, so looking at a digest hands out no subscriber
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
-from django.utils import timezone
 
 from digest.delivery import rendering
-from digest.models import Delivery, DeliveryItem
-from tests.factories import make_paper, make_subscriber
+from digest.models import Delivery
+from tests.factories import make_sent_digest
 from tests.helpers.links import working_preferences
 
 pytestmark = pytest.mark.django_db
@@ -22,16 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def delivery() -> Delivery:
     """Alice's digest, sent just now with one paper."""
-    alice = make_subscriber("alice@example.org", categories=["cs.CL"])
-    row = Delivery.objects.create(
-        subscriber=alice,
-        digest_date=date(2026, 12, 1),
-        status=Delivery.Status.SENT,
-        sent_at=timezone.now(),
-    )
-    paper = make_paper("Parsing with transformers", arxiv_id="2501.00001")
-    DeliveryItem.objects.create(delivery=row, paper=paper, rank=1, reason="cs.CL")
-    return row
+    return make_sent_digest()
 
 
 def staff(client, *codenames: str):

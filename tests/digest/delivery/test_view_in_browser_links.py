@@ -8,7 +8,7 @@ once that mail's preferences link has expired the page offers /link/ instead.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from digest.delivery import rendering
-from digest.models import Delivery, DeliveryItem
-from tests.factories import make_paper, make_subscriber
+from digest.models import Delivery
+from tests.factories import make_sent_digest
 from tests.helpers.links import paths_to, working_preferences
 
 pytestmark = pytest.mark.django_db
@@ -27,16 +27,7 @@ REQUEST_LINK = reverse("subscriptions:request_link")
 @pytest.fixture
 def delivery() -> Delivery:
     """Alice's digest, sent just now with one paper."""
-    alice = make_subscriber("alice@example.org", categories=["cs.CL"])
-    row = Delivery.objects.create(
-        subscriber=alice,
-        digest_date=date(2026, 12, 1),
-        status=Delivery.Status.SENT,
-        sent_at=timezone.now(),
-    )
-    paper = make_paper("Parsing with transformers", arxiv_id="2501.00001")
-    DeliveryItem.objects.create(delivery=row, paper=paper, rank=1, reason="cs.CL")
-    return row
+    return make_sent_digest()
 
 
 def after_preferences_links_expire(settings):
