@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import signal
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +105,10 @@ class Mailer:
         self._stopped.set()
 
     def _run(self) -> None:
+        # Ctrl-C and SIGTERM go to the main thread, never to this one: delivered here, they
+        # would leave the main thread blocked in close() until every queued message had
+        # gone, and raise there later, wherever it then was (mid-record, say).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             self._deliver()
         finally:

@@ -303,7 +303,10 @@ def _signal_once(number: int, sent: int, smtp_server, *, in_close: bool = False)
             in_close and not _main_thread_in("close", "mail/mailer.py")
         ):
             time.sleep(0.005)
-        os.kill(os.getpid(), number)
+        # To the main thread, as the kernel sends a terminal's Ctrl-C to a process whose
+        # other threads block it (digest.mail.mailer): delivered to this thread, the main
+        # one would see it only once its wait ended, wherever it then was.
+        signal.pthread_kill(threading.main_thread().ident or 0, number)
 
     threading.Thread(target=send, daemon=True).start()
 
