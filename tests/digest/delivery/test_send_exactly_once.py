@@ -335,9 +335,9 @@ def test_a_sigterm_mid_send_stops_between_two_messages_and_records_them(smtp_ser
 
 @pytest.fixture
 def ctrl_c_raises():
-    """Ctrl-C raises KeyboardInterrupt, as in a terminal. In CI's run SIGINT was found
-    ignored by the time the test below ran (not by this project's code), and the
-    interruption it sends never came."""
+    """Ctrl-C raises KeyboardInterrupt, as in a terminal. A process started in the
+    background without job control inherits SIGINT ignored: CI's run started its
+    session so, and the interruption the test below sends never came."""
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
