@@ -88,17 +88,27 @@ def tick_entry() -> PeriodicTask:
     return PeriodicTask.objects.get(task="digest.tasks.tick")
 
 
+def tick_on(**crontab: str) -> None:
+    """Staff's edit of the send tick in the admin: every hour, in UTC unless said."""
+    tick = tick_entry()
+    tick.crontab = CrontabSchedule.objects.create(**{"hour": "*", "timezone": "UTC", **crontab})
+    tick.save()
+
+
+def reader_confirmed_at(moment: datetime) -> Subscriber:
+    reader = make_subscriber("reader@example.org", send_hour=7)
+    reader.confirmed_at = moment
+    reader.save()
+    return reader
+
+
 def test_a_staff_edit_of_the_tick_moves_the_announced_time_with_it(settings):
     # Staff moved the send tick to seven minutes past each hour: the digest due at 07:00
     # is planned by the 07:07 tick, and the page must not promise 07:00.
     settings.FIRST_DIGEST_DELAY = 30
-    tick = tick_entry()
-    tick.crontab = CrontabSchedule.objects.create(minute="7", hour="*", timezone="UTC")
-    tick.save()
+    tick_on(minute="7")
     now = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
-    reader = make_subscriber("reader@example.org", send_hour=7)
-    reader.confirmed_at = now
-    reader.save()
+    reader = reader_confirmed_at(now)
 
     first = planning.first_digest(reader, now)
 
@@ -111,15 +121,9 @@ def test_a_staff_edit_of_the_tick_moves_the_announced_time_with_it(settings):
 
 def test_a_tick_on_weekdays_only_announces_monday_to_a_saturday_subscriber(settings):
     settings.FIRST_DIGEST_DELAY = 30
-    tick = tick_entry()
-    tick.crontab = CrontabSchedule.objects.create(
-        minute="*/5", hour="*", day_of_week="mon-fri", timezone="UTC"
-    )
-    tick.save()
+    tick_on(minute="*/5", day_of_week="mon-fri")
     saturday = datetime(2026, 11, 21, 5, 0, tzinfo=UTC)
-    reader = make_subscriber("reader@example.org", send_hour=7)
-    reader.confirmed_at = saturday
-    reader.save()
+    reader = reader_confirmed_at(saturday)
 
     first = planning.first_digest(reader, saturday)
 
@@ -130,9 +134,7 @@ def test_a_tick_on_weekdays_only_announces_monday_to_a_saturday_subscriber(setti
 def test_a_tick_in_another_time_zone_is_read_in_its_own(settings):
     # Every hour at :00 of Kolkata time (UTC+05:30) runs at half past the UTC hour.
     settings.FIRST_DIGEST_DELAY = 30
-    tick = tick_entry()
-    tick.crontab = CrontabSchedule.objects.create(minute="0", hour="*", timezone="Asia/Kolkata")
-    tick.save()
+    tick_on(minute="0", timezone="Asia/Kolkata")
     now = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
     reader = make_subscriber("reader@example.org", send_hour=7)
 
@@ -147,9 +149,7 @@ def test_a_tick_every_fifteen_minutes_counts_from_its_last_run(settings):
     tick.last_run_at = datetime(2026, 11, 23, 12, 2, tzinfo=UTC)
     tick.save()
     confirmed = datetime(2026, 11, 23, 12, 7, tzinfo=UTC)
-    reader = make_subscriber("reader@example.org", send_hour=7)
-    reader.confirmed_at = confirmed
-    reader.save()
+    reader = reader_confirmed_at(confirmed)
 
     first = planning.first_digest(reader, confirmed)
 
