@@ -215,6 +215,27 @@ class SubscriberAdmin(admin.ModelAdmin):
         # subscriber and answers with the form's own message and the fields as typed.
         return super().changeform_view(request, object_id, form_url, extra_context)
 
+    def get_object(self, request, object_id, from_field=None):
+        found = super().get_object(request, object_id, from_field)
+        if found is None or request.method != "POST":
+            return found
+        # Locked until the save commits (the admin saves in one transaction): the row
+        # cannot change between the form's comparison with it and the write.
+        return Subscriber.objects.select_for_update().get(pk=found.pk)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        kept = getattr(form, "kept_newer", [])
+        if kept:
+            names = ", ".join(
+                f"{form.fields[n].label} ({form.shown(n, getattr(obj, n))})" for n in kept
+            )
+            self.message_user(
+                request,
+                f"Kept as they are now, because they changed after this page was opened: {names}.",
+                messages.WARNING,
+            )
+
     def save_formset(self, request, form, formset, change):
         if formset.model is not Interest:
             return super().save_formset(request, form, formset, change)

@@ -2,7 +2,16 @@
 
 The address is stored as the sign-up stores it (`addresses.normalise_email`), so staff
 cannot add a second subscriber for a mailbox under another spelling of its domain.
+
+A change page can stay open for minutes while the subscriber unsubscribes, comes back or
+changes their preferences, a bounce suppresses them, or a failed send counts against
+them. Each field therefore carries the value the page was shown (Django's hidden
+initial), and a save writes only the fields staff changed on it: the others keep what the
+row holds now, and a field changed both here and meanwhile is refused, naming its new
+value, rather than overwritten.
 """
+
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -54,6 +63,10 @@ class SubscriberForm(forms.ModelForm):
         # would show (and save) 00:00 and Monday instead of the defaults a sign-up gets.
         for name in ("send_hour", "weekday"):
             self.fields[name].initial = getattr(self.instance, name)
+        self.kept_newer: list[str] = []  # fields changed meanwhile, kept as they are now
+        if not self.instance._state.adding:
+            for field in self.fields.values():
+                field.show_hidden_initial = True
 
     def clean_status(self) -> str:
         """Only the subscriber starts their mail: staff may stop it, never turn a pending,
@@ -64,7 +77,46 @@ class SubscriberForm(forms.ModelForm):
         saved = self.instance.status
         if self.instance._state.adding or status != Subscriber.Status.ACTIVE or saved == status:
             return status
+        if "status" not in self.changed_data:
+            return status  # not chosen here: clean() keeps the status the row has now
         raise ValidationError(f"{NOT_BY_STAFF[saved]} Nothing was saved; {KEEP_STATUS}")
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        if self.instance._state.adding:
+            return cleaned
+        for name in self.fields:
+            if name not in cleaned:
+                continue
+            now = getattr(self.instance, name)  # the admin reads the row again for each save
+            if name not in self.changed_data:
+                if self._changed_meanwhile(name):
+                    self.kept_newer.append(name)
+                    cleaned[name] = now
+            elif self._changed_meanwhile(name) and cleaned[name] != now:
+                self.add_error(
+                    name,
+                    f"This field changed since this page was opened: it is now "
+                    f"“{self.shown(name, now)}”. Nothing was saved; set it again if your "
+                    "value should still replace that one.",
+                )
+        return cleaned
+
+    def _changed_meanwhile(self, name: str) -> bool:
+        """Whether the row's value differs from the one this page was shown. A post
+        without the page's record of it (a script) is taken as shown the row as it is."""
+        bound = self[name]
+        if bound.html_initial_name not in self.data:
+            return False
+        shown = bound.field.hidden_widget().value_from_datadict(
+            self.data, self.files, bound.html_initial_name
+        )
+        return bound.field.has_changed(bound.initial, shown)
+
+    def shown(self, name: str, value: object) -> str:
+        choices = dict(getattr(self.fields[name], "choices", ()))
+        return str(choices.get(value, value))
 
     def clean_email(self) -> str:
         """The address as the sign-up stores it; another spelling of a mailbox that has a
