@@ -3,7 +3,8 @@
 A source URL is a full query URL; its `max_results` is the total wanted (capped by
 ARXIV_API_MAX_RESULTS) and `fetch()` pages through it ARXIV_API_PAGE_SIZE at a time,
 each request inside arXiv's shared one-per-3-seconds slot. `query_url()` builds the
-URL of a date-range backfill.
+URL of a date-range backfill (of submission dates). A paper is dated by the feed day
+that listed it (`arxiv_mailings.listing_day`), as the announcement feeds date theirs.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.utils import timezone
 
 from digest.lib import progress
+from digest.sources.arxiv_mailings import listing_day
 from digest.sources.arxiv_rss import FEED_TYPES, arxiv_throttle
 from digest.sources.base import ARXIV_ID, Fetched, IngestError, PaperRecord, SourceAdapter
-from digest.sources.feedparsing import arxiv_links, categories, parse_feed, text_of, to_utc, utc_day
+from digest.sources.feedparsing import arxiv_links, categories, parse_feed, text_of, to_utc
 from digest.sources.http import fetch as http_fetch
 from digest.sources.taxonomy import unknown_categories
 from digest.sources.text import source_text
@@ -155,10 +158,17 @@ class ArxivApiAdapter(SourceAdapter):
             categories=categories(terms),
             published_at=to_utc(entry.get("published")),
             updated_at=to_utc(entry.get("updated")),
-            announced_on=utc_day(entry.get("published")),
+            announced_on=_listed_on(entry.get("published")),
             abs_url=abs_url,
             pdf_url=pdf_url,
             comment=source_text(text_of(entry.get("arxiv_comment"))),
             doi=source_text(text_of(entry.get("arxiv_doi"))),
             journal_ref=source_text(text_of(entry.get("arxiv_journal_ref"))),
         )
+
+
+def _listed_on(published: Any) -> date | None:
+    """The feed day that listed version 1 (arxiv_mailings), never later than today: the
+    API carries only the submission time, a day or more before the listing."""
+    submitted = to_utc(published)
+    return min(listing_day(submitted), timezone.now().date()) if submitted else None

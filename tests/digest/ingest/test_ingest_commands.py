@@ -4,6 +4,7 @@ import re
 import sqlite3
 from collections import OrderedDict
 from contextlib import closing
+from datetime import UTC, date, datetime
 from io import StringIO
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,10 +13,12 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError
 from django.utils import timezone
 
-from digest.models import FetchRun, Paper, Source
+from digest import selectors
+from digest.models import Delivery, FetchRun, Paper, Source
 from digest.ranking import picking, semantic
 from digest.ranking.semantic import TermStore
-from tests.helpers.feeds import API_PAGE, ATOM_FEED, Reply
+from tests.factories import make_subscriber
+from tests.helpers.feeds import API_PAGE, ATOM_FEED, ATOM_TYPE, Reply, feed_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_http", "no_default_sources")]
 
@@ -196,3 +199,28 @@ def test_load_snapshot_prepares_the_days_ranking_so_the_first_page_finds_it_read
     with closing(sqlite3.connect(store.path)) as db:
         (stored,) = db.execute("SELECT count(*) FROM term_vector").fetchone()
     assert stored >= int(prepared.group(1))
+
+
+def test_a_backfill_of_a_missed_listing_reaches_the_next_digest(feed_server, time_machine):
+    # Alice's last digest went out on Tuesday morning; Wednesday's listing never came
+    # through the feeds, so staff backfill from the API. Its paper was submitted on
+    # Monday after arXiv's 14:00 deadline: announced Tuesday evening, in Wednesday's
+    # listing, and so in Alice's next digest, though the API knows only Monday.
+    time_machine.move_to(datetime(2025, 8, 20, 12, 0, tzinfo=UTC))
+    alice = make_subscriber("alice@example.org")
+    sent = Delivery.objects.create(
+        subscriber=alice, digest_date=date(2025, 8, 19), status=Delivery.Status.SENT
+    )
+    Delivery.objects.filter(pk=sent.pk).update(created_at=datetime(2025, 8, 19, 9, tzinfo=UTC))
+    page = feed_bytes(API_PAGE).replace(
+        b"<published>2015-01-21T02:41:55Z</published>",
+        b"<published>2025-08-18T19:00:00Z</published>",  # Monday 15:00 in New York
+    )
+    endpoint = feed_server.serve("/api/query", Reply(body=page, content_type=ATOM_TYPE))
+
+    run("ingest", "--url", endpoint, "--since", "2025-08-18", "--until", "2025-08-18")
+
+    since = selectors.digest_since([alice], date(2025, 8, 20), default=1)[alice.pk]
+    offered = {doc.arxiv_id for doc in selectors.paper_pool(since)}
+    assert "1501.05039" in offered
+    assert Paper.objects.get(arxiv_id="1501.05039").announced_on == date(2025, 8, 20)

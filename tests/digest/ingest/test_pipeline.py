@@ -338,10 +338,13 @@ def test_ingest_url_refuses_bad_input_before_pulling(url, kind, message):
     assert not FetchRun.objects.exists()
 
 
-def test_the_api_backfill_stores_published_dates(feed_server):
+def test_the_api_backfill_stores_submission_times_and_listing_days(feed_server):
     run = ingest_url(feed_server.serve_file("/api/query", API_PAGE), "arxiv-api")
     assert (run.status, run.new_count) == ("ok", 3)
-    assert Paper.objects.get(arxiv_id="physics/0507092").announced_on == date(2005, 7, 12)
+    paper = Paper.objects.get(arxiv_id="physics/0507092")
+    # Submitted Tuesday 12:41 in New York, before the 14:00 deadline: Wednesday's listing.
+    assert paper.published_at.date() == date(2005, 7, 12)
+    assert paper.announced_on == date(2005, 7, 13)
 
 
 def _records(count: int, first: int = 10000) -> list[PaperRecord]:

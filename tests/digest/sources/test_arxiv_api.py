@@ -27,10 +27,11 @@ def test_it_keeps_old_style_ids_with_their_archive(records):
     assert old.pdf_url == "https://arxiv.org/pdf/physics/0507092"
 
 
-def test_it_uses_the_published_date_in_utc(records):
+def test_it_keeps_the_submission_time_and_dates_the_paper_by_its_listing(records):
     first = records[0]
     assert first.published_at == datetime(2015, 1, 21, 2, 41, 55, tzinfo=UTC)
-    assert first.announced_on == date(2015, 1, 21)
+    # Tuesday 21:41 in New York, after that day's 14:00 deadline: Thursday's listing.
+    assert first.announced_on == date(2015, 1, 22)
 
 
 def test_it_reads_authors_comment_doi_journal_ref_and_primary_category(records):
