@@ -33,7 +33,7 @@ from digest.ranking import semantic
 
 from . import categories, interests
 from .addresses import normalise_email
-from .admin_forms import SubscriberForm
+from .admin_forms import SavesWhatStaffChanged, SubscriberForm
 from .forms import clean_keywords_text
 from .learners import learners_refit
 from .models import EMAIL_UNIQUE, Feedback, Interest, Learner, RefitRequest, Subscriber
@@ -44,7 +44,7 @@ from .suppressions import subscribers_suppress, subscribers_unsuppress
 REFIT_AT_ONCE = 500
 
 
-class InterestForm(forms.ModelForm):
+class InterestForm(SavesWhatStaffChanged):
     categories = CategoryPickerField(choices=categories.choices)
     keywords = ChipsField(
         parse=clean_keywords_text,
@@ -225,16 +225,8 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        kept = getattr(form, "kept_newer", [])
-        if kept:
-            names = ", ".join(
-                f"{form.fields[n].label} ({form.shown(n, getattr(obj, n))})" for n in kept
-            )
-            self.message_user(
-                request,
-                f"Kept as they are now, because they changed after this page was opened: {names}.",
-                messages.WARNING,
-            )
+        if form.kept_newer:
+            self.message_user(request, form.kept_message(), messages.WARNING)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Interest:
@@ -244,6 +236,9 @@ class SubscriberAdmin(admin.ModelAdmin):
         for interest in formset.save(commit=False):
             interest_save(interest)
         formset.save_m2m()
+        for inline_form in formset.forms:
+            if inline_form.kept_newer:
+                self.message_user(request, inline_form.kept_message(), messages.WARNING)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str

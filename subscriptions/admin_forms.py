@@ -36,7 +36,67 @@ NOT_BY_STAFF = {
 KEEP_STATUS = "choose their present status above to save your other changes."
 
 
-class SubscriberForm(forms.ModelForm):
+class SavesWhatStaffChanged(forms.ModelForm):
+    """A change form that writes only the fields staff changed on the page (see the
+    module's docstring); `kept_newer` names the fields changed meanwhile and kept."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.kept_newer: list[str] = []
+        if not self.instance._state.adding:
+            for field in self.fields.values():
+                field.show_hidden_initial = True
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        # A post without the page's record of what it showed (a script) is taken as
+        # made on the row as it is now.
+        if self.instance._state.adding or not any(
+            self[name].html_initial_name in self.data for name in self.fields
+        ):
+            return cleaned
+        for name in self.fields:
+            if name not in cleaned:
+                continue
+            now = getattr(self.instance, name)  # the admin reads the row again for each save
+            if name not in self.changed_data:
+                if self._changed_meanwhile(name):
+                    self.kept_newer.append(name)
+                    cleaned[name] = now
+            elif self._changed_meanwhile(name) and cleaned[name] != now:
+                self.add_error(
+                    name,
+                    f"This field changed since this page was opened: it is now "
+                    f"“{self.shown(name, now)}”. Nothing was saved; set it again if your "
+                    "value should still replace that one.",
+                )
+        return cleaned
+
+    def _changed_meanwhile(self, name: str) -> bool:
+        """Whether the row's value differs from the one this page was shown."""
+        bound = self[name]
+        shown = bound.field.hidden_widget().value_from_datadict(
+            self.data, self.files, bound.html_initial_name
+        )
+        return bound.field.has_changed(bound.initial, shown)
+
+    def shown(self, name: str, value: object) -> str:
+        """A value as the page shows it: a choice's label, a list's items."""
+        if isinstance(value, list):
+            return ", ".join(str(item) for item in value) or "(none)"
+        choices = dict(getattr(self.fields[name], "choices", ()))
+        return str(choices.get(value, value))
+
+    def kept_message(self) -> str:
+        names = ", ".join(
+            f"{self.fields[n].label} ({self.shown(n, getattr(self.instance, n))})"
+            for n in self.kept_newer
+        )
+        return f"Kept as they are now, because they changed after this page was opened: {names}."
+
+
+class SubscriberForm(SavesWhatStaffChanged):
     send_hour = forms.TypedChoiceField(choices=HOUR_CHOICES, coerce=int, label="Send at")
     weekday = forms.TypedChoiceField(
         choices=WEEKDAY_CHOICES, coerce=int, help_text="Weekly digests only."
@@ -63,10 +123,6 @@ class SubscriberForm(forms.ModelForm):
         # would show (and save) 00:00 and Monday instead of the defaults a sign-up gets.
         for name in ("send_hour", "weekday"):
             self.fields[name].initial = getattr(self.instance, name)
-        self.kept_newer: list[str] = []  # fields changed meanwhile, kept as they are now
-        if not self.instance._state.adding:
-            for field in self.fields.values():
-                field.show_hidden_initial = True
 
     def clean_status(self) -> str:
         """Only the subscriber starts their mail: staff may stop it, never turn a pending,
@@ -80,43 +136,6 @@ class SubscriberForm(forms.ModelForm):
         if "status" not in self.changed_data:
             return status  # not chosen here: clean() keeps the status the row has now
         raise ValidationError(f"{NOT_BY_STAFF[saved]} Nothing was saved; {KEEP_STATUS}")
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        cleaned = self.cleaned_data
-        if self.instance._state.adding:
-            return cleaned
-        for name in self.fields:
-            if name not in cleaned:
-                continue
-            now = getattr(self.instance, name)  # the admin reads the row again for each save
-            if name not in self.changed_data:
-                if self._changed_meanwhile(name):
-                    self.kept_newer.append(name)
-                    cleaned[name] = now
-            elif self._changed_meanwhile(name) and cleaned[name] != now:
-                self.add_error(
-                    name,
-                    f"This field changed since this page was opened: it is now "
-                    f"“{self.shown(name, now)}”. Nothing was saved; set it again if your "
-                    "value should still replace that one.",
-                )
-        return cleaned
-
-    def _changed_meanwhile(self, name: str) -> bool:
-        """Whether the row's value differs from the one this page was shown. A post
-        without the page's record of it (a script) is taken as shown the row as it is."""
-        bound = self[name]
-        if bound.html_initial_name not in self.data:
-            return False
-        shown = bound.field.hidden_widget().value_from_datadict(
-            self.data, self.files, bound.html_initial_name
-        )
-        return bound.field.has_changed(bound.initial, shown)
-
-    def shown(self, name: str, value: object) -> str:
-        choices = dict(getattr(self.fields[name], "choices", ()))
-        return str(choices.get(value, value))
 
     def clean_email(self) -> str:
         """The address as the sign-up stores it; another spelling of a mailbox that has a

@@ -193,6 +193,16 @@ class ChipsField(forms.CharField):
     def clean(self, value: Any) -> list[str]:
         return self.parse(super().clean(value) or "")
 
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        """Compared as keyword lists: the stored list against the typed text."""
+        try:
+            return self._keywords(initial) != self._keywords(data)
+        except forms.ValidationError:
+            return True
+
+    def _keywords(self, value: Any) -> list[str]:
+        return list(value) if isinstance(value, list) else self.parse(value or "")
+
 
 # --- Guarded actions ----------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from subscriptions.models import Subscriber
+from subscriptions.models import Interest, Subscriber
 from subscriptions.services import subscriber_confirm, subscriber_unsubscribe
 from subscriptions.suppressions import subscribers_suppress
 from tests.factories import make_subscriber
@@ -98,6 +98,50 @@ def test_a_field_changed_both_here_and_meanwhile_is_refused_not_overwritten(admi
     assert "09:00" in errors(response)
     alice.refresh_from_db()
     assert (alice.send_hour, alice.paper_limit) == (9, 10)
+
+
+def test_a_page_keeps_the_interests_the_subscriber_changed_meanwhile(admin_client):
+    alice = make_subscriber("alice@example.org", keywords=["parsing"], description="Parsers.")
+    data = form_of(admin_client, alice)
+    assert "initial-interest-0-categories" not in data  # none shown: no hidden input
+    Interest.objects.filter(subscriber=alice).update(
+        keywords=["parsing", "grammar induction"], categories=["cs.CL"]
+    )
+    data["paper_limit"] = ["7"]
+
+    assert admin_client.post(change_page(alice), data).status_code == 302
+
+    interest = Interest.objects.get(subscriber=alice)
+    assert (interest.keywords, interest.categories) == (["parsing", "grammar induction"], ["cs.CL"])
+    assert "grammar induction" in messages_of(admin_client)
+
+
+def test_staff_and_the_subscriber_changing_different_interests_both_count(admin_client):
+    alice = make_subscriber("alice@example.org", keywords=["parsing"], description="Parsers.")
+    data = form_of(admin_client, alice)
+    Interest.objects.filter(subscriber=alice).update(description="Grammar induction.")
+    data["interest-0-keywords"] = ["parsing, treebanks"]
+
+    assert admin_client.post(change_page(alice), data).status_code == 302
+
+    interest = Interest.objects.get(subscriber=alice)
+    assert (interest.keywords, interest.description) == (
+        ["parsing", "treebanks"],
+        "Grammar induction.",
+    )
+
+
+def test_an_interest_changed_both_here_and_meanwhile_is_refused(admin_client):
+    alice = make_subscriber("alice@example.org", description="Parsers.")
+    data = form_of(admin_client, alice)
+    Interest.objects.filter(subscriber=alice).update(description="Grammar induction.")
+    data["interest-0-description"] = ["Treebanks."]
+
+    response = admin_client.post(change_page(alice), data)
+
+    assert response.status_code == 200
+    assert "“Grammar induction.”" in errors(response)
+    assert Interest.objects.get(subscriber=alice).description == "Grammar induction."
 
 
 def test_a_page_opened_before_a_bounce_does_not_lift_the_suppression(admin_client):
