@@ -113,7 +113,7 @@ def test_a_page_keeps_the_interests_the_subscriber_changed_meanwhile(admin_clien
 
     interest = Interest.objects.get(subscriber=alice)
     assert (interest.keywords, interest.categories) == (["parsing", "grammar induction"], ["cs.CL"])
-    assert "grammar induction" in messages_of(admin_client)
+    assert "Keywords (parsing, grammar induction)" in messages_of(admin_client)
 
 
 def test_staff_and_the_subscriber_changing_different_interests_both_count(admin_client):
