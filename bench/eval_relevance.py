@@ -23,7 +23,8 @@ stop), `heldout8.json` before the glossary of plain-English glosses did (2026-12
 `heldout9.json` before its final version did, `heldout10.json` and `heldout11.json` before
 the terms a subscriber's "yes" papers share were offered to keep, `heldout12.json` and
 `heldout13.json` before the topics to follow were, `heldout14.json` before the final
-version of those (2026-12-03, run once as it stood); their figures are reported
+version of those (2026-12-03, run once as it stood), `heldout15.json` before the
+twelfth stop ran that version on it beside a reader (bench/reader_baseline.py); their figures are reported
 apart from the development sets the methods were chosen on. The "+kept" column: after
 onboarding, the subscriber keeps as keywords the offered terms they judged worth keeping
 (`bench/relevance/terms.json`); "d1+tp": day 1 after following the topics the reading
@@ -73,6 +74,7 @@ HELD_OUT = {
     "heldout12": "heldout12.json",
     "heldout13": "heldout13.json",
     "heldout14": "heldout14.json",
+    "heldout15": "heldout15.json",
 }
 # The sets the learner (issue 11) was chosen on; heldout3 was judged before it ran at all.
 LEARNER_DEVELOPMENT = ("tuned", "heldout", "heldout2")
@@ -289,6 +291,7 @@ def report_simulation(docs, profiles, judged, names, kinds, split) -> dict:
             ("heldout12", ("heldout12",)),
             ("heldout13", ("heldout13",)),
             ("heldout14", ("heldout14",)),
+            ("heldout15", ("heldout15",)),
         ):
             ids = [p.subscriber_id for p in profiles if split[p.subscriber_id] in sets]
             if not ids:
