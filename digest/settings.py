@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "digest.ops.middleware.ContentSecurityPolicyMiddleware",
+    "digest.ops.middleware.NoStoreForTokenPagesMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 

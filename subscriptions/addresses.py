@@ -42,3 +42,10 @@ def display_email(address: str) -> str:
         return f"{local}@{idna.decode(domain)}"
     except (idna.IDNAError, UnicodeError):
         return address
+
+
+def same_mailbox(one: str, other: str) -> bool:
+    """Whether two addresses are one mailbox as we store them: the domain in either
+    spelling, the local part in any case (the unique constraint takes Alice@ and alice@
+    as one)."""
+    return normalise_email(one).lower() == normalise_email(other).lower()

@@ -6,6 +6,7 @@ only; every action that changes a subscriber asks first and is recorded in the a
 history and the logs.
 """
 
+import uuid
 from typing import Any
 
 from django.contrib import admin, messages
@@ -26,7 +27,7 @@ from digest.cockpit.adminkit import (
 from digest.delivery.planning import delivery_resend_today
 from digest.ranking import semantic
 
-from .addresses import normalise_email
+from .addresses import normalise_email, same_mailbox
 from .admin_forms import SubscriberForm
 from .admin_inlines import FeedbackInline, InterestInline, LearnerInline
 from .learners import learners_refit
@@ -122,7 +123,21 @@ class SubscriberAdmin(admin.ModelAdmin):
         return Subscriber.objects.select_for_update().get(pk=found.pk)
 
     def save_model(self, request, obj, form, change):
+        moved = change and not same_mailbox(form.initial.get("email", ""), obj.email)
+        if moved:
+            # The links mailed so far went to the old mailbox, whoever reads it now (a
+            # former employer, the next owner of a recycled address): they must not open
+            # the new one's preferences, data or mail. Every link names the public id.
+            obj.public_id = uuid.uuid4()
         super().save_model(request, obj, form, change)
+        if moved:
+            self.message_user(
+                request,
+                "The address changed: every link mailed to the old address (preferences, "
+                "unsubscribe, feedback, feed) stops working. The subscriber can ask for a "
+                "fresh link on the site; the next digest carries new ones.",
+                messages.WARNING,
+            )
         if form.kept_newer:
             self.message_user(request, form.kept_message(), messages.WARNING)
 

@@ -90,8 +90,7 @@ class SavesWhatStaffChanged(forms.ModelForm):
 
     def kept_message(self) -> str:
         names = ", ".join(
-            f"{self[n].label} ({self.shown(n, getattr(self.instance, n))})"
-            for n in self.kept_newer
+            f"{self[n].label} ({self.shown(n, getattr(self.instance, n))})" for n in self.kept_newer
         )
         return f"Kept as they are now, because they changed after this page was opened: {names}."
 

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from digest import selectors as paper_selectors
@@ -215,16 +215,28 @@ def _preferences_links(subscriber: Subscriber) -> dict[str, str]:
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 
 
+def _one_click(request: HttpRequest) -> bool:
+    """An RFC 8058 one-click POST, as mail providers send it (urlencoded or multipart)."""
+    return request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click"
+
+
 # The one CSRF exception: RFC 8058 one-click POSTs come from mail providers, without our
-# cookie. The signed token in the URL is what authorises them.
+# cookie. The signed token in the URL is what authorises them, and only them: the page's
+# button posts its form with the CSRF token, as every other form does.
 @csrf_exempt
 @require_page_methods
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    if _one_click(request):
+        return _unsubscribe(request, token)
+    return _unsubscribe_page(request, token)
+
+
 @subscriber_view(tokens.Purpose.UNSUBSCRIBE)
-def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
+def _unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> HttpResponse:
     just_left = False
     if request.method == "POST":
         just_left = services.subscriber_unsubscribe(subscriber)
-        if request.POST.get("List-Unsubscribe") == "One-Click":
+        if _one_click(request):
             # The mail provider reads nothing back: answer at once, set no cookie.
             return HttpResponse("You are unsubscribed.\n", content_type="text/plain")
     elif not subscriber.has_unsubscribed:
@@ -240,6 +252,9 @@ def unsubscribe(request: HttpRequest, token: str, subscriber: Subscriber) -> Htt
         "suppressed": subscriber.status == Subscriber.Status.BOUNCED,
     }
     return render(request, "subscriptions/unsubscribed.html", context)
+
+
+_unsubscribe_page = csrf_protect(_unsubscribe)
 
 
 @require_page_methods

@@ -1,9 +1,10 @@
-"""A strict Content-Security-Policy: our own scripts and styles only, no third party; and
-no NUL character in what a request sends."""
+"""A strict Content-Security-Policy: our own scripts and styles only, no third party; no
+NUL character in what a request sends; and no cache keeps a page opened through a link."""
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import QueryDict
+from django.utils.cache import patch_cache_control
 
 POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -50,3 +51,25 @@ class RefuseNulCharactersMiddleware:
 
 def _holds_nul(values: QueryDict) -> bool:
     return any("\x00" in name or any("\x00" in v for v in values.getlist(name)) for name in values)
+
+
+class NoStoreForTokenPagesMiddleware:
+    """`Cache-Control: private, no-store` on every answer at an address that carries a
+    signed token (any route with a `token` in its pattern): pages, htmx fragments, the
+    answers to their POSTs, the bad-link page.
+
+    Such a page holds the key it was opened with (in its address, its forms and links)
+    and shows the subscriber's address. Without the header a browser kept it in its disk
+    cache and history, where the next user of a shared computer found it after an
+    unsubscribe or a deletion, and a shared cache on the way was free to keep it too.
+    Set here rather than view by view, so a page added under a token later is covered."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and "token" in match.kwargs:
+            patch_cache_control(response, private=True, no_store=True)
+        return response

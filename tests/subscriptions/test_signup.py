@@ -290,6 +290,19 @@ def test_dotted_gmail_spellings_share_their_mailboxs_rate_limit(client):
 
 
 @pytest.mark.django_db
+def test_quoted_spellings_share_their_mailboxs_rate_limit(client):
+    # "carol"@ is carol@ (RFC 5321), and so is every "c\\arol"@ spelling with backslashes:
+    # a five-letter name has 32 of them, each buying five more mails an hour into one inbox.
+    spellings = ['"carol"', '"c\\arol"', '"\\c\\arol"', '"ca\\r\\ol"', '"carol+x"', '"Carol"']
+    statuses = [post(client, f"{local}@example.org").status_code for local in spellings]
+
+    assert statuses == [200] * 5 + [429]
+    assert post(client, "carol@example.org").status_code == 429
+    assert post(client, '"c.a.r.o.l"@gmail.com').status_code == 200
+    assert len(mail.outbox) == 6
+
+
+@pytest.mark.django_db
 def test_sign_ups_from_one_ip_are_rate_limited(client):
     statuses = [post(client, f"user{i}@example.org").status_code for i in range(21)]
     assert statuses[:20] == [200] * 20

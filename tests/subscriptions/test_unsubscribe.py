@@ -46,6 +46,42 @@ def test_one_click_post_without_a_cookie_unsubscribes(alice):
 
 
 @pytest.mark.django_db
+def test_only_the_exact_one_click_post_goes_without_the_csrf_token(alice):
+    """RFC 8058's POST is the one exception: a post of the page's form from anywhere
+    else, or any other body, needs the token the page's form carries."""
+    client = Client(enforce_csrf_checks=True)
+    for body in ("", "List-Unsubscribe=one-click", "List-Unsubscribe=One-Click-Not", "x=1"):
+        response = client.post(
+            unsubscribe_path(alice), data=body, content_type="application/x-www-form-urlencoded"
+        )
+        assert response.status_code == 403, body
+        assert "/resubscribe/" not in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_the_page_button_works_with_the_csrf_token_its_form_carries(alice):
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(unsubscribe_path(alice)).content.decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = client.post(unsubscribe_path(alice), {"csrfmiddlewaretoken": csrf})
+    assert response.status_code == 200
+    assert "/resubscribe/" in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
+def test_one_click_also_comes_as_multipart(alice):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(unsubscribe_path(alice), {"List-Unsubscribe": "One-Click"})
+    assert response.content == b"You are unsubscribed.\n"
+    alice.refresh_from_db()
+    assert alice.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.django_db
 def test_one_click_is_quick(alice, django_assert_max_num_queries):
     path = unsubscribe_path(alice)
     with django_assert_max_num_queries(4):

@@ -17,6 +17,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
 from gunicorn.config import Config
 
+from digest.delivery.links import feed_token
 from digest.ops.accesslog import RedactingLogger
 from digest.ops.logs import JsonFormatter, PlainFormatter
 from digest.ops.redact import redact
@@ -29,13 +30,43 @@ def a_token(extra: str = "") -> str:
     return signing.TimestampSigner(salt="paperboy.test").sign(payload)
 
 
-@pytest.mark.parametrize("extra", ["", "2501.00001:1", "hep-th/9901001:-1"])
+@pytest.mark.parametrize(
+    "extra", ["", "2501.00001:1", "hep-th/9901001:-1", "1764752400.123456:1764752400"]
+)
 def test_every_token_shape_is_replaced(extra):
     token = a_token(extra)
     assert redact(f"GET /feedback/{token}/?next=/x HTTP/1.1") == (
         "GET /feedback/[token]/?next=/x HTTP/1.1"
     )
     assert redact(f"/confirm/{token.replace(':', '%3A')}/") == "/confirm/[token]/"
+
+
+def test_the_feeds_token_without_a_timestamp_is_replaced_too(db):
+    # The feed's link is signed without a timestamp (one URL for a feed reader to keep),
+    # and feed readers fetch it every hour: every access log line carried it whole.
+    token = feed_token(make_subscriber("alice@example.org"))
+    assert token.count(":") == 1
+    assert redact(f"GET /feed/{token}/ HTTP/1.1") == "GET /feed/[token]/ HTTP/1.1"
+    assert redact(f"/feed/{token.replace(':', '%3A')}/") == "/feed/[token]/"
+
+
+@pytest.mark.django_db
+def test_the_feed_of_a_deleted_subscriber_is_logged_without_its_token(client):
+    subscriber = make_subscriber("alice@example.org")
+    token = feed_token(subscriber)
+    subscriber.delete()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        response = client.get(f"/feed/{token}/")  # the reader keeps asking: a 404 each time
+    finally:
+        logger.removeHandler(handler)
+    assert response.status_code == 404
+    assert "/feed/[token]/" in stream.getvalue()
+    assert token.split(":")[1] not in stream.getvalue()
 
 
 def test_lines_without_tokens_are_left_alone():
