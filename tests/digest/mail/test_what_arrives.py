@@ -1,7 +1,9 @@
 """The mail as it arrives: sent over real SMTP (aiosmtpd) and read back with the email
 package, as a receiving server, a spam filter and a mail client read it."""
 
+import email
 import re
+from email import policy
 
 import pytest
 
@@ -34,3 +36,28 @@ def test_a_paper_without_authors_or_abstract_leaves_no_stray_separator_or_label(
     assert not re.search(r"<p[^>]*> · ", html)  # no separator in front of nothing
     assert not re.search(r"<p[^>]*><br>", html)  # no empty byline line
     assert not re.search(r'<p class="gist"[^>]*></p>', html)
+
+
+@pytest.mark.parametrize("outbox", [False, True], ids=["smtp", "outbox"])
+def test_a_site_name_with_accents_leaves_the_list_id_readable(
+    smtp_server, settings, outbox_backend, outbox
+):
+    settings.SITE_NAME = "Päperboy"
+    if not outbox:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    make_paper("Distillation in a nutshell")
+    make_subscriber("alice@example.org", keywords=["distillation"], send_hour=8)
+
+    sending.send_due(everyone=True)
+
+    [raw] = [r.raw for r in smtp_server.received] or [
+        path.read_bytes() for path in outbox_backend.glob("*.eml")
+    ]
+    unfolded = re.sub(rb"\r\n[ \t]+", b" ", raw)
+    [list_id] = re.findall(rb"^List-Id: (.*)$", unfolded, flags=re.MULTILINE | re.IGNORECASE)
+    # The list's identifier itself is never inside an encoded word (RFC 2919: a receiver
+    # files and filters by it); only the label before it may be encoded.
+    assert list_id.rstrip().endswith(b" <digest.paperboy.localhost>"), list_id
+    assert str(email.message_from_bytes(raw, policy=policy.default)["List-Id"]) == (
+        "Päperboy digest <digest.paperboy.localhost>"
+    )
