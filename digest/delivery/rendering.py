@@ -83,6 +83,28 @@ def readable_title(paper: Paper) -> str:
         return " ".join(paper.title.split())
 
 
+# Explicit direction controls a title or abstract brings along: unpaired, they turn the
+# text after them around, in the card and in the subject line of the inbox list.
+_DIRECTION_CONTROLS = dict.fromkeys(
+    map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
+
+
+def _plain(text: str) -> str:
+    return text if text.isascii() else text.translate(_DIRECTION_CONTROLS)
+
+
+def web_link(url: str) -> str:
+    """`url` if it is an http(s) link, else "". Ingestion keeps only those; a row written
+    another way must not put a `javascript:` or `data:` link in a mail or its web page."""
+    return url if url[:8].lower().startswith(("https://", "http://")) else ""
+
+
+def paper_link(paper: Paper) -> str:
+    """The paper's arXiv page: its stored link if that is a web link, else arXiv's own."""
+    return web_link(paper.abs_url) or f"https://arxiv.org/abs/{paper.arxiv_id}"
+
+
 def paper_display(
     paper: Paper,
     *,
@@ -96,8 +118,8 @@ def paper_display(
     version shows the gist and the whole abstract, folded. `buzz` is (upvotes, rise in
     the day before): the live count when sending, the count of the day for the archive.
     """
-    title = _clip(readable_title(paper), TITLE_MAX_CHARS)
-    abstract = " ".join((paper.abstract_text or paper.abstract).split())
+    title = _clip(_plain(readable_title(paper)), TITLE_MAX_CHARS)
+    abstract = " ".join(_plain(paper.abstract_text or paper.abstract).split())
     parts = gists.sentences(abstract)
     chosen = gists.choose(title, parts)
     gist = _clip(chosen.text, GIST_MAX_CHARS)
@@ -110,11 +132,14 @@ def paper_display(
     return {
         "arxiv_id": paper.arxiv_id,
         "title": title,
-        "authors": short_authors(
-            list(paper.authors or ()), COMPACT_AUTHORS_SHOWN if compact else AUTHORS_SHOWN
+        "authors": _plain(
+            short_authors(
+                list(paper.authors or ()), COMPACT_AUTHORS_SHOWN if compact else AUTHORS_SHOWN
+            )
         ),
         "organization": _clip(
-            paper.organization, COMPACT_ORGANIZATION_CHARS if compact else ORGANIZATION_MAX_CHARS
+            _plain(paper.organization),
+            COMPACT_ORGANIZATION_CHARS if compact else ORGANIZATION_MAX_CHARS,
         ),
         "date": paper.announced_on.strftime("%d %b %Y") if paper.announced_on else "",
         "categories": list(paper.categories or ())[:3],
@@ -123,12 +148,12 @@ def paper_display(
         "gist": gist,
         "abstract": opening,
         "abstract_full": abstract if web else "",
-        "thumbnail_url": paper.thumbnail_url,
+        "thumbnail_url": web_link(paper.thumbnail_url),
         "thumbnail_alt": _clip(sections.short_title(title), 32 if compact else 80),
-        "abs_url": paper.get_absolute_url(),
-        "pdf_url": paper.pdf_url or f"https://arxiv.org/pdf/{paper.arxiv_id}",
-        "hf_url": paper.hf_url,
-        "code_url": paper.code_url,
+        "abs_url": paper_link(paper),
+        "pdf_url": web_link(paper.pdf_url) or f"https://arxiv.org/pdf/{paper.arxiv_id}",
+        "hf_url": web_link(paper.hf_url),
+        "code_url": web_link(paper.code_url),
         # Names the paper in each link's accessible name on the web page, where a list of
         # links would otherwise read "More like this" fifty times; not in the email, whose
         # largest digest has no bytes to spare under Gmail's clipping limit.

@@ -61,3 +61,40 @@ def test_a_site_name_with_accents_leaves_the_list_id_readable(
     assert str(email.message_from_bytes(raw, policy=policy.default)["List-Id"]) == (
         "Päperboy digest <digest.paperboy.localhost>"
     )
+
+
+def test_a_paper_stored_with_script_links_gets_none_in_either_part(smtp_server):
+    # Ingestion keeps only http(s) links; a row written another way (a database edit, a
+    # future source) must still not put a script in a link of the mail or its web page.
+    make_paper(
+        "Distillation </a><script>steal()</script>",
+        arxiv_id="2511.99999",
+        abs_url="javascript:alert(1)",
+        pdf_url="JavaScript:alert(2)",
+        hf_url="data:text/html,<script>alert(3)</script>",
+        code_url=" javascript:alert(4)",
+        thumbnail_url="javascript:alert(5)",
+    )
+
+    received = _digest_for(smtp_server)
+
+    text, html = received.part("plain"), received.part("html")
+    for part in (text, html):
+        assert "alert(" not in part
+        assert "https://arxiv.org/abs/2511.99999" in part
+        assert "https://arxiv.org/pdf/2511.99999" in part
+    assert "<script>" not in html and "&lt;/a&gt;&lt;script&gt;" in html
+    assert "<img" not in html and "Code" not in html and "Daily Papers" not in html
+
+
+def test_a_title_cannot_turn_the_rest_of_the_subject_around(smtp_server):
+    # U+202E (right-to-left override) in a title would reverse everything after it on
+    # the subject's line in the inbox list ("… and 2 more on distillation").
+    make_paper("Distillation \u202egnikool\u202c \u2067and isolates\u2069", upvotes=9)
+
+    received = _digest_for(smtp_server)
+
+    message = received.message
+    for text in (str(message["Subject"]), received.part("plain"), received.part("html")):
+        assert not re.search("[\u202a-\u202e\u2066-\u2069]", text)
+    assert "Distillation gnikool and isolates" in str(message["Subject"])
