@@ -98,3 +98,14 @@ def test_a_title_cannot_turn_the_rest_of_the_subject_around(smtp_server):
     for text in (str(message["Subject"]), received.part("plain"), received.part("html")):
         assert not re.search("[\u202a-\u202e\u2066-\u2069]", text)
     assert "Distillation gnikool and isolates" in str(message["Subject"])
+
+
+def test_a_title_in_a_script_without_spaces_is_cut_at_its_length_not_emptied(smtp_server):
+    words = "注意力机制的知识蒸馏方法" * 30  # Chinese has no spaces between words
+    make_paper(f"Distillation {words}", f"We study distillation {words}. It works.")
+
+    received = _digest_for(smtp_server)
+
+    for part in (received.part("plain"), received.part("html")):
+        assert f"Distillation {words[:250]}" in part  # the title, cut near 300 characters
+        assert f"We study distillation {words[:200]}" in part  # the gist, near 260
