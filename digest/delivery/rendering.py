@@ -392,10 +392,18 @@ class DigestRenderer:
             context,
             unsubscribe_url=context["unsubscribe_url"],
             list_id="digest",
-            # Stable per delivery: a digest re-sent after a crash is the same message.
-            message_key=delivery.public_id.hex,
+            message_key=message_key(delivery),
             rendered=self.render_context(context),
         )
+
+
+def message_key(delivery: Delivery) -> str:
+    """What makes the digest's Message-ID: the same for every try of one sending (a digest
+    sent again after a crash is the same message, which receivers show once), new each
+    time staff queue it again (under the old one, Gmail would drop the resend unseen)."""
+    if delivery.requeued_at is None:
+        return delivery.public_id.hex
+    return f"{delivery.public_id.hex}.{int(delivery.requeued_at.timestamp())}"
 
 
 def _arrange(papers: list[dict[str, Any]]) -> tuple[list[dict], list[dict[str, Any]]]:

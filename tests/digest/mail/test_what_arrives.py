@@ -3,12 +3,14 @@ package, as a receiving server, a spam filter and a mail client read it."""
 
 import email
 import re
+from datetime import timedelta
 from email import policy
 
 import pytest
+import time_machine
 
-from digest.delivery import sending
-from digest.models import Paper
+from digest.delivery import planning, sending
+from digest.models import Delivery, Paper
 from tests.factories import make_paper, make_subscriber
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_monday")]
@@ -128,3 +130,25 @@ def test_a_title_in_a_script_without_spaces_is_cut_at_its_length_not_emptied(smt
         part = " ".join(part.split())  # the HTML's long lines break at a space
         assert f"Distillation {words[:250]}" in part  # the title, cut near 300 characters
         assert f"We study distillation {words[:200]}" in part  # the gist, near 260
+
+
+def test_a_resend_by_staff_is_a_new_message_a_retry_is_the_same_one(smtp_server):
+    make_paper("Distillation in a nutshell")
+    make_subscriber("alice@example.org", keywords=["distillation"], send_hour=8)
+    smtp_server.script["alice@example.org"] = ["451 4.7.1 Greylisted, try again later"]
+    sending.send_due(everyone=True)  # given back
+    sending.send_due(everyone=True)  # run by hand: retried at once
+    [first] = smtp_server.to("alice@example.org")
+    row = Delivery.objects.get()
+    assert first.message["Message-ID"] == row.message_id
+
+    # Gmail shows one message per Message-ID: under the same one, the digest staff send
+    # again (it was deleted, or filed as spam) would never appear.
+    with time_machine.travel(timedelta(minutes=5)):
+        planning.deliveries_requeue(Delivery.objects.all())
+        sending.send_due(everyone=True)
+
+    first, again = smtp_server.to("alice@example.org")
+    assert again.message["Message-ID"] != first.message["Message-ID"]
+    assert again.message["Message-ID"] == Delivery.objects.get().message_id
+    assert again.message["Message-ID"].endswith("@paperboy.localhost>")
