@@ -22,8 +22,8 @@ from subscriptions import tokens
 from subscriptions.models import Subscriber
 
 from . import gists
+from .display import paper_link, readable_title
 from .links import Links, read_feed_token
-from .rendering import paper_link, readable_title
 from .sections import shown_reason
 
 FEED_DIGESTS = 20

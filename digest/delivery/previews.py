@@ -22,7 +22,8 @@ from digest.ranking.words import tokens
 from subscriptions.models import Interest, Subscriber
 
 from . import sections
-from .rendering import DigestRenderer, StaffPreviewLinks, paper_link
+from .display import paper_link
+from .rendering import DigestRenderer, StaffPreviewLinks
 
 
 def render_delivery(
