@@ -22,8 +22,8 @@ from subscriptions import tokens
 from subscriptions.models import Subscriber
 
 from . import gists
+from .display import paper_link, readable_title
 from .links import Links, read_feed_token
-from .rendering import readable_title
 from .sections import shown_reason
 
 FEED_DIGESTS = 20
@@ -75,7 +75,7 @@ def add_entry(feed: Atom1Feed, item: DeliveryItem) -> None:
     sent = delivery.sent_at or delivery.created_at
     feed.add_item(
         title=title,
-        link=paper.get_absolute_url(),
+        link=paper_link(paper),
         description=format_html(
             "<p>{}</p><p><em>Why: {}</em></p><p>In your digest of {}.</p>",
             gist,

@@ -28,6 +28,8 @@ from subscriptions.suppressions import (
     subscribers_record_permanent_failure,
 )
 
+from .rendering import message_key
+
 # Outcomes are written when this many are waiting (and when the chunk ends or fails).
 FLUSH_EVERY = 100
 
@@ -121,7 +123,7 @@ class Outcomes:
         if not self.sent:
             return
         rows = [
-            [d.pk, subject[:255], message_id("digest", d.public_id.hex)[:255]]
+            [d.pk, subject[:255], message_id("digest", message_key(d))[:255]]
             for d, subject in self.sent
         ]
         values = {"status": Delivery.Status.SENT, "sent_at": timezone.now(), "error": ""}

@@ -22,6 +22,7 @@ from digest.ranking.words import tokens
 from subscriptions.models import Interest, Subscriber
 
 from . import sections
+from .display import paper_link
 from .rendering import DigestRenderer, StaffPreviewLinks
 
 
@@ -154,7 +155,7 @@ def _preview(
             "arxiv_id": papers[p.paper_id].arxiv_id,
             "title": papers[p.paper_id].title_text,
             "authors": list(papers[p.paper_id].authors),
-            "abs_url": papers[p.paper_id].get_absolute_url(),
+            "abs_url": paper_link(papers[p.paper_id]),
             # Quoted as in the mail; the reason stored with a sent pick keeps straight quotes.
             "reason": sections.curly_quotes(p.reason),
             "score": round(p.score, 4),

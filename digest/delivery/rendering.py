@@ -10,11 +10,9 @@ chunk and holds the signers and the URL around each token; only the per-subscrib
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -27,113 +25,24 @@ from digest.mail.templates import Fragment, header_safe, pack_lines, slot, templ
 from digest.models import Delivery, DeliveryItem, Paper
 from subscriptions import tokens
 
-from . import gists, sections
+from . import sections
+from .display import paper_display, paper_link, readable_title
 from .links import Links, StaffPreviewLinks, feed_url, view_url
 
-__all__ = ["DigestRenderer", "Links", "StaffPreviewLinks", "feed_url", "view_url"]
+__all__ = [
+    "DigestRenderer",
+    "Links",
+    "StaffPreviewLinks",
+    "feed_url",
+    "paper_display",
+    "paper_link",
+    "readable_title",
+    "view_url",
+]
 
-AUTHORS_SHOWN = 4
-ABSTRACT_SENTENCES = 2
-ABSTRACT_MAX_CHARS = 220
-GIST_MAX_CHARS = 260
 # A digest longer than this shows only the gist of each abstract, so that even the
 # largest (50 papers) stays under Gmail's 102 KB clipping limit.
 COMPACT_AFTER = 25
-COMPACT_AUTHORS_SHOWN = 2
-COMPACT_ORGANIZATION_CHARS = 48
-TITLE_MAX_CHARS = 300
-ORGANIZATION_MAX_CHARS = 80
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
-
-
-def short_authors(authors: list[str], shown: int = AUTHORS_SHOWN) -> str:
-    if len(authors) <= shown:
-        return ", ".join(authors)
-    return f"{', '.join(authors[: shown - 1])} et al. ({len(authors)} authors)"
-
-
-def abstract_opening(
-    text: str, sentences: int = ABSTRACT_SENTENCES, max_chars: int = ABSTRACT_MAX_CHARS
-) -> str:
-    opening = " ".join(_SENTENCE_END.split(" ".join(text.split()))[:sentences])
-    if len(opening) > max_chars:
-        opening = opening[:max_chars].rsplit(" ", 1)[0] + "…"
-    return opening
-
-
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-@cache
-def _latex_converter():
-    from pylatexenc.latex2text import LatexNodes2Text  # slow to import; few titles need it
-
-    return LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
-
-
-def readable_title(paper: Paper) -> str:
-    """The Unicode title ingestion stored, or one made from the LaTeX source if it did not."""
-    if paper.title_text.strip():
-        return " ".join(paper.title_text.split())
-    try:
-        return " ".join(_latex_converter().latex_to_text(paper.title).split())
-    except Exception:  # noqa: BLE001 - a malformed title is still better shown raw
-        return " ".join(paper.title.split())
-
-
-def paper_display(
-    paper: Paper,
-    *,
-    compact: bool = False,
-    web: bool = False,
-    buzz: tuple[int | None, int] = (None, 0),
-) -> dict[str, Any]:
-    """What every subscriber sees of one paper: computed once per paper per chunk.
-
-    The email shows the gist and a cut abstract (none in a compact digest); the web
-    version shows the gist and the whole abstract, folded. `buzz` is (upvotes, rise in
-    the day before): the live count when sending, the count of the day for the archive.
-    """
-    title = _clip(readable_title(paper), TITLE_MAX_CHARS)
-    abstract = " ".join((paper.abstract_text or paper.abstract).split())
-    parts = gists.sentences(abstract)
-    chosen = gists.choose(title, parts)
-    gist = _clip(chosen.text, GIST_MAX_CHARS)
-    opening = ""
-    if not (web or compact):
-        # The rest of the abstract, cut: the gist's sentence is already shown above it.
-        rest = " ".join(part for i, part in enumerate(parts) if i != chosen.position)
-        opening = abstract_opening(rest, ABSTRACT_SENTENCES, ABSTRACT_MAX_CHARS)
-    upvotes, rise = buzz
-    return {
-        "arxiv_id": paper.arxiv_id,
-        "title": title,
-        "authors": short_authors(
-            list(paper.authors or ()), COMPACT_AUTHORS_SHOWN if compact else AUTHORS_SHOWN
-        ),
-        "organization": _clip(
-            paper.organization, COMPACT_ORGANIZATION_CHARS if compact else ORGANIZATION_MAX_CHARS
-        ),
-        "date": paper.announced_on.strftime("%d %b %Y") if paper.announced_on else "",
-        "categories": list(paper.categories or ())[:3],
-        "upvotes": paper.upvotes if upvotes is None else upvotes,
-        "rise": rise,
-        "gist": gist,
-        "abstract": opening,
-        "abstract_full": abstract if web else "",
-        "thumbnail_url": paper.thumbnail_url,
-        "thumbnail_alt": _clip(sections.short_title(title), 32 if compact else 80),
-        "abs_url": paper.get_absolute_url(),
-        "pdf_url": paper.pdf_url or f"https://arxiv.org/pdf/{paper.arxiv_id}",
-        "hf_url": paper.hf_url,
-        "code_url": paper.code_url,
-        # Names the paper in each link's accessible name on the web page, where a list of
-        # links would otherwise read "More like this" fifty times; not in the email, whose
-        # largest digest has no bytes to spare under Gmail's clipping limit.
-        "link_label": title if web else "",
-    }
 
 
 class _Recent:
@@ -354,10 +263,18 @@ class DigestRenderer:
             context,
             unsubscribe_url=context["unsubscribe_url"],
             list_id="digest",
-            # Stable per delivery: a digest re-sent after a crash is the same message.
-            message_key=delivery.public_id.hex,
+            message_key=message_key(delivery),
             rendered=self.render_context(context),
         )
+
+
+def message_key(delivery: Delivery) -> str:
+    """What makes the digest's Message-ID: the same for every try of one sending (a digest
+    sent again after a crash is the same message, which receivers show once), new each
+    time staff queue it again (under the old one, Gmail would drop the resend unseen)."""
+    if delivery.requeued_at is None:
+        return delivery.public_id.hex
+    return f"{delivery.public_id.hex}.{int(delivery.requeued_at.timestamp())}"
 
 
 def _arrange(papers: list[dict[str, Any]]) -> tuple[list[dict], list[dict[str, Any]]]:

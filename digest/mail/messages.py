@@ -6,7 +6,9 @@ Subjects, text and HTML come from `templates`; every message goes through
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from email.header import Header
 from email.utils import formataddr, make_msgid, parseaddr
 from functools import cache
 from typing import Any, TypedDict, Unpack
@@ -78,9 +80,22 @@ def list_headers(unsubscribe_url: str | None, list_id: str | None) -> dict[str, 
         )
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if list_id:
-        label = header_safe(f"{settings.SITE_NAME} {list_id}")
+        label = _phrase(header_safe(f"{settings.SITE_NAME} {list_id}"))
         headers["List-Id"] = f"{label} <{list_id}.{sender_domain()}>"
     return headers
+
+
+_PHRASE_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
+
+
+def _phrase(text: str) -> str:
+    """`text` as an RFC 5322 phrase, in ASCII. A header value that is not ASCII would be
+    encoded whole, the `<list-id>` inside the encoded word where no receiver reads it."""
+    if not text.isascii():
+        return " ".join(Header(text, "utf-8").encode().split())
+    if _PHRASE_SPECIALS.search(text):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
 
 
 @dataclass

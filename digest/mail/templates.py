@@ -181,17 +181,22 @@ _BLOCK_START = re.compile(
     r"\s*<(?:!--|/?(?:p|h[1-6]|div|table|tbody|thead|tr|td|th|head|body|meta|title|style)\b)"
 )
 _PACKED_LINE = 900
+_LONGEST_LINE = 990  # bytes: SMTP's 998, less a margin
 
 
 def pack_lines(html: str) -> str:
     """Joins lines where the break sits between block-level tags (where it renders as
-    nothing), keeping every line well under SMTP's 998-byte limit.
+    nothing), keeping every line well under SMTP's 998-byte limit, and breaks a longer
+    one (`break_long_line`).
 
     A digest written one element per line has ~150 lines; receiving MTAs and filters
     work line by line, so a message with a tenth of the lines is cheaper everywhere.
     """
     lines = html.split("\n")
     sizes = list(map(len, lines)) if html.isascii() else [len(x.encode()) for x in lines]
+    if max(sizes) > _LONGEST_LINE:
+        lines = [piece for line in lines for piece in break_long_line(line)]
+        sizes = [len(x.encode()) for x in lines]
     block_start = _BLOCK_START.match
     out: list[str] = []
     joined, size = [lines[0]], sizes[0]
@@ -204,3 +209,22 @@ def pack_lines(html: str) -> str:
             joined, size = [line], length
     out.append("".join(joined))
     return "\n".join(out)
+
+
+def break_long_line(line: str) -> list[str]:
+    """`line` in pieces of at most `_LONGEST_LINE` bytes, each space it is broken at
+    turned into a line break: in an email's HTML both are the same white space (nothing
+    in it is preformatted, and no link holds a space). One line over 998 bytes would make
+    the whole part quoted-printable, a sixth larger. A piece with no space to break at
+    stays whole (the part then goes quoted-printable after all)."""
+    pieces = []
+    data = line.encode()
+    while len(data) > _LONGEST_LINE:
+        head = data[: _LONGEST_LINE + 1].decode(errors="ignore")
+        cut = head.rfind(" ")
+        if cut <= 0:
+            break
+        pieces.append(head[:cut])
+        data = data[len(head[: cut + 1].encode()) :]
+    pieces.append(data.decode())
+    return pieces

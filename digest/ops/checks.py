@@ -3,6 +3,9 @@ per process, or lost its encoder or the ranking's glossary (warnings, under --de
 one that would let anyone suppress addresses, or whose mail never leaves the machine
 (errors whenever DEBUG is off: `check`, `migrate` and every command refuse to run)."""
 
+from email.utils import parseaddr
+from urllib.parse import urlsplit
+
 from anymail.utils import get_anymail_setting
 from django.conf import settings
 from django.core import checks
@@ -139,5 +142,39 @@ def mail_leaves_the_machine(app_configs, **kwargs) -> list[checks.CheckMessage]:
             "ANYMAIL_ESP with the service's key). To keep mail in files on purpose, say so: "
             "EMAIL_URL=filemail:///path/to/folder.",
             id="digest.E002",
+        )
+    ]
+
+
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _local_name(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host in _LOOPBACK_HOSTS or host.endswith(".localhost") or "." not in host
+
+
+@checks.register(checks.Tags.compatibility, deploy=True)
+def emails_carry_public_addresses(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Every email's links and one-click unsubscribe go to SITE_URL; its From, Message-ID
+    and mailto unsubscribe to the mail settings' domains. Left at their development
+    defaults they name this machine: receivers refuse or junk such mail, and its links
+    lead nowhere."""
+    found = []
+    site_host = urlsplit(settings.SITE_URL).hostname or ""
+    if _local_name(site_host):
+        found.append(f"SITE_URL={settings.SITE_URL} (every link in every email)")
+    for name in ("DEFAULT_FROM_EMAIL", "UNSUBSCRIBE_MAILTO"):
+        address = parseaddr(getattr(settings, name))[1]
+        if _local_name(address.rpartition("@")[2]):
+            found.append(f"{name}={getattr(settings, name)}")
+    if not found:
+        return []
+    return [
+        checks.Warning(
+            "Emails would name a local or development host: " + "; ".join(found) + ".",
+            hint="Set SITE_URL to the public https address, and DEFAULT_FROM_EMAIL and "
+            "UNSUBSCRIBE_MAILTO to addresses on your mail domain (deploy/example.env).",
+            id="digest.W005",
         )
     ]

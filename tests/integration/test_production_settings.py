@@ -33,6 +33,8 @@ def production_env(tmp_path, **overrides: str) -> dict[str, str]:
             "DEBUG": "0",
             "SITE_URL": "https://paperboy.example.org",
             "ALLOWED_HOSTS": "paperboy.example.org",
+            "DEFAULT_FROM_EMAIL": "Paperboy <digest@paperboy.example.org>",
+            "UNSUBSCRIBE_MAILTO": "unsubscribe@paperboy.example.org",
             "PAPERBOY_VAR_DIR": str(tmp_path / "var"),
             # Production mail leaves the machine; no message is sent by these tests.
             "EMAIL_URL": "smtp+tls://paperboy:secret@smtp.example.org:587",

@@ -9,7 +9,7 @@ from defusedxml import ElementTree
 from django.utils import timezone
 
 from digest.delivery import planning, rendering, sending
-from digest.models import Delivery
+from digest.models import Delivery, Paper
 from subscriptions import tokens
 from tests.factories import make_paper, make_subscriber
 
@@ -44,6 +44,16 @@ def test_the_feed_has_one_entry_per_paper_sent_and_parses_without_errors(client,
     assert first.published_parsed[:3] == row.sent_at.timetuple()[:3]
     assert len({e.id for e in parsed.entries}) == len(sent)
     assert "graph neural networks" not in response.content.decode()
+
+
+def test_an_entry_links_to_arxiv_when_the_stored_link_is_no_web_link(client, alice):
+    Paper.objects.update(abs_url="javascript:alert(1)")
+    sending.send_due(everyone=True)
+
+    parsed = feedparser.parse(client.get(rendering.feed_url(alice)).content)
+
+    assert parsed.entries
+    assert all(e.link.startswith("https://arxiv.org/abs/") for e in parsed.entries)
 
 
 def test_the_feed_link_is_the_same_in_every_digest_and_on_every_fetch(client, alice):

@@ -135,3 +135,21 @@ def test_the_local_outbox_is_fine_in_debug(production):
     production.DEBUG = True
     production.EMAIL_BACKEND = OUTBOX_BACKEND
     assert "digest.E002" not in errors_at_start()
+
+
+def test_mail_naming_this_machine_is_warned_about_before_it_goes_out(settings):
+    settings.SITE_URL = "https://paperboy.example.org"
+    settings.DEFAULT_FROM_EMAIL = "Paperboy <digest@paperboy.example.org>"
+    settings.UNSUBSCRIBE_MAILTO = "unsubscribe@paperboy.example.org"
+    assert "digest.W005" not in check_ids()
+
+    for name, development in [
+        ("SITE_URL", "http://127.0.0.1:8000"),
+        ("DEFAULT_FROM_EMAIL", "Paperboy <digest@paperboy.localhost>"),
+        ("UNSUBSCRIBE_MAILTO", "unsubscribe@paperboy.localhost"),
+    ]:
+        public = getattr(settings, name)
+        setattr(settings, name, development)
+        [warning] = [m for m in run_checks(include_deployment_checks=True) if m.id == "digest.W005"]
+        assert name in warning.msg and warning.level == WARNING
+        setattr(settings, name, public)
