@@ -23,13 +23,13 @@ stop), `heldout8.json` before the glossary of plain-English glosses did (2026-12
 `heldout9.json` before its final version did, `heldout10.json` and `heldout11.json` before
 the terms a subscriber's "yes" papers share were offered to keep, `heldout12.json` and
 `heldout13.json` before the topics to follow were, `heldout14.json` before the final
-version of those (2026-12-03, run once as it stood), `heldout15.json` before the
-twelfth stop ran that version on it beside a reader (bench/reader_baseline.py); their figures are reported
-apart from the development sets the methods were chosen on. The "+kept" column: after
-onboarding, the subscriber keeps as keywords the offered terms they judged worth keeping
-(`bench/relevance/terms.json`); "d1+tp": day 1 after following the topics the reading
-offers that they judged worth following (`bench/relevance/topics.json`); "ob+tk": after
-onboarding with both.
+version of those (2026-12-03, run once as it stood), `heldout15.json` before the twelfth
+stop ran that version on it beside a reader (bench/reader_baseline.py); their figures are
+reported apart from the development sets the methods were chosen on. The "+kept" column:
+after onboarding, the subscriber keeps as keywords the offered terms they judged worth
+keeping (`bench/relevance/terms.json`); "d1+tp": day 1 after following the topics the
+reading offers that they judged worth following (`bench/relevance/topics.json`); "ob+tk":
+after onboarding with both.
 """
 
 from __future__ import annotations
