@@ -153,11 +153,15 @@ def _freshness(newest: date) -> str:
 
 def mail_rates(now: datetime) -> list[Alert]:
     """Today's (or, early in the day, yesterday's) failure and bounce rates over their
-    thresholds, once enough digests were tried for a rate to mean something."""
+    thresholds, once enough digests were tried for a rate to mean something. Today's
+    digests include those already sent for a later date, east of UTC (as the cockpit's
+    chart counts them: `stats.LIVE_DAYS`)."""
     alerts = []
-    for day in (timezone.localdate(now), timezone.localdate(now) - timedelta(days=1)):
+    today = timezone.localdate(now)
+    for day in (today, today - timedelta(days=1)):
+        dates = {"digest_date__gte" if day == today else "digest_date": day}
         outcomes = dict(
-            Delivery.objects.filter(digest_date=day, status__in=["sent", "failed"])
+            Delivery.objects.filter(**dates, status__in=["sent", "failed"])
             .values_list("status")
             .annotate(n=Count("pk"))
             .order_by()
