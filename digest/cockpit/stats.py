@@ -65,7 +65,8 @@ def day_compute(
     day: date, *, with_status: bool, with_later_digests: bool = False
 ) -> dict[Key, int]:
     """Every computed metric of one day; each query reads one indexed range.
-    `with_later_digests` (today, read live): the digests of later dates count too.
+    `with_later_digests` (today, read live): the digests of the next date count too (no
+    reader is more than a day ahead of UTC).
 
     The subscribers' status counts are a snapshot of now (no history is kept of a
     status), so they are taken only when the day being rolled is one of the last
@@ -78,8 +79,12 @@ def day_compute(
         (CONFIRMATIONS, ""): _count_in(Subscriber, "confirmed_at", day),
         (UNSUBSCRIBES, ""): _count_in(Subscriber, "unsubscribed_at", day),
     }
-    dates = {"digest_date__gte" if with_later_digests else "digest_date": day}
-    digests = Delivery.objects.filter(**dates).values("status").annotate(n=Count("pk"))
+    last = day + timedelta(days=1) if with_later_digests else day
+    digests = (
+        Delivery.objects.filter(digest_date__range=(day, last))
+        .values("status")
+        .annotate(n=Count("pk"))
+    )
     values.update({(DIGESTS, row["status"]): row["n"] for row in digests.order_by()})
     runs = (
         FetchRun.objects.filter(started_at__gte=start, started_at__lt=end)
