@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import models
 from django.db.models import OuterRef, Q, Subquery
@@ -259,17 +259,26 @@ class Delivery(models.Model):
         return reverse("digest:admin_preview", args=[self.public_id])
 
     @classmethod
-    def reopen_empty_days(cls, subscriber_ids: Iterable[int], today: date) -> int:
+    def reopen_empty_days(cls, subscriber_ids: Iterable[int], now: datetime) -> int:
         """Today's digests that were decided empty (nothing was sent) are planned again by
         the next send tick, with the interests, answers and learner as they now are: someone
         who confirms before choosing topics, or whose first answers come after their hour,
         gets that day's digest. A digest or a note already sent stays the only one of the
         day. Called by subscriptions.services and learners when those change. Returns how
-        many were reopened."""
-        since = today - timedelta(days=1)  # "today" in any time zone
-        deleted, _ = cls.objects.filter(
+        many were reopened.
+
+        Today is each reader's own (or a later day's row, after a move west): their
+        yesterday is over, nothing plans it again, and its row must stay, as the record
+        the next digest reaches back to (a weekly one would otherwise skip the papers that
+        came after it that day) and as the cockpit counts it."""
+        since = now.astimezone(UTC).date() - timedelta(days=1)  # "today" in any time zone
+        candidates = cls.objects.filter(
             subscriber_id__in=list(subscriber_ids), status=cls.Status.EMPTY, digest_date__gte=since
-        ).delete()
+        ).select_related("subscriber")
+        todays = [
+            d.pk for d in candidates if d.digest_date >= now.astimezone(d.subscriber.tz).date()
+        ]
+        deleted, _ = cls.objects.filter(pk__in=todays).delete()
         return deleted
 
 

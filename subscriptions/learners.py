@@ -225,7 +225,7 @@ def learners_refit(subscriber_ids: Sequence[int], *, config: LearnerConfig = CON
             update_fields=["weights", "model", "signature", "liked", "disliked", "fitted_at"],
         )
         # Their picks changed: a day decided empty is decided again.
-        Delivery.reopen_empty_days(due, timezone.now().date())
+        Delivery.reopen_empty_days(due, timezone.now())
         _requests_done(requests)
     return len(gone) + len(rows)
 

@@ -296,7 +296,7 @@ def interest_save(interest: Interest, *, update_fields: Iterable[str] | None = N
     interest.save(update_fields=fields)
     interest.description_as_saved = interest.description
     # The day's picks may have changed: a day decided empty is decided again.
-    Delivery.reopen_empty_days([interest.subscriber_id], timezone.now().date())
+    Delivery.reopen_empty_days([interest.subscriber_id], timezone.now())
     return interest
 
 
@@ -365,7 +365,7 @@ def feedback_record(subscriber: Subscriber, arxiv_id: str, signal: int) -> Answe
         subscriber=subscriber, paper=paper, defaults={"signal": signal}
     )
     learner_refit_soon(subscriber.pk)
-    Delivery.reopen_empty_days([subscriber.pk], timezone.now().date())
+    Delivery.reopen_empty_days([subscriber.pk], timezone.now())
     return Answered(feedback, replaced=before if before == -signal else None)
 
 

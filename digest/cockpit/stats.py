@@ -37,7 +37,10 @@ Key = tuple[str, str]
 # Digests count under their own date, each reader's local date: those of a day go out until
 # it is over in the westernmost time zone, hours after the site's midnight (a New York
 # reader's 22:00 digest leaves at 03:00 UTC). So a day is read live until the day after it
-# is over too, and rolled up only then: today and yesterday are live.
+# is over too, and rolled up only then: today and yesterday are live. East of UTC the next
+# day starts before the site's (a Tokyo reader's 07:00 digest of the 26th leaves at 22:00
+# UTC on the 25th): until the site's day catches up, such digests count with today, so
+# that none already sent (or failed) is out of the operator's sight for hours.
 LIVE_DAYS = 2
 
 
@@ -58,8 +61,12 @@ def _count_in(model, field_name: str, day: date) -> int:
     return model.objects.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end}).count()
 
 
-def day_compute(day: date, *, with_status: bool) -> dict[Key, int]:
+def day_compute(
+    day: date, *, with_status: bool, with_later_digests: bool = False
+) -> dict[Key, int]:
     """Every computed metric of one day; each query reads one indexed range.
+    `with_later_digests` (today, read live): the digests of the next date count too (no
+    reader is more than a day ahead of UTC).
 
     The subscribers' status counts are a snapshot of now (no history is kept of a
     status), so they are taken only when the day being rolled is one of the last
@@ -72,7 +79,12 @@ def day_compute(day: date, *, with_status: bool) -> dict[Key, int]:
         (CONFIRMATIONS, ""): _count_in(Subscriber, "confirmed_at", day),
         (UNSUBSCRIBES, ""): _count_in(Subscriber, "unsubscribed_at", day),
     }
-    digests = Delivery.objects.filter(digest_date=day).values("status").annotate(n=Count("pk"))
+    last = day + timedelta(days=1) if with_later_digests else day
+    digests = (
+        Delivery.objects.filter(digest_date__range=(day, last))
+        .values("status")
+        .annotate(n=Count("pk"))
+    )
     values.update({(DIGESTS, row["status"]): row["n"] for row in digests.order_by()})
     runs = (
         FetchRun.objects.filter(started_at__gte=start, started_at__lt=end)
@@ -171,7 +183,8 @@ def series_read(days: int = 14, *, today: date | None = None) -> Series:
         if day <= final or metric in COUNTERS:
             grid[metric][key][index[day]] = value
     for day in span[-LIVE_DAYS:]:  # each later than `final`
-        for (metric, key), value in day_compute(day, with_status=True).items():
+        live = day_compute(day, with_status=True, with_later_digests=day == today)
+        for (metric, key), value in live.items():
             grid[metric][key][index[day]] = value
     return Series(span, {m: dict(keys) for m, keys in grid.items()})
 

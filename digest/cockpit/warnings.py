@@ -153,11 +153,15 @@ def _freshness(newest: date) -> str:
 
 def mail_rates(now: datetime) -> list[Alert]:
     """Today's (or, early in the day, yesterday's) failure and bounce rates over their
-    thresholds, once enough digests were tried for a rate to mean something."""
+    thresholds, once enough digests were tried for a rate to mean something. Today's
+    digests include those already sent for tomorrow's date, east of UTC (as the cockpit's
+    chart counts them: `stats.LIVE_DAYS`)."""
     alerts = []
-    for day in (timezone.localdate(now), timezone.localdate(now) - timedelta(days=1)):
+    today = timezone.localdate(now)
+    for day in (today, today - timedelta(days=1)):
+        last = day + timedelta(days=1) if day == today else day
         outcomes = dict(
-            Delivery.objects.filter(digest_date=day, status__in=["sent", "failed"])
+            Delivery.objects.filter(digest_date__range=(day, last), status__in=["sent", "failed"])
             .values_list("status")
             .annotate(n=Count("pk"))
             .order_by()
@@ -171,7 +175,10 @@ def mail_rates(now: datetime) -> list[Alert]:
                 "value", flat=True
             )
         )
-        link = _changelist(Delivery, f"digest_date={day.isoformat()}&status__exact=failed")
+        after = last + timedelta(days=1)
+        link = _changelist(
+            Delivery, f"digest_date__gte={day}&digest_date__lt={after}&status__exact=failed"
+        )
         if failed / tried > settings.COCKPIT_FAILURE_RATE:
             alerts.append(
                 Alert(

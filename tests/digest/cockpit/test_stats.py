@@ -133,6 +133,23 @@ def test_a_digest_sent_after_the_sites_midnight_counts_for_its_own_day(db):
         assert stats.series_read(3).get(stats.DIGESTS, "sent") == [1, 0, 0]
 
 
+def test_a_digest_sent_for_tomorrow_east_of_utc_counts_today_until_tomorrow_comes(db):
+    # A Tokyo reader's digest of the 26th goes out at 22:00 UTC on the 25th: the operator
+    # sees it (here, that it failed) that evening, not only after the site's midnight.
+    reader = make_subscriber("tokyo@example.org", time_zone="Asia/Tokyo", send_hour=7)
+    tomorrow = TODAY + timedelta(days=1)
+    Delivery.objects.create(subscriber=reader, digest_date=tomorrow, status="failed")
+
+    with at(datetime(2026, 11, 25, 22, 5, tzinfo=UTC)):
+        assert stats.series_read(3).get(stats.DIGESTS, "failed") == [0, 0, 1]
+    with at(datetime(2026, 11, 26, 0, 40, tzinfo=UTC)):
+        services.stats_rollup(3)
+        assert stats.series_read(3).get(stats.DIGESTS, "failed") == [0, 0, 1]
+    with at(datetime(2026, 11, 28, 0, 40, tzinfo=UTC)):
+        services.stats_rollup(3)
+        assert stats.series_read(3).get(stats.DIGESTS, "failed") == [1, 0, 0]
+
+
 def test_a_later_row_for_a_finished_day_changes_nothing_once_rolled_up(known_days):
     with at(NOON_TODAY):
         stats.series_read(3)

@@ -188,6 +188,21 @@ def test_early_in_the_day_yesterdays_rates_are_judged():
     assert codes() == ["failure-rate"]
 
 
+def test_digests_failing_east_of_utc_that_already_carry_tomorrows_date_are_judged_today(
+    admin_client,
+):
+    # 22:00 UTC is 07:00 tomorrow in Tokyo: those readers' digests are of tomorrow.
+    tokyo = [make_subscriber(f"t{n}@example.org", time_zone="Asia/Tokyo") for n in range(20)]
+    deliveries(NOW.date() + timedelta(days=1), tokyo, ["failed"] * 20)
+    evening = NOW.replace(hour=22)
+    with at(evening):
+        [alert] = warnings.alerts_collect(evening)
+
+    assert alert.code == "failure-rate"
+    listed = admin_client.get(alert.link).content.decode()
+    assert "t0@example.org" in listed
+
+
 def test_deliveries_stuck_past_their_lease(settings):
     settings.DELIVERY_LEASE_SECONDS = 600
     [alice, bob] = subscribers(2)
