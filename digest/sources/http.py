@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import connection
 
-from digest.sources import reach
+from digest.sources import decoding, reach
 from digest.sources.base import IngestError
 
 logger = logging.getLogger(__name__)
@@ -208,7 +208,9 @@ def _read_capped(response: httpx.Response, *, limit: int, deadline: float) -> by
         raise IngestError(f"response of {declared} bytes is over the {limit}-byte limit")
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes():
+    # Not iter_bytes(): httpx would inflate each chunk whole (see digest.sources.decoding).
+    body = decoding.decoded(response.iter_raw(), response.headers.get("content-encoding", ""))
+    for chunk in body:
         size += len(chunk)
         if size > limit:
             raise IngestError(f"response is over the {limit}-byte limit")
@@ -238,7 +240,10 @@ def _client(patience: Patience) -> httpx.Client:
         timeout=timeout,
         follow_redirects=True,
         max_redirects=5,
-        headers={"User-Agent": settings.PAPERBOY_USER_AGENT},
+        headers={
+            "User-Agent": settings.PAPERBOY_USER_AGENT,
+            "Accept-Encoding": decoding.ACCEPT_ENCODING,
+        },
         trust_env=False,
         verify=_ssl_context(),
         # Each request (a redirect's too) and the address it reached: public ones only.

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -227,6 +229,40 @@ def test_a_compressed_response_is_capped_on_its_decoded_size(feed_server, settin
     url = feed_server.serve("/f", Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
     with pytest.raises(IngestError, match="over the 100000-byte limit"):
         fetch(url)
+
+
+def test_a_doubly_compressed_bomb_is_cut_off_without_being_inflated(feed_server, settings):
+    # 90 MB of zeros gzipped twice is a body of a few hundred bytes, inflated by one read.
+    settings.INGEST_MAX_BYTES = 100_000
+    bomb = gzip.compress(gzip.compress(bytes(90_000_000), 9), 9)
+    url = feed_server.serve("/f", Reply(body=bomb, headers={"Content-Encoding": "gzip, gzip"}))
+    tracemalloc.start()
+    try:
+        with pytest.raises(IngestError, match="over the 100000-byte limit"):
+            fetch(url)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000
+
+
+def test_a_deflate_body_is_read_with_or_without_its_zlib_header(feed_server):
+    body = b"<feed>" + b"x" * 1000 + b"</feed>"
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    headerless = raw.compress(body) + raw.flush()
+    url = feed_server.serve("/raw", Reply(body=headerless, headers={"Content-Encoding": "deflate"}))
+    wrapped = feed_server.serve(
+        "/zlib", Reply(body=zlib.compress(body), headers={"Content-Encoding": "deflate"})
+    )
+    assert fetch(url).content == body
+    assert fetch(wrapped).content == body
+
+
+def test_an_encoding_we_did_not_ask_for_is_refused(feed_server):
+    url = feed_server.serve("/f", Reply(body=b"\x00\x01", headers={"Content-Encoding": "br"}))
+    with pytest.raises(IngestError, match="unsupported content encoding 'br'"):
+        fetch(url)
+    assert feed_server.hits("/f")[0][1]["accept-encoding"] == "gzip, deflate"
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["shared-cache", "slot-file"])
