@@ -10,8 +10,8 @@ import pytest
 from digest.sources.arxiv_mailings import ARXIV_TIME, listing_day
 
 
-def eastern(*args: int) -> datetime:
-    return datetime(*args, tzinfo=ARXIV_TIME)
+def eastern(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ARXIV_TIME)
 
 
 # 2025-08-18 is a Monday.
