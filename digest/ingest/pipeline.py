@@ -123,13 +123,18 @@ def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
             run.status = FetchRun.Status.NOT_MODIFIED
         else:
             records: list[PaperRecord] = []
+            damage: list[str] = []
             for body in fetched.bodies:
-                records.extend(adapter.parse(body))
+                listing = adapter.parse(body)
+                records.extend(listing)
+                damage.extend(getattr(listing, "problems", ()))
             outcome = upsert(records, kind=kind, source=source)
             run.new_count, run.updated_count = outcome.new, outcome.updated
             run.skipped_count = outcome.skipped
-            run.error = _summarise(outcome.problems)
+            run.error = _summarise(damage + outcome.problems)
             run.status = FetchRun.Status.OK
+            if damage:  # The server's ETag names the whole feed: ask for it in full again.
+                fetched.etag, fetched.last_modified = source_validators(source)
         # Stored only after a successful write, so a failed pull is retried in full.
         if source and (fetched.etag, fetched.last_modified) != (source.etag, source.last_modified):
             source.etag, source.last_modified = fetched.etag[:255], fetched.last_modified[:64]
@@ -148,6 +153,11 @@ def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
     run.save()
     _log_run(run, run.status)
     return run
+
+
+def source_validators(source: Source | None) -> tuple[str, str]:
+    """The (etag, last_modified) a source holds from its last complete pull."""
+    return (source.etag, source.last_modified) if source else ("", "")
 
 
 def _log_run(run: FetchRun, state: str) -> None:

@@ -20,8 +20,22 @@ from django.utils import timezone
 from digest.lib import progress
 from digest.sources.arxiv_mailings import listing_day
 from digest.sources.arxiv_rss import FEED_TYPES, arxiv_throttle
-from digest.sources.base import ARXIV_ID, Fetched, IngestError, PaperRecord, SourceAdapter
-from digest.sources.feedparsing import arxiv_links, categories, parse_feed, text_of, to_utc
+from digest.sources.base import (
+    ARXIV_ID,
+    Fetched,
+    IngestError,
+    Listing,
+    PaperRecord,
+    SourceAdapter,
+)
+from digest.sources.feedparsing import (
+    arxiv_links,
+    categories,
+    damage,
+    parse_feed,
+    text_of,
+    to_utc,
+)
 from digest.sources.http import fetch as http_fetch
 from digest.sources.taxonomy import unknown_categories
 from digest.sources.text import source_text
@@ -124,8 +138,9 @@ class ArxivApiAdapter(SourceAdapter):
                 break
         return Fetched(bodies=bodies, http_status=status)
 
-    def parse(self, raw: bytes) -> list[PaperRecord]:
-        """One API page. An API error document (an entry titled "Error") is permanent."""
+    def parse(self, raw: bytes) -> Listing:
+        """One API page. An API error document (an entry titled "Error") is permanent; a
+        page cut off mid-entry keeps the entries read, and says so in its problems."""
         feed = parse_feed(raw, what="arXiv API response")
         records = []
         for entry in feed.entries:
@@ -134,7 +149,7 @@ class ArxivApiAdapter(SourceAdapter):
                 message = text_of(entry.get("summary")) or "unknown error"
                 raise IngestError(f"arXiv API error: {message.strip()}")
             records.append(self._record(entry))
-        return records
+        return Listing(records, damage(feed))
 
     def _record(self, entry: Any) -> PaperRecord:
         identifier = text_of(entry.get("id"))

@@ -13,11 +13,19 @@ from typing import Any
 
 from django.conf import settings
 
-from digest.sources.base import ARXIV_ID, Fetched, IngestError, PaperRecord, SourceAdapter
+from digest.sources.base import (
+    ARXIV_ID,
+    Fetched,
+    IngestError,
+    Listing,
+    PaperRecord,
+    SourceAdapter,
+)
 from digest.sources.feedparsing import (
     arxiv_day,
     arxiv_links,
     categories,
+    damage,
     parse_feed,
     split_authors,
     text_of,
@@ -78,11 +86,13 @@ class ArxivRssAdapter(SourceAdapter):
         )
         return Fetched.of(response)
 
-    def parse(self, raw: bytes) -> list[PaperRecord]:
-        """Every item of the feed; an empty feed (weekends, holidays) gives []."""
+    def parse(self, raw: bytes) -> Listing:
+        """Every item of the feed; an empty feed (weekends, holidays) gives []. A feed cut
+        off mid-entry keeps the entries read, and says so in its problems."""
         feed = parse_feed(raw, what="arXiv feed")
         channel_day = feed.feed.get("published") or feed.feed.get("updated")
-        return [self._record(entry, channel_day) for entry in feed.entries]
+        records = [self._record(entry, channel_day) for entry in feed.entries]
+        return Listing(records, damage(feed))
 
     def _record(self, entry: Any, channel_day: Any) -> PaperRecord:
         # dict.get, not FeedParserDict.get: none of these keys has one of its aliases, and

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -52,6 +53,16 @@ class PaperRecord:
     comment: str = ""
     doi: str = ""
     journal_ref: str = ""
+
+
+class Listing(list[PaperRecord]):
+    """The records `parse()` read from one body, and what was wrong with the body short
+    of making it unusable (`problems`, one line each: a feed cut off mid-entry). A body
+    with problems is fetched again in full by the next pull."""
+
+    def __init__(self, records: Iterable[PaperRecord] = (), problems: Iterable[str] = ()):
+        super().__init__(records)
+        self.problems = list(problems)
 
 
 def split_arxiv_id(text: str) -> tuple[str, int]:

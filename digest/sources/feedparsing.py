@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
+from xml.sax import SAXException, SAXParseException
 from zoneinfo import ZoneInfo
 
 import feedparser
@@ -84,6 +85,21 @@ def parse_feed(raw: bytes, *, what: str) -> Any:
         reason = feed.get("bozo_exception") or "no RSS or Atom root element"
         raise IngestError(f"{what}: not an RSS or Atom feed ({reason})")
     return feed
+
+
+def damage(feed: Any) -> list[str]:
+    """What a feed that parsed anyway lost: one line if its XML breaks off or goes wrong
+    (feedparser's `bozo` with an XML error), none for its notes about encodings."""
+    error = feed.get("bozo_exception")
+    if not feed.get("bozo") or not isinstance(error, SAXException):
+        return []
+    where = ""
+    if isinstance(error, SAXParseException):
+        where = f"line {error.getLineNumber()}, column {error.getColumnNumber()}: "
+    return [
+        f"the feed is cut off or malformed ({where}{error.getMessage()}): kept the "
+        f"{len(feed.entries)} entries read; it is read again in full at the next pull"
+    ]
 
 
 def parse_timestamp(value: Any) -> datetime | None:
