@@ -237,8 +237,11 @@ def _write_batch(
     }
     created, changed, seen = _sort_batch(batch, existing, replay_on=replay_on, outcome=outcome)
     ids = {arxiv_id: row["id"] for arxiv_id, row in existing.items()}
-    ids.update(_store(created, changed))
-    outcome.new += len(created)
+    inserted, theirs, raced = _insert(created)
+    ids.update(inserted)
+    changed += raced
+    _update(changed)
+    outcome.new += len(created) - theirs
     outcome.updated += len(changed)
     held = {row["id"] for row in existing.values()}
     _record_sightings([ids[v["arxiv_id"]] for v in seen], kind=kind, source=source, held=held)
@@ -282,33 +285,49 @@ def _sort_batch(
     return created, changed, seen
 
 
-def _store(
-    created: list[dict[str, Any]], changed: list[tuple[int, dict[str, Any]]]
-) -> dict[str, int]:
-    """Inserts and updates in one statement each; the ids of the inserted, by arXiv id."""
+def _insert(
+    created: list[dict[str, Any]],
+) -> tuple[dict[str, int], int, list[tuple[int, dict[str, Any]]]]:
+    """Inserts in one statement: (the ids of `created` by arXiv id, how many rows another
+    pull inserted meanwhile, the (id, merged values) of those this pull changes).
+
+    Two workers can both read a paper as not held (PostgreSQL runs their transactions
+    side by side); the second insert then does nothing, and this pull's view of the
+    paper is merged into the first's row here instead of being dropped.
+    """
+    if not created:
+        return {}, 0, []
+    now = timezone.now()
+    insert_many(
+        Paper,
+        ["arxiv_id", *FIELDS, "first_seen_at", "last_seen_at"],
+        [[values["arxiv_id"], *(values[n] for n in FIELDS), now, now] for values in created],
+        conflict=["arxiv_id"],
+    )
+    ours = {values["arxiv_id"]: values for values in created}
+    rows = Paper.objects.select_for_update().filter(arxiv_id__in=list(ours))
     ids: dict[str, int] = {}
-    if created:
-        now = timezone.now()
-        insert_many(
-            Paper,
-            ["arxiv_id", *FIELDS, "first_seen_at", "last_seen_at"],
-            [[values["arxiv_id"], *(values[n] for n in FIELDS), now, now] for values in created],
-            conflict=["arxiv_id"],
-        )
-        # Rows a concurrent pull inserted meanwhile are left to it (merged next pull).
-        ids.update(
-            Paper.objects.filter(arxiv_id__in=[v["arxiv_id"] for v in created]).values_list(
-                "arxiv_id", "id"
-            )
-        )
+    raced: list[tuple[int, dict[str, Any]]] = []
+    theirs = 0
+    for row in rows.values("id", "arxiv_id", *FIELDS):
+        ids[row["arxiv_id"]] = row["id"]
+        values = ours[row["arxiv_id"]]
+        if any(row[name] != values[name] for name in FIELDS):  # Not the row we inserted.
+            theirs += 1
+            merged = merge_values(row, values)
+            if any(merged[name] != row[name] for name in FIELDS):
+                raced.append((row["id"], merged))
+    return ids, theirs, raced
+
+
+def _update(changed: list[tuple[int, dict[str, Any]]]) -> None:
+    """Updates in one statement."""
     if changed:
-        now = timezone.now()
         update_many(
             Paper,
             [*FIELDS, "last_seen_at"],
-            [[*(merged[n] for n in FIELDS), now, pk] for pk, merged in changed],
+            [[*(merged[n] for n in FIELDS), timezone.now(), pk] for pk, merged in changed],
         )
-    return ids
 
 
 def _record_upvotes(counts: list[tuple[int, int]], *, held: set[int]) -> None:

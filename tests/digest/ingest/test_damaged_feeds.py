@@ -1,9 +1,14 @@
 """Listings that arrive damaged: what was read is kept, and staff are told what was not."""
 
+from datetime import date
+
 import pytest
 
-from digest.ingest.pipeline import ingest_source
-from digest.models import FetchRun, Paper, Source
+from digest.ingest import pipeline
+from digest.ingest.pipeline import ingest_source, upsert
+from digest.lib.bulk import insert_many
+from digest.models import FetchRun, Paper, PaperSighting, Source
+from digest.sources.base import PaperRecord
 from tests.helpers.feeds import RSS_FEED, RSS_TYPE, Reply, feed_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_http", "no_default_sources")]
@@ -43,3 +48,46 @@ def test_a_feed_cut_mid_entry_keeps_what_it_read_says_so_and_is_read_again(feed_
     assert Paper.objects.exclude(abstract="").count() == Paper.objects.count()
     source.refresh_from_db()
     assert source.etag == '"today"'
+
+
+def test_a_paper_another_pull_inserts_meanwhile_is_merged_not_dropped(monkeypatch):
+    # Two workers pull at once (PostgreSQL lets both read "not held"): Daily Papers
+    # inserts the paper between this arXiv pull's read and its insert.
+    def insert_after_the_other_worker(model, names, rows, **kwargs):
+        if model is Paper:
+            monkeypatch.setattr(pipeline, "insert_many", insert_many)
+            upsert([daily_papers_view()], kind="hf-daily")
+        insert_many(model, names, rows, **kwargs)
+
+    monkeypatch.setattr(pipeline, "insert_many", insert_after_the_other_worker)
+
+    outcome = upsert([arxiv_view()], kind="arxiv-rss")
+
+    paper = Paper.objects.get()
+    assert paper.categories == ["cs.CV", "cs.AI"]
+    assert paper.announce_type == "new"
+    assert (paper.upvotes, paper.hf_url) == (64, "https://huggingface.co/papers/2410.17243")
+    assert (outcome.new, outcome.updated) == (0, 1)
+    assert set(PaperSighting.objects.values_list("kind", flat=True)) == {"hf-daily", "arxiv-rss"}
+
+
+def daily_papers_view() -> PaperRecord:
+    return PaperRecord(
+        arxiv_id="2410.17243",
+        title="Breaking the Memory Barrier",
+        abstract="Contrastive loss scales with batch size.",
+        upvotes=64,
+        hf_url="https://huggingface.co/papers/2410.17243",
+        announced_on=date(2024, 10, 25),
+    )
+
+
+def arxiv_view() -> PaperRecord:
+    return PaperRecord(
+        arxiv_id="2410.17243v1",
+        title="Breaking the Memory Barrier",
+        abstract="Contrastive loss scales with batch size.",
+        categories=["cs.CV", "cs.AI"],
+        announce_type="new",
+        announced_on=date(2024, 10, 24),
+    )
