@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from digest.ingest.history import record_sightings, record_upvotes
+from digest.ingest.retraction import papers_retract
 from digest.lib import progress
 from digest.lib.bulk import insert_many, update_many
-from digest.models import FetchRun, Paper, PaperSighting, Source, SourceKind, UpvoteSnapshot
+from digest.models import FetchRun, Paper, Source, SourceKind
 from digest.sources.arxiv_rss import REFRESH_ONLY
 from digest.sources.base import IngestError, PaperRecord
 from digest.sources.records import FIELDS, clean_record, merge_values, validate_url
@@ -33,10 +35,6 @@ logger = logging.getLogger(__name__)
 run_log = logging.getLogger("digest.ingest")
 
 BATCH_SIZE = 500
-# An unchanged upvote count is recorded again only after this long (see _record_upvotes):
-# well under the shortest useful schedule (Daily Papers is pulled hourly, less 5 minutes'
-# slack), so every scheduled pull still samples, and only a re-run adds nothing.
-UPVOTE_RESAMPLE = timedelta(minutes=10)
 FETCH_RUN_URL_LENGTH = FetchRun._meta.get_field("url").max_length
 SNAPSHOT_DIR = Path(__file__).resolve().parent.parent / "snapshot"
 # (file, kind) of the bundled offline snapshot, in load order.
@@ -57,6 +55,9 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
     # Revisions (replace, replace-cross) of papers we never held: skipped, not news.
     unheld_revisions: int = 0
+    # Withdrawn papers: those not held are skipped; those held leave future digests.
+    unheld_withdrawals: list[str] = field(default_factory=list)
+    retracted: list[str] = field(default_factory=list)
 
 
 # --- Public services ----------------------------------------------------------------
@@ -217,7 +218,22 @@ def upsert(
             f"skipped {outcome.unheld_revisions} revision(s) (replace, replace-cross) of "
             "papers not held: a revision is not new"
         )
+    if outcome.unheld_withdrawals:
+        outcome.problems.append(
+            f"skipped {len(outcome.unheld_withdrawals)} withdrawn paper(s) not held: "
+            + _listed(outcome.unheld_withdrawals)
+        )
+    if outcome.retracted:
+        outcome.problems.append(
+            f"retracted {len(outcome.retracted)} withdrawn paper(s) from future digests: "
+            + _listed(outcome.retracted)
+        )
     return outcome
+
+
+def _listed(arxiv_ids: list[str], limit: int = 10) -> str:
+    more = f" and {len(arxiv_ids) - limit} more" if len(arxiv_ids) > limit else ""
+    return ", ".join(arxiv_ids[:limit]) + more
 
 
 def _write_batch(
@@ -243,10 +259,12 @@ def _write_batch(
     _update(changed)
     outcome.new += len(created) - theirs
     outcome.updated += len(changed)
+    withdrawn = [ids[v["arxiv_id"]] for v in seen if v["withdrawn"] and v["arxiv_id"] in ids]
+    outcome.retracted += _retract(withdrawn)
     held = {row["id"] for row in existing.values()}
-    _record_sightings([ids[v["arxiv_id"]] for v in seen], kind=kind, source=source, held=held)
+    record_sightings([ids[v["arxiv_id"]] for v in seen], kind=kind, source=source, held=held)
     fresh = {values["arxiv_id"] for values in created}
-    _record_upvotes(
+    record_upvotes(
         [
             (ids[values["arxiv_id"]], values["upvotes"])
             for values in seen
@@ -270,6 +288,10 @@ def _sort_batch(
     for values in batch:
         current = existing.get(values["arxiv_id"])
         if current is None:
+            if values["withdrawn"] and replay_on is None:
+                outcome.skipped += 1  # Withdrawn before we held it: never offered.
+                outcome.unheld_withdrawals.append(values["arxiv_id"])
+                continue
             if values["announce_type"] in REFRESH_ONLY and replay_on is None:
                 outcome.skipped += 1  # A revision of a paper we never held: not news.
                 outcome.unheld_revisions += 1
@@ -330,56 +352,15 @@ def _update(changed: list[tuple[int, dict[str, Any]]]) -> None:
         )
 
 
-def _record_upvotes(counts: list[tuple[int, int]], *, held: set[int]) -> None:
-    """One history row per (paper, count), unless the same count was recorded just now.
-
-    The schedule pulls each source at its `fetch_every`, and each pull samples every
-    listed paper's count, so the ranking can read growth over any window. A count equal
-    to one recorded less than UPVOTE_RESAMPLE ago is not repeated: re-running a pull (a
-    retried task, "run now" twice) adds nothing.
-    """
-    if not counts:
-        return
-    now = timezone.now()
-    latest: dict[int, int] = {}
-    known = [pk for pk, _ in counts if pk in held]
-    if known:
-        recent = (
-            UpvoteSnapshot.objects.filter(paper_id__in=known, taken_at__gte=now - UPVOTE_RESAMPLE)
-            .order_by("taken_at", "pk")
-            .values_list("paper_id", "upvotes")
-        )
-        latest.update(recent)  # Later rows overwrite earlier ones: the newest count wins.
-    insert_many(
-        UpvoteSnapshot,
-        ["paper_id", "upvotes", "taken_at"],
-        [[pk, upvotes, now] for pk, upvotes in counts if latest.get(pk) != upvotes],
-    )
-
-
-def _record_sightings(
-    paper_ids: list[int], *, kind: str, source: Source | None, held: set[int]
-) -> None:
-    """One sighting per (paper, kind); only papers `held` before this batch are looked up.
-
-    A paper this batch created has none yet (the insert skips any a concurrent pull added).
-    """
+def _retract(paper_ids: list[int]) -> list[str]:
+    """Takes withdrawn papers out of future digests (as staff's "retract" does); the arXiv
+    ids of those not retracted before."""
     if not paper_ids:
-        return
-    known: set[int] = set()
-    if looked_up := [pk for pk in paper_ids if pk in held]:
-        known.update(
-            PaperSighting.objects.filter(kind=kind, paper_id__in=looked_up).values_list(
-                "paper_id", flat=True
-            )
-        )
-    now = timezone.now()
-    insert_many(
-        PaperSighting,
-        ["paper_id", "kind", "source_id", "first_seen_at"],
-        [[pk, kind, source.pk if source else None, now] for pk in paper_ids if pk not in known],
-        conflict=["paper_id", "kind"],
-    )
+        return []
+    fresh = Paper.objects.filter(pk__in=paper_ids, retracted_at__isnull=True)
+    arxiv_ids = sorted(fresh.values_list("arxiv_id", flat=True))
+    papers_retract(paper_ids)
+    return arxiv_ids
 
 
 def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:

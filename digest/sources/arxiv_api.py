@@ -35,6 +35,7 @@ from digest.sources.feedparsing import (
     parse_feed,
     text_of,
     to_utc,
+    withdrawal_notice,
 )
 from digest.sources.http import fetch as http_fetch
 from digest.sources.taxonomy import unknown_categories
@@ -160,11 +161,13 @@ class ArxivApiAdapter(SourceAdapter):
         terms = [primary.get("term") if isinstance(primary, dict) else None]
         terms += [tag.get("term") for tag in entry.get("tags") or []]
         abs_url, pdf_url = arxiv_links(arxiv_id)
+        abstract = source_text(text_of(entry.get("summary")))
+        comment = source_text(text_of(entry.get("arxiv_comment")))
         return PaperRecord(
             arxiv_id=arxiv_id,
             version=min(version, 999),
             title=source_text(text_of(entry.get("title"))),
-            abstract=source_text(text_of(entry.get("summary"))),
+            abstract=abstract,
             authors=[
                 source_text(text_of(author.get("name")))
                 for author in entry.get("authors") or []
@@ -176,7 +179,8 @@ class ArxivApiAdapter(SourceAdapter):
             announced_on=_listed_on(entry.get("published")),
             abs_url=abs_url,
             pdf_url=pdf_url,
-            comment=source_text(text_of(entry.get("arxiv_comment"))),
+            comment=comment,
+            withdrawn=withdrawal_notice(abstract, comment),
             doi=source_text(text_of(entry.get("arxiv_doi"))),
             journal_ref=source_text(text_of(entry.get("arxiv_journal_ref"))),
         )

@@ -30,6 +30,7 @@ from digest.sources.feedparsing import (
     split_authors,
     text_of,
     to_utc,
+    withdrawal_notice,
 )
 from digest.sources.http import fetch as http_fetch
 from digest.sources.taxonomy import unknown_categories
@@ -113,11 +114,13 @@ class ArxivRssAdapter(SourceAdapter):
             announce_type = prefix.group("type").lower()
         stamp = get(entry, "published") or channel_day
         abs_url, pdf_url = arxiv_links(arxiv_id)
+        abstract = source_text(abstract)
         return PaperRecord(
             arxiv_id=arxiv_id,
             version=min(version, 999),
             title=source_text(text_of(get(entry, "title"))),
-            abstract=source_text(abstract),
+            abstract=abstract,
+            withdrawn=withdrawal_notice(abstract),
             authors=split_authors(get(entry, "author")),
             categories=categories([get(tag, "term") for tag in get(entry, "tags") or []]),
             announce_type=announce_type[:20],

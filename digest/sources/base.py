@@ -53,6 +53,9 @@ class PaperRecord:
     comment: str = ""
     doi: str = ""
     journal_ref: str = ""
+    # The authors withdrew it (Daily Papers' withdrawnAt, or arXiv's notice as abstract or
+    # comment): never added, and taken out of future digests if held.
+    withdrawn: bool = False
 
 
 class Listing(list[PaperRecord]):

@@ -28,6 +28,12 @@ _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _AUTHOR_SEPARATOR = re.compile(r",|\band\b|;")
+# How arXiv words a withdrawal, as the new version's abstract or its comment.
+_WITHDRAWAL = re.compile(
+    r"\s*(?:this|the)\s+(?:paper|submission|article|manuscript|preprint|work)\s+"
+    r"(?:has\s+been|is\s+being|was|is)\s+withdrawn\b",
+    re.IGNORECASE,
+)
 
 
 def guard_xml(raw: bytes) -> None:
@@ -168,6 +174,11 @@ def categories(terms: list[Any]) -> list[str]:
         if isinstance(term, str) and CATEGORY.fullmatch(term) and term not in seen:
             seen.append(term)
     return seen
+
+
+def withdrawal_notice(*texts: str) -> bool:
+    """Whether one of `texts` opens with arXiv's notice that the paper was withdrawn."""
+    return any(_WITHDRAWAL.match(text) for text in texts)
 
 
 def text_of(value: Any) -> str:

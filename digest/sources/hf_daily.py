@@ -213,4 +213,5 @@ class HfDailyAdapter(SourceAdapter):
             organization=_organization(item.get("organization"), paper.get("organization")),
             upvotes=_count(paper.get("upvotes")),
             num_comments=_count(item.get("numComments")),
+            withdrawn=bool(paper.get("withdrawnAt")),
         )

@@ -85,6 +85,7 @@ def clean_record(record: PaperRecord, replay_on: date | None) -> dict[str, Any]:
         "comment": record.comment or "",
         "doi": (record.doi or "")[:200],
         "journal_ref": record.journal_ref or "",
+        "withdrawn": bool(record.withdrawn),
     }
     for name in _URL_FIELDS:
         url = (getattr(record, name) or "").strip()
@@ -141,6 +142,7 @@ def merge_values(  # noqa: C901 - one rule per field, read top to bottom
     if incoming.get("has_upvotes"):
         merged["upvotes"] = incoming["upvotes"]
         merged["has_upvotes"] = True
+    merged["withdrawn"] = bool(current.get("withdrawn") or incoming.get("withdrawn"))
     if incoming.get("has_comments"):
         merged["num_comments"] = incoming["num_comments"]
         merged["has_comments"] = True

@@ -253,7 +253,7 @@ def test_a_write_failure_leaves_no_half_written_pull(feed_server, monkeypatch):
         raise RuntimeError("disk full")
 
     # The papers are written by then; the sightings, last, fail.
-    monkeypatch.setattr(ingest, "_record_sightings", fail)
+    monkeypatch.setattr(ingest, "record_sightings", fail)
     run = ingest_url(feed_server.serve_file("/atom/cs.AI", ATOM_FEED), "arxiv-rss")
     assert run.status == FetchRun.Status.FAILED
     assert "disk full" in run.error

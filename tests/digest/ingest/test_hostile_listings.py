@@ -1,15 +1,18 @@
-"""Listings that arrive damaged: what was read is kept, and staff are told what was not."""
+"""Listings as an operator meets them over months: damaged, racing, withdrawn. What was
+read is kept, and staff are told what was not."""
 
+import json
 from datetime import date
 
 import pytest
 
 from digest.ingest import pipeline
-from digest.ingest.pipeline import ingest_source, upsert
+from digest.ingest.pipeline import ingest_source, ingest_url, upsert
 from digest.lib.bulk import insert_many
 from digest.models import FetchRun, Paper, PaperSighting, Source
+from digest.sources.arxiv_rss import ArxivRssAdapter
 from digest.sources.base import PaperRecord
-from tests.helpers.feeds import RSS_FEED, RSS_TYPE, Reply, feed_bytes
+from tests.helpers.feeds import HF_JSON, JSON_TYPE, RSS_FEED, RSS_TYPE, Reply, feed_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_http", "no_default_sources")]
 
@@ -91,3 +94,62 @@ def arxiv_view() -> PaperRecord:
         announce_type="new",
         announced_on=date(2024, 10, 24),
     )
+
+
+def withdrawn_on_daily_papers(arxiv_id: str) -> dict:
+    return {
+        "paper": {
+            "id": arxiv_id,
+            "title": "A result that did not hold",
+            "summary": "We prove P = NP.",
+            "upvotes": 3,
+            "withdrawnAt": "2024-10-26T08:00:00.000Z",
+        },
+        "publishedAt": "2024-10-25T13:00:00.000Z",
+    }
+
+
+def test_a_paper_withdrawn_before_we_held_it_is_not_added(feed_server):
+    items = [*json.loads(feed_bytes(HF_JSON)), withdrawn_on_daily_papers("2410.19999")]
+    url = feed_server.serve(
+        "/api/daily_papers", Reply(body=json.dumps(items).encode(), content_type=JSON_TYPE)
+    )
+
+    run = ingest_url(url, "hf-daily")
+
+    assert (run.new_count, run.skipped_count) == (2, 1)
+    assert not Paper.objects.filter(arxiv_id="2410.19999").exists()
+    assert "skipped 1 withdrawn paper(s) not held: 2410.19999" in run.error.splitlines()
+
+
+def test_a_held_paper_withdrawn_later_leaves_future_digests(feed_server):
+    upsert([arxiv_view()], kind="arxiv-rss")
+    items = [withdrawn_on_daily_papers("2410.17243")]
+    url = feed_server.serve(
+        "/api/daily_papers", Reply(body=json.dumps(items).encode(), content_type=JSON_TYPE)
+    )
+
+    run = ingest_url(url, "hf-daily")
+    again = ingest_url(url, "hf-daily")
+
+    paper = Paper.objects.get()
+    assert paper.retracted_at is not None
+    assert run.error.splitlines() == [
+        "retracted 1 withdrawn paper(s) from future digests: 2410.17243"
+    ]
+    assert again.error == ""
+
+
+def test_an_arxiv_listing_that_announces_a_withdrawal_retracts_the_paper():
+    upsert(ArxivRssAdapter().parse(feed_bytes(RSS_FEED)), kind="arxiv-rss")
+    notice = "This paper has been withdrawn by the authors due to an error in Lemma 2."
+    withdrawal = feed_bytes(RSS_FEED).replace(
+        b"arXiv:2508.13167v1 Announce Type: new \nAbstract: Recent advances",
+        f"arXiv:2508.13167v2 Announce Type: replace \nAbstract: {notice} Recent".encode(),
+    )
+
+    outcome = upsert(ArxivRssAdapter().parse(withdrawal), kind="arxiv-rss")
+
+    assert Paper.objects.get(arxiv_id="2508.13167").retracted_at is not None
+    assert Paper.objects.filter(retracted_at__isnull=False).count() == 1
+    assert "retracted 1 withdrawn paper(s) from future digests: 2508.13167" in outcome.problems
