@@ -296,7 +296,7 @@ def fetch(
                 last_error = IngestError(str(retry), permanent=False, http_status=retry.status)
                 if attempt + 1 == attempts:
                     break
-                delay = _backoff(attempt, retry.retry_after)
+                delay = _backoff(attempt, retry)
                 logger.info("retrying %s in %.2f s: %s", url, delay, retry)
                 time.sleep(delay)
     assert last_error is not None
@@ -316,14 +316,15 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-def _backoff(attempt: int, retry_after: float | None) -> float:
+def _backoff(attempt: int, retry: _Retryable) -> float:
     cap = settings.INGEST_MAX_BACKOFF_SECONDS
-    if retry_after is not None:
+    if (retry_after := retry.retry_after) is not None:
         if retry_after > cap:
             raise IngestError(
-                f"server asked to retry after {retry_after:.0f} s (over the {cap:.0f} s cap)",
+                f"{retry}; the server asked to retry after {retry_after:.0f} s (over the "
+                f"{cap:.0f} s cap)",
                 permanent=False,
-                http_status=429,
+                http_status=retry.status,
             )
         return retry_after
     return min(cap, settings.INGEST_BACKOFF_SECONDS * 2**attempt)

@@ -83,6 +83,16 @@ def test_a_retry_after_beyond_the_cap_fails_at_once_as_temporary(feed_server):
     assert len(feed_server.hits("/f")) == 1
 
 
+def test_a_maintenance_503_beyond_the_cap_says_503_not_429(feed_server):
+    url = feed_server.serve("/f", Reply(status=503, headers={"Retry-After": "7200"}))
+    with pytest.raises(IngestError) as caught:
+        fetch(url)
+    assert caught.value.http_status == 503
+    assert str(caught.value) == (
+        f"HTTP 503 from {url}; the server asked to retry after 7200 s (over the 2 s cap)"
+    )
+
+
 def test_it_retries_a_5xx_with_backoff_then_succeeds(feed_server):
     url = feed_server.serve("/f", Reply(status=502), Reply(status=503), Reply(body=b"ok"))
     assert fetch(url).content == b"ok"
