@@ -124,7 +124,7 @@ def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
             run.status = FetchRun.Status.NOT_MODIFIED
         else:
             records: list[PaperRecord] = []
-            damage: list[str] = []
+            damage: list[str] = list(fetched.problems)
             for body in fetched.bodies:
                 listing = adapter.parse(body)
                 records.extend(listing)

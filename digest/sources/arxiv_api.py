@@ -42,6 +42,9 @@ from digest.sources.taxonomy import unknown_categories
 from digest.sources.text import source_text
 
 API_URL = "https://export.arxiv.org/api/query"
+# Tries of a page that comes back empty short of the query's total (the API does that
+# now and then) before the pull keeps what it has and says so.
+EMPTY_PAGE_TRIES = 3
 _TOTAL = re.compile(rb"<(?:\w+:)?totalResults[^>]*>\s*(\d+)\s*<")
 
 
@@ -105,6 +108,14 @@ def _wanted(url: str) -> tuple[int, int]:
     return start, min(wanted, settings.ARXIV_API_MAX_RESULTS)
 
 
+def _empty_page(position: int, total: int, kept: int) -> str:
+    return (
+        f"the arXiv API answered no entries from result {position} on, of the {total} it "
+        f"counted, {EMPTY_PAGE_TRIES} times: kept the {kept} read; run the backfill again "
+        "for the rest"
+    )
+
+
 class ArxivApiAdapter(SourceAdapter):
     kind = "arxiv-api"
 
@@ -117,6 +128,8 @@ class ArxivApiAdapter(SourceAdapter):
         status = None
         fetched = 0
         total = None
+        empty_tries = 0
+        problems: list[str] = []
         while fetched < wanted and (total is None or start + fetched < total):
             count = min(size, wanted - fetched)
             response = http_fetch(
@@ -127,17 +140,23 @@ class ArxivApiAdapter(SourceAdapter):
                 interval=interval,
             )
             status = response.status
-            bodies.append(response.content)
             if total is None:
                 total = total_results(response.content)
                 if total is not None:
                     progress.current().set_total(min(wanted, max(0, total - start)))
             entries = response.content.count(b"<entry")
+            if not entries and total is not None and start + fetched < total:
+                empty_tries += 1
+                if empty_tries < EMPTY_PAGE_TRIES:
+                    continue
+                problems.append(_empty_page(start + fetched, total, fetched))
+                break
+            bodies.append(response.content)
             fetched += entries
             progress.current().advance(entries)  # a backfill's bar counts papers fetched
             if entries < count:  # A short page is the last one: never loop on a stale total.
                 break
-        return Fetched(bodies=bodies, http_status=status)
+        return Fetched(bodies=bodies, http_status=status, problems=problems)
 
     def parse(self, raw: bytes) -> Listing:
         """One API page. An API error document (an entry titled "Error") is permanent; a

@@ -108,6 +108,8 @@ class Fetched:
     etag: str = ""
     last_modified: str = ""
     not_modified: bool = False
+    # What the fetch could not bring, short of failing: one line each (see Listing).
+    problems: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, response: Response) -> Fetched:

@@ -12,7 +12,7 @@ from digest.lib.bulk import insert_many
 from digest.models import FetchRun, Paper, PaperSighting, Source
 from digest.sources.arxiv_rss import ArxivRssAdapter
 from digest.sources.base import PaperRecord
-from tests.helpers.feeds import HF_JSON, JSON_TYPE, RSS_FEED, RSS_TYPE, Reply, feed_bytes
+from tests.helpers.feeds import API_PAGE, HF_JSON, JSON_TYPE, RSS_FEED, RSS_TYPE, Reply, feed_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_http", "no_default_sources")]
 
@@ -153,3 +153,17 @@ def test_an_arxiv_listing_that_announces_a_withdrawal_retracts_the_paper():
     assert Paper.objects.get(arxiv_id="2508.13167").retracted_at is not None
     assert Paper.objects.filter(retracted_at__isnull=False).count() == 1
     assert "retracted 1 withdrawn paper(s) from future digests: 2508.13167" in outcome.problems
+
+
+def test_a_backfill_cut_short_by_empty_pages_keeps_its_papers_and_says_so(feed_server, settings):
+    settings.ARXIV_API_PAGE_SIZE = 2
+    settings.ARXIV_MIN_INTERVAL_SECONDS = 0
+    first_two = feed_bytes(API_PAGE).replace(b">120839<", b">3<")
+    first_two = first_two[: first_two.rindex(b"<entry>")] + b"</feed>"
+    empty = first_two[: first_two.index(b"<entry>")] + b"</feed>"
+    url = feed_server.serve("/api/query", Reply(body=first_two), Reply(body=empty))
+
+    run = ingest_url(url + "?search_query=all:science", "arxiv-api")
+
+    assert (run.status, run.new_count) == (FetchRun.Status.OK, 2)
+    assert run.error.startswith("the arXiv API answered no entries from result 2 on, of the 3")
