@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -146,14 +147,27 @@ def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
         run.status = FetchRun.Status.FAILED
         run.error = f"{'permanent' if error.permanent else 'temporary'}: {error}"
         run.http_status = error.http_status or run.http_status
+    except SoftTimeLimitExceeded:
+        # The task's time is up: the pass stops here, not seconds before the hard kill.
+        run.status = FetchRun.Status.FAILED
+        run.error = (
+            "temporary: stopped at its task's time limit; the next pass pulls it and the "
+            "sources after it"
+        )
+        _close(run)
+        raise
     except Exception as error:  # One broken source must not stop the others.
         logger.exception("ingesting %s %s failed", kind, url)
         run.status = FetchRun.Status.FAILED
         run.error = f"unexpected: {type(error).__name__}: {error}"
+    _close(run)
+    return run
+
+
+def _close(run: FetchRun) -> None:
     run.finished_at = timezone.now()
     run.save()
     _log_run(run, run.status)
-    return run
 
 
 def source_validators(source: Source | None) -> tuple[str, str]:

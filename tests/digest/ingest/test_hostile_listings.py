@@ -5,8 +5,10 @@ import json
 from datetime import date
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 
 from digest.ingest import pipeline
+from digest.ingest.passes import ingest_all
 from digest.ingest.pipeline import ingest_source, ingest_url, upsert
 from digest.lib.bulk import insert_many
 from digest.models import FetchRun, Paper, PaperSighting, Source
@@ -167,3 +169,26 @@ def test_a_backfill_cut_short_by_empty_pages_keeps_its_papers_and_says_so(feed_s
 
     assert (run.status, run.new_count) == (FetchRun.Status.OK, 2)
     assert run.error.startswith("the arXiv API answered no entries from result 2 on, of the 3")
+
+
+def test_the_tasks_time_limit_ends_the_pass_and_says_so_on_the_run(feed_server, monkeypatch):
+    # A server that drips its feed keeps the pass past the task's soft limit; the pass
+    # must stop there, not start the next source seconds before the hard kill.
+    slow = Source.objects.create(name="a slow", kind="arxiv-rss", url=feed_server.url("/slow"))
+    Source.objects.create(name="b next", kind="arxiv-rss", url=feed_server.url("/next"))
+
+    def time_is_up(self, url, **kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(ArxivRssAdapter, "fetch", time_is_up)
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        ingest_all()
+
+    run = FetchRun.objects.get()
+    assert (run.source, run.status) == (slow, FetchRun.Status.FAILED)
+    assert run.error == (
+        "temporary: stopped at its task's time limit; the next pass pulls it and the "
+        "sources after it"
+    )
+    assert run.finished_at is not None
