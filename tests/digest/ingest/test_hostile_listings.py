@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
+from django.utils import timezone
 
 from digest.ingest import pipeline
 from digest.ingest.passes import ingest_all
@@ -14,6 +15,7 @@ from digest.lib.bulk import insert_many
 from digest.models import FetchRun, Paper, PaperSighting, Source
 from digest.sources.arxiv_rss import ArxivRssAdapter
 from digest.sources.base import PaperRecord
+from digest.sources.hf_daily import HfDailyAdapter
 from tests.helpers.feeds import API_PAGE, HF_JSON, JSON_TYPE, RSS_FEED, RSS_TYPE, Reply, feed_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_http", "no_default_sources")]
@@ -192,3 +194,15 @@ def test_the_tasks_time_limit_ends_the_pass_and_says_so_on_the_run(feed_server, 
         "sources after it"
     )
     assert run.finished_at is not None
+
+
+@pytest.mark.parametrize("stamp", ["9999-12-31T00:00:00.000Z", "0001-01-01T00:00:00Z"])
+def test_a_listing_day_out_of_this_world_is_taken_as_today(stamp):
+    # A future day would keep the paper in every digest's pool (and alone on the sign-up
+    # page's sample) for ever; a day before arXiv existed would never offer it.
+    item = {"paper": {"id": "2410.17243", "title": "Breaking the Memory Barrier"}}
+    records = HfDailyAdapter().parse(json.dumps([{**item, "publishedAt": stamp}]).encode())
+
+    upsert(records, kind="hf-daily")
+
+    assert Paper.objects.get().announced_on == timezone.localdate()
