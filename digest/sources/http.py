@@ -286,22 +286,33 @@ def fetch(
         headers["If-Modified-Since"] = last_modified
     attempts = patience.attempts
     last_error: IngestError | None = None
+    # The total covers every attempt and the waits between them (not the slot waits,
+    # which arXiv's politeness costs): a server that always stalls holds a pass for
+    # about the total, not attempts times it.
+    budget = patience.total
+    tried = 0
     with _client(patience) as client:
         for attempt in range(attempts):
             if throttle:
                 wait_for_slot(throttle, interval, patience.slot_wait)
+            started = time.monotonic()
+            tried += 1
             try:
-                return _attempt(client, url, headers, content_types, patience.total)
+                return _attempt(client, url, headers, content_types, budget)
             except _Retryable as retry:
                 last_error = IngestError(str(retry), permanent=False, http_status=retry.status)
                 if attempt + 1 == attempts:
                     break
                 delay = _backoff(attempt, retry)
+                budget -= time.monotonic() - started + delay
+                if budget <= 0:
+                    break
                 logger.info("retrying %s in %.2f s: %s", url, delay, retry)
                 time.sleep(delay)
     assert last_error is not None
+    used_up = f" (its INGEST_TOTAL_TIMEOUT of {patience.total:g} s used up)" if budget <= 0 else ""
     raise IngestError(
-        f"gave up after {attempts} attempts: {last_error}",
+        f"gave up after {tried} attempt{'s' * (tried > 1)}{used_up}: {last_error}",
         permanent=False,
         http_status=last_error.http_status,
     )

@@ -125,6 +125,18 @@ def test_a_slow_server_times_out_and_is_retried(feed_server, settings):
     assert len(feed_server.hits("/f")) == 2
 
 
+def test_the_total_timeout_bounds_every_attempt_together(feed_server, settings):
+    # A server that always stalls must not hold a pass for attempts x the total timeout.
+    settings.INGEST_READ_TIMEOUT = 0.2
+    settings.INGEST_TOTAL_TIMEOUT = 0.5
+    settings.INGEST_MAX_ATTEMPTS = 10
+    url = feed_server.serve("/f", Reply(body=b"late", delay=0.4))
+    with pytest.raises(IngestError, match="INGEST_TOTAL_TIMEOUT of 0.5 s used up") as caught:
+        fetch(url)
+    assert not caught.value.permanent
+    assert len(feed_server.hits("/f")) < 4
+
+
 def test_a_server_that_never_answers_in_time_is_a_temporary_failure(feed_server, settings):
     settings.INGEST_READ_TIMEOUT = 0.1
     settings.INGEST_MAX_ATTEMPTS = 2
