@@ -286,9 +286,8 @@ def fetch(
         headers["If-Modified-Since"] = last_modified
     attempts = patience.attempts
     last_error: IngestError | None = None
-    # The total covers every attempt and the waits between them (not the slot waits,
-    # which arXiv's politeness costs): a server that always stalls holds a pass for
-    # about the total, not attempts times it.
+    # The total covers every attempt and the waits between them (not arXiv's slot waits):
+    # a server that always stalls holds a pass for the total, not attempts times it.
     budget = patience.total
     tried = 0
     with _client(patience) as client:
@@ -399,5 +398,3 @@ def _attempt(
         raise _Retryable(f"timed out fetching {url} ({type(error).__name__})") from error
     except httpx.TransportError as error:
         raise _Retryable(f"could not fetch {url}: {error or type(error).__name__}") from error
-    except httpx.DecodingError as error:
-        raise IngestError(f"undecodable response from {url}: {error}") from error

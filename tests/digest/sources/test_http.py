@@ -280,6 +280,15 @@ def test_a_deflate_body_is_read_with_or_without_its_zlib_header(feed_server):
     assert fetch(wrapped).content == body
 
 
+def test_a_corrupt_compressed_body_is_a_clear_permanent_error(feed_server):
+    url = feed_server.serve(
+        "/f", Reply(body=b"\x1f\x8b not gzip", headers={"Content-Encoding": "gzip"})
+    )
+    with pytest.raises(IngestError, match="undecodable compressed body") as caught:
+        fetch(url)
+    assert (caught.value.permanent, caught.value.http_status) == (True, 200)
+
+
 def test_an_encoding_we_did_not_ask_for_is_refused(feed_server):
     url = feed_server.serve("/f", Reply(body=b"\x00\x01", headers={"Content-Encoding": "br"}))
     with pytest.raises(IngestError, match="unsupported content encoding 'br'"):
