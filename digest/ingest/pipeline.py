@@ -12,17 +12,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from digest.ingest.history import record_sightings, record_upvotes
+from digest.ingest.retraction import papers_retract
 from digest.lib import progress
 from digest.lib.bulk import insert_many, update_many
-from digest.models import FetchRun, Paper, PaperSighting, Source, SourceKind, UpvoteSnapshot
+from digest.models import FetchRun, Paper, Source, SourceKind
 from digest.sources.arxiv_rss import REFRESH_ONLY
 from digest.sources.base import IngestError, PaperRecord
 from digest.sources.records import FIELDS, clean_record, merge_values, validate_url
@@ -33,10 +36,6 @@ logger = logging.getLogger(__name__)
 run_log = logging.getLogger("digest.ingest")
 
 BATCH_SIZE = 500
-# An unchanged upvote count is recorded again only after this long (see _record_upvotes):
-# well under the shortest useful schedule (Daily Papers is pulled hourly, less 5 minutes'
-# slack), so every scheduled pull still samples, and only a re-run adds nothing.
-UPVOTE_RESAMPLE = timedelta(minutes=10)
 FETCH_RUN_URL_LENGTH = FetchRun._meta.get_field("url").max_length
 SNAPSHOT_DIR = Path(__file__).resolve().parent.parent / "snapshot"
 # (file, kind) of the bundled offline snapshot, in load order.
@@ -57,6 +56,9 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
     # Revisions (replace, replace-cross) of papers we never held: skipped, not news.
     unheld_revisions: int = 0
+    # Withdrawn papers: those not held are skipped; those held leave future digests.
+    unheld_withdrawals: list[str] = field(default_factory=list)
+    retracted: list[str] = field(default_factory=list)
 
 
 # --- Public services ----------------------------------------------------------------
@@ -123,13 +125,18 @@ def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
             run.status = FetchRun.Status.NOT_MODIFIED
         else:
             records: list[PaperRecord] = []
+            damage: list[str] = list(fetched.problems)
             for body in fetched.bodies:
-                records.extend(adapter.parse(body))
+                listing = adapter.parse(body)
+                records.extend(listing)
+                damage.extend(getattr(listing, "problems", ()))
             outcome = upsert(records, kind=kind, source=source)
             run.new_count, run.updated_count = outcome.new, outcome.updated
             run.skipped_count = outcome.skipped
-            run.error = _summarise(outcome.problems)
+            run.error = _summarise(damage + outcome.problems)
             run.status = FetchRun.Status.OK
+            if damage:  # The server's ETag names the whole feed: ask for it in full again.
+                fetched.etag, fetched.last_modified = source_validators(source)
         # Stored only after a successful write, so a failed pull is retried in full.
         if source and (fetched.etag, fetched.last_modified) != (source.etag, source.last_modified):
             source.etag, source.last_modified = fetched.etag[:255], fetched.last_modified[:64]
@@ -140,14 +147,32 @@ def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
         run.status = FetchRun.Status.FAILED
         run.error = f"{'permanent' if error.permanent else 'temporary'}: {error}"
         run.http_status = error.http_status or run.http_status
+    except SoftTimeLimitExceeded:
+        # The task's time is up: the pass stops here, not seconds before the hard kill.
+        run.status = FetchRun.Status.FAILED
+        run.error = (
+            "temporary: stopped at its task's time limit; the next pass pulls it and the "
+            "sources after it"
+        )
+        _close(run)
+        raise
     except Exception as error:  # One broken source must not stop the others.
         logger.exception("ingesting %s %s failed", kind, url)
         run.status = FetchRun.Status.FAILED
         run.error = f"unexpected: {type(error).__name__}: {error}"
+    _close(run)
+    return run
+
+
+def _close(run: FetchRun) -> None:
     run.finished_at = timezone.now()
     run.save()
     _log_run(run, run.status)
-    return run
+
+
+def source_validators(source: Source | None) -> tuple[str, str]:
+    """The (etag, last_modified) a source holds from its last complete pull."""
+    return (source.etag, source.last_modified) if source else ("", "")
 
 
 def _log_run(run: FetchRun, state: str) -> None:
@@ -207,7 +232,22 @@ def upsert(
             f"skipped {outcome.unheld_revisions} revision(s) (replace, replace-cross) of "
             "papers not held: a revision is not new"
         )
+    if outcome.unheld_withdrawals:
+        outcome.problems.append(
+            f"skipped {len(outcome.unheld_withdrawals)} withdrawn paper(s) not held: "
+            + _listed(outcome.unheld_withdrawals)
+        )
+    if outcome.retracted:
+        outcome.problems.append(
+            f"retracted {len(outcome.retracted)} withdrawn paper(s) from future digests: "
+            + _listed(outcome.retracted)
+        )
     return outcome
+
+
+def _listed(arxiv_ids: list[str], limit: int = 10) -> str:
+    more = f" and {len(arxiv_ids) - limit} more" if len(arxiv_ids) > limit else ""
+    return ", ".join(arxiv_ids[:limit]) + more
 
 
 def _write_batch(
@@ -227,13 +267,18 @@ def _write_batch(
     }
     created, changed, seen = _sort_batch(batch, existing, replay_on=replay_on, outcome=outcome)
     ids = {arxiv_id: row["id"] for arxiv_id, row in existing.items()}
-    ids.update(_store(created, changed))
-    outcome.new += len(created)
+    inserted, theirs, raced = _insert(created)
+    ids.update(inserted)
+    changed += raced
+    _update(changed)
+    outcome.new += len(created) - theirs
     outcome.updated += len(changed)
+    withdrawn = [ids[v["arxiv_id"]] for v in seen if v["withdrawn"] and v["arxiv_id"] in ids]
+    outcome.retracted += _retract(withdrawn)
     held = {row["id"] for row in existing.values()}
-    _record_sightings([ids[v["arxiv_id"]] for v in seen], kind=kind, source=source, held=held)
+    record_sightings([ids[v["arxiv_id"]] for v in seen], kind=kind, source=source, held=held)
     fresh = {values["arxiv_id"] for values in created}
-    _record_upvotes(
+    record_upvotes(
         [
             (ids[values["arxiv_id"]], values["upvotes"])
             for values in seen
@@ -257,6 +302,10 @@ def _sort_batch(
     for values in batch:
         current = existing.get(values["arxiv_id"])
         if current is None:
+            if values["withdrawn"] and replay_on is None:
+                outcome.skipped += 1  # Withdrawn before we held it: never offered.
+                outcome.unheld_withdrawals.append(values["arxiv_id"])
+                continue
             if values["announce_type"] in REFRESH_ONLY and replay_on is None:
                 outcome.skipped += 1  # A revision of a paper we never held: not news.
                 outcome.unheld_revisions += 1
@@ -272,85 +321,60 @@ def _sort_batch(
     return created, changed, seen
 
 
-def _store(
-    created: list[dict[str, Any]], changed: list[tuple[int, dict[str, Any]]]
-) -> dict[str, int]:
-    """Inserts and updates in one statement each; the ids of the inserted, by arXiv id."""
+def _insert(
+    created: list[dict[str, Any]],
+) -> tuple[dict[str, int], int, list[tuple[int, dict[str, Any]]]]:
+    """Inserts in one statement: (the ids of `created` by arXiv id, how many rows another
+    pull inserted meanwhile, the (id, merged values) of those this pull changes).
+
+    Two workers can both read a paper as not held (PostgreSQL runs their transactions
+    side by side); the second insert then does nothing, and this pull's view of the
+    paper is merged into the first's row here instead of being dropped.
+    """
+    if not created:
+        return {}, 0, []
+    now = timezone.now()
+    insert_many(
+        Paper,
+        ["arxiv_id", *FIELDS, "first_seen_at", "last_seen_at"],
+        [[values["arxiv_id"], *(values[n] for n in FIELDS), now, now] for values in created],
+        conflict=["arxiv_id"],
+    )
+    ours = {values["arxiv_id"]: values for values in created}
+    rows = Paper.objects.select_for_update().filter(arxiv_id__in=list(ours))
     ids: dict[str, int] = {}
-    if created:
-        now = timezone.now()
-        insert_many(
-            Paper,
-            ["arxiv_id", *FIELDS, "first_seen_at", "last_seen_at"],
-            [[values["arxiv_id"], *(values[n] for n in FIELDS), now, now] for values in created],
-            conflict=["arxiv_id"],
-        )
-        # Rows a concurrent pull inserted meanwhile are left to it (merged next pull).
-        ids.update(
-            Paper.objects.filter(arxiv_id__in=[v["arxiv_id"] for v in created]).values_list(
-                "arxiv_id", "id"
-            )
-        )
+    raced: list[tuple[int, dict[str, Any]]] = []
+    theirs = 0
+    for row in rows.values("id", "arxiv_id", *FIELDS):
+        ids[row["arxiv_id"]] = row["id"]
+        values = ours[row["arxiv_id"]]
+        if any(row[name] != values[name] for name in FIELDS):  # Not the row we inserted.
+            theirs += 1
+            merged = merge_values(row, values)
+            if any(merged[name] != row[name] for name in FIELDS):
+                raced.append((row["id"], merged))
+    return ids, theirs, raced
+
+
+def _update(changed: list[tuple[int, dict[str, Any]]]) -> None:
+    """Updates in one statement."""
     if changed:
-        now = timezone.now()
         update_many(
             Paper,
             [*FIELDS, "last_seen_at"],
-            [[*(merged[n] for n in FIELDS), now, pk] for pk, merged in changed],
+            [[*(merged[n] for n in FIELDS), timezone.now(), pk] for pk, merged in changed],
         )
-    return ids
 
 
-def _record_upvotes(counts: list[tuple[int, int]], *, held: set[int]) -> None:
-    """One history row per (paper, count), unless the same count was recorded just now.
-
-    The schedule pulls each source at its `fetch_every`, and each pull samples every
-    listed paper's count, so the ranking can read growth over any window. A count equal
-    to one recorded less than UPVOTE_RESAMPLE ago is not repeated: re-running a pull (a
-    retried task, "run now" twice) adds nothing.
-    """
-    if not counts:
-        return
-    now = timezone.now()
-    latest: dict[int, int] = {}
-    known = [pk for pk, _ in counts if pk in held]
-    if known:
-        recent = (
-            UpvoteSnapshot.objects.filter(paper_id__in=known, taken_at__gte=now - UPVOTE_RESAMPLE)
-            .order_by("taken_at", "pk")
-            .values_list("paper_id", "upvotes")
-        )
-        latest.update(recent)  # Later rows overwrite earlier ones: the newest count wins.
-    insert_many(
-        UpvoteSnapshot,
-        ["paper_id", "upvotes", "taken_at"],
-        [[pk, upvotes, now] for pk, upvotes in counts if latest.get(pk) != upvotes],
-    )
-
-
-def _record_sightings(
-    paper_ids: list[int], *, kind: str, source: Source | None, held: set[int]
-) -> None:
-    """One sighting per (paper, kind); only papers `held` before this batch are looked up.
-
-    A paper this batch created has none yet (the insert skips any a concurrent pull added).
-    """
+def _retract(paper_ids: list[int]) -> list[str]:
+    """Takes withdrawn papers out of future digests (as staff's "retract" does); the arXiv
+    ids of those not retracted before."""
     if not paper_ids:
-        return
-    known: set[int] = set()
-    if looked_up := [pk for pk in paper_ids if pk in held]:
-        known.update(
-            PaperSighting.objects.filter(kind=kind, paper_id__in=looked_up).values_list(
-                "paper_id", flat=True
-            )
-        )
-    now = timezone.now()
-    insert_many(
-        PaperSighting,
-        ["paper_id", "kind", "source_id", "first_seen_at"],
-        [[pk, kind, source.pk if source else None, now] for pk in paper_ids if pk not in known],
-        conflict=["paper_id", "kind"],
-    )
+        return []
+    fresh = Paper.objects.filter(pk__in=paper_ids, retracted_at__isnull=True)
+    arxiv_ids = sorted(fresh.values_list("arxiv_id", flat=True))
+    papers_retract(paper_ids)
+    return arxiv_ids
 
 
 def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:

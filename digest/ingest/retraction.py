@@ -5,7 +5,8 @@ the digests it was in and the answers it got are the subscribers' record, and th
 also what keeps it from being sent to the same people again. A retracted paper stays in
 those records and leaves every future pool (`digest.selectors.paper_pool`) and the
 sign-up page's sample; a later pull that lists it again updates its fields and leaves
-it retracted.
+it retracted. A pull retracts a held paper its source says the authors withdrew
+(digest.ingest.pipeline), as staff would.
 """
 
 from __future__ import annotations

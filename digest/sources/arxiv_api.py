@@ -20,13 +20,31 @@ from django.utils import timezone
 from digest.lib import progress
 from digest.sources.arxiv_mailings import listing_day
 from digest.sources.arxiv_rss import FEED_TYPES, arxiv_throttle
-from digest.sources.base import ARXIV_ID, Fetched, IngestError, PaperRecord, SourceAdapter
-from digest.sources.feedparsing import arxiv_links, categories, parse_feed, text_of, to_utc
+from digest.sources.base import (
+    ARXIV_ID,
+    Fetched,
+    IngestError,
+    Listing,
+    PaperRecord,
+    SourceAdapter,
+)
+from digest.sources.feedparsing import (
+    arxiv_links,
+    categories,
+    damage,
+    parse_feed,
+    text_of,
+    to_utc,
+    withdrawal_notice,
+)
 from digest.sources.http import fetch as http_fetch
 from digest.sources.taxonomy import unknown_categories
 from digest.sources.text import source_text
 
 API_URL = "https://export.arxiv.org/api/query"
+# Tries of a page that comes back empty short of the query's total (the API does that
+# now and then) before the pull keeps what it has and says so.
+EMPTY_PAGE_TRIES = 3
 _TOTAL = re.compile(rb"<(?:\w+:)?totalResults[^>]*>\s*(\d+)\s*<")
 
 
@@ -90,6 +108,14 @@ def _wanted(url: str) -> tuple[int, int]:
     return start, min(wanted, settings.ARXIV_API_MAX_RESULTS)
 
 
+def _empty_page(position: int, total: int, kept: int) -> str:
+    return (
+        f"the arXiv API answered no entries from result {position} on, of the {total} it "
+        f"counted, {EMPTY_PAGE_TRIES} times: kept the {kept} read; run the backfill again "
+        "for the rest"
+    )
+
+
 class ArxivApiAdapter(SourceAdapter):
     kind = "arxiv-api"
 
@@ -102,6 +128,8 @@ class ArxivApiAdapter(SourceAdapter):
         status = None
         fetched = 0
         total = None
+        empty_tries = 0
+        problems: list[str] = []
         while fetched < wanted and (total is None or start + fetched < total):
             count = min(size, wanted - fetched)
             response = http_fetch(
@@ -112,20 +140,27 @@ class ArxivApiAdapter(SourceAdapter):
                 interval=interval,
             )
             status = response.status
-            bodies.append(response.content)
             if total is None:
                 total = total_results(response.content)
                 if total is not None:
                     progress.current().set_total(min(wanted, max(0, total - start)))
             entries = response.content.count(b"<entry")
+            if not entries and total is not None and start + fetched < total:
+                empty_tries += 1
+                if empty_tries < EMPTY_PAGE_TRIES:
+                    continue
+                problems.append(_empty_page(start + fetched, total, fetched))
+                break
+            bodies.append(response.content)
             fetched += entries
             progress.current().advance(entries)  # a backfill's bar counts papers fetched
             if entries < count:  # A short page is the last one: never loop on a stale total.
                 break
-        return Fetched(bodies=bodies, http_status=status)
+        return Fetched(bodies=bodies, http_status=status, problems=problems)
 
-    def parse(self, raw: bytes) -> list[PaperRecord]:
-        """One API page. An API error document (an entry titled "Error") is permanent."""
+    def parse(self, raw: bytes) -> Listing:
+        """One API page. An API error document (an entry titled "Error") is permanent; a
+        page cut off mid-entry keeps the entries read, and says so in its problems."""
         feed = parse_feed(raw, what="arXiv API response")
         records = []
         for entry in feed.entries:
@@ -134,7 +169,7 @@ class ArxivApiAdapter(SourceAdapter):
                 message = text_of(entry.get("summary")) or "unknown error"
                 raise IngestError(f"arXiv API error: {message.strip()}")
             records.append(self._record(entry))
-        return records
+        return Listing(records, damage(feed))
 
     def _record(self, entry: Any) -> PaperRecord:
         identifier = text_of(entry.get("id"))
@@ -145,11 +180,13 @@ class ArxivApiAdapter(SourceAdapter):
         terms = [primary.get("term") if isinstance(primary, dict) else None]
         terms += [tag.get("term") for tag in entry.get("tags") or []]
         abs_url, pdf_url = arxiv_links(arxiv_id)
+        abstract = source_text(text_of(entry.get("summary")))
+        comment = source_text(text_of(entry.get("arxiv_comment")))
         return PaperRecord(
             arxiv_id=arxiv_id,
             version=min(version, 999),
             title=source_text(text_of(entry.get("title"))),
-            abstract=source_text(text_of(entry.get("summary"))),
+            abstract=abstract,
             authors=[
                 source_text(text_of(author.get("name")))
                 for author in entry.get("authors") or []
@@ -161,7 +198,8 @@ class ArxivApiAdapter(SourceAdapter):
             announced_on=_listed_on(entry.get("published")),
             abs_url=abs_url,
             pdf_url=pdf_url,
-            comment=source_text(text_of(entry.get("arxiv_comment"))),
+            comment=comment,
+            withdrawn=withdrawal_notice(abstract, comment),
             doi=source_text(text_of(entry.get("arxiv_doi"))),
             journal_ref=source_text(text_of(entry.get("arxiv_journal_ref"))),
         )

@@ -13,15 +13,24 @@ from typing import Any
 
 from django.conf import settings
 
-from digest.sources.base import ARXIV_ID, Fetched, IngestError, PaperRecord, SourceAdapter
+from digest.sources.base import (
+    ARXIV_ID,
+    Fetched,
+    IngestError,
+    Listing,
+    PaperRecord,
+    SourceAdapter,
+)
 from digest.sources.feedparsing import (
     arxiv_day,
     arxiv_links,
     categories,
+    damage,
     parse_feed,
     split_authors,
     text_of,
     to_utc,
+    withdrawal_notice,
 )
 from digest.sources.http import fetch as http_fetch
 from digest.sources.taxonomy import unknown_categories
@@ -78,11 +87,13 @@ class ArxivRssAdapter(SourceAdapter):
         )
         return Fetched.of(response)
 
-    def parse(self, raw: bytes) -> list[PaperRecord]:
-        """Every item of the feed; an empty feed (weekends, holidays) gives []."""
+    def parse(self, raw: bytes) -> Listing:
+        """Every item of the feed; an empty feed (weekends, holidays) gives []. A feed cut
+        off mid-entry keeps the entries read, and says so in its problems."""
         feed = parse_feed(raw, what="arXiv feed")
         channel_day = feed.feed.get("published") or feed.feed.get("updated")
-        return [self._record(entry, channel_day) for entry in feed.entries]
+        records = [self._record(entry, channel_day) for entry in feed.entries]
+        return Listing(records, damage(feed))
 
     def _record(self, entry: Any, channel_day: Any) -> PaperRecord:
         # dict.get, not FeedParserDict.get: none of these keys has one of its aliases, and
@@ -103,11 +114,13 @@ class ArxivRssAdapter(SourceAdapter):
             announce_type = prefix.group("type").lower()
         stamp = get(entry, "published") or channel_day
         abs_url, pdf_url = arxiv_links(arxiv_id)
+        abstract = source_text(abstract)
         return PaperRecord(
             arxiv_id=arxiv_id,
             version=min(version, 999),
             title=source_text(text_of(get(entry, "title"))),
-            abstract=source_text(abstract),
+            abstract=abstract,
+            withdrawn=withdrawal_notice(abstract),
             authors=split_authors(get(entry, "author")),
             categories=categories([get(tag, "term") for tag in get(entry, "tags") or []]),
             announce_type=announce_type[:20],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -52,6 +53,19 @@ class PaperRecord:
     comment: str = ""
     doi: str = ""
     journal_ref: str = ""
+    # The authors withdrew it (Daily Papers' withdrawnAt, or arXiv's notice as abstract or
+    # comment): never added, and taken out of future digests if held.
+    withdrawn: bool = False
+
+
+class Listing(list[PaperRecord]):
+    """The records `parse()` read from one body, and what was wrong with the body short
+    of making it unusable (`problems`, one line each: a feed cut off mid-entry). A body
+    with problems is fetched again in full by the next pull."""
+
+    def __init__(self, records: Iterable[PaperRecord] = (), problems: Iterable[str] = ()):
+        super().__init__(records)
+        self.problems = list(problems)
 
 
 def split_arxiv_id(text: str) -> tuple[str, int]:
@@ -94,6 +108,8 @@ class Fetched:
     etag: str = ""
     last_modified: str = ""
     not_modified: bool = False
+    # What the fetch could not bring, short of failing: one line each (see Listing).
+    problems: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, response: Response) -> Fetched:

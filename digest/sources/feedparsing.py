@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
+from xml.sax import SAXException, SAXParseException
 from zoneinfo import ZoneInfo
 
 import feedparser
@@ -27,6 +28,12 @@ _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _AUTHOR_SEPARATOR = re.compile(r",|\band\b|;")
+# How arXiv words a withdrawal, as the new version's abstract or its comment.
+_WITHDRAWAL = re.compile(
+    r"\s*(?:this|the)\s+(?:paper|submission|article|manuscript|preprint|work)\s+"
+    r"(?:has\s+been|is\s+being|was|is)\s+withdrawn\b",
+    re.IGNORECASE,
+)
 
 
 def guard_xml(raw: bytes) -> None:
@@ -84,6 +91,21 @@ def parse_feed(raw: bytes, *, what: str) -> Any:
         reason = feed.get("bozo_exception") or "no RSS or Atom root element"
         raise IngestError(f"{what}: not an RSS or Atom feed ({reason})")
     return feed
+
+
+def damage(feed: Any) -> list[str]:
+    """What a feed that parsed anyway lost: one line if its XML breaks off or goes wrong
+    (feedparser's `bozo` with an XML error), none for its notes about encodings."""
+    error = feed.get("bozo_exception")
+    if not feed.get("bozo") or not isinstance(error, SAXException):
+        return []
+    where = ""
+    if isinstance(error, SAXParseException):
+        where = f"line {error.getLineNumber()}, column {error.getColumnNumber()}: "
+    return [
+        f"the feed is cut off or malformed ({where}{error.getMessage()}): kept the "
+        f"{len(feed.entries)} entries read; it is read again in full at the next pull"
+    ]
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -152,6 +174,11 @@ def categories(terms: list[Any]) -> list[str]:
         if isinstance(term, str) and CATEGORY.fullmatch(term) and term not in seen:
             seen.append(term)
     return seen
+
+
+def withdrawal_notice(*texts: str) -> bool:
+    """Whether one of `texts` opens with arXiv's notice that the paper was withdrawn."""
+    return any(_WITHDRAWAL.match(text) for text in texts)
 
 
 def text_of(value: Any) -> str:

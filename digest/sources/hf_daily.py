@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
-from digest.sources.base import Fetched, IngestError, PaperRecord, SourceAdapter
+from digest.sources.base import ARXIV_ID, Fetched, IngestError, PaperRecord, SourceAdapter
 from digest.sources.feedparsing import arxiv_links, to_utc, utc_day
 from digest.sources.http import fetch as http_fetch
 from digest.sources.text import source_text
@@ -47,9 +47,20 @@ def _str(value: Any) -> str:
 
 
 def _count(value: Any) -> int | None:
+    """A count as a number, or as text of one ("64": the schema drifts), else None."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return min(max(value, 0), 2**31 - 1)
+
+
+def _author_names(authors: Any) -> list[str]:
+    """Names from author objects ({"name": ...}) or, as the schema drifts, plain strings."""
+    if not isinstance(authors, list):
+        return []
+    names = (_str(a.get("name")) if isinstance(a, dict) else _str(a) for a in authors)
+    return [source_text(name) for name in names if name.strip()]
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -180,20 +191,17 @@ class HfDailyAdapter(SourceAdapter):
     def _record(self, item: Any, day: str | None) -> PaperRecord:
         item = _dict(item)
         paper = _dict(item.get("paper"))
-        arxiv_id = _str(paper.get("id")).strip()
+        arxiv_id, version = _str(paper.get("id")).strip(), 1
+        if versioned := ARXIV_ID.fullmatch(arxiv_id):  # Links name no version: the latest.
+            arxiv_id, version = versioned.group("id"), int(versioned.group("version") or 1)
         abs_url, pdf_url = arxiv_links(arxiv_id)
         daily_at = item.get("publishedAt") or paper.get("submittedOnDailyAt")
         return PaperRecord(
             arxiv_id=arxiv_id,
             title=source_text(_str(paper.get("title")) or _str(item.get("title"))),
             abstract=source_text(_str(paper.get("summary")) or _str(item.get("summary"))),
-            authors=[
-                source_text(_str(author.get("name")))
-                for author in paper.get("authors") or []
-                if isinstance(author, dict) and _str(author.get("name")).strip()
-            ]
-            if isinstance(paper.get("authors"), list)
-            else [],
+            version=min(version, 999),
+            authors=_author_names(paper.get("authors")),
             published_at=to_utc(paper.get("publishedAt")),
             announced_on=utc_day(daily_at) or utc_day(day),
             abs_url=abs_url,
@@ -205,4 +213,5 @@ class HfDailyAdapter(SourceAdapter):
             organization=_organization(item.get("organization"), paper.get("organization")),
             upvotes=_count(paper.get("upvotes")),
             num_comments=_count(item.get("numComments")),
+            withdrawn=bool(paper.get("withdrawnAt")),
         )

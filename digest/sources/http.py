@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import connection
 
-from digest.sources import reach
+from digest.sources import decoding, reach
 from digest.sources.base import IngestError
 
 logger = logging.getLogger(__name__)
@@ -208,7 +208,9 @@ def _read_capped(response: httpx.Response, *, limit: int, deadline: float) -> by
         raise IngestError(f"response of {declared} bytes is over the {limit}-byte limit")
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes():
+    # Not iter_bytes(): httpx would inflate each chunk whole (see digest.sources.decoding).
+    body = decoding.decoded(response.iter_raw(), response.headers.get("content-encoding", ""))
+    for chunk in body:
         size += len(chunk)
         if size > limit:
             raise IngestError(f"response is over the {limit}-byte limit")
@@ -238,7 +240,10 @@ def _client(patience: Patience) -> httpx.Client:
         timeout=timeout,
         follow_redirects=True,
         max_redirects=5,
-        headers={"User-Agent": settings.PAPERBOY_USER_AGENT},
+        headers={
+            "User-Agent": settings.PAPERBOY_USER_AGENT,
+            "Accept-Encoding": decoding.ACCEPT_ENCODING,
+        },
         trust_env=False,
         verify=_ssl_context(),
         # Each request (a redirect's too) and the address it reached: public ones only.
@@ -281,22 +286,32 @@ def fetch(
         headers["If-Modified-Since"] = last_modified
     attempts = patience.attempts
     last_error: IngestError | None = None
+    # The total covers every attempt and the waits between them (not arXiv's slot waits):
+    # a server that always stalls holds a pass for the total, not attempts times it.
+    budget = patience.total
+    tried = 0
     with _client(patience) as client:
         for attempt in range(attempts):
             if throttle:
                 wait_for_slot(throttle, interval, patience.slot_wait)
+            started = time.monotonic()
+            tried += 1
             try:
-                return _attempt(client, url, headers, content_types, patience.total)
+                return _attempt(client, url, headers, content_types, budget)
             except _Retryable as retry:
                 last_error = IngestError(str(retry), permanent=False, http_status=retry.status)
                 if attempt + 1 == attempts:
                     break
-                delay = _backoff(attempt, retry.retry_after)
+                delay = _backoff(attempt, retry)
+                budget -= time.monotonic() - started + delay
+                if budget <= 0:
+                    break
                 logger.info("retrying %s in %.2f s: %s", url, delay, retry)
                 time.sleep(delay)
     assert last_error is not None
+    used_up = f" (its INGEST_TOTAL_TIMEOUT of {patience.total:g} s used up)" if budget <= 0 else ""
     raise IngestError(
-        f"gave up after {attempts} attempts: {last_error}",
+        f"gave up after {tried} attempt{'s' * (tried > 1)}{used_up}: {last_error}",
         permanent=False,
         http_status=last_error.http_status,
     )
@@ -311,14 +326,15 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-def _backoff(attempt: int, retry_after: float | None) -> float:
+def _backoff(attempt: int, retry: _Retryable) -> float:
     cap = settings.INGEST_MAX_BACKOFF_SECONDS
-    if retry_after is not None:
+    if (retry_after := retry.retry_after) is not None:
         if retry_after > cap:
             raise IngestError(
-                f"server asked to retry after {retry_after:.0f} s (over the {cap:.0f} s cap)",
+                f"{retry}; the server asked to retry after {retry_after:.0f} s (over the "
+                f"{cap:.0f} s cap)",
                 permanent=False,
-                http_status=429,
+                http_status=retry.status,
             )
         return retry_after
     return min(cap, settings.INGEST_BACKOFF_SECONDS * 2**attempt)
@@ -382,5 +398,3 @@ def _attempt(
         raise _Retryable(f"timed out fetching {url} ({type(error).__name__})") from error
     except httpx.TransportError as error:
         raise _Retryable(f"could not fetch {url}: {error or type(error).__name__}") from error
-    except httpx.DecodingError as error:
-        raise IngestError(f"undecodable response from {url}: {error}") from error

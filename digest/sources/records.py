@@ -8,7 +8,7 @@ describe the same paper. Both are pure: digest.ingest does the reading and writi
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.validators import URLValidator
@@ -49,6 +49,7 @@ FIELDS = [
 _STUB_BORROWED = ("announced_on", "announce_type", "published_at")
 _URL_FIELDS = ("abs_url", "pdf_url", "hf_url", "code_url", "project_url", "thumbnail_url")
 validate_url = URLValidator(schemes=["http", "https"])
+ARXIV_BEGAN = date(1991, 8, 14)
 _LINK = re.compile(r"https?://[^\s/?#\"'<>]+\.[^\s/?#\"'<>]*(?::\d+)?(?:[/?#][^\s\"'<>]*)?")
 
 
@@ -76,7 +77,7 @@ def clean_record(record: PaperRecord, replay_on: date | None) -> dict[str, Any]:
         "announce_type": (record.announce_type or "")[:20],
         "published_at": record.published_at,
         "updated_at": record.updated_at,
-        "announced_on": replay_on or record.announced_on or timezone.localdate(),
+        "announced_on": replay_on or _listing_day(record.announced_on),
         "organization": (record.organization or "")[:200],
         "upvotes": record.upvotes or 0,
         "num_comments": record.num_comments or 0,
@@ -85,11 +86,22 @@ def clean_record(record: PaperRecord, replay_on: date | None) -> dict[str, Any]:
         "comment": record.comment or "",
         "doi": (record.doi or "")[:200],
         "journal_ref": record.journal_ref or "",
+        "withdrawn": bool(record.withdrawn),
     }
     for name in _URL_FIELDS:
         url = (getattr(record, name) or "").strip()
         values[name] = url if url and len(url) <= 300 and _is_link(url) else ""
     return values
+
+
+def _listing_day(day: date | None) -> date:
+    """The source's day, or today when it has none or one no listing can have: a day
+    ahead (beyond the time zones' spread) would keep the paper in every digest's pool
+    for ever, and one before arXiv began would never offer it."""
+    today = timezone.localdate()
+    if day is None or not ARXIV_BEGAN <= day <= today + timedelta(days=1):
+        return today
+    return day
 
 
 def _is_link(url: str) -> bool:
@@ -141,6 +153,7 @@ def merge_values(  # noqa: C901 - one rule per field, read top to bottom
     if incoming.get("has_upvotes"):
         merged["upvotes"] = incoming["upvotes"]
         merged["has_upvotes"] = True
+    merged["withdrawn"] = bool(current.get("withdrawn") or incoming.get("withdrawn"))
     if incoming.get("has_comments"):
         merged["num_comments"] = incoming["num_comments"]
         merged["has_comments"] = True

@@ -29,8 +29,12 @@ def describe(run: FetchRun) -> str:
         f"{name} [{run.kind}] {run.status}: {run.new_count} new, {run.updated_count} updated, "
         f"{run.skipped_count} skipped (HTTP {run.http_status or '-'}) {run.url}"
     )
+    notes = run.error.splitlines()
     if run.status == FetchRun.Status.FAILED:
-        line += f" -- {run.error.splitlines()[0] if run.error else 'failed'}"
+        line += f" -- {notes[0] if notes else 'failed'}"
+    elif notes:  # What a pull skipped or could not read is said, not only counted.
+        line += f" -- {notes[0]}"
+        line += f" (and {len(notes) - 1} more in its fetch run)" if len(notes) > 1 else ""
     return line
 
 

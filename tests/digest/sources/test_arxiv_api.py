@@ -110,6 +110,34 @@ def test_fetch_stops_at_the_requested_number_of_results(feed_server, fast_http):
     assert len(fetched.bodies) == 1
 
 
+def test_an_empty_page_short_of_the_total_is_asked_for_again(feed_server, fast_http):
+    # arXiv's API now and then answers a page with no entries in the middle of a query.
+    fast_http.ARXIV_API_PAGE_SIZE = 2
+    fast_http.ARXIV_MIN_INTERVAL_SECONDS = 0
+    feed_server.serve(
+        "/api/query",
+        Reply(body=_page(0, 2, 3)),
+        Reply(body=_page(2, 0, 3)),
+        Reply(body=_page(2, 1, 3)),
+    )
+    fetched = ArxivApiAdapter().fetch(feed_server.url("/api/query?search_query=all:science"))
+    records = [r for body in fetched.bodies for r in ArxivApiAdapter().parse(body)]
+    assert len(records) == 3
+    assert fetched.problems == []
+
+
+def test_a_query_that_stays_empty_short_of_its_total_says_what_is_missing(feed_server, fast_http):
+    fast_http.ARXIV_API_PAGE_SIZE = 2
+    fast_http.ARXIV_MIN_INTERVAL_SECONDS = 0
+    feed_server.serve("/api/query", Reply(body=_page(0, 2, 3)), Reply(body=_page(2, 0, 3)))
+    fetched = ArxivApiAdapter().fetch(feed_server.url("/api/query?search_query=all:science"))
+    assert len([r for body in fetched.bodies for r in ArxivApiAdapter().parse(body)]) == 2
+    assert fetched.problems == [
+        "the arXiv API answered no entries from result 2 on, of the 3 it counted, 3 times: "
+        "kept the 2 read; run the backfill again for the rest"
+    ]
+
+
 def test_fetch_refuses_a_non_numeric_max_results():
     with pytest.raises(IngestError, match="max_results"):
         ArxivApiAdapter().fetch("http://127.0.0.1:9/api/query?max_results=lots")

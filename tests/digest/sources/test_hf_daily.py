@@ -137,3 +137,29 @@ def test_fetch_reports_both_failures_when_the_fallback_fails_too(feed_server, fa
     with pytest.raises(IngestError, match="page fallback failed too") as caught:
         HfDailyAdapter().fetch(feed_server.url("/api/daily_papers"))
     assert caught.value.permanent
+
+
+def one_item(**paper) -> bytes:
+    return json.dumps(
+        [{"paper": {"id": "2410.17243", "title": "Breaking the Wall", **paper}}]
+    ).encode()
+
+
+@pytest.mark.parametrize(("upvotes", "read"), [("64", 64), (" 7 ", 7), ("many", None), (-3, 0)])
+def test_upvotes_given_as_text_are_read_as_a_count(upvotes, read):
+    assert HfDailyAdapter().parse(one_item(upvotes=upvotes))[0].upvotes == read
+
+
+def test_authors_given_as_plain_names_are_read():
+    authors = ["Zesen Cheng", {"name": "Hang Zhang"}, "", None, 3]
+    assert HfDailyAdapter().parse(one_item(authors=authors))[0].authors == [
+        "Zesen Cheng",
+        "Hang Zhang",
+    ]
+
+
+def test_a_versioned_id_still_links_to_the_latest_version():
+    record = HfDailyAdapter().parse(one_item(id="2410.17243v2"))[0]
+    assert (record.arxiv_id, record.version) == ("2410.17243", 2)
+    assert record.abs_url == "https://arxiv.org/abs/2410.17243"
+    assert record.hf_url == "https://huggingface.co/papers/2410.17243"

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -81,6 +83,16 @@ def test_a_retry_after_beyond_the_cap_fails_at_once_as_temporary(feed_server):
     assert len(feed_server.hits("/f")) == 1
 
 
+def test_a_maintenance_503_beyond_the_cap_says_503_not_429(feed_server):
+    url = feed_server.serve("/f", Reply(status=503, headers={"Retry-After": "7200"}))
+    with pytest.raises(IngestError) as caught:
+        fetch(url)
+    assert caught.value.http_status == 503
+    assert str(caught.value) == (
+        f"HTTP 503 from {url}; the server asked to retry after 7200 s (over the 2 s cap)"
+    )
+
+
 def test_it_retries_a_5xx_with_backoff_then_succeeds(feed_server):
     url = feed_server.serve("/f", Reply(status=502), Reply(status=503), Reply(body=b"ok"))
     assert fetch(url).content == b"ok"
@@ -111,6 +123,18 @@ def test_a_slow_server_times_out_and_is_retried(feed_server, settings):
     url = feed_server.serve("/f", Reply(body=b"late", delay=0.6), Reply(body=b"ok"))
     assert fetch(url).content == b"ok"
     assert len(feed_server.hits("/f")) == 2
+
+
+def test_the_total_timeout_bounds_every_attempt_together(feed_server, settings):
+    # A server that always stalls must not hold a pass for attempts x the total timeout.
+    settings.INGEST_READ_TIMEOUT = 0.2
+    settings.INGEST_TOTAL_TIMEOUT = 0.5
+    settings.INGEST_MAX_ATTEMPTS = 10
+    url = feed_server.serve("/f", Reply(body=b"late", delay=0.4))
+    with pytest.raises(IngestError, match="INGEST_TOTAL_TIMEOUT of 0.5 s used up") as caught:
+        fetch(url)
+    assert not caught.value.permanent
+    assert len(feed_server.hits("/f")) < 4
 
 
 def test_a_server_that_never_answers_in_time_is_a_temporary_failure(feed_server, settings):
@@ -227,6 +251,49 @@ def test_a_compressed_response_is_capped_on_its_decoded_size(feed_server, settin
     url = feed_server.serve("/f", Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
     with pytest.raises(IngestError, match="over the 100000-byte limit"):
         fetch(url)
+
+
+def test_a_doubly_compressed_bomb_is_cut_off_without_being_inflated(feed_server, settings):
+    # 90 MB of zeros gzipped twice is a body of a few hundred bytes, inflated by one read.
+    settings.INGEST_MAX_BYTES = 100_000
+    bomb = gzip.compress(gzip.compress(bytes(90_000_000), 9), 9)
+    url = feed_server.serve("/f", Reply(body=bomb, headers={"Content-Encoding": "gzip, gzip"}))
+    tracemalloc.start()
+    try:
+        with pytest.raises(IngestError, match="over the 100000-byte limit"):
+            fetch(url)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000
+
+
+def test_a_deflate_body_is_read_with_or_without_its_zlib_header(feed_server):
+    body = b"<feed>" + b"x" * 1000 + b"</feed>"
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    headerless = raw.compress(body) + raw.flush()
+    url = feed_server.serve("/raw", Reply(body=headerless, headers={"Content-Encoding": "deflate"}))
+    wrapped = feed_server.serve(
+        "/zlib", Reply(body=zlib.compress(body), headers={"Content-Encoding": "deflate"})
+    )
+    assert fetch(url).content == body
+    assert fetch(wrapped).content == body
+
+
+def test_a_corrupt_compressed_body_is_a_clear_permanent_error(feed_server):
+    url = feed_server.serve(
+        "/f", Reply(body=b"\x1f\x8b not gzip", headers={"Content-Encoding": "gzip"})
+    )
+    with pytest.raises(IngestError, match="undecodable compressed body") as caught:
+        fetch(url)
+    assert (caught.value.permanent, caught.value.http_status) == (True, 200)
+
+
+def test_an_encoding_we_did_not_ask_for_is_refused(feed_server):
+    url = feed_server.serve("/f", Reply(body=b"\x00\x01", headers={"Content-Encoding": "br"}))
+    with pytest.raises(IngestError, match="unsupported content encoding 'br'"):
+        fetch(url)
+    assert feed_server.hits("/f")[0][1]["accept-encoding"] == "gzip, deflate"
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["shared-cache", "slot-file"])
