@@ -8,12 +8,10 @@ settings.RATELIMIT_ENABLE switches them off; settings.PAPERBOY_RATES may overrid
 
 from __future__ import annotations
 
-import re
-
 from django.conf import settings
 from django_ratelimit.core import is_ratelimited
 
-from .addresses import normalise_email
+from .addresses import normalise_email, unquoted
 
 RATES = {
     # Every POST counts against the IP, so a script cannot try address after address.
@@ -55,20 +53,11 @@ def mailbox_key(email: str) -> str:
     five mails an hour into it; nor, at Gmail, do dots (a dozen-letter name has
     thousands of dotted spellings); nor do quotes and backslashes anywhere."""
     local, at, domain = normalise_email(email).lower().rpartition("@")
-    local = _unquoted(local)
+    local = unquoted(local)  # quotes and backslashes make no new buckets
     local = local.partition("+")[0] or local
     if domain in DOTLESS_DOMAINS:
         local, domain = local.replace(".", "") or local, DOTLESS_DOMAINS[domain]
     return f"{local}{at}{domain}"
-
-
-def _unquoted(local: str) -> str:
-    """A quoted local part as the mail server reads it: `"carol"` and `"c\\arol"` are
-    `carol` (RFC 5321, a quoted-pair stands for its character), so the quotes and
-    backslashes of one name cannot make new buckets for its inbox."""
-    if len(local) >= 2 and local.startswith('"') and local.endswith('"'):
-        return re.sub(r"\\(.)", r"\1", local[1:-1])
-    return local
 
 
 def subscriber_limited(request, scope: str, subscriber_id: int) -> bool:

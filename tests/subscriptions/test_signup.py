@@ -154,6 +154,22 @@ def test_a_known_address_gets_the_same_page_and_a_mail(client, alice):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("spelling", ['"alice"@example.org', '"al\\ice"@example.org'])
+def test_a_quoted_spelling_of_a_known_address_is_that_subscriber(client, alice, spelling):
+    # "alice"@ reaches alice@'s inbox (RFC 5321): a second subscriber there would mail
+    # her every digest twice once both were confirmed.
+    post(client, spelling)
+    assert list(Subscriber.objects.values_list("email", flat=True)) == ["alice@example.org"]
+    assert [m.to for m in mail.outbox] == [["alice@example.org"]]
+
+
+@pytest.mark.django_db
+def test_a_quoted_address_that_needs_its_quotes_keeps_them(client):
+    post(client, '"john..doe"@example.org')  # two dots in a row need the quotes
+    assert list(Subscriber.objects.values_list("email", flat=True)) == ['"john..doe"@example.org']
+
+
+@pytest.mark.django_db
 def test_a_known_address_keeps_its_own_topics(client, alice):
     post(client, "alice@example.org", keywords="spam", categories=["cs.CV"])
     alice.interest.refresh_from_db()
