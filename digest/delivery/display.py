@@ -37,26 +37,13 @@ def abstract_opening(
 ) -> str:
     opening = " ".join(_SENTENCE_END.split(" ".join(text.split()))[:sentences])
     if len(opening) > max_chars:
-        opening = _cut(opening, max_chars) + "…"
+        opening = sections.cut_at_word(opening, max_chars) + "…"
     return opening
-
-
-# Longer than any word of a language written with spaces: what follows the last space
-# in a cut is then text of a script written without them (Chinese, Japanese).
-_LONGEST_WORD = 30
-
-
-def _cut(text: str, end: int) -> str:
-    """`text[:end]`, back to the end of its last whole word, unless that would drop more
-    than a word: a title in Chinese after one English word would lose all of it."""
-    head = text[:end]
-    words = head.rsplit(" ", 1)[0]
-    return words if end - len(words) <= _LONGEST_WORD else head
 
 
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= limit else _cut(text, limit - 1) + "…"
+    return text if len(text) <= limit else sections.cut_at_word(text, limit - 1) + "…"
 
 
 @cache

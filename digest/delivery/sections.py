@@ -177,11 +177,24 @@ def short_title(title: str) -> str:
     return title.strip()
 
 
+# Longer than any word of a language written with spaces: what follows the last space
+# in a cut is then text of a script written without them (Chinese, Japanese).
+_LONGEST_WORD = 30
+
+
+def cut_at_word(text: str, end: int) -> str:
+    """`text[:end]`, back to the end of its last whole word, unless that would drop more
+    than a word: a title in Chinese after one English word would lose all of it."""
+    head = text[:end]
+    words = head.rsplit(" ", 1)[0]
+    return words if end - len(words) <= _LONGEST_WORD else head
+
+
 def _cut_words(text: str, limit: int) -> str:
     """`text` in at most `limit` characters, cut between words, with … if cut."""
     if len(text) <= limit:
         return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-–—")
+    cut = cut_at_word(text, limit - 1).rstrip(" ,;:-–—")
     return cut + "…" if cut else ""
 
 
