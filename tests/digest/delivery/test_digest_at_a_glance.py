@@ -58,7 +58,10 @@ def test_a_paper_named_before_a_colon_is_called_by_its_name():
 
 
 def test_a_title_in_a_script_without_spaces_keeps_its_words_in_the_subject():
-    title = "Distillation 面向大规模语言模型的知识蒸馏与师生差距的系统研究以及其在多语言场景下的应用与评估方法和未来工作的展望与讨论"
+    title = (
+        "Distillation 面向大规模语言模型的知识蒸馏与师生差距的系统研究"
+        "以及其在多语言场景下的应用与评估方法和未来工作的展望与讨论"
+    )
 
     subject = sections.subject_line([title], ["matches 'distillation'"])
 
