@@ -135,7 +135,7 @@ CACHES["ratelimit"] = (
     else {
         "BACKEND": "digest.ops.ratecache.SharedCounterCache",
         "LOCATION": "paperboy_cache",
-        # Culling would drop live counters under a flood of new keys.
+        # Above this many rows a write deletes the expired ones (never a live counter).
         "OPTIONS": {"MAX_ENTRIES": 200_000},
     }
 )

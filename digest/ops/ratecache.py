@@ -29,7 +29,20 @@ class SharedCounterCache(DatabaseCache):
     counter's expiry to five minutes from now. Here the row is locked for the
     read-modify-write (SELECT ... FOR UPDATE; SQLite's IMMEDIATE transactions already
     serialise writers) and keeps the expiry it had.
+
+    It never culls a live row either: Django's cache, once over MAX_ENTRIES, deletes a
+    share of live rows, and a flood of new keys (one per IPv6 /64 block someone holds)
+    would then reset a victim's per-address counter. Only expired rows go; the table
+    holds what the limits' windows hold.
     """
+
+    def _cull(self, db: str, cursor: Any, now: Any, num: int) -> None:
+        connection = connections[db]
+        quote = connection.ops.quote_name
+        cursor.execute(
+            f"DELETE FROM {quote(self._table)} WHERE {quote('expires')} < %s",  # type: ignore[attr-defined]  # noqa: S608 - names quoted, values bound
+            [connection.ops.adapt_datetimefield_value(now)],
+        )
 
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
         db = router.db_for_write(self.cache_model_class)

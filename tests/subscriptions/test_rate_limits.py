@@ -110,3 +110,21 @@ def test_the_database_counter_adds_up_and_keeps_its_expiry():
         assert cache.get("counter") is None
         with pytest.raises(ValueError):
             cache.incr("counter")
+
+
+@pytest.mark.django_db
+def test_a_flood_of_new_keys_never_drops_a_live_counter():
+    # Someone holding many IPv6 /64 blocks makes a key per block: culling live rows
+    # would reset a victim's per-address count and let five more mails into their inbox.
+    cache = SharedCounterCache("paperboy_cache", {"OPTIONS": {"MAX_ENTRIES": 5}})
+    cache.add("a-victim", 5, 3600)
+    cache.add("stale", 1, 1)
+    with time_machine.travel(timedelta(seconds=10)):
+        for n in range(20):
+            cache.add(f"flood-{n:02d}", 1, 3600)
+
+        assert cache.get("a-victim") == 5
+        assert cache.get("stale") is None
+        assert cache.get_many([f"flood-{n:02d}" for n in range(20)]).keys() == {
+            f"flood-{n:02d}" for n in range(20)
+        }
