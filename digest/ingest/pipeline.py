@@ -121,24 +121,27 @@ def _pull(kind: str, url: str, *, source: Source | None) -> FetchRun:
             last_modified=source.last_modified if source else "",
         )
         run.http_status = fetched.http_status
+        damage: list[str] = list(fetched.problems)
         if fetched.not_modified:
             run.status = FetchRun.Status.NOT_MODIFIED
         else:
             records: list[PaperRecord] = []
-            damage: list[str] = list(fetched.problems)
             for body in fetched.bodies:
                 listing = adapter.parse(body)
                 records.extend(listing)
-                damage.extend(getattr(listing, "problems", ()))
+                damage.extend(listing.problems)
             outcome = upsert(records, kind=kind, source=source)
             run.new_count, run.updated_count = outcome.new, outcome.updated
             run.skipped_count = outcome.skipped
             run.error = _summarise(damage + outcome.problems)
             run.status = FetchRun.Status.OK
-            if damage:  # The server's ETag names the whole feed: ask for it in full again.
-                fetched.etag, fetched.last_modified = source_validators(source)
-        # Stored only after a successful write, so a failed pull is retried in full.
-        if source and (fetched.etag, fetched.last_modified) != (source.etag, source.last_modified):
+        # Stored only after a successful write of a whole listing, so a failed or damaged
+        # pull is fetched in full again (the server's ETag names the whole feed).
+        if (
+            source
+            and not damage
+            and (fetched.etag, fetched.last_modified) != (source.etag, source.last_modified)
+        ):
             source.etag, source.last_modified = fetched.etag[:255], fetched.last_modified[:64]
             Source.objects.filter(pk=source.pk).update(
                 etag=source.etag, last_modified=source.last_modified
@@ -168,11 +171,6 @@ def _close(run: FetchRun) -> None:
     run.finished_at = timezone.now()
     run.save()
     _log_run(run, run.status)
-
-
-def source_validators(source: Source | None) -> tuple[str, str]:
-    """The (etag, last_modified) a source holds from its last complete pull."""
-    return (source.etag, source.last_modified) if source else ("", "")
 
 
 def _log_run(run: FetchRun, state: str) -> None:
@@ -359,10 +357,11 @@ def _insert(
 def _update(changed: list[tuple[int, dict[str, Any]]]) -> None:
     """Updates in one statement."""
     if changed:
+        now = timezone.now()
         update_many(
             Paper,
             [*FIELDS, "last_seen_at"],
-            [[*(merged[n] for n in FIELDS), timezone.now(), pk] for pk, merged in changed],
+            [[*(merged[n] for n in FIELDS), now, pk] for pk, merged in changed],
         )
 
 

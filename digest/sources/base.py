@@ -136,6 +136,6 @@ class SourceAdapter:
         """Download the listing at `url`, conditionally when etag/last_modified are known."""
         raise NotImplementedError
 
-    def parse(self, raw: bytes) -> list[PaperRecord]:
+    def parse(self, raw: bytes) -> Listing:
         """Turn one downloaded body into records; raise IngestError if it is unusable."""
         raise NotImplementedError

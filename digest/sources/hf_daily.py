@@ -20,7 +20,14 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
-from digest.sources.base import ARXIV_ID, Fetched, IngestError, PaperRecord, SourceAdapter
+from digest.sources.base import (
+    ARXIV_ID,
+    Fetched,
+    IngestError,
+    Listing,
+    PaperRecord,
+    SourceAdapter,
+)
 from digest.sources.feedparsing import arxiv_links, to_utc, utc_day
 from digest.sources.http import fetch as http_fetch
 from digest.sources.text import source_text
@@ -132,7 +139,7 @@ class HfDailyAdapter(SourceAdapter):
                 ) from page_error
         return Fetched.of(response)
 
-    def parse(self, raw: bytes) -> list[PaperRecord]:
+    def parse(self, raw: bytes) -> Listing:
         """A JSON array of items, or an HTML page with the items in its data-props."""
         head = raw[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
         if head[:1] in (b"[", b"{"):
@@ -141,7 +148,7 @@ class HfDailyAdapter(SourceAdapter):
             items, day = self._html_items(raw)
         else:
             raise IngestError("Daily Papers: neither JSON nor HTML")
-        return [self._record(item, day) for item in items]
+        return Listing(self._record(item, day) for item in items)
 
     def _json_items(self, raw: bytes) -> list[Any]:
         try:
