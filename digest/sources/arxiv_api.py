@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.utils import timezone
 
 from digest.lib import progress
 from digest.sources.arxiv_mailings import listing_day
@@ -182,6 +181,7 @@ class ArxivApiAdapter(SourceAdapter):
         abs_url, pdf_url = arxiv_links(arxiv_id)
         abstract = source_text(text_of(entry.get("summary")))
         comment = source_text(text_of(entry.get("arxiv_comment")))
+        published = to_utc(entry.get("published"))
         return PaperRecord(
             arxiv_id=arxiv_id,
             version=min(version, 999),
@@ -193,9 +193,10 @@ class ArxivApiAdapter(SourceAdapter):
                 if text_of(author.get("name")).strip()
             ],
             categories=categories(terms),
-            published_at=to_utc(entry.get("published")),
+            published_at=published,
             updated_at=to_utc(entry.get("updated")),
-            announced_on=_listed_on(entry.get("published")),
+            # The API knows the submission; digests go by the feed day that listed it.
+            announced_on=listing_day(published) if published else None,
             abs_url=abs_url,
             pdf_url=pdf_url,
             comment=comment,
@@ -203,10 +204,3 @@ class ArxivApiAdapter(SourceAdapter):
             doi=source_text(text_of(entry.get("arxiv_doi"))),
             journal_ref=source_text(text_of(entry.get("arxiv_journal_ref"))),
         )
-
-
-def _listed_on(published: Any) -> date | None:
-    """The feed day that listed version 1 (arxiv_mailings), never later than today: the
-    API carries only the submission time, a day or more before the listing."""
-    submitted = to_utc(published)
-    return min(listing_day(submitted), timezone.now().date()) if submitted else None
