@@ -26,19 +26,10 @@ from digest.models import Delivery, DeliveryItem, Paper
 from subscriptions import tokens
 
 from . import sections
-from .display import paper_display, paper_link, readable_title
+from .display import paper_display
 from .links import Links, StaffPreviewLinks, feed_url, view_url
 
-__all__ = [
-    "DigestRenderer",
-    "Links",
-    "StaffPreviewLinks",
-    "feed_url",
-    "paper_display",
-    "paper_link",
-    "readable_title",
-    "view_url",
-]
+__all__ = ["DigestRenderer", "Links", "StaffPreviewLinks", "feed_url", "view_url"]
 
 # A digest longer than this shows only the gist of each abstract, so that even the
 # largest (50 papers) stays under Gmail's 102 KB clipping limit.

@@ -7,7 +7,7 @@ from functools import cache
 
 import pytest
 
-from digest.delivery import rendering
+from digest.delivery import display
 from digest.delivery.gists import choose_gist, sentences
 from digest.delivery.standalone import leans_on_context, opens_dependently, standing_alone
 from digest.ingest.pipeline import SNAPSHOT_DIR, SNAPSHOT_FILES
@@ -117,7 +117,7 @@ def test_the_card_shows_the_cut_gist_and_does_not_repeat_its_sentence_below():
     tail = " ".join(sentences(abstract)[3:7])
     assert tail.startswith("Such duplication detection is challenging")
 
-    card = rendering.paper_display(make_paper(title, tail))
+    card = display.paper_display(make_paper(title, tail))
 
     assert card["gist"].startswith("We propose MHSNet, an multi-level")
     assert card["abstract"].startswith("Such duplication detection is challenging")

@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 import pytest
 import time_machine
 
-from digest.delivery import rendering
+from digest.delivery import display, rendering
 from digest.mail import templates
 from digest.models import Delivery, DeliveryItem
 from subscriptions import tokens
@@ -130,7 +130,7 @@ def test_a_title_without_a_unicode_form_is_made_readable_from_its_latex():
     paper.title = r"$\alpha$-Distillation of \textbf{Transformers} \& friends"
     paper.title_text = ""
 
-    assert rendering.readable_title(paper) == "α-Distillation of Transformers & friends"
+    assert display.readable_title(paper) == "α-Distillation of Transformers & friends"
 
 
 def test_the_template_is_inlined_once_per_version_not_per_message(monkeypatch, tmp_path):
